@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both build .venv from the machine's python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/auditor demo --out output
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check auditor tests bench
+	$(BIN)/ruff format --check auditor tests bench || true
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/scan.py
+
+clean:
+	rm -rf $(VENV) output/*.pdf output/*.html output/*.csv output/*.json output/*.duckdb output/emulator

@@ -1,0 +1,225 @@
+"""What the commands do, as library functions: scan, evaluate, report, demo. The CLI only parses and exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.controls import Finding, evaluate, load_catalog
+from auditor.errors import AuditorError
+from auditor.policy import THRESHOLDS, load_policy
+from auditor.store import open_db, resolve_scan, write_scan
+
+SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
+
+
+@dataclass
+class ScanResult:
+    """What a committed scan reports back."""
+
+    scan_id: str
+    status: str
+    stats: dict[str, Any]
+    errors: int
+
+    def summary(self) -> str:
+        calls = ", ".join(f"{kind} {n}" for kind, n in self.stats.get("calls", {}).items())
+        retries = sum(self.stats.get("retries", {}).values())
+        line = (f"scan {self.scan_id} {self.status}: {self.stats.get('clusters', 0)} clusters in "
+                f"{self.stats.get('subscriptions', 0)} subscriptions; calls: {calls}; retries {retries}; "
+                f"errors {self.errors}; {self.stats.get('seconds', 0)} s")
+        if self.status == "partial":
+            line += "\nwarning: the scan is partial: controls that needed the missing evidence report unknown"
+        return line
+
+
+def scan_and_store(
+    db_path: Path,
+    *,
+    subscriptions: Sequence[str] = (),
+    management_groups: Sequence[str] = (),
+    endpoint: str | None = None,
+    ca_bundle: str | None = None,
+    cloud: str = "AzureCloud",
+    concurrency: int = 16,
+    all_pool_profiles: bool = False,
+    show_progress: bool = False,
+    clock: Any = None,
+) -> ScanResult:
+    """Collect a scan and commit it whole to the database."""
+    from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
+
+    # Open (and migrate) the store first: a bad database fails before any call is made.
+    con = open_db(db_path, create=True)
+    try:
+        clients = AzureClients(credential_from_environment(), cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle)
+        options = ScanOptions(subscriptions=subscriptions, management_groups=management_groups,
+                              concurrency=concurrency, all_pool_profiles=all_pool_profiles)
+        if clock is not None:
+            options.clock = clock
+        if show_progress:
+            from auditor.progress import rich_progress
+
+            with rich_progress() as hook:
+                record = run_scan(clients, options, progress=hook)
+        else:
+            record = run_scan(clients, options)
+        write_scan(con, record)
+        return ScanResult(record.scan_id, record.status, record.stats, len(record.errors))
+    finally:
+        con.close()
+
+
+def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> list[Finding]:
+    """Findings of one scan under a policy."""
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        scan = resolve_scan(con, scan_selector)
+        return evaluate(con, scan.scan_id, policy)
+    finally:
+        con.close()
+
+
+def filter_findings(
+    findings: Iterable[Finding],
+    *,
+    statuses: Sequence[str] = (),
+    control_ids: Sequence[str] = (),
+    subscriptions: Sequence[str] = (),
+) -> list[Finding]:
+    """Keep the findings matching every given filter (case-insensitive)."""
+    wanted_status = {s.lower() for s in statuses}
+    wanted_control = {c.upper() for c in control_ids}
+    wanted_sub = {s.lower() for s in subscriptions}
+    return [
+        f for f in findings
+        if (not wanted_status or f.status in wanted_status)
+        and (not wanted_control or f.control_id in wanted_control)
+        and (not wanted_sub or f.subscription_id in wanted_sub or f.subscription_name.lower() in wanted_sub)
+    ]
+
+
+def threshold_met(findings: Iterable[Finding], severity: str) -> bool:
+    """True when a failing, unwaived finding has `severity` or higher."""
+    floor = SEVERITY_ORDER.index(severity)
+    return any(f.status == "fail" and SEVERITY_ORDER.index(f.severity) >= floor for f in findings)
+
+
+def print_findings_table(findings: list[Finding]) -> None:
+    """Findings as a table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in ("Control", "Status", "Severity", "Cluster", "Pool", "Message"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        # rich markup in untrusted names must not be interpreted: pass plain Text via escape.
+        from rich.markup import escape
+
+        table.add_row(f.control_id, f.status, f.severity, escape(f.cluster), escape(f.node_pool or ""),
+                      escape(f.message))
+    Console(file=sys.stdout, soft_wrap=False).print(table)
+
+
+def write_reports(db_path: Path, scan_selector: str, policy_path: Path | None, formats: Sequence[str],
+                  out_dir: Path) -> list[Path]:
+    """Render the chosen formats of one scan's report into out_dir."""
+    from auditor.report import RENDERERS, build_report
+
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        data = build_report(con, scan_selector, policy)
+    finally:
+        con.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [RENDERERS[name](data, out_dir) for name in formats]
+
+
+def print_catalog(policy_path: Path | None, output_format: str) -> None:
+    """The catalog with the thresholds in effect."""
+    policy = load_policy(policy_path)
+    catalog = load_catalog()
+    if output_format == "json":
+        payload = {
+            "controls": [
+                {"id": c.id, "title": c.title, "level": c.level, "severity": c.severity, "rule": c.rule,
+                 "evidence": list(c.evidence), "remediation": c.remediation, "frameworks": list(c.frameworks)}
+                for c in catalog
+            ],
+            "thresholds": policy.thresholds,
+        }
+        print(json.dumps(payload, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout)
+    table = Table(title="Controls")
+    for column in ("ID", "Level", "Severity", "Title"):
+        table.add_column(column)
+    for c in catalog:
+        table.add_row(c.id, c.level, c.severity, c.title)
+    console.print(table)
+    thresholds = Table(title=f"Thresholds in effect ({policy.source})")
+    for column in ("Threshold", "Value", "Meaning"):
+        thresholds.add_column(column)
+    for name, (_, _, meaning) in THRESHOLDS.items():
+        thresholds.add_row(name, json.dumps(policy.thresholds[name]), meaning)
+    console.print(thresholds)
+
+
+def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, regions: int, seed: int) -> Path:
+    """Write a generated fleet to a JSON file."""
+    from auditor.emulator.generator import generate_fleet, write_fleet
+
+    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, regions=regions)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    write_fleet(fleet, out_path)
+    return out_path
+
+
+def serve_emulator(fleet_path: Path | None, *, port: int, state_dir: Path, latency_ms: float | None, quotas: bool,
+                   forbidden: Sequence[str], error_rate: float | None) -> None:
+    """Run the emulator in the foreground until interrupted."""
+    from auditor.emulator import serve_forever
+
+    serve_forever(fleet_path, port=port, state_dir=state_dir, latency_ms=latency_ms, quotas=quotas,
+                  forbidden=forbidden, error_rate=error_rate)
+
+
+def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, quiet: bool) -> list[Path]:
+    """Generate a fleet, serve it in-process, scan it and write every report."""
+    import os
+
+    from auditor.emulator import EmulatorServer
+    from auditor.emulator.generator import generate_fleet
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db_path = out_dir / "auditor.duckdb"
+    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed)
+    with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
+        previous = os.environ.get("AUDITOR_ACCESS_TOKEN")
+        os.environ["AUDITOR_ACCESS_TOKEN"] = "demo-token"  # the emulator accepts any bearer token
+        try:
+            result = scan_and_store(db_path, endpoint=server.endpoint, ca_bundle=str(server.ca_file),
+                                    show_progress=not quiet and sys.stderr.isatty())
+        finally:
+            if previous is None:
+                os.environ.pop("AUDITOR_ACCESS_TOKEN", None)
+            else:
+                os.environ["AUDITOR_ACCESS_TOKEN"] = previous
+    if not quiet:
+        print(result.summary(), file=sys.stderr)
+    if result.status != "complete" and not quiet:
+        print("warning: the demo scan is partial", file=sys.stderr)
+    paths = write_reports(db_path, result.scan_id, None, ["pdf", "html", "csv", "json"], out_dir)
+    if not paths:
+        raise AuditorError("the demo wrote no report")
+    return paths

@@ -1,0 +1,222 @@
+"""The command line: thin click commands over the library. Exit codes: 0 ok, 1 error, 2 usage, 3 --fail-on met."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor import __version__
+from auditor.errors import AuditorError
+from auditor.store import DEFAULT_DB
+
+EXIT_THRESHOLD = 3
+SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
+
+
+def _stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's errors into one line on stderr and exit 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AuditorError as exc:
+            _stderr(f"error: {exc}")
+            sys.exit(1)
+        except KeyboardInterrupt:
+            _stderr("interrupted: nothing partial was stored")
+            sys.exit(130)
+
+    return wrapper
+
+
+db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+                         show_default=True, help="DuckDB database file.")
+scan_option = click.option("--scan", "scan_selector", default="latest", show_default=True,
+                           help="Scan id (or unique prefix), or 'latest'.")
+policy_option = click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                             default=None, help="Policy TOML file (built-in defaults otherwise).")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only results, no progress or summaries.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+def cli() -> None:
+    """Audit AKS fleets for upgrade and patching controls."""
+
+
+@cli.command()
+@db_option
+@click.option("--subscription", "subscriptions", multiple=True, help="Subscription id to scan (repeatable).")
+@click.option("--management-group", "management_groups", multiple=True, help="Management group to scan (repeatable).")
+@click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CA certificate file to trust for --endpoint.")
+@click.option("--cloud", type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+              default="AzureCloud", show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Calls in flight at once.")
+@click.option("--all-pool-profiles", is_flag=True, help="One upgrade-profile call per pool instead of per image family.")
+@quiet_option
+@handle_errors
+def scan(db_path: Path, subscriptions: tuple[str, ...], management_groups: tuple[str, ...], endpoint: str | None,
+         ca_bundle: str | None, cloud: str, concurrency: int, all_pool_profiles: bool, quiet: bool) -> None:
+    """Collect every AKS cluster in scope into the database; prints the scan id."""
+    from auditor.app import scan_and_store
+
+    result = scan_and_store(
+        db_path, subscriptions=subscriptions, management_groups=management_groups, endpoint=endpoint,
+        ca_bundle=ca_bundle, cloud=cloud, concurrency=concurrency, all_pool_profiles=all_pool_profiles,
+        show_progress=not quiet and sys.stderr.isatty(),
+    )
+    if not quiet:
+        _stderr(result.summary())
+    click.echo(result.scan_id)
+
+
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--fail-on", type=click.Choice(SEVERITY_ORDER), default=None,
+              help="Exit 3 when a failing, unwaived finding has this severity or higher.")
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
+@click.option("--control", "control_ids", multiple=True, help="Only these control ids (repeatable).")
+@click.option("--subscription", "subscriptions", multiple=True, help="Only these subscriptions (repeatable).")
+@handle_errors
+def findings(db_path: Path, scan_selector: str, policy_path: Path | None, output_format: str, fail_on: str | None,
+             statuses: tuple[str, ...], control_ids: tuple[str, ...], subscriptions: tuple[str, ...]) -> None:
+    """Evaluate the controls over a scan and print the findings."""
+    from auditor.app import evaluate_scan, filter_findings, threshold_met
+    from auditor.report.tabular import findings_csv, findings_json
+
+    results = filter_findings(evaluate_scan(db_path, scan_selector, policy_path),
+                              statuses=statuses, control_ids=control_ids, subscriptions=subscriptions)
+    if output_format == "json":
+        click.echo(findings_json(results))
+    elif output_format == "csv":
+        click.echo(findings_csv(results), nl=False)
+    else:
+        from auditor.app import print_findings_table
+
+        print_findings_table(results)
+    if fail_on and threshold_met(results, fail_on):
+        _stderr(f"failing findings at or above severity {fail_on}: exit {EXIT_THRESHOLD}")
+        sys.exit(EXIT_THRESHOLD)
+
+
+def _formats(value: str) -> list[str]:
+    from auditor.report import RENDERERS
+
+    chosen = [v.strip().lower() for v in value.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in RENDERERS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {', '.join(RENDERERS)} (comma-separated), not {value!r}")
+    return chosen
+
+
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--format", "formats", default="pdf,html", show_default=True,
+              help="Comma-separated: pdf, html, csv, json.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
+              show_default=True)
+@quiet_option
+@handle_errors
+def report(db_path: Path, scan_selector: str, policy_path: Path | None, formats: str, out_dir: Path,
+           quiet: bool) -> None:
+    """Write the reports of a scan; prints their paths."""
+    from auditor.app import write_reports
+
+    try:
+        chosen = _formats(formats)
+    except click.BadParameter as exc:
+        raise click.UsageError(str(exc)) from exc
+    for path in write_reports(db_path, scan_selector, policy_path, chosen, out_dir):
+        click.echo(str(path))
+
+
+@cli.command()
+@policy_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handle_errors
+def controls(policy_path: Path | None, output_format: str) -> None:
+    """List the control catalog with the thresholds in effect."""
+    from auditor.app import print_catalog
+
+    print_catalog(policy_path, output_format)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
+              show_default=True)
+@click.option("--clusters", type=click.IntRange(1, 100_000), default=60, show_default=True)
+@click.option("--subscriptions", type=click.IntRange(1, 1000), default=6, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@quiet_option
+@handle_errors
+def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, quiet: bool) -> None:
+    """Generate a fleet, serve it with the emulator, scan it and write the reports. No Azure account needed."""
+    from auditor.app import run_demo
+
+    for path in run_demo(out_dir, clusters=clusters, subscriptions=subscriptions, seed=seed, quiet=quiet):
+        click.echo(str(path))
+
+
+@cli.group()
+def emulator() -> None:
+    """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""
+
+
+@emulator.command("serve")
+@click.option("--fleet", "fleet_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Fleet JSON file (a generated one by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output/emulator"),
+              show_default=True, help="Where the CA and server certificate are written.")
+@click.option("--latency-ms", type=click.FloatRange(0), default=None, help="Added latency per call.")
+@click.option("--no-quotas", is_flag=True, help="Do not model Azure's throttling quotas.")
+@click.option("--forbid-subscription", "forbidden", multiple=True, help="Answer 403 for this subscription.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls answered 5xx.")
+@handle_errors
+def emulator_serve(fleet_path: Path | None, port: int, state_dir: Path, latency_ms: float | None, no_quotas: bool,
+                   forbidden: tuple[str, ...], error_rate: float | None) -> None:
+    """Serve a fleet until interrupted; prints the endpoint and CA file."""
+    from auditor.app import serve_emulator
+
+    serve_emulator(fleet_path, port=port, state_dir=state_dir, latency_ms=latency_ms, quotas=not no_quotas,
+                   forbidden=forbidden, error_rate=error_rate)
+
+
+@emulator.command("generate")
+@click.option("--clusters", type=click.IntRange(1, 200_000), default=100, show_default=True)
+@click.option("--subscriptions", type=click.IntRange(1, 5000), default=10, show_default=True)
+@click.option("--regions", type=click.IntRange(1, 30), default=5, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("output/fleet.json"),
+              show_default=True)
+@handle_errors
+def emulator_generate(clusters: int, subscriptions: int, regions: int, seed: int, out_path: Path) -> None:
+    """Generate a realistic fleet file; prints its path."""
+    from auditor.app import generate_fleet_file
+
+    click.echo(str(generate_fleet_file(out_path, clusters=clusters, subscriptions=subscriptions, regions=regions,
+                                       seed=seed)))
+
+
+def main() -> None:
+    """Entry point of the `auditor` console script."""
+    cli(prog_name="auditor")

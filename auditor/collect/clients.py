@@ -1,0 +1,93 @@
+"""Credentials and Azure SDK clients for one scan, built once and passed in."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core.credentials import AccessToken, TokenCredential
+
+CLOUDS: dict[str, str] = {
+    "AzureCloud": "https://management.azure.com",
+    "AzureUSGovernment": "https://management.usgovcloudapi.net",
+    "AzureChinaCloud": "https://management.chinacloudapi.cn",
+}
+TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"
+
+
+class StaticTokenCredential(TokenCredential):
+    """A bearer token given from outside (pipelines, proxies, the emulator)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+    def __repr__(self) -> str:  # never print the token
+        return "StaticTokenCredential(<redacted>)"
+
+
+def credential_from_environment() -> TokenCredential:
+    """AUDITOR_ACCESS_TOKEN when set, DefaultAzureCredential otherwise."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return StaticTokenCredential(token)
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+@dataclass
+class AzureClients:
+    """The SDK clients a scan uses, all pointed at one ARM endpoint."""
+
+    credential: TokenCredential
+    cloud: str = "AzureCloud"
+    endpoint: str | None = None
+    ca_bundle: str | None = None
+    read_timeout: float = 30.0
+    _container_clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return (self.endpoint or CLOUDS[self.cloud]).rstrip("/")
+
+    def _kwargs(self) -> dict[str, Any]:
+        arm = CLOUDS[self.cloud]
+        kwargs: dict[str, Any] = {
+            "base_url": self.base_url,
+            "credential_scopes": [f"{arm}/.default"],
+            # Retries, backoff and throttling belong to the scan's shared limiter, not to each client.
+            "retry_total": 0,
+            "connection_timeout": 10,
+            "read_timeout": self.read_timeout,
+        }
+        if self.ca_bundle:
+            kwargs["connection_verify"] = self.ca_bundle
+        return kwargs
+
+    def subscriptions(self) -> Any:
+        from azure.mgmt.subscription import SubscriptionClient
+
+        return SubscriptionClient(self.credential, **self._kwargs())
+
+    def resource_graph(self) -> Any:
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        return ResourceGraphClient(self.credential, **self._kwargs())
+
+    def container_service(self, subscription_id: str) -> Any:
+        """One client per subscription (the SDK binds the subscription into every URL)."""
+        with self._lock:
+            client = self._container_clients.get(subscription_id)
+            if client is None:
+                from azure.mgmt.containerservice import ContainerServiceClient
+
+                client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
+                self._container_clients[subscription_id] = client
+            return client

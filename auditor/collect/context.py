@@ -1,0 +1,153 @@
+"""What every collector shares during a scan: clients, limiter, evidence and error sinks, counters."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline import PipelineResponse
+
+from auditor.collect.clients import AzureClients
+from auditor.collect.limiter import Limiter
+from auditor.store import ErrorRow, EvidenceRow
+
+T = TypeVar("T")
+RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Which quota a call spends: the Resource Graph user quota, or an AKS (subscription, region) bucket."""
+
+    kind: str  # "graph" | "aks" | "arm"
+    subscription_id: str = ""
+    region: str = ""
+
+
+GRAPH = Bucket("graph")
+ARM = Bucket("arm")
+
+
+class CallFailed(Exception):
+    """A call that failed for good; it has already been recorded as a collection error."""
+
+    def __init__(self, error: ErrorRow):
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass
+class CollectContext:
+    """Shared state of one scan; thread-safe."""
+
+    clients: AzureClients
+    limiter: Limiter
+    evidence: list[EvidenceRow] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+    on_call: Callable[[str], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, kind: str, scope: str, request: str, payload: Any) -> None:
+        """Keep one item Azure returned, as received."""
+        with self._lock:
+            self.evidence.append(EvidenceRow(kind, scope, request, payload))
+
+    def fail(self, call: str, scope: str, status: int | None, code: str | None, message: str) -> ErrorRow:
+        """Record a call that failed for good."""
+        error = ErrorRow(call, scope, status, code, message[:2000])
+        with self._lock:
+            self.errors.append(error)
+        return error
+
+    def call(self, kind: str, scope: str, bucket: Bucket, operation: Callable[..., T]) -> T:
+        """Run one read call through the limiter with bounded retries; raise CallFailed when it fails for good.
+
+        `operation` receives `raw_response_hook` to pass to the SDK, so quota headers are seen.
+        """
+        settings = self.limiter.settings
+        last: tuple[int | None, str | None, str] = (None, None, "no attempt made")
+        for attempt in range(settings.max_attempts):
+            self._acquire(bucket)
+            with self._lock:
+                self.calls[kind] += 1
+            if self.on_call is not None:
+                self.on_call(kind)
+            try:
+                return operation(raw_response_hook=self._hook(bucket))
+            except ClientAuthenticationError as exc:
+                last = (_status(exc), "AuthenticationFailed", _one_line(exc))
+                break
+            except HttpResponseError as exc:
+                status = _status(exc)
+                last = (status, _code(exc), _one_line(exc))
+                if status not in RETRIABLE_STATUS:
+                    break
+                retry_after = _retry_after(exc) if status in (429, 503) else None
+                if status == 429 and bucket.kind == "aks":
+                    self.limiter.block_aks(bucket.subscription_id, bucket.region, retry_after or 1.0)
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                retry_after = None
+                last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError",
+                        _one_line(exc))
+            if attempt + 1 < settings.max_attempts:
+                with self._lock:
+                    self.retries[kind] += 1
+                self.limiter.sleep(self.limiter.backoff(attempt, retry_after))
+        status, code, message = last
+        raise CallFailed(self.fail(kind, scope, status, code, message))
+
+    def _acquire(self, bucket: Bucket) -> None:
+        if bucket.kind == "graph":
+            self.limiter.acquire_graph()
+        elif bucket.kind == "aks":
+            self.limiter.acquire_aks(bucket.subscription_id, bucket.region)
+
+    def _hook(self, bucket: Bucket) -> Callable[[PipelineResponse], None]:
+        def hook(response: PipelineResponse) -> None:
+            if bucket.kind == "graph":
+                headers = response.http_response.headers
+                self.limiter.observe_graph_quota(
+                    headers.get("x-ms-user-quota-remaining"), headers.get("x-ms-user-quota-resets-after")
+                )
+
+        return hook
+
+
+def _status(exc: HttpResponseError) -> int | None:
+    return exc.status_code if exc.status_code else None
+
+
+def _code(exc: HttpResponseError) -> str | None:
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    return str(code) if code else (exc.reason or None)
+
+
+def _retry_after(exc: HttpResponseError) -> float | None:
+    response = exc.response
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _one_line(exc: Exception) -> str:
+    error = getattr(exc, "error", None)
+    message = getattr(error, "message", None) or str(exc)
+    return " ".join(str(message).split())

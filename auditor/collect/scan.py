@@ -1,0 +1,133 @@
+"""Run every collector in stages and return the whole scan, ready to commit."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from auditor import __version__
+from auditor.collect.aks import (
+    KubernetesVersionsCollector,
+    MaintenanceConfigurationsCollector,
+    PoolUpgradeProfilesCollector,
+)
+from auditor.collect.base import Collector, Inventory, Task
+from auditor.collect.clients import AzureClients
+from auditor.collect.context import CallFailed, CollectContext
+from auditor.collect.limiter import Limiter
+from auditor.collect.resource_graph import ManagedClustersCollector
+from auditor.collect.subscriptions import SubscriptionsCollector
+from auditor.errors import CollectionError
+from auditor.store import ScanRecord
+
+# Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
+STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
+    ("subscriptions", (SubscriptionsCollector(),)),
+    ("clusters", (ManagedClustersCollector(),)),
+    ("details", (KubernetesVersionsCollector(), MaintenanceConfigurationsCollector(), PoolUpgradeProfilesCollector())),
+)
+
+
+@dataclass
+class ScanOptions:
+    """What to scan and how hard to push."""
+
+    subscriptions: Sequence[str] = ()
+    management_groups: Sequence[str] = ()
+    concurrency: int = 16
+    all_pool_profiles: bool = False
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+ProgressHook = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def new_scan_id(started_at: datetime) -> str:
+    """Sortable, unique scan id: UTC time plus a random suffix."""
+    return started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def run_scan(
+    clients: AzureClients,
+    options: ScanOptions,
+    *,
+    limiter: Limiter | None = None,
+    progress: ProgressHook | None = None,
+) -> ScanRecord:
+    """Collect every source in scope; failures become collection errors, never silent gaps."""
+    started_at = options.clock()
+    began = time.monotonic()
+    ctx = CollectContext(clients=clients, limiter=limiter or Limiter())
+    inventory = Inventory(
+        subscriptions=[s.lower() for s in options.subscriptions],
+        management_groups=list(options.management_groups),
+        options={"all_pool_profiles": options.all_pool_profiles},
+    )
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect") as pool:
+        for stage, collectors in STAGES:
+            tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
+            _run_stage(pool, stage, tasks, progress)
+            if stage == "subscriptions":
+                _check_reachable(ctx, inventory, options)
+    finished_at = options.clock()
+    stats: dict[str, Any] = {
+        "calls": dict(sorted(ctx.calls.items())),
+        "retries": dict(sorted(ctx.retries.items())),
+        "errors": len(ctx.errors),
+        "subscriptions": len({e.scope for e in ctx.evidence if e.kind == "subscription"}),
+        "clusters": len(inventory.clusters),
+        "seconds": round(time.monotonic() - began, 3),
+        "concurrency": options.concurrency,
+    }
+    return ScanRecord(
+        scan_id=new_scan_id(started_at),
+        started_at=started_at,
+        finished_at=finished_at,
+        tool_version=__version__,
+        cloud=clients.cloud,
+        endpoint=clients.base_url,
+        scope={
+            "subscriptions": sorted(inventory.subscriptions),
+            "management_groups": list(options.management_groups),
+            "requested_subscriptions": sorted(s.lower() for s in options.subscriptions),
+        },
+        stats=stats,
+        evidence=ctx.evidence,
+        errors=ctx.errors,
+    )
+
+
+def _run_stage(pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress: ProgressHook | None) -> None:
+    total = len(tasks)
+    if progress:
+        progress(stage, 0, total)
+    for done, future in enumerate([pool.submit(task) for task in tasks], start=1):
+        try:
+            future.result()
+        except CallFailed:
+            pass  # already a collection_errors row
+        if progress:
+            progress(stage, done, total)
+
+
+def _check_reachable(ctx: CollectContext, inventory: Inventory, options: ScanOptions) -> None:
+    """With nothing listed and the listing failed in transport, there is no scan to make: say so."""
+    listed = any(e.kind == "subscription" for e in ctx.evidence)
+    if listed:
+        return
+    failures = [e for e in ctx.errors if e.call == "subscription" and e.scope == "tenant"]
+    if failures and failures[-1].status is None:
+        raise CollectionError(f"cannot reach {ctx.clients.base_url}: {failures[-1].message}")
+    if failures and failures[-1].status == 401:
+        raise CollectionError(f"{ctx.clients.base_url} refused the credential: {failures[-1].message}")
+    if not options.subscriptions and not options.management_groups:
+        if failures:
+            raise CollectionError(f"cannot list subscriptions at {ctx.clients.base_url}: {failures[-1].message}")
+        raise CollectionError("the credential can read no subscription: nothing to scan")
+    # Explicit scope given: scan it even though the listing failed; the failure stays recorded.
+    inventory.subscriptions = [s.lower() for s in options.subscriptions]

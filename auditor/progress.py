@@ -1,0 +1,26 @@
+"""Progress display for long work: rich on a terminal, nothing elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+@contextmanager
+def rich_progress() -> Iterator[Any]:
+    """A progress hook (stage, done, total) drawing one bar per stage on stderr."""
+    progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=False)
+    tasks: dict[str, Any] = {}
+
+    def hook(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=max(total, 1))
+        progress.update(tasks[stage], completed=done if total else 1)
+
+    with progress:
+        yield hook

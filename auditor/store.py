@@ -1,0 +1,225 @@
+"""The DuckDB store: schema versioning, atomic scan commits and scan lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from auditor.errors import StoreError
+from auditor.paths import queries_dir
+
+DEFAULT_DB = Path("output/auditor.duckdb")
+
+
+def _migrations() -> list[Path]:
+    return sorted((queries_dir() / "schema").glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def schema_version() -> int:
+    """The schema version this tool writes."""
+    return len(_migrations())
+
+
+def open_db(path: Path, *, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store, creating or migrating it forward; refuse another tool's or a newer schema."""
+    if not create and not path.exists():
+        raise StoreError(f"no database at {path}: run `auditor scan` (or `auditor demo`) first")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only and path.exists())
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open {path} as a DuckDB database: {exc}") from exc
+    try:
+        _check_and_migrate(con, path, allow_migrate=not read_only)
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _check_and_migrate(con: duckdb.DuckDBPyConnection, path: Path, *, allow_migrate: bool) -> None:
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "auditor_meta" not in tables:
+        if tables:
+            raise StoreError(f"{path} is a DuckDB database but not an aks-upgrade-auditor store")
+        current = 0
+    else:
+        row = con.execute("SELECT value FROM auditor_meta WHERE key = 'schema_version'").fetchone()
+        current = int(row[0]) if row else 0
+    target = schema_version()
+    if current > target:
+        raise StoreError(
+            f"{path} has schema version {current}, newer than this tool's {target}: upgrade aks-upgrade-auditor"
+        )
+    if current == target:
+        return
+    if not allow_migrate:
+        raise StoreError(f"{path} has schema version {current}; open it once read-write to migrate to {target}")
+    # Each migration runs in its own transaction: a failure leaves the store at the last good version.
+    for number, migration in enumerate(_migrations()[current:], start=current + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if number == 1:
+                con.execute("CREATE TABLE auditor_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+            con.execute(migration.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT OR REPLACE INTO auditor_meta VALUES ('schema_version', ?)", [str(number)]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise StoreError(f"migrating {path} to schema version {number} failed: {exc}") from exc
+
+
+@dataclass
+class EvidenceRow:
+    """One item Azure returned, as received."""
+
+    kind: str
+    scope: str
+    request: str
+    payload: Any
+
+
+@dataclass
+class ErrorRow:
+    """One call that failed for good."""
+
+    call: str
+    scope: str
+    status: int | None
+    code: str | None
+    message: str
+
+
+@dataclass
+class ScanRecord:
+    """Everything one scan gathered, written in one transaction."""
+
+    scan_id: str
+    started_at: datetime
+    finished_at: datetime
+    tool_version: str
+    cloud: str
+    endpoint: str
+    scope: dict[str, Any]
+    stats: dict[str, Any]
+    evidence: list[EvidenceRow] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "partial" if self.errors else "complete"
+
+
+def canonical_json(payload: Any) -> str:
+    """JSON with sorted keys and no spaces: the form that is stored and hashed."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def evidence_digest(rows: Iterable[tuple[int, str, str, str, str]]) -> str:
+    """SHA-256 over (seq, kind, scope, request, payload) rows in seq order."""
+    digest = hashlib.sha256()
+    for seq, kind, scope, request, payload in rows:
+        digest.update(f"{seq}\x1f{kind}\x1f{scope}\x1f{request}\x1f{payload}\x1e".encode())
+    return digest.hexdigest()
+
+
+def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
+    """Store a whole scan atomically and return its evidence digest."""
+    evidence_rows = [
+        (record.scan_id, seq, row.kind, row.scope, row.request, canonical_json(row.payload))
+        for seq, row in enumerate(record.evidence)
+    ]
+    digest = evidence_digest(r[1:] for r in evidence_rows)
+    error_rows = [
+        (record.scan_id, seq, e.call, e.scope, e.status, e.code, e.message) for seq, e in enumerate(record.errors)
+    ]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if evidence_rows:
+            con.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)", evidence_rows)
+        if error_rows:
+            con.executemany("INSERT INTO collection_errors VALUES (?, ?, ?, ?, ?, ?, ?)", error_rows)
+        con.execute(
+            "INSERT INTO scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record.scan_id,
+                record.started_at,
+                record.finished_at,
+                record.status,
+                record.tool_version,
+                record.cloud,
+                record.endpoint,
+                canonical_json(record.scope),
+                canonical_json(record.stats),
+                digest,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return digest
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A committed scan, as listed in the `scans` table."""
+
+    scan_id: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    tool_version: str
+    cloud: str
+    endpoint: str
+    scope: dict[str, Any]
+    stats: dict[str, Any]
+    evidence_sha256: str
+
+
+_SCAN_COLUMNS = (
+    "scan_id, started_at, finished_at, status, tool_version, cloud, endpoint, scope, stats, evidence_sha256"
+)
+
+
+def _scan_from_row(row: Sequence[Any]) -> Scan:
+    values = list(row)
+    values[7] = json.loads(values[7])
+    values[8] = json.loads(values[8])
+    return Scan(*values)
+
+
+def list_scans(con: duckdb.DuckDBPyConnection) -> list[Scan]:
+    """Every committed scan, oldest first."""
+    rows = con.execute(f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at, scan_id").fetchall()
+    return [_scan_from_row(r) for r in rows]
+
+
+def resolve_scan(con: duckdb.DuckDBPyConnection, selector: str = "latest") -> Scan:
+    """The scan named by id (or a unique id prefix), or the newest one for 'latest'."""
+    if selector == "latest":
+        row = con.execute(f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at DESC, scan_id DESC LIMIT 1").fetchone()
+        if row is None:
+            raise StoreError("the database holds no scan yet: run `auditor scan` first")
+        return _scan_from_row(row)
+    rows = con.execute(
+        f"SELECT {_SCAN_COLUMNS} FROM scans WHERE starts_with(scan_id, ?) ORDER BY scan_id", [selector]
+    ).fetchall()
+    exact = [r for r in rows if r[0] == selector]
+    if exact:
+        return _scan_from_row(exact[0])
+    if len(rows) == 1:
+        return _scan_from_row(rows[0])
+    if not rows:
+        raise StoreError(f"no scan '{selector}' in the database (see `auditor trend` for the scans it holds)")
+    raise StoreError(f"scan id prefix '{selector}' is ambiguous: {len(rows)} scans match")
