@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,12 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             _stderr("interrupted: nothing partial was stored")
             sys.exit(130)
+        except Exception as exc:  # a bug or an unforeseen failure: still one line, the details on request
+            if os.environ.get("AUDITOR_DEBUG"):
+                raise
+            _stderr(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+                    "(set AUDITOR_DEBUG=1 for the traceback)")
+            sys.exit(1)
 
     return wrapper
 

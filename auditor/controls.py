@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -40,9 +41,10 @@ class Control:
     frameworks: tuple[str, ...] = ()
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
+        # Names are untrusted: quote them so a copied command cannot run anything else.
         return self.remediation.format(
-            resource_group=resource_group or "RG", cluster=cluster or "NAME", pool=pool or "POOL",
-            target=target or "VERSION",
+            resource_group=shlex.quote(resource_group or "RG"), cluster=shlex.quote(cluster or "NAME"),
+            pool=shlex.quote(pool or "POOL"), target=shlex.quote(target or "VERSION"),
         )
 
 

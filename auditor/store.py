@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +153,8 @@ def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
             "INSERT INTO scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 record.scan_id,
-                record.started_at,
-                record.finished_at,
+                _utc_naive(record.started_at),
+                _utc_naive(record.finished_at),
                 record.status,
                 record.tool_version,
                 record.cloud,
@@ -192,8 +192,14 @@ _SCAN_COLUMNS = (
 )
 
 
+def _utc_naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def _scan_from_row(row: Sequence[Any]) -> Scan:
     values = list(row)
+    values[1] = values[1].replace(tzinfo=UTC)
+    values[2] = values[2].replace(tzinfo=UTC)
     values[7] = json.loads(values[7])
     values[8] = json.loads(values[8])
     return Scan(*values)

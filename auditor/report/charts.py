@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 STATUS_COLOURS = {
     "pass": "#2e7d32", "fail": "#c62828", "warn": "#ef6c00", "unknown": "#757575",
@@ -30,6 +31,7 @@ def status_by_control(labels: Sequence[str], counts: Sequence[dict[str, int]]) -
         axes.barh(labels, values, left=left, color=colour, label=status.replace("_", " "))
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("resources evaluated")
     axes.legend(ncols=6, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
@@ -43,6 +45,7 @@ def version_distribution(versions: dict[str, int]) -> str:
     keys = sorted(versions, key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split(".")))
     axes.bar(keys, [versions[k] for k in keys], color="#1565c0")
     axes.set_ylabel("clusters")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Control-plane minor", fontsize=9)
     axes.tick_params(axis="x", labelrotation=45, labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
@@ -58,6 +61,7 @@ def image_age_histogram(ages: Sequence[int], limit_days: int) -> str:
     axes.axvline(limit_days, color="#c62828", linestyle="--", linewidth=1)
     axes.set_xlabel("days since release")
     axes.set_ylabel("node pools")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Node-image age", fontsize=9)
     axes.spines[["top", "right"]].set_visible(False)
     return _svg_data_uri(figure)

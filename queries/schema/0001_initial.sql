@@ -3,8 +3,8 @@
 
 CREATE TABLE scans (
     scan_id          VARCHAR PRIMARY KEY,
-    started_at       TIMESTAMPTZ NOT NULL,
-    finished_at      TIMESTAMPTZ NOT NULL,
+    started_at       TIMESTAMP NOT NULL,          -- UTC
+    finished_at      TIMESTAMP NOT NULL,          -- UTC
     status           VARCHAR NOT NULL,          -- complete | partial
     tool_version     VARCHAR NOT NULL,
     cloud            VARCHAR NOT NULL,
