@@ -30,6 +30,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except click.ClickException:
+            raise  # usage errors keep click's own message and exit code 2
         except AuditorError as exc:
             _stderr(f"error: {exc}")
             sys.exit(1)

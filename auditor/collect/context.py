@@ -100,6 +100,8 @@ class CollectContext:
                 retry_after = None
                 last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError",
                         _one_line(exc))
+                if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
+                    break
             if attempt + 1 < settings.max_attempts:
                 with self._lock:
                     self.retries[kind] += 1

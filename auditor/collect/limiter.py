@@ -39,6 +39,7 @@ class LimiterSettings:
     graph_queries: float = 15.0  # Resource Graph user quota: queries per window
     graph_window_s: float = 5.0
     max_attempts: int = 6
+    max_connect_attempts: int = 3  # nothing answering at all is rarely cured by waiting long
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     max_retry_after_s: float = 120.0
