@@ -98,3 +98,40 @@ class ManagedClustersCollector:
                     pools=pool_refs(properties if isinstance(properties, dict) else {}),
                 )
             )
+
+
+class _GraphTableCollector:
+    """Every row of one Resource Graph table query, one evidence row per Resource Graph row."""
+
+    kind = ""
+    query_file = ""
+
+    def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
+        return [lambda: self.collect(ctx, inventory)]
+
+    def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
+        if not inventory.subscriptions and not inventory.management_groups:
+            return
+        rows = query_pages(ctx, self.kind, read_query(self.query_file), inventory.subscriptions,
+                           inventory.management_groups)
+        seen: set[str] = set()
+        for row in rows:
+            row_id = str(row.get("id", ""))
+            if row_id.lower() in seen:
+                continue
+            seen.add(row_id.lower())
+            ctx.record(self.kind, row_id, "POST /providers/Microsoft.ResourceGraph/resources", row)
+
+
+class ResourceChangesCollector(_GraphTableCollector):
+    """Resource Graph `resourcechanges` rows of managed clusters (version and node-image changes)."""
+
+    kind = "resource_change"
+    query_file = "kql/resource_changes.kql"
+
+
+class ScheduledEventsCollector(_GraphTableCollector):
+    """Resource Graph `containerserviceeventresources`: AKS scheduled upgrade events."""
+
+    kind = "scheduled_event"
+    query_file = "kql/scheduled_events.kql"

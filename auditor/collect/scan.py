@@ -20,7 +20,11 @@ from auditor.collect.base import Collector, Inventory, Task
 from auditor.collect.clients import AzureClients
 from auditor.collect.context import CallFailed, CollectContext
 from auditor.collect.limiter import Limiter
-from auditor.collect.resource_graph import ManagedClustersCollector
+from auditor.collect.resource_graph import (
+    ManagedClustersCollector,
+    ResourceChangesCollector,
+    ScheduledEventsCollector,
+)
 from auditor.collect.subscriptions import SubscriptionsCollector
 from auditor.errors import CollectionError
 from auditor.store import ScanRecord
@@ -28,7 +32,7 @@ from auditor.store import ScanRecord
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
     ("subscriptions", (SubscriptionsCollector(),)),
-    ("clusters", (ManagedClustersCollector(),)),
+    ("clusters", (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector())),
     ("details", (KubernetesVersionsCollector(), MaintenanceConfigurationsCollector(), PoolUpgradeProfilesCollector())),
 )
 
