@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,7 +115,7 @@ class ScanRecord:
     endpoint: str
     scope: dict[str, Any]
     stats: dict[str, Any]
-    evidence: list[EvidenceRow] = field(default_factory=list)
+    evidence: EvidenceSpool | list[EvidenceRow] = field(default_factory=list)
     errors: list[ErrorRow] = field(default_factory=list)
 
     @property
@@ -120,33 +123,106 @@ class ScanRecord:
         return "partial" if self.errors else "complete"
 
 
+class EvidenceSpool:
+    """Evidence written to a temporary NDJSON file as it arrives, hashed on the way, bulk-loaded at commit.
+
+    Keeps a scan's memory flat (payloads are not held) and turns the commit into one fast `read_json` insert.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        handle, name = tempfile.mkstemp(prefix="auditor-evidence-", suffix=".ndjson", dir=directory)
+        self.path = Path(name)
+        self._file = os.fdopen(handle, "w", encoding="utf-8")
+        self._digest = hashlib.sha256()
+        self._lock = threading.Lock()
+        self.count = 0
+        self.kinds: dict[str, int] = {}
+
+    def add(self, kind: str, scope: str, request: str, payload: Any) -> int:
+        """Append one item; returns its sequence number."""
+        text = canonical_json(payload)
+        with self._lock:
+            seq = self.count
+            self.count += 1
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            self._digest.update(_digest_line(seq, kind, scope, request, text))
+            self._file.write(json.dumps({"seq": seq, "kind": kind, "scope": scope, "request": request,
+                                         "payload": text}, ensure_ascii=False) + "\n")
+        return seq
+
+    def digest(self) -> str:
+        """SHA-256 of everything added so far, in seq order."""
+        with self._lock:
+            return self._digest.hexdigest()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def discard(self) -> None:
+        """Close and delete the spool file."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    @classmethod
+    def of(cls, rows: Iterable[EvidenceRow]) -> EvidenceSpool:
+        """A spool holding these rows (tests and small callers)."""
+        spool = cls()
+        for row in rows:
+            spool.add(row.kind, row.scope, row.request, row.payload)
+        return spool
+
+
 def canonical_json(payload: Any) -> str:
     """JSON with sorted keys and no spaces: the form that is stored and hashed."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _digest_line(seq: int, kind: str, scope: str, request: str, payload: str) -> bytes:
+    return f"{seq}\x1f{kind}\x1f{scope}\x1f{request}\x1f{payload}\x1e".encode()
+
+
 def evidence_digest(rows: Iterable[tuple[int, str, str, str, str]]) -> str:
     """SHA-256 over (seq, kind, scope, request, payload) rows in seq order."""
     digest = hashlib.sha256()
-    for seq, kind, scope, request, payload in rows:
-        digest.update(f"{seq}\x1f{kind}\x1f{scope}\x1f{request}\x1f{payload}\x1e".encode())
+    for row in rows:
+        digest.update(_digest_line(*row))
     return digest.hexdigest()
 
 
+def stored_evidence_digest(con: duckdb.DuckDBPyConnection, scan_id: str) -> str:
+    """Recompute a stored scan's evidence digest from the evidence table."""
+    cursor = con.execute(
+        "SELECT seq, kind, scope, request, CAST(payload AS VARCHAR) FROM evidence WHERE scan_id = ? ORDER BY seq",
+        [scan_id],
+    )
+    digest = hashlib.sha256()
+    while batch := cursor.fetchmany(5000):
+        for row in batch:
+            digest.update(_digest_line(*row))
+    return digest.hexdigest()
+
+
+_SPOOL_COLUMNS = "{'seq': 'INTEGER', 'kind': 'VARCHAR', 'scope': 'VARCHAR', 'request': 'VARCHAR', 'payload': 'VARCHAR'}"
+
+
 def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
-    """Store a whole scan atomically and return its evidence digest."""
-    evidence_rows = [
-        (record.scan_id, seq, row.kind, row.scope, row.request, canonical_json(row.payload))
-        for seq, row in enumerate(record.evidence)
-    ]
-    digest = evidence_digest(r[1:] for r in evidence_rows)
+    """Store a whole scan atomically (one transaction) and return its evidence digest."""
+    spool = record.evidence if isinstance(record.evidence, EvidenceSpool) else EvidenceSpool.of(record.evidence)
+    spool.close()
+    digest = spool.digest()
     error_rows = [
         (record.scan_id, seq, e.call, e.scope, e.status, e.code, e.message) for seq, e in enumerate(record.errors)
     ]
     con.execute("BEGIN TRANSACTION")
     try:
-        if evidence_rows:
-            con.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)", evidence_rows)
+        if spool.count:
+            con.execute(
+                "INSERT INTO evidence SELECT ?, seq, kind, scope, request, payload FROM "
+                f"read_json(?, format = 'newline_delimited', columns = {_SPOOL_COLUMNS}, maximum_object_size = 268435456)",
+                [record.scan_id, str(spool.path)],
+            )
         if error_rows:
             con.executemany("INSERT INTO collection_errors VALUES (?, ?, ?, ?, ?, ?, ?)", error_rows)
         con.execute(
@@ -168,6 +244,8 @@ def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        spool.discard()
     return digest
 
 

@@ -70,3 +70,18 @@ def test_empty_database_has_no_latest_scan(tmp_path: Path) -> None:
             resolve_scan(con)
     finally:
         con.close()
+
+
+def test_stored_evidence_rehashes_to_the_recorded_digest(tmp_path: Path) -> None:
+    from auditor.store import stored_evidence_digest
+
+    path = tmp_path / "a.duckdb"
+    scan_id = store_scan(path, [cluster("c1", tags={"owner": "Zoë 👩‍💻", "quote": 'a"b'}), cluster("c2")])
+    con = open_db(path)
+    try:
+        recorded = resolve_scan(con, scan_id).evidence_sha256
+        assert stored_evidence_digest(con, scan_id) == recorded
+        con.execute("UPDATE evidence SET scope = 'tampered' WHERE scan_id = ? AND seq = 1", [scan_id])
+        assert stored_evidence_digest(con, scan_id) != recorded
+    finally:
+        con.close()

@@ -18,7 +18,7 @@ from azure.core.pipeline import PipelineResponse
 
 from auditor.collect.clients import AzureClients
 from auditor.collect.limiter import Limiter
-from auditor.store import ErrorRow, EvidenceRow
+from auditor.store import ErrorRow, EvidenceSpool
 
 T = TypeVar("T")
 RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
@@ -51,7 +51,7 @@ class CollectContext:
 
     clients: AzureClients
     limiter: Limiter
-    evidence: list[EvidenceRow] = field(default_factory=list)
+    evidence: EvidenceSpool = field(default_factory=EvidenceSpool)
     errors: list[ErrorRow] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
@@ -60,8 +60,7 @@ class CollectContext:
 
     def record(self, kind: str, scope: str, request: str, payload: Any) -> None:
         """Keep one item Azure returned, as received."""
-        with self._lock:
-            self.evidence.append(EvidenceRow(kind, scope, request, payload))
+        self.evidence.add(kind, scope, request, payload)
 
     def fail(self, call: str, scope: str, status: int | None, code: str | None, message: str) -> ErrorRow:
         """Record a call that failed for good."""

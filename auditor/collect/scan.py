@@ -72,18 +72,22 @@ def run_scan(
         management_groups=list(options.management_groups),
         options={"all_pool_profiles": options.all_pool_profiles},
     )
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect") as pool:
-        for stage, collectors in STAGES:
-            tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
-            _run_stage(pool, stage, tasks, progress)
-            if stage == "subscriptions":
-                _check_reachable(ctx, inventory, options)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect") as pool:
+            for stage, collectors in STAGES:
+                tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
+                _run_stage(pool, stage, tasks, progress)
+                if stage == "subscriptions":
+                    _check_reachable(ctx, inventory, options)
+    except BaseException:
+        ctx.evidence.discard()  # an unfinished scan leaves nothing behind
+        raise
     finished_at = options.clock()
     stats: dict[str, Any] = {
         "calls": dict(sorted(ctx.calls.items())),
         "retries": dict(sorted(ctx.retries.items())),
         "errors": len(ctx.errors),
-        "subscriptions": len({e.scope for e in ctx.evidence if e.kind == "subscription"}),
+        "subscriptions": ctx.evidence.kinds.get("subscription", 0),
         "clusters": len(inventory.clusters),
         "seconds": round(time.monotonic() - began, 3),
         "concurrency": options.concurrency,
@@ -121,7 +125,7 @@ def _run_stage(pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress
 
 def _check_reachable(ctx: CollectContext, inventory: Inventory, options: ScanOptions) -> None:
     """With nothing listed and the listing failed in transport, there is no scan to make: say so."""
-    listed = any(e.kind == "subscription" for e in ctx.evidence)
+    listed = ctx.evidence.kinds.get("subscription", 0) > 0
     if listed:
         return
     failures = [e for e in ctx.errors if e.call == "subscription" and e.scope == "tenant"]
