@@ -72,16 +72,19 @@ def run_scan(
         management_groups=list(options.management_groups),
         options={"all_pool_profiles": options.all_pool_profiles},
     )
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect") as pool:
-            for stage, collectors in STAGES:
-                tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
-                _run_stage(pool, stage, tasks, progress)
-                if stage == "subscriptions":
-                    _check_reachable(ctx, inventory, options)
+        for stage, collectors in STAGES:
+            tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
+            _run_stage(pool, stage, tasks, progress)
+            if stage == "subscriptions":
+                _check_reachable(ctx, inventory, options)
     except BaseException:
-        ctx.evidence.discard()  # an unfinished scan leaves nothing behind
+        # Ctrl-C or a failure: drop queued calls instead of finishing them, and leave nothing behind.
+        pool.shutdown(wait=False, cancel_futures=True)
+        ctx.evidence.discard()
         raise
+    pool.shutdown(wait=True)
     finished_at = options.clock()
     stats: dict[str, Any] = {
         "calls": dict(sorted(ctx.calls.items())),
