@@ -129,8 +129,9 @@ def print_findings_table(findings: list[Finding]) -> None:
 
 def write_reports(db_path: Path, scan_selector: str, policy_path: Path | None, formats: Sequence[str],
                   out_dir: Path) -> list[Path]:
-    """Render the chosen formats of one scan's report into out_dir."""
+    """Render the chosen formats of one scan's report into out_dir, then report-manifest.json beside them."""
     from auditor.report import RENDERERS, build_report
+    from auditor.report.manifest import write_manifest
 
     policy = load_policy(policy_path)
     con = open_db(db_path)
@@ -139,7 +140,8 @@ def write_reports(db_path: Path, scan_selector: str, policy_path: Path | None, f
     finally:
         con.close()
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [RENDERERS[name](data, out_dir) for name in formats]
+    paths = [RENDERERS[name](data, out_dir) for name in formats]
+    return [*paths, write_manifest(data, out_dir, paths)]
 
 
 def print_catalog(policy_path: Path | None, output_format: str) -> None:

@@ -159,6 +159,33 @@ def report(db_path: Path, scan_selector: str, policy_path: Path | None, formats:
 
 
 @cli.command()
+@db_option
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("output/report-manifest.json"), show_default=True,
+              help="The report-manifest.json written beside the reports.")
+@click.option("--scan", "scan_selector", default=None,
+              help="Scan id; must be the manifest's (default: the manifest's).")
+@policy_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def verify(db_path: Path, manifest_path: Path, scan_selector: str | None, policy_path: Path | None,
+           output_format: str) -> None:
+    """Recompute a report's evidence and findings digests from the database; exit 0 on match, 1 if not."""
+    import json
+
+    from auditor.verify import verify as run_verify
+
+    result = run_verify(db_path, manifest_path, scan_selector=scan_selector, policy_path=policy_path)
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo("\n".join(result.lines()))
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @handle_errors

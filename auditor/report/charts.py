@@ -5,20 +5,30 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 STATUS_COLOURS = {
     "pass": "#2e7d32", "fail": "#c62828", "warn": "#ef6c00", "unknown": "#757575",
     "waived": "#6a1b9a", "not_applicable": "#bdbdbd",
 }
+# Subscriptions drawn in the compliance chart: the lowest scores; the table lists every one.
+SUBSCRIPTION_BARS = 15
 
 
 def _svg_data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    # No date and glyphs as paths: the SVG carries no text a browser could interpret, and is reproducible.
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _label(text: str, limit: int = 32) -> str:
+    """A tick label from untrusted text: printable, short, and never parsed as mathtext."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def status_by_control(labels: Sequence[str], counts: Sequence[dict[str, int]]) -> str:
@@ -43,11 +53,13 @@ def version_distribution(versions: dict[str, int]) -> str:
     figure = Figure(figsize=(3.4, 2.4))
     axes = figure.add_subplot()
     keys = sorted(versions, key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split(".")))
-    axes.bar(keys, [versions[k] for k in keys], color="#1565c0")
+    axes.bar([_label(k, 12) for k in keys], [versions[k] for k in keys], color="#1565c0")
     axes.set_ylabel("clusters")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Control-plane minor", fontsize=9)
     axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    for text in axes.get_xticklabels():
+        text.set_parse_math(False)
     axes.spines[["top", "right"]].set_visible(False)
     return _svg_data_uri(figure)
 
@@ -58,10 +70,43 @@ def image_age_histogram(ages: Sequence[int], limit_days: int) -> str:
     axes = figure.add_subplot()
     if ages:
         axes.hist(list(ages), bins=20, color="#00838f")
-    axes.axvline(limit_days, color="#c62828", linestyle="--", linewidth=1)
+    axes.axvline(limit_days, color="#c62828", linestyle="--", linewidth=1, label=f"limit {limit_days} d")
+    axes.legend(fontsize=7, frameon=False)
     axes.set_xlabel("days since release")
     axes.set_ylabel("node pools")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Node-image age", fontsize=9)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _svg_data_uri(figure)
+
+
+def compliance_by_subscription(rows: Sequence[dict[str, Any]]) -> str:
+    """Share of verdicts by status per subscription: the lowest scores first, at most SUBSCRIPTION_BARS."""
+    judged = [r for r in rows if r.get("score") is not None]
+    judged.sort(key=lambda r: (r["score"], (r["name"] or r["subscription_id"]).lower()))
+    shown = judged[:SUBSCRIPTION_BARS]
+    figure = Figure(figsize=(7.0, 0.28 * max(len(shown), 1) + 1.1))
+    axes = figure.add_subplot()
+    labels = [_label(r["name"] or r["subscription_id"]) for r in shown]
+    positions = list(range(len(shown)))
+    left = [0.0] * len(shown)
+    for status in ("pass", "waived", "warn", "unknown", "fail"):
+        values = []
+        for r in shown:
+            total = sum(r.get(s, 0) for s in ("pass", "waived", "warn", "unknown", "fail"))
+            values.append(100.0 * r.get(status, 0) / total if total else 0.0)
+        axes.barh(positions, values, left=left, color=STATUS_COLOURS[status], label=status)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.set_yticks(positions, labels, fontsize=7)
+    for text in axes.get_yticklabels():
+        text.set_parse_math(False)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.xaxis.set_major_formatter(PercentFormatter())
+    title = "Compliance by subscription"
+    if len(judged) > len(shown):
+        title += f" (the {len(shown)} lowest of {len(judged)})"
+    axes.set_title(title, fontsize=9, pad=18)
+    axes.legend(ncols=5, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     return _svg_data_uri(figure)

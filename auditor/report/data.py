@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -13,6 +14,12 @@ from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, findings_digest, load_catalog
 from auditor.policy import Policy
 from auditor.store import Scan, resolve_scan
+
+SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+# The statuses a reader must look at, in the order a control section lists them.
+ATTENTION = ("fail", "warn", "unknown", "waived")
+TOP_RISKS = 6
+TOP_CLUSTERS = 10
 
 
 @dataclass
@@ -27,6 +34,30 @@ class ControlSection:
     def evaluated(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def score(self) -> float | None:
+        """Share of decided verdicts that pass (waived counts as pass), None when nothing was decided."""
+        return _score(self.counts)
+
+    @property
+    def verdict(self) -> str:
+        """The control's headline result: its worst status present."""
+        for status in ("fail", "unknown", "warn", "waived", "pass"):
+            if self.counts.get(status):
+                return status
+        return "not_applicable"
+
+
+@dataclass
+class QueryFile:
+    """One query file the scan or the evaluation ran, with its digest."""
+
+    name: str
+    kind: str  # 'Resource Graph (KQL)', 'model (DuckDB SQL)', 'control (DuckDB SQL)'
+    text: str
+    sha256: str
+    show_text: bool
+
 
 @dataclass
 class ReportData:
@@ -38,7 +69,7 @@ class ReportData:
     sections: list[ControlSection]
     subscriptions: list[dict[str, Any]]
     errors: list[dict[str, Any]]
-    queries: list[tuple[str, str]]
+    queries: list[QueryFile]
     findings_sha256: str
     generated_at: datetime
     tool_version: str = __version__
@@ -47,61 +78,209 @@ class ReportData:
     pools: int = 0
     versions: dict[str, int] = field(default_factory=dict)
     image_ages: list[int] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
+    as_of: date | None = None
+    evidence_rows: int = 0
+    evidence_kinds: dict[str, int] = field(default_factory=dict)
+    catalog_sha256: str = ""
+    top_risks: list[dict[str, Any]] = field(default_factory=list)
+    top_clusters: list[dict[str, Any]] = field(default_factory=list)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    error_summary: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
-        """Share of decided cluster/pool verdicts that pass (waived counts as pass; unknown counts against)."""
-        good = self.totals.get("pass", 0) + self.totals.get("waived", 0)
-        judged = good + self.totals.get("fail", 0) + self.totals.get("warn", 0) + self.totals.get("unknown", 0)
-        return round(100.0 * good / judged, 1) if judged else 0.0
+        """Share of decided verdicts that pass (waived counts as pass; unknown counts against)."""
+        return _score(self.totals) or 0.0
+
+    @property
+    def failing_controls(self) -> int:
+        return sum(1 for s in self.sections if s.counts.get("fail"))
+
+    @property
+    def failing_clusters(self) -> int:
+        return len({f.resource_id for f in self.findings if f.status == "fail"})
+
+    @property
+    def expired_waivers(self) -> int:
+        return sum(1 for e in self.exceptions if e["state"] == "expired")
+
+
+def _score(counts: dict[str, int]) -> float | None:
+    good = counts.get("pass", 0) + counts.get("waived", 0)
+    judged = good + counts.get("fail", 0) + counts.get("warn", 0) + counts.get("unknown", 0)
+    return round(100.0 * good / judged, 1) if judged else None
+
+
+def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
+    return (f.control_id, f.subscription_name.lower(), f.resource_group.lower(), f.cluster.lower(),
+            f.node_pool or "")
 
 
 def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Policy) -> ReportData:
     """Evaluate the scan and gather what the reports show."""
-    from auditor.paths import queries_dir
-
     scan = resolve_scan(con, scan_selector)
     findings = evaluate(con, scan.scan_id, policy)
+    findings.sort(key=_sort_key)
+    catalog = load_catalog()
+    sections = _sections(catalog, findings)
+    as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
+    as_of: date | None = as_of_row[0] if as_of_row else None
+    error_rows = con.execute(
+        "SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    errors = [dict(zip(("call", "scope", "status", "code", "message"), row, strict=True))
+              for row in error_rows.fetchall()]
+    error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
+    error_summary = [{"call": call, "status": status, "code": code, "count": n}
+                     for (call, status, code), n in sorted(error_counts.items(),
+                                                           key=lambda kv: (-kv[1], kv[0][0]))]
+    versions = dict(con.execute(
+        "SELECT coalesce(current_minor, 'unknown'), count(*) FROM clusters GROUP BY 1 ORDER BY 1").fetchall())
+    image_ages = [r[0] for r in con.execute(
+        "SELECT date_diff('day', image_date, (SELECT as_of FROM scan)) FROM node_pools "
+        "WHERE image_date IS NOT NULL").fetchall()]
+    counts_row = con.execute(
+        "SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM node_pools)").fetchone()
+    sub_names: dict[str, str] = dict(con.execute(
+        "SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall())
+    tenants = sorted({r[0] for r in con.execute(
+        "SELECT payload->>'$.tenantId' FROM evidence WHERE scan_id = ? AND kind = 'subscription' "
+        "AND payload->>'$.tenantId' IS NOT NULL", [scan.scan_id]).fetchall()})
+    evidence_kinds = dict(con.execute(
+        "SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind ORDER BY kind", [scan.scan_id]
+    ).fetchall())
+    totals = Counter(f.status for f in findings)
+    queries, catalog_sha256 = query_files(catalog)
+    return ReportData(
+        scan=scan, policy=policy, findings=findings, sections=sections,
+        subscriptions=_subscriptions(findings, sub_names, scan), errors=errors, queries=queries,
+        findings_sha256=findings_digest(findings), generated_at=datetime.now(UTC),
+        totals={s: totals.get(s, 0) for s in STATUSES},
+        clusters=counts_row[0] if counts_row else 0, pools=counts_row[1] if counts_row else 0,
+        versions=versions, image_ages=image_ages, tenants=tenants, as_of=as_of,
+        evidence_rows=sum(evidence_kinds.values()), evidence_kinds=evidence_kinds,
+        catalog_sha256=catalog_sha256,
+        top_risks=_top_risks(sections), top_clusters=_top_clusters(findings),
+        exceptions=_exceptions(policy, findings, as_of), error_summary=error_summary,
+    )
+
+
+def _sections(catalog: tuple[Control, ...], findings: list[Finding]) -> list[ControlSection]:
     by_control: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_control[finding.control_id].append(finding)
     sections = []
-    for control in load_catalog():
+    for control in catalog:
         results = by_control.get(control.id, [])
         counts = Counter(f.status for f in results)
-        attention = [f for f in results if f.status in ("fail", "warn", "unknown", "waived")]
-        attention.sort(key=lambda f: (STATUSES.index(f.status) if f.status != "fail" else -1, f.cluster, f.node_pool or ""))
+        attention = [f for f in results if f.status in ATTENTION]
+        # Stable sort: within a status, the findings keep the (subscription, group, cluster, pool) order.
+        attention.sort(key=lambda f: ATTENTION.index(f.status))
         sections.append(ControlSection(control, {s: counts.get(s, 0) for s in STATUSES}, attention))
+    return sections
+
+
+def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -> list[dict[str, Any]]:
+    """One row per subscription in scope, including those without clusters."""
     per_sub: dict[str, Counter[str]] = defaultdict(Counter)
-    names: dict[str, str] = {}
     clusters_per_sub: dict[str, set[str]] = defaultdict(set)
+    failing_clusters: dict[str, set[str]] = defaultdict(set)
     for finding in findings:
-        per_sub[finding.subscription_id][finding.status] += 1
-        names[finding.subscription_id] = finding.subscription_name
-        clusters_per_sub[finding.subscription_id].add(finding.resource_id)
-    subscriptions = [
-        {"subscription_id": sid, "name": names[sid], "clusters": len(clusters_per_sub[sid]),
-         **{s: per_sub[sid].get(s, 0) for s in STATUSES}}
-        for sid in sorted(per_sub, key=lambda s: (names[s].lower(), s))
-    ]
-    errors = [
-        dict(zip(("call", "scope", "status", "code", "message"), row, strict=True))
-        for row in con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
-        .fetchall()
-    ]
-    queries = [(str(p.relative_to(queries_dir())), p.read_text(encoding="utf-8"))
-               for p in sorted(queries_dir().glob("kql/*.kql"))]
-    versions = dict(con.execute(
-        "SELECT coalesce(current_minor, 'unknown'), count(*) FROM clusters GROUP BY 1 ORDER BY 1").fetchall())
-    image_ages = [r[0] for r in con.execute(
-        "SELECT date_diff('day', image_date, (SELECT as_of FROM scan)) FROM node_pools WHERE image_date IS NOT NULL"
-    ).fetchall()]
-    counts_row = con.execute("SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM node_pools)").fetchone()
-    totals = Counter(f.status for f in findings)
-    return ReportData(
-        scan=scan, policy=policy, findings=findings, sections=sections, subscriptions=subscriptions,
-        errors=errors, queries=queries, findings_sha256=findings_digest(findings),
-        generated_at=datetime.now(UTC), totals={s: totals.get(s, 0) for s in STATUSES},
-        clusters=counts_row[0] if counts_row else 0, pools=counts_row[1] if counts_row else 0,
-        versions=versions, image_ages=image_ages,
-    )
+        sid = finding.subscription_id
+        per_sub[sid][finding.status] += 1
+        clusters_per_sub[sid].add(finding.resource_id)
+        if finding.status == "fail":
+            failing_clusters[sid].add(finding.resource_id)
+        if finding.subscription_name:
+            names.setdefault(sid, finding.subscription_name)
+    in_scope = set(names) | set(per_sub) | {s.lower() for s in scan.scope.get("subscriptions", []) or []}
+    rows = []
+    for sid in in_scope:
+        counts = {s: per_sub[sid].get(s, 0) for s in STATUSES}
+        rows.append({"subscription_id": sid, "name": names.get(sid, ""),
+                     "clusters": len(clusters_per_sub[sid]), "failing_clusters": len(failing_clusters[sid]),
+                     "score": _score(counts), **counts})
+    rows.sort(key=lambda r: (str(r["name"] or r["subscription_id"]).lower(), str(r["subscription_id"])))
+    return rows
+
+
+def _top_risks(sections: list[ControlSection]) -> list[dict[str, Any]]:
+    """The failing controls that matter most: severity times the number of failing resources."""
+    risky = [s for s in sections if s.counts.get("fail") or s.counts.get("unknown")]
+    # Weight: severity doubles per level; a resource without evidence counts half a failing one.
+    risky.sort(key=lambda s: (-(2 ** SEVERITY_RANK.get(s.control.severity, 0))
+                              * (s.counts.get("fail", 0) + s.counts.get("unknown", 0) / 2), s.control.id))
+    risks = []
+    for s in risky[:TOP_RISKS]:
+        failing = [f for f in s.findings if f.status == "fail"]
+        risks.append({
+            "control": s.control, "fail": s.counts.get("fail", 0), "unknown": s.counts.get("unknown", 0),
+            "evaluated": s.evaluated, "clusters": len({f.resource_id for f in failing}),
+            "subscriptions": len({f.subscription_id for f in failing}),
+            "share": round(100.0 * s.counts.get("fail", 0) / s.evaluated, 1) if s.evaluated else 0.0,
+        })
+    return risks
+
+
+def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Clusters with the most failing controls, weighted by severity."""
+    weight: Counter[str] = Counter()
+    controls: dict[str, set[str]] = defaultdict(set)
+    worst: dict[str, int] = {}
+    first: dict[str, Finding] = {}
+    for f in findings:
+        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
+            continue
+        rank = SEVERITY_RANK.get(f.severity, 0)
+        weight[f.resource_id] += 2 ** rank
+        controls[f.resource_id].add(f.control_id)
+        worst[f.resource_id] = max(worst.get(f.resource_id, 0), rank)
+        first.setdefault(f.resource_id, f)
+    ranked = sorted(weight, key=lambda rid: (-weight[rid], first[rid].cluster.lower(), rid))[:TOP_CLUSTERS]
+    names = {v: k for k, v in SEVERITY_RANK.items()}
+    return [{"cluster": first[rid].cluster, "resource_group": first[rid].resource_group,
+             "subscription": first[rid].subscription_name or first[rid].subscription_id,
+             "controls": sorted(controls[rid]), "worst": names[worst[rid]]} for rid in ranked]
+
+
+def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> list[dict[str, Any]]:
+    """The exceptions register: every waiver of the policy, its state on the scan date, what it covered."""
+    waived = [f for f in findings if f.waiver]
+    register = []
+    for waiver in policy.waivers:
+        expires = getattr(waiver, "expires", None)
+        expired = bool(as_of and expires and not waiver.active(as_of))
+        covered = [f for f in waived if waiver.matches(f.control_id, f.resource_id)
+                   and f.waiver and f.waiver.get("reason") == waiver.reason]
+        register.append({
+            "control": waiver.control, "resource": waiver.resource, "reason": waiver.reason,
+            "approver": waiver.approver, "expires": expires, "state": "expired" if expired else "active",
+            "waived": sum(1 for f in covered if f.status == "waived"),
+            "failing": sum(1 for f in covered if f.status == "fail"),
+            "clusters": sorted({f.cluster for f in covered}, key=str.lower),
+        })
+    register.sort(key=lambda e: (e["state"] != "expired", e["control"], str(e["expires"])))
+    return register
+
+
+def query_files(catalog: tuple[Control, ...]) -> tuple[list[QueryFile], str]:
+    """The query files behind the scan and the findings, and one digest over the whole catalog."""
+    from auditor.paths import queries_dir
+
+    root = queries_dir()
+    files: list[QueryFile] = []
+    groups = (("kql/*.kql", "Resource Graph (KQL)", True), ("model/*.sql", "model (DuckDB SQL)", False),
+              ("controls/*.sql", "control (DuckDB SQL)", True))
+    catalog_digest = hashlib.sha256()
+    for pattern, kind, show in groups:
+        for path in sorted(root.glob(pattern)):
+            raw = path.read_bytes()
+            name = str(path.relative_to(root))
+            files.append(QueryFile(name, kind, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), show))
+            if kind != "Resource Graph (KQL)":
+                catalog_digest.update(name.encode() + b"\0" + raw + b"\0")
+    for control in catalog:
+        meta = (root / "controls" / f"{control.id}.toml")
+        if meta.exists():
+            catalog_digest.update(meta.name.encode() + b"\0" + meta.read_bytes() + b"\0")
+    return files, catalog_digest.hexdigest()

@@ -1,4 +1,8 @@
-"""CSV and JSON: every finding, for spreadsheets and pipelines."""
+"""CSV and JSON: every finding, for spreadsheets and pipelines.
+
+JSON: an array of findings, valid against docs/findings.schema.json, values exactly as evaluated.
+CSV: UTF-8 with a header row; a cell a spreadsheet could run as a formula gets a leading apostrophe.
+"""
 
 from __future__ import annotations
 
@@ -7,56 +11,98 @@ import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from auditor.controls import Finding
 from auditor.report.data import ReportData
 
+CONTRACT_FIELDS = ("control_id", "status", "severity", "resource_id", "node_pool", "message")
 CSV_COLUMNS = [
-    "control_id", "status", "severity", "cluster", "node_pool", "subscription_id", "subscription_name",
-    "resource_group", "location", "tags", "message", "remediation", "evidence", "resource_id",
+    "control_id", "status", "severity", "title", "subscription_id", "subscription_name", "resource_group",
+    "cluster", "node_pool", "location", "tags", "message", "remediation", "evidence", "waiver_reason",
+    "waiver_approver", "waiver_expires", "waiver_state", "resource_id",
 ]
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# OWASP "CSV injection": a cell starting with one of these may be run as a formula (or DDE) by a spreadsheet.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Full-width forms some spreadsheets fold to their ASCII twins.
+_WIDE_PREFIXES = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def neutralise_cell(value: str) -> str:
-    """Stop spreadsheets from running a cell as a formula (CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+    """Stop spreadsheets from running a cell as a formula (CSV injection): prefix an apostrophe.
+
+    Leading spaces are looked through, since some spreadsheets trim them before parsing.
+    """
+    stripped = value.lstrip(" ")
+    if value.startswith(_FORMULA_PREFIXES) or stripped.startswith(_FORMULA_PREFIXES + _WIDE_PREFIXES):
+        return "'" + value
+    return value
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:
     """A finding as a JSON-ready dict (the contract's fields first)."""
     record = finding.as_dict()
-    ordered = {key: record.pop(key) for key in ("control_id", "status", "severity", "resource_id", "node_pool", "message")}
+    ordered = {key: record.pop(key) for key in CONTRACT_FIELDS}
     return {**ordered, **record}
+
+
+def _csv_row(finding: Finding) -> list[str]:
+    record = finding.as_dict()
+    record["tags"] = json.dumps(record["tags"], ensure_ascii=False, sort_keys=True)
+    waiver = finding.waiver or {}
+    record["waiver_reason"] = waiver.get("reason")
+    record["waiver_approver"] = waiver.get("approver")
+    record["waiver_expires"] = waiver.get("expires")
+    expired = str(waiver.get("expired", "")).lower() == "true"
+    record["waiver_state"] = ("expired" if expired else "active") if waiver else None
+    return [neutralise_cell("" if record.get(c) is None else str(record[c])) for c in CSV_COLUMNS]
+
+
+def write_findings_csv(findings: Iterable[Finding], stream: TextIO) -> None:
+    """Findings as CSV rows written to a text stream, header first, every cell neutralised."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for finding in findings:
+        writer.writerow(_csv_row(finding))
 
 
 def findings_csv(findings: Iterable[Finding]) -> str:
     """Findings as CSV text, UTF-8, header first, every cell neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for finding in findings:
-        record = finding.as_dict()
-        record["tags"] = json.dumps(record["tags"], ensure_ascii=False, sort_keys=True)
-        writer.writerow([neutralise_cell("" if record[c] is None else str(record[c])) for c in CSV_COLUMNS])
+    write_findings_csv(findings, buffer)
     return buffer.getvalue()
 
 
+def write_findings_json(findings: Iterable[Finding], stream: TextIO) -> None:
+    """Findings as a JSON array, one finding per line (diffable, streamable)."""
+    stream.write("[")
+    empty = True
+    for finding in findings:
+        stream.write("\n  " if empty else ",\n  ")
+        stream.write(json.dumps(finding_record(finding), ensure_ascii=False))
+        empty = False
+    stream.write("]" if empty else "\n]")
+
+
 def findings_json(findings: Iterable[Finding]) -> str:
-    """Findings as a JSON array."""
-    return json.dumps([finding_record(f) for f in findings], indent=2, ensure_ascii=False)
+    """Findings as a JSON array, one finding per line."""
+    buffer = io.StringIO()
+    write_findings_json(findings, buffer)
+    return buffer.getvalue()
 
 
 def render_csv(data: ReportData, out_dir: Path) -> Path:
     """Write findings.csv."""
     path = out_dir / "findings.csv"
-    path.write_text(findings_csv(data.findings), encoding="utf-8")
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        write_findings_csv(data.findings, stream)
     return path
 
 
 def render_json(data: ReportData, out_dir: Path) -> Path:
     """Write findings.json."""
     path = out_dir / "findings.json"
-    path.write_text(findings_json(data.findings) + "\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8") as stream:
+        write_findings_json(data.findings, stream)
+        stream.write("\n")
     return path
