@@ -196,6 +196,22 @@ def controls(policy_path: Path | None, output_format: str) -> None:
     print_catalog(policy_path, output_format)
 
 
+@cli.group()
+def policy() -> None:
+    """Policy files: thresholds, scopes and waivers (docs/policy.md)."""
+
+
+@policy.command("check")
+@click.argument("policy_file", type=click.Path(dir_okay=False, path_type=Path))
+@handle_errors
+def policy_check(policy_file: Path) -> None:
+    """Validate a policy file: print a summary, or one error line naming the line, and exit 1."""
+    from auditor.policy_check import check_policy
+
+    for line in check_policy(policy_file).lines():
+        click.echo(line)
+
+
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
               show_default=True)

@@ -1,8 +1,19 @@
-"""Shape one scan's raw evidence into the model tables the controls read (queries/model/*.sql)."""
+"""Shape one scan's raw evidence into the model tables the controls read (queries/model/*.sql).
+
+Tables (temp, per connection, rebuilt for each scan): clusters, node_pools, region_versions, maintenance,
+maintenance_collected, latest_images, scan, scan_errors, subscriptions (all from SQL files), version_calendar
+(the bundled AKS calendar) and cluster_params (the policy thresholds in effect per cluster).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from typing import Any
+
 import duckdb
+from duckdb.func import FunctionNullHandling
 
 from auditor.nodeimage import parse_node_image
 from auditor.paths import queries_dir
@@ -14,29 +25,50 @@ def _image_family(value: str | None) -> str | None:
     return parsed.family if parsed else None
 
 
-def _image_date(value: str | None):  # type: ignore[no-untyped-def]
+def _image_date(value: str | None) -> date | None:
     parsed = parse_node_image(value) if value else None
     return parsed.release_date if parsed else None
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Node-image parsing as SQL functions: the one Python parser serves SQL too."""
-    existing = {r[0] for r in con.execute("SELECT function_name FROM duckdb_functions()").fetchall()}
-    if "node_image_family" not in existing:
-        con.create_function("node_image_family", _image_family, ["VARCHAR"], "VARCHAR",
-                            null_handling="special", side_effects=False)
-    if "node_image_date" not in existing:
-        con.create_function("node_image_date", _image_date, ["VARCHAR"], "DATE",
-                            null_handling="special", side_effects=False)
+    existing = {
+        r[0]
+        for r in con.execute(
+            "SELECT function_name FROM duckdb_functions() "
+            "WHERE function_name IN ('node_image_family', 'node_image_date')"
+        ).fetchall()
+    }
+    functions: dict[str, tuple[Callable[..., Any], str]] = {
+        "node_image_family": (_image_family, "VARCHAR"),
+        "node_image_date": (_image_date, "DATE"),
+    }
+    for name, (function, returns) in functions.items():
+        if name not in existing:
+            con.create_function(
+                name,
+                function,
+                ["VARCHAR"],
+                returns,
+                null_handling=FunctionNullHandling.SPECIAL,
+                side_effects=False,
+            )
+
+
+@cache
+def _model_statements() -> tuple[str, ...]:
+    statements: list[str] = []
+    for sql_file in sorted((queries_dir() / "model").glob("*.sql")):
+        statements.extend(_statements(sql_file.read_text(encoding="utf-8")))
+    return tuple(statements)
 
 
 def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) -> None:
     """Build the model temp tables for one scan and the per-cluster thresholds of the policy."""
     register_functions(con)
-    for sql_file in sorted((queries_dir() / "model").glob("*.sql")):
-        text = sql_file.read_text(encoding="utf-8")
-        for statement in _statements(text):
-            con.execute(statement, {"scan_id": scan_id} if "$scan_id" in statement else None)
+    for statement in _model_statements():
+        con.execute(statement, {"scan_id": scan_id} if "$scan_id" in statement else None)
+    _version_calendar(con)
     _cluster_params(con, policy)
 
 
@@ -46,8 +78,42 @@ def _statements(text: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
+def _date_literal(value: date | None) -> str:
+    return f"DATE '{value.isoformat()}'" if value else "NULL::DATE"
+
+
+@cache
+def _calendar_sql() -> str:
+    from auditor.catalog import load_calendar
+
+    rows = [
+        f"('{m.minor}', {_date_literal(m.aks_ga)}, {_date_literal(m.end_of_support)}, "
+        f"{_date_literal(m.platform_support_end)}, {_date_literal(m.lts_end)})"
+        for m in load_calendar()
+    ]
+    columns = "(minor, aks_ga, end_of_support, platform_support_end, lts_end)"
+    source = (
+        f"(VALUES {', '.join(rows)}) AS t{columns}"
+        if rows
+        else (
+            "(SELECT NULL::VARCHAR, NULL::DATE, NULL::DATE, NULL::DATE, NULL::DATE WHERE false) AS t"
+            + columns
+        )
+    )
+    return (
+        "CREATE OR REPLACE TEMP TABLE version_calendar AS "
+        f"SELECT minor, minor_num(minor) AS minor_num, aks_ga, end_of_support, platform_support_end, lts_end "
+        f"FROM {source}"
+    )
+
+
+def _version_calendar(con: duckdb.DuckDBPyConnection) -> None:
+    """The bundled AKS calendar (auditor.catalog): GA, end of support and LTS end of every minor."""
+    con.execute(_calendar_sql())
+
+
 def _sql_literal(value: object) -> str:
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_sql_literal(v) for v in value) + "]::VARCHAR[]"
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
@@ -55,24 +121,32 @@ def _sql_literal(value: object) -> str:
 
 
 def _cluster_params(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
-    """One row per cluster with the thresholds in effect: defaults, then each matching scope in order."""
+    """One row per cluster with the thresholds in effect: defaults, then each matching scope in file order
+    (a later scope wins for the thresholds it sets). `scope_name` lists every matching scope."""
     columns = ", ".join(f"{_sql_literal(policy.thresholds[name])} AS {name}" for name in THRESHOLDS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cluster_params AS SELECT cluster_id, '' AS scope_name, {columns} "
-                "FROM clusters")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE cluster_params AS SELECT cluster_id, '' AS scope_name, {columns} "
+        "FROM clusters"
+    )
     for scope in policy.scopes:
         conditions: list[str] = []
         params: list[object] = []
-        for key, value in scope.tags.items():
-            conditions.append("c.tags->>? = ?")
-            params.extend(["$." + '"' + key.replace('"', '') + '"', value])
+        for key, values in scope.tags.items():
+            conditions.append("list_has_any(c.tag_pairs, ?::VARCHAR[])")
+            params.append([f"{key.lower()}\x1f{value.lower()}" for value in values])
         if scope.subscriptions:
             conditions.append("c.subscription_id IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(scope.subscriptions))
+            params.append([s.lower() for s in scope.subscriptions])
         if scope.resource_groups:
             conditions.append("lower(c.resource_group) IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(scope.resource_groups))
+            params.append([g.lower() for g in scope.resource_groups])
+        if not conditions:
+            continue
         assignments = [f"{name} = {_sql_literal(value)}" for name, value in scope.thresholds.items()]
-        assignments.append(f"scope_name = {_sql_literal(scope.name)}")
+        assignments.append(
+            f"scope_name = CASE WHEN scope_name = '' THEN {_sql_literal(scope.name)} "
+            f"ELSE scope_name || ', ' || {_sql_literal(scope.name)} END"
+        )
         con.execute(
             f"UPDATE cluster_params SET {', '.join(assignments)} WHERE cluster_id IN "
             f"(SELECT c.cluster_id FROM clusters c WHERE {' AND '.join(conditions)})",

@@ -52,13 +52,46 @@ def cluster(name: str, *, sub: str = SUB, rg: str = "rg1", location: str = "east
     }
 
 
-def versions(minors: dict[str, list[str]]) -> dict[str, Any]:
-    """A kubernetesVersions body: minor -> support plans."""
+def versions(minors: dict[str, list[str]], patches: dict[str, list[str]] | None = None,
+             preview: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A kubernetesVersions body: minor -> support plans; patches default to <minor>.1 and <minor>.2."""
     return {"values": [
         {"version": minor, "capabilities": {"supportPlan": plans},
-         "patchVersions": {f"{minor}.1": {"upgrades": []}, f"{minor}.2": {"upgrades": []}}}
+         **({"isPreview": True} if minor in preview else {}),
+         "patchVersions": {p: {"upgrades": []}
+                           for p in (patches or {}).get(minor, [f"{minor}.1", f"{minor}.2"])}}
         for minor, plans in minors.items()
     ]}
+
+
+def maintenance_window(name: str, *, duration: int | None = 4, schedule: dict[str, Any] | None = None,
+                       start_time: str = "01:00", utc_offset: str = "+00:00") -> dict[str, Any]:
+    """A maintenance configuration in the maintenanceWindow form (aksManagedAutoUpgradeSchedule,
+    aksManagedNodeOSUpgradeSchedule), shaped as MaintenanceConfigurationsList_MaintenanceWindow.json."""
+    window: dict[str, Any] = {
+        "schedule": schedule or {"weekly": {"intervalWeeks": 1, "dayOfWeek": "Saturday"}},
+        "startDate": "2026-01-03", "startTime": start_time, "utcOffset": utc_offset,
+    }
+    if duration is not None:
+        window["durationHours"] = duration
+    return {"name": name,
+            "id": f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/"
+                  f"managedClusters/c/maintenanceConfigurations/{name}",
+            "properties": {"maintenanceWindow": window}}
+
+
+def legacy_default() -> dict[str, Any]:
+    """The legacy `default` configuration (timeInWeek / notAllowedTime), as in the 2025-07-01
+    MaintenanceConfigurationsList.json example."""
+    return {
+        "id": f"/subscriptions/{SUB}/resourcegroups/rg1/providers/Microsoft.ContainerService/managedClusters/"
+              "clustername1/maintenanceConfigurations/default",
+        "name": "default",
+        "properties": {
+            "timeInWeek": [{"day": "Monday", "hourSlots": [1, 2]}],
+            "notAllowedTime": [{"start": "2020-11-26T03:00:00Z", "end": "2020-11-30T12:00:00Z"}],
+        },
+    }
 
 
 DEFAULT_VERSIONS = versions({

@@ -2,13 +2,12 @@
 -- Uses currentKubernetesVersion (what runs), not kubernetesVersion (what was asked for; may be an alias like 1.36).
 WITH supported AS (
     SELECT location,
-           list(minor ORDER BY minor) FILTER (WHERE list_contains(support_plans, 'KubernetesOfficial')) AS official,
-           list(minor ORDER BY minor) FILTER (WHERE list_contains(support_plans, 'AKSLongTermSupport')) AS lts
+           list(minor ORDER BY minor_num) FILTER (WHERE list_contains(support_plans, 'KubernetesOfficial')) AS official,
+           list(minor ORDER BY minor_num) FILTER (WHERE list_contains(support_plans, 'AKSLongTermSupport')) AS lts
     FROM region_versions WHERE NOT is_preview GROUP BY location
 ),
 judged AS (
     SELECT c.*, s.official, s.lts,
-           lower(c.support_plan) = 'akslongtermsupport' AND lower(coalesce(c.sku_tier, '')) = 'premium' AS lts_eligible,
            err.message AS evidence_error
     FROM clusters c
     LEFT JOIN supported s USING (location)
@@ -43,5 +42,6 @@ SELECT
     'currentKubernetesVersion=' || coalesce(current_kubernetes_version, 'null') || '; supportPlan=' || support_plan
         || '; tier=' || coalesce(sku_tier, 'null') || '; region ' || location || ' lists '
         || coalesce(array_to_string(official, ','), 'nothing') AS evidence,
-    coalesce(list_min(official), current_minor) AS target
+    -- The oldest supported minor: upgrades go one minor at a time.
+    coalesce(official[1], current_minor) AS target
 FROM judged;

@@ -9,6 +9,7 @@ WITH pools AS (
 SELECT
     cluster_id,
     pool->>'$.name'                                   AS pool_name,
+    TRY_CAST(pool->>'$.count' AS INTEGER)             AS node_count,
     coalesce(pool->>'$.mode', 'User')                 AS mode,
     coalesce(pool->>'$.osType', 'Linux')              AS os_type,
     pool->>'$.osSKU'                                  AS os_sku,
@@ -16,11 +17,13 @@ SELECT
     pool->>'$.currentOrchestratorVersion'             AS current_orchestrator_version,
     regexp_extract(coalesce(pool->>'$.currentOrchestratorVersion', pool->>'$.orchestratorVersion'),
                    '^(\d+\.\d+)', 1)                  AS current_minor,
+    minor_num(coalesce(pool->>'$.currentOrchestratorVersion', pool->>'$.orchestratorVersion')) AS current_minor_num,
     pool->>'$.nodeImageVersion'                       AS node_image_version,
     node_image_family(pool->>'$.nodeImageVersion')    AS image_family,
     node_image_date(pool->>'$.nodeImageVersion')      AS image_date,
     pool->>'$.provisioningState'                      AS provisioning_state,
     pool->>'$.powerState.code'                        AS power_state,
     pool->>'$.upgradeSettings.maxSurge'               AS max_surge,
-    pool->>'$.upgradeSettings.maxUnavailable'         AS max_unavailable
+    pool->>'$.upgradeSettings.maxUnavailable'         AS max_unavailable,
+    coalesce(json_type(pool->'$.upgradeSettings') = 'OBJECT', false) AS has_upgrade_settings
 FROM pools;

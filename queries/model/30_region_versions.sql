@@ -4,11 +4,20 @@ WITH listed AS (
     SELECT lower(e.scope) AS location, unnest(CAST(e.payload->'$.values' AS JSON[])) AS v
     FROM evidence e
     WHERE e.scan_id = $scan_id AND e.kind = 'kubernetes_versions'
+),
+shaped AS (
+    SELECT
+        location,
+        v->>'$.version'                                                     AS minor,
+        CAST(coalesce(v->'$.capabilities.supportPlan', '[]'::JSON) AS VARCHAR[]) AS support_plans,
+        coalesce(CAST(v->>'$.isPreview' AS BOOLEAN), false)                 AS is_preview,
+        coalesce(json_keys(v->'$.patchVersions'), [])                       AS patches
+    FROM listed
 )
 SELECT
-    location,
-    v->>'$.version'                                                     AS minor,
-    CAST(coalesce(v->'$.capabilities.supportPlan', '[]'::JSON) AS VARCHAR[]) AS support_plans,
-    coalesce(CAST(v->>'$.isPreview' AS BOOLEAN), false)                 AS is_preview,
-    coalesce(json_keys(v->'$.patchVersions'), [])                       AS patches
-FROM listed;
+    *,
+    minor_num(minor)                                                        AS minor_num,
+    -- Newest patch by patch number (text order would put 1.33.10 before 1.33.9).
+    patches[list_position(list_transform(patches, lambda p: patch_num(p)),
+                          list_max(list_transform(patches, lambda p: patch_num(p))))] AS newest_patch
+FROM shaped;

@@ -1,0 +1,68 @@
+-- AKS-SRG-01: surge settings keep capacity during upgrades. Missing keys mean the service defaults
+-- (maxSurge 10%, maxUnavailable 0; ENUMS.md): older api-versions simply omit them. Values are "33%" or "1".
+-- A percentage of maxUnavailable is turned into nodes by rounding up (the pessimistic reading).
+WITH effective AS (
+    SELECT
+        p.cluster_id, p.pool_name, p.mode, p.node_count, p.max_surge, p.max_unavailable,
+        cp.system_max_unavailable AS limit_nodes,
+        coalesce(nullif(trim(p.max_surge), ''), '10%') AS surge,
+        coalesce(nullif(trim(p.max_unavailable), ''), '0') AS unavailable,
+        nullif(trim(p.max_surge), '') IS NULL AS surge_defaulted,
+        nullif(trim(p.max_unavailable), '') IS NULL AS unavailable_defaulted
+    FROM node_pools p
+    JOIN cluster_params cp USING (cluster_id)
+),
+measured AS (
+    SELECT *,
+        surge_value(surge) AS surge_n,
+        surge_value(unavailable) AS unavailable_n,
+        CASE
+            WHEN surge_value(unavailable) IS NULL THEN NULL
+            WHEN NOT surge_is_pct(unavailable) THEN surge_value(unavailable)
+            WHEN surge_value(unavailable) = 0 THEN 0
+            WHEN node_count IS NULL THEN NULL
+            ELSE CAST(ceil(node_count * surge_value(unavailable) / 100.0) AS INTEGER)
+        END AS unavailable_nodes,
+        lower(mode) = 'system' AS is_system
+    FROM effective
+),
+decided AS (
+    SELECT *,
+        CASE
+            WHEN surge_n IS NULL OR unavailable_n IS NULL THEN 'unknown'
+            WHEN is_system AND unavailable_nodes > limit_nodes THEN 'fail'
+            -- A percentage on a pool of unknown size: any non-zero value exceeds a limit of 0, else undecidable.
+            WHEN is_system AND unavailable_nodes IS NULL AND limit_nodes = 0 THEN 'fail'
+            WHEN is_system AND unavailable_nodes IS NULL THEN 'unknown'
+            WHEN surge_n = 0 AND unavailable_n = 0 THEN 'fail'
+            ELSE 'pass'
+        END AS status,
+        'maxSurge ' || surge || CASE WHEN surge_defaulted THEN ' (service default)' ELSE '' END
+            || ', maxUnavailable ' || unavailable
+            || CASE WHEN unavailable_defaulted THEN ' (service default)' ELSE '' END AS settings
+    FROM measured
+)
+SELECT
+    cluster_id AS resource_id,
+    pool_name AS node_pool,
+    status,
+    CASE
+        WHEN surge_n IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
+        WHEN unavailable_n IS NULL THEN 'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
+        WHEN status = 'unknown' THEN
+            settings || ': the pool''s node count is unknown, so ' || unavailable || ' cannot be compared with the limit of '
+            || limit_nodes || ' node(s)'
+        WHEN status = 'fail' AND is_system AND (unavailable_nodes IS NULL OR unavailable_nodes > limit_nodes) THEN
+            settings || ' on a System pool: an upgrade may take '
+            || coalesce(CAST(unavailable_nodes AS VARCHAR) || ' node(s)', unavailable || ' of the nodes')
+            || ' out of service at once (limit ' || limit_nodes || ')'
+        WHEN status = 'fail' THEN
+            settings || ': an upgrade can neither add a node nor take one out, so it cannot proceed'
+        ELSE settings || ' keep capacity during upgrades'
+            || CASE WHEN is_system THEN ' (System pool, limit ' || limit_nodes || ' unavailable)' ELSE '' END
+    END AS message,
+    'mode=' || coalesce(mode, 'null') || '; count=' || coalesce(CAST(node_count AS VARCHAR), 'null')
+        || '; upgradeSettings.maxSurge=' || coalesce(max_surge, 'absent') || '; upgradeSettings.maxUnavailable='
+        || coalesce(max_unavailable, 'absent') AS evidence,
+    NULL AS target
+FROM decided;

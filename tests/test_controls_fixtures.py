@@ -1,0 +1,644 @@
+"""Every control against wire-shaped fixtures in a real DuckDB: a passing and a failing case each, and edges.
+
+`CASES` is the registry tests/test_catalog_integrity.py checks: every control of the catalog needs at least
+one `pass` and one `fail` case (here or in another tests/test_controls_*.py module that exposes `CASES`).
+All cases sharing a scan date go into one scan (one cluster per case), so the whole table costs a few scans.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.catalog import find_minor
+from auditor.controls import Finding, evaluate
+from auditor.policy import default_policy
+from auditor.store import ErrorRow, open_db
+from tests.evidence import (
+    AS_OF,
+    DEFAULT_VERSIONS,
+    cluster,
+    legacy_default,
+    maintenance_window,
+    pool,
+    store_scan,
+    versions,
+)
+
+UBUNTU = "AKSUbuntu-2204gen2containerd"
+UBUNTU_LATEST = f"{UBUNTU}-202611.10.0"
+WINDOWS = "AKSWindows-2022-containerd"
+WINDOWS_LATEST = f"{WINDOWS}-20348.3300.261110"
+AUTO = "aksManagedAutoUpgradeSchedule"
+NODE_OS = "aksManagedNodeOSUpgradeSchedule"
+
+# Regions of the shared scans: eastus is the default; the others each carry one situation.
+REGION_VERSIONS: dict[str, dict[str, Any]] = {
+    "eastus": DEFAULT_VERSIONS,
+    # Patch order must be numeric: 1.33.10 is newer than 1.33.4.
+    "westeurope": versions(
+        {"1.32": ["KubernetesOfficial"], "1.33": ["KubernetesOfficial"]},
+        patches={"1.33": ["1.33.4", "1.33.10", "1.33.1"]},
+    ),
+    # A region where 1.36 is current, for the `1.36` alias cases; 1.33 only under LTS; 1.37 in preview.
+    "centralus": versions(
+        {
+            "1.33": ["AKSLongTermSupport"],
+            "1.34": ["KubernetesOfficial"],
+            "1.35": ["KubernetesOfficial"],
+            "1.36": ["KubernetesOfficial"],
+            "1.37": ["KubernetesOfficial"],
+        },
+        preview=("1.37",),
+    ),
+    "uksouth": DEFAULT_VERSIONS,
+}
+LATEST_IMAGES = {
+    ("eastus", UBUNTU): UBUNTU_LATEST,
+    ("eastus", WINDOWS): WINDOWS_LATEST,
+    ("westeurope", UBUNTU): UBUNTU_LATEST,
+    ("centralus", UBUNTU): UBUNTU_LATEST,
+}
+REGION_ERRORS = [
+    ErrorRow(
+        "kubernetes_versions", "northeurope", 403, "AuthorizationFailed", "no read access to northeurope"
+    ),
+    ErrorRow("pool_upgrade_profile", f"uksouth|{UBUNTU}", 403, "AuthorizationFailed", "profile read denied"),
+]
+
+# VER-02 scans are dated relative to the bundled calendar, so a calendar refresh does not break them.
+_M = find_minor("1.31")
+assert _M is not None and _M.end_of_support and _M.lts_end and (_M.lts_end - _M.end_of_support).days > 120
+EOS, LTS_END = _M.end_of_support, _M.lts_end
+
+
+def _at(day: Any) -> datetime:
+    return AS_OF.replace(year=day.year, month=day.month, day=day.day)
+
+
+BEFORE_EOS = _at(EOS - timedelta(days=200))
+NEAR_EOS = _at(EOS - timedelta(days=30))
+AFTER_EOS = _at(EOS + timedelta(days=10))
+AFTER_LTS = _at(LTS_END + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cluster in one state, and the verdict one control must give on it (or on one of its pools)."""
+
+    id: str
+    expect: str
+    build: Callable[[str], dict[str, Any]]
+    pool: str | None = None
+    says: tuple[str, ...] = ()
+    remediation: str | None = None  # {cluster} stands for the case's cluster name
+    maintenance: tuple[dict[str, Any], ...] = ()
+    maintenance_lost: bool = False  # the maintenance list call failed with a 403
+    as_of: datetime = AS_OF
+
+
+def c(**kw: Any) -> Callable[[str], dict[str, Any]]:
+    return lambda name: cluster(name, **kw)
+
+
+def edited(
+    build: Callable[[str], dict[str, Any]], edit: Callable[[dict[str, Any]], None]
+) -> Callable[[str], dict[str, Any]]:
+    def make(name: str) -> dict[str, Any]:
+        body = copy.deepcopy(build(name))
+        edit(body)
+        return body
+
+    return make
+
+
+def alias(requested: str) -> Callable[[dict[str, Any]], None]:
+    """kubernetesVersion is what was asked for (an alias like 1.36); currentKubernetesVersion is what runs."""
+
+    def edit(body: dict[str, Any]) -> None:
+        body["properties"]["kubernetesVersion"] = requested
+
+    return edit
+
+
+def drop(*path: str) -> Callable[[dict[str, Any]], None]:
+    def edit(body: dict[str, Any]) -> None:
+        target = body
+        for key in path[:-1]:
+            target = target[key]
+        target.pop(path[-1], None)
+
+    return edit
+
+
+def no_pool_versions(body: dict[str, Any]) -> None:
+    for p in body["properties"]["agentPoolProfiles"]:
+        p.pop("orchestratorVersion", None)
+        p.pop("currentOrchestratorVersion", None)
+
+
+def pool_alias(requested: str, running: str) -> Callable[[dict[str, Any]], None]:
+    def edit(body: dict[str, Any]) -> None:
+        p = body["properties"]["agentPoolProfiles"][0]
+        p["orchestratorVersion"], p["currentOrchestratorVersion"] = requested, running
+
+    return edit
+
+
+def one_pool(**kw: Any) -> Callable[[str], dict[str, Any]]:
+    extra = {k: kw.pop(k) for k in list(kw) if k in ("location", "power", "version", "channel", "node_os")}
+    return c(pools=[pool(**kw)], **extra)
+
+
+WEEKLY_4H = (maintenance_window(AUTO, duration=4), maintenance_window(NODE_OS, duration=4))
+
+CASES: dict[str, tuple[Case, ...]] = {
+    "AKS-VER-01": (
+        Case("supported", "pass", c(version="1.33.2"), says=("1.33.2 is supported in eastus",)),
+        Case(
+            "unsupported",
+            "fail",
+            c(version="1.28.5"),
+            says=("1.28.5", "supported: 1.32, 1.33, 1.34"),
+            remediation="az aks upgrade -g rg1 -n {cluster} --kubernetes-version 1.32",
+        ),
+        Case(
+            "lts-premium",
+            "pass",
+            c(version="1.30.9", tier="Premium", support_plan="AKSLongTermSupport"),
+            says=("under LTS (Premium)",),
+        ),
+        Case(
+            "lts-standard",
+            "fail",
+            c(version="1.30.9", tier="Standard", support_plan="AKSLongTermSupport"),
+            says=("only supported under LTS", "Standard"),
+        ),
+        Case(
+            "alias-1.36-runs-1.35",
+            "pass",
+            edited(c(version="1.35.2", location="centralus"), alias("1.36")),
+            says=("1.35.2",),
+        ),
+        Case(
+            "alias-1.36-runs-1.33",
+            "fail",
+            edited(c(version="1.33.4", location="centralus"), alias("1.36")),
+            says=("1.33.4", "only supported under LTS"),
+        ),
+        Case("versions-403", "unknown", c(location="northeurope"), says=("no read access to northeurope",)),
+    ),
+    "AKS-VER-02": (
+        Case("far", "pass", c(version="1.31.4"), as_of=BEFORE_EOS, says=("runs until", "200 days away")),
+        Case(
+            "near",
+            "warn",
+            c(version="1.31.4"),
+            as_of=NEAR_EOS,
+            says=(f"ends on {EOS}", "in 30 days", "warning horizon 90 days"),
+            remediation="az aks upgrade -g rg1 -n {cluster} --kubernetes-version 1.32",
+        ),
+        Case(
+            "ended",
+            "fail",
+            c(version="1.31.4"),
+            as_of=AFTER_EOS,
+            says=(f"ended on {EOS}", "10 days before"),
+            remediation="az aks upgrade -g rg1 -n {cluster} --kubernetes-version 1.32",
+        ),
+        Case(
+            "lts-premium",
+            "pass",
+            c(version="1.31.4", tier="Premium", support_plan="AKSLongTermSupport"),
+            as_of=AFTER_EOS,
+            says=("LTS support for 1.31", f"runs until {LTS_END}"),
+        ),
+        Case(
+            "lts-premium-ended",
+            "fail",
+            c(version="1.31.4", tier="Premium", support_plan="AKSLongTermSupport"),
+            as_of=AFTER_LTS,
+            says=(f"LTS support for 1.31 ended on {LTS_END}",),
+        ),
+        Case(
+            "lts-standard",
+            "fail",
+            c(version="1.31.4", tier="Standard", support_plan="AKSLongTermSupport"),
+            as_of=AFTER_EOS,
+            says=("needs the Premium tier",),
+        ),
+        Case(
+            "alias",
+            "fail",
+            edited(c(version="1.31.4"), alias("1.36")),
+            as_of=AFTER_EOS,
+            says=("support for 1.31 ended",),
+        ),
+        Case("not-in-calendar", "unknown", c(version="1.99.0"), says=("no entry for 1.99",)),
+    ),
+    "AKS-VER-03": (
+        Case("newest", "pass", c(version="1.33.2"), says=("newest patch of 1.33",)),
+        Case(
+            "behind",
+            "fail",
+            c(version="1.33.1"),
+            says=("behind the newest patch 1.33.2",),
+            remediation="az aks upgrade -g rg1 -n {cluster} --kubernetes-version 1.33.2",
+        ),
+        Case(
+            "numeric-order-behind",
+            "fail",
+            c(version="1.33.4", location="westeurope"),
+            says=("newest patch 1.33.10", "1 newer: 1.33.10"),
+        ),
+        Case("numeric-order-newest", "pass", c(version="1.33.10", location="westeurope")),
+        Case("alias", "pass", edited(c(version="1.33.2"), alias("1.33"))),
+        Case("lts-minor", "pass", c(version="1.30.2", tier="Premium", support_plan="AKSLongTermSupport")),
+        Case("minor-gone", "not_applicable", c(version="1.28.5"), says=("no longer offered", "AKS-VER-01")),
+        Case("versions-403", "unknown", c(location="northeurope"), says=("were not collected",)),
+    ),
+    "AKS-VER-04": (
+        Case("same-minor", "pass", c(), pool="system"),
+        Case(
+            "lagging",
+            "fail",
+            c(pools=[pool("system"), pool("user", mode="User", version="1.32.7")]),
+            pool="user",
+            says=("1.32.7", "control plane runs 1.33.2", "unfinished"),
+            remediation="az aks nodepool upgrade -g rg1 --cluster-name {cluster} -n user "
+            "--kubernetes-version 1.33.2",
+        ),
+        Case("pool-alias-done", "pass", edited(c(), pool_alias("1.33", "1.33.2")), pool="system"),
+        Case(
+            "pool-alias-pending",
+            "fail",
+            edited(c(), pool_alias("1.33", "1.32.9")),
+            pool="system",
+            says=("1.32.9",),
+        ),
+        Case(
+            "cluster-alias",
+            "pass",
+            edited(c(version="1.33.2", pools=[pool(version="1.33.2")]), alias("1.34")),
+            pool="system",
+        ),
+        Case("no-pool-version", "unknown", edited(c(), no_pool_versions), pool="system"),
+        Case(
+            "stopped",
+            "fail",
+            c(power="Stopped", pools=[pool(version="1.32.7")]),
+            pool="system",
+            says=("(cluster is stopped)",),
+        ),
+    ),
+    "AKS-IMG-01": (
+        Case("fresh", "pass", one_pool(image=UBUNTU_LATEST), pool="system", says=("14 days old (limit 30)",)),
+        Case(
+            "stale",
+            "fail",
+            one_pool(image=f"{UBUNTU}-202607.01.0"),
+            pool="system",
+            says=("146 days old",),
+            remediation="az aks nodepool upgrade -g rg1 --cluster-name {cluster} -n system --node-image-only",
+        ),
+        Case("windows-fresh", "pass", one_pool(image=WINDOWS_LATEST, os_type="Windows"), pool="system"),
+        Case("unparseable", "unknown", one_pool(image="custom-image-latest"), pool="system"),
+    ),
+    "AKS-IMG-02": (
+        Case("latest", "pass", one_pool(image=UBUNTU_LATEST), pool="system", says=("the latest",)),
+        Case(
+            "behind",
+            "fail",
+            one_pool(image=f"{UBUNTU}-202610.05.0"),
+            pool="system",
+            says=(f"latest in eastus is {UBUNTU_LATEST}", "36 days newer"),
+            remediation="az aks nodepool upgrade -g rg1 --cluster-name {cluster} -n system --node-image-only",
+        ),
+        Case("windows-latest", "pass", one_pool(image=WINDOWS_LATEST, os_type="Windows"), pool="system"),
+        Case(
+            "windows-behind",
+            "fail",
+            one_pool(image=f"{WINDOWS}-20348.3207.261101", os_type="Windows"),
+            pool="system",
+            says=(WINDOWS_LATEST,),
+        ),
+        Case("newer-than-profile", "pass", one_pool(image=f"{UBUNTU}-202611.17.0"), pool="system"),
+        Case(
+            "profile-403",
+            "unknown",
+            one_pool(image=UBUNTU_LATEST, location="uksouth"),
+            pool="system",
+            says=("403", "profile read denied"),
+        ),
+        Case(
+            "profile-missing",
+            "unknown",
+            one_pool(image="AKSAzureLinux-V3gen2-202611.10.0"),
+            pool="system",
+            says=("no upgrade profile was collected",),
+        ),
+        Case("unparseable", "unknown", one_pool(image="custom-image-latest"), pool="system"),
+    ),
+    "AKS-CHN-01": (
+        Case("stable", "pass", c(channel="stable")),
+        Case("upper-case", "pass", c(channel="STABLE")),
+        Case("pascal-case", "pass", c(channel="Patch")),
+        Case(
+            "none",
+            "fail",
+            c(channel="none"),
+            remediation="az aks update -g rg1 -n {cluster} --auto-upgrade-channel stable",
+        ),
+        Case("missing", "fail", c(channel=None, node_os=None), says=("service default none",)),
+        Case("node-image", "warn", c(channel="node-image"), says=("never upgraded",)),
+    ),
+    "AKS-CHN-02": (
+        Case("node-image", "pass", c(node_os="NodeImage")),
+        Case("security-patch", "pass", c(node_os="SecurityPatch")),
+        Case("lower-case", "pass", c(node_os="nodeimage")),
+        Case("upper-case", "pass", c(node_os="SECURITYPATCH")),
+        Case("channel-node-image", "pass", c(channel="node-image", node_os=None), says=("forces",)),
+        Case("channel-node-image-cased", "pass", c(channel="Node-Image", node_os=None)),
+        Case(
+            "none",
+            "fail",
+            c(node_os="None"),
+            says=("no OS security updates",),
+            remediation="az aks update -g rg1 -n {cluster} --node-os-upgrade-channel NodeImage",
+        ),
+        Case("unmanaged", "fail", c(node_os="Unmanaged"), says=("never on Windows",)),
+        Case("no-profile", "fail", c(channel=None, node_os=None), says=("no autoUpgradeProfile",)),
+        Case(
+            "profile-without-field",
+            "unknown",
+            c(channel="stable", node_os=None),
+            says=("has no nodeOSUpgradeChannel", "2022-06-01"),
+        ),
+    ),
+    "AKS-WIN-01": (
+        Case(
+            "window",
+            "pass",
+            c(channel="stable"),
+            maintenance=WEEKLY_4H,
+            says=("every 1 week(s) on Saturday at 01:00 UTC+00:00 for 4 hours (limit 6)",),
+        ),
+        Case(
+            "long",
+            "warn",
+            c(channel="stable"),
+            maintenance=(maintenance_window(AUTO, duration=8),),
+            says=("lasts 8 hours", "longer than 6"),
+            remediation=f"az aks maintenanceconfiguration update -g rg1 --cluster-name {{cluster}} "
+            f"--name {AUTO} "
+            "--schedule-type Weekly --interval-weeks 1 --day-of-week Saturday --start-time 01:00 "
+            "--duration 4",
+        ),
+        Case(
+            "duration-default",
+            "warn",
+            c(channel="patch"),
+            maintenance=(maintenance_window(AUTO, duration=None),),
+            says=("lasts 24 hours", "service default"),
+        ),
+        Case(
+            "none",
+            "fail",
+            c(channel="stable"),
+            remediation=f"az aks maintenanceconfiguration add -g rg1 --cluster-name {{cluster}} "
+            f"--name {AUTO} "
+            "--schedule-type Weekly --interval-weeks 1 --day-of-week Saturday --start-time 01:00 "
+            "--duration 4",
+        ),
+        Case(
+            "legacy-default-only",
+            "fail",
+            c(channel="stable"),
+            maintenance=(legacy_default(),),
+            says=("legacy 'default' configuration does not schedule auto-upgrades",),
+        ),
+        Case("only-node-os-window", "fail", c(channel="rapid"), maintenance=(maintenance_window(NODE_OS),)),
+        Case(
+            "case-insensitive-name",
+            "pass",
+            c(channel="stable"),
+            maintenance=(maintenance_window("aksmanagedautoupgradeschedule"),),
+        ),
+        Case("channel-node-image", "pass", c(channel="Node-Image"), maintenance=WEEKLY_4H),
+        Case("no-channel", "not_applicable", c(channel="none")),
+        Case("channel-missing", "not_applicable", c(channel=None), says=("absent, so none",)),
+        Case("lost-403", "unknown", c(channel="stable"), maintenance_lost=True, says=("403", "denied")),
+    ),
+    "AKS-WIN-02": (
+        Case(
+            "window", "pass", c(node_os="NodeImage"), maintenance=WEEKLY_4H, says=("node OS updates run in",)
+        ),
+        Case(
+            "long",
+            "warn",
+            c(node_os="SecurityPatch"),
+            maintenance=(maintenance_window(NODE_OS, duration=12),),
+            says=("lasts 12 hours",),
+            remediation=f"az aks maintenanceconfiguration update -g rg1 --cluster-name {{cluster}} "
+            f"--name {NODE_OS} "
+            "--schedule-type Weekly --interval-weeks 1 --day-of-week Saturday --start-time 01:00 "
+            "--duration 4",
+        ),
+        Case("none", "fail", c(node_os="NodeImage"), maintenance=(maintenance_window(AUTO),)),
+        Case(
+            "legacy-default-only",
+            "fail",
+            c(node_os="NodeImage"),
+            maintenance=(legacy_default(),),
+            says=("legacy 'default' configuration does not schedule node OS updates",),
+            remediation=f"az aks maintenanceconfiguration add -g rg1 --cluster-name {{cluster}} "
+            f"--name {NODE_OS} "
+            "--schedule-type Weekly --interval-weeks 1 --day-of-week Saturday --start-time 01:00 "
+            "--duration 4",
+        ),
+        Case("channel-node-image", "pass", c(channel="node-image", node_os=None), maintenance=WEEKLY_4H),
+        Case("not-automated", "not_applicable", c(node_os="None"), says=("AKS-CHN-02",)),
+        Case("unmanaged", "not_applicable", c(node_os="Unmanaged")),
+        Case("no-profile", "not_applicable", c(channel=None, node_os=None)),
+        Case("lost-403", "unknown", c(node_os="NodeImage"), maintenance_lost=True),
+        Case("channel-not-shown", "unknown", c(channel="stable", node_os=None), says=("not shown",)),
+        Case("channel-not-shown-window", "pass", c(channel="stable", node_os=None), maintenance=WEEKLY_4H),
+    ),
+    "AKS-SRG-01": (
+        Case(
+            "defaults",
+            "pass",
+            one_pool(),
+            pool="system",
+            says=("maxSurge 10% (service default), maxUnavailable 0 (service default)",),
+        ),
+        Case(
+            "percent",
+            "pass",
+            one_pool(upgrade_settings={"maxSurge": "33%", "maxUnavailable": "0"}),
+            pool="system",
+        ),
+        Case(
+            "system-unavailable",
+            "fail",
+            one_pool(upgrade_settings={"maxSurge": "1", "maxUnavailable": "1"}),
+            pool="system",
+            says=("System pool", "1 node(s)", "limit 0"),
+            remediation="az aks nodepool update -g rg1 --cluster-name {cluster} -n system --max-surge 33% "
+            "--max-unavailable 0",
+        ),
+        Case(
+            "system-unavailable-percent",
+            "fail",
+            one_pool(upgrade_settings={"maxUnavailable": "10%"}),
+            pool="system",
+            says=("maxSurge 10% (service default)", "1 node(s)"),
+        ),
+        Case(
+            "system-zero-percent", "pass", one_pool(upgrade_settings={"maxUnavailable": "0%"}), pool="system"
+        ),
+        Case(
+            "no-surge-no-unavailable",
+            "fail",
+            one_pool(name="user", mode="User", upgrade_settings={"maxSurge": "0"}),
+            pool="user",
+            says=("maxUnavailable 0 (service default)", "cannot proceed"),
+        ),
+        Case(
+            "user-unavailable",
+            "pass",
+            one_pool(name="user", mode="User", upgrade_settings={"maxSurge": "0", "maxUnavailable": "1"}),
+            pool="user",
+        ),
+        Case(
+            "unreadable",
+            "unknown",
+            one_pool(upgrade_settings={"maxSurge": "lots"}),
+            pool="system",
+            says=("'lots'",),
+        ),
+    ),
+    "AKS-HLT-01": (
+        Case("healthy", "pass", c(), says=("Succeeded",)),
+        Case(
+            "cluster-failed",
+            "fail",
+            c(provisioning_state="Failed"),
+            says=("cluster is in provisioningState Failed",),
+            remediation="az aks update -g rg1 -n {cluster}",
+        ),
+        Case(
+            "pool-failed",
+            "fail",
+            c(pools=[pool("system"), pool("user", mode="User", provisioning_state="Failed")]),
+            says=("pool(s) user of 2",),
+        ),
+        Case("lower-case", "fail", c(provisioning_state="failed")),
+        Case(
+            "upgrading",
+            "pass",
+            c(pools=[pool("system", provisioning_state="Upgrading")]),
+            says=("system Upgrading",),
+        ),
+        Case("no-state", "unknown", edited(c(), drop("properties", "provisioningState"))),
+        Case("stopped", "pass", c(power="Stopped"), says=("(cluster is stopped)",)),
+    ),
+}
+
+
+def cluster_name(control_id: str, case: Case) -> str:
+    return f"{control_id[4:].lower()}-{case.id}"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, str | None], Finding]:
+    """Evaluate every case: one scan per scan date, one cluster per case."""
+    by_date: dict[datetime, list[tuple[str, Case]]] = {}
+    for control_id, cases in CASES.items():
+        for case in cases:
+            by_date.setdefault(case.as_of, []).append((control_id, case))
+    found: dict[tuple[str, str, str | None], Finding] = {}
+    for number, (as_of, members) in enumerate(sorted(by_date.items())):
+        db = tmp_path_factory.mktemp("cases") / f"scan{number}.duckdb"
+        clusters = [case.build(cluster_name(cid, case)) for cid, case in members]
+        errors = list(REGION_ERRORS) + [
+            ErrorRow(
+                "maintenance_configurations",
+                body["id"],
+                403,
+                "AuthorizationFailed",
+                "maintenance read denied",
+            )
+            for (_, case), body in zip(members, clusters, strict=True)
+            if case.maintenance_lost
+        ]
+        maintenance = {cluster_name(cid, case): list(case.maintenance) for cid, case in members}
+        scan_id = store_scan(
+            db,
+            clusters,
+            region_versions=REGION_VERSIONS,
+            maintenance=maintenance,
+            latest_images=LATEST_IMAGES,
+            errors=errors,
+            started_at=as_of,
+        )
+        con = open_db(db)
+        try:
+            for f in evaluate(con, scan_id, default_policy()):
+                found[(f.control_id, f.cluster, f.node_pool)] = f
+        finally:
+            con.close()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("control_id", "case"),
+    [(cid, case) for cid, cases in CASES.items() for case in cases],
+    ids=[f"{cid}:{case.id}" for cid, cases in CASES.items() for case in cases],
+)
+def test_case(results: dict[tuple[str, str, str | None], Finding], control_id: str, case: Case) -> None:
+    name = cluster_name(control_id, case)
+    finding = results.get((control_id, name, case.pool))
+    assert finding is not None, f"no finding of {control_id} for {name} pool {case.pool}"
+    assert finding.status == case.expect, f"{finding.status}: {finding.message} [{finding.evidence}]"
+    for text in case.says:
+        assert text in finding.message, f"{text!r} not in {finding.message!r}"
+    assert finding.evidence, "every finding names its evidence"
+    assert finding.message and finding.title
+    if finding.status in ("fail", "warn"):
+        assert finding.remediation, "a fail or warn carries a remediation"
+        assert "VERSION" not in finding.remediation and "POOL" not in finding.remediation
+    else:
+        assert finding.remediation == ""
+    if case.remediation is not None:
+        assert finding.remediation == case.remediation.format(cluster=name)
+
+
+def test_every_cluster_gets_every_cluster_control(
+    results: dict[tuple[str, str, str | None], Finding],
+) -> None:
+    """No control silently drops a cluster: each cluster-level control judges every cluster once."""
+    clusters = {name for (_, name, _) in results}
+    for control_id in CASES:
+        judged = {name for (cid, name, pool_name) in results if cid == control_id}
+        if any(pool_name is not None for (cid, _, pool_name) in results if cid == control_id):
+            continue  # pool level: judged per pool
+        assert judged == clusters, control_id
+
+
+def test_remediation_quotes_untrusted_names(tmp_path: Path) -> None:
+    body = cluster("x", channel="none")
+    body["name"] = "evil; rm -rf ~"
+    scan_id = store_scan(tmp_path / "a.duckdb", [body])
+    con = open_db(tmp_path / "a.duckdb")
+    try:
+        finding = next(f for f in evaluate(con, scan_id, default_policy()) if f.control_id == "AKS-CHN-01")
+    finally:
+        con.close()
+    assert finding.remediation == "az aks update -g rg1 -n 'evil; rm -rf ~' --auto-upgrade-channel stable"
