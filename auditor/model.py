@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import duckdb
@@ -19,14 +19,17 @@ from auditor.nodeimage import parse_node_image
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, Policy
 
+# A fleet has few distinct node images (a handful per family and week), so parsing is memoised.
+_parse = lru_cache(maxsize=8192)(parse_node_image)
+
 
 def _image_family(value: str | None) -> str | None:
-    parsed = parse_node_image(value) if value else None
+    parsed = _parse(value) if value else None
     return parsed.family if parsed else None
 
 
 def _image_date(value: str | None) -> date | None:
-    parsed = parse_node_image(value) if value else None
+    parsed = _parse(value) if value else None
     return parsed.release_date if parsed else None
 
 

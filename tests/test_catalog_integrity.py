@@ -147,3 +147,17 @@ def test_bad_metadata_is_refused(tmp_path: Path) -> None:
         if complaint:
             assert complaint in str(raised.value)
         target.unlink()
+
+
+def test_docs_describe_every_control() -> None:
+    """docs/controls.md has a section per control with its title, remediation template and frameworks."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "controls.md").read_text(encoding="utf-8")
+    for control in CATALOG:
+        if control.id in PENDING:
+            continue
+        heading = f"## {control.id} — {control.title}"
+        assert heading in doc, heading
+        section = doc.split(heading, 1)[1].split("\n## ", 1)[0]
+        assert control.remediation in section, control.id
+        for reference in control.frameworks:
+            assert reference in section, (control.id, reference)
