@@ -3,8 +3,9 @@
 Three version formats exist, and the version part is always the last component of the string, so the
 parse runs from the right and everything before the separator is the image family:
 
-- ``YYYYMM.DD.patch``  Ubuntu, Azure Linux and Mariner since mid-2022: ``AKSUbuntu-2204gen2containerd-202410.27.0``
-- ``YYYY.MM.DD``       older Linux images: ``AKSUbuntu-1804gen2containerd-2022.10.03``, ``AKSUbuntu:1604:2020.03.11``
+- ``YYYYMM.DD.patch``  Ubuntu, Azure Linux, Mariner since 2022: ``AKSUbuntu-2204gen2containerd-202410.27.0``
+- ``YYYY.MM.DD``       older Linux images: ``AKSUbuntu-1804gen2containerd-2022.10.03``,
+  ``AKSUbuntu:1604:2020.03.11``
 - ``build.rev.YYMMDD`` Windows: ``AKSWindows-2022-containerd-20348.3207.250214``
 
 The family separator is ``-`` in API values and ``:`` in the oldest API examples. A bare version part (no
@@ -24,7 +25,10 @@ FORMAT_WINDOWS = "build.rev.YYMMDD"
 # Tried in this order; the patterns cannot overlap (first part of exactly 6, 4 and 4-5 digits, and the last
 # part of the Windows form is exactly 6 digits), but order still matters for readability of failures.
 _VERSION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (FORMAT_YYYYMM_DD_PATCH, re.compile(r"(?:^|[-:])(?P<v>(?P<y>\d{4})(?P<m>\d{2})\.(?P<d>\d{2})\.\d{1,3})$")),
+    (
+        FORMAT_YYYYMM_DD_PATCH,
+        re.compile(r"(?:^|[-:])(?P<v>(?P<y>\d{4})(?P<m>\d{2})\.(?P<d>\d{2})\.\d{1,3})$"),
+    ),
     (FORMAT_YYYY_MM_DD, re.compile(r"(?:^|[-:])(?P<v>(?P<y>\d{4})\.(?P<m>\d{2})\.(?P<d>\d{2}))$")),
     # Windows build numbers are 5 digits (17763, 20348, 25398, 26100); one vhd-notes file name drops the
     # leading digit ("0348.2402.240410"), so accept 4 too.
