@@ -63,7 +63,7 @@ def test_bad_policy_file_names_the_line(tmp_path: Path) -> None:
     result = run("findings", "--db", str(db), "--policy", str(policy))
     assert result.returncode == 1
     assert _one_line_error(result) == (
-        f"error: {policy}:3: unknown key 'mystery' in [thresholds] (allowed: allowed_upgrade_channels, "
+        f"error: {policy}:3: unknown key 'mystery' in [thresholds] (allowed: allowed_node_os_upgrade_channels, allowed_upgrade_channels, "
         "image_max_age_days, support_warning_days, system_max_unavailable, window_max_hours)"
     )
 

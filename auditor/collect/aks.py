@@ -3,6 +3,7 @@ agent-pool upgrade profiles per (region, image family)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -23,36 +24,23 @@ def _as_wire(model: Any) -> Any:
     return model.as_dict() if hasattr(model, "as_dict") else model
 
 
-def _attempt(task: Callable[[], None]) -> Task:
+def _task(cluster: ClusterRef, call: Callable[[], None]) -> Task:
     # A CallFailed is already a collection_errors row; the task simply has no evidence to add.
     def run() -> None:
         try:
-            task()
+            call()
         except CallFailed:
             pass
 
-    return run
+    return Task(run, (cluster.subscription_id, cluster.location))
 
 
-class KubernetesVersionsCollector:
-    """Supported minors, patches and support plans: one call per region."""
+def _bucket(cluster: ClusterRef) -> Bucket:
+    return Bucket("aks", cluster.subscription_id, cluster.location)
 
-    kind = "kubernetes_versions"
 
-    def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
-        regions: dict[str, str] = {}
-        for cluster in inventory.clusters:
-            regions.setdefault(cluster.location, cluster.subscription_id)
-        return [_attempt(lambda r=region, s=sub: self._one(ctx, s, r)) for region, sub in sorted(regions.items())]
-
-    def _one(self, ctx: CollectContext, subscription_id: str, region: str) -> None:
-        client = ctx.clients.container_service(subscription_id)
-        result = ctx.call(self.kind, region, Bucket("aks", subscription_id, region),
-                          lambda **kw: client.managed_clusters.list_kubernetes_versions(region, **kw))
-        # The SDK model is a Mapping whose `.values` is the dict method: read the wire key.
-        ctx.record(self.kind, region,
-                   f"GET /subscriptions/{subscription_id}/providers/Microsoft.ContainerService/locations/"
-                   f"{region}/kubernetesVersions", {"values": _as_wire(result)["values"]})
+def _path(cluster: ClusterRef) -> str:
+    return _CLUSTER_PATH.format(s=cluster.subscription_id, g=cluster.resource_group, n=cluster.name)
 
 
 class MaintenanceConfigurationsCollector:
@@ -61,41 +49,72 @@ class MaintenanceConfigurationsCollector:
     kind = "maintenance_configurations"
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
-        return [_attempt(lambda c=cluster: self._one(ctx, c)) for cluster in inventory.clusters]
+        for cluster in inventory.clusters:
+            inventory.bucket_load[(cluster.subscription_id, cluster.location)] += 1
+        return [_task(cluster, lambda c=cluster: self._one(ctx, c)) for cluster in inventory.clusters]
 
     def _one(self, ctx: CollectContext, cluster: ClusterRef) -> None:
         client = ctx.clients.container_service(cluster.subscription_id)
         items = ctx.call(
-            self.kind, cluster.cluster_id, Bucket("aks", cluster.subscription_id, cluster.location),
+            self.kind, cluster.cluster_id, _bucket(cluster),
             lambda **kw: [_as_wire(m) for m in client.maintenance_configurations.list_by_managed_cluster(
                 cluster.resource_group, cluster.name, **kw)],
         )
-        path = _CLUSTER_PATH.format(s=cluster.subscription_id, g=cluster.resource_group, n=cluster.name)
-        ctx.record(self.kind, cluster.cluster_id, f"GET {path}/maintenanceConfigurations", {"value": items})
+        ctx.record(self.kind, cluster.cluster_id, f"GET {_path(cluster)}/maintenanceConfigurations", {"value": items})
+
+
+class KubernetesVersionsCollector:
+    """Supported minors, patches and support plans: one call per region, through its least loaded bucket."""
+
+    kind = "kubernetes_versions"
+
+    def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
+        by_region: dict[str, list[ClusterRef]] = defaultdict(list)
+        for cluster in inventory.clusters:
+            by_region[cluster.location].append(cluster)
+        tasks = []
+        for region in sorted(by_region):
+            via = inventory.least_loaded(by_region[region])
+            tasks.append(_task(via, lambda r=region, c=via: self._one(ctx, c, r)))
+        return tasks
+
+    def _one(self, ctx: CollectContext, via: ClusterRef, region: str) -> None:
+        client = ctx.clients.container_service(via.subscription_id)
+        result = ctx.call(self.kind, region, _bucket(via),
+                          lambda **kw: client.managed_clusters.list_kubernetes_versions(region, **kw))
+        # The SDK model is a Mapping whose `.values` is the dict method: read the wire key.
+        ctx.record(self.kind, region,
+                   f"GET /subscriptions/{via.subscription_id}/providers/Microsoft.ContainerService/locations/"
+                   f"{region}/kubernetesVersions", {"values": _as_wire(result)["values"]})
 
 
 class PoolUpgradeProfilesCollector:
-    """latestNodeImageVersion depends on region and image family, not on the pool: one call per pair,
-    or one per pool when `all_pool_profiles` is set."""
+    """latestNodeImageVersion depends on region and image family, not on the pool: one call per pair (through
+    its least loaded bucket), or one per pool when `all_pool_profiles` is set."""
 
     kind = "pool_upgrade_profile"
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
         exhaustive = bool(inventory.options.get("all_pool_profiles"))
-        chosen: dict[str, tuple[ClusterRef, str]] = {}
+        candidates: dict[str, list[tuple[ClusterRef, str]]] = defaultdict(list)
         for cluster in inventory.clusters:
             for pool_name, image in cluster.pools:
                 scope = f"{cluster.location}|{image_family(image)}"
                 if exhaustive:
                     scope = f"{scope}|{cluster.cluster_id}/agentPools/{pool_name}"
-                chosen.setdefault(scope, (cluster, pool_name))
-        return [_attempt(lambda s=scope, c=c, p=p: self._one(ctx, s, c, p)) for scope, (c, p) in chosen.items()]
+                candidates[scope].append((cluster, pool_name))
+        tasks = []
+        for scope, pools in candidates.items():
+            via = inventory.least_loaded(c for c, _ in pools)
+            pool_name = next(p for c, p in pools if c is via)
+            tasks.append(_task(via, lambda s=scope, c=via, p=pool_name: self._one(ctx, s, c, p)))
+        return tasks
 
     def _one(self, ctx: CollectContext, scope: str, cluster: ClusterRef, pool_name: str) -> None:
         client = ctx.clients.container_service(cluster.subscription_id)
         profile = ctx.call(
-            self.kind, scope, Bucket("aks", cluster.subscription_id, cluster.location),
+            self.kind, scope, _bucket(cluster),
             lambda **kw: client.agent_pools.get_upgrade_profile(cluster.resource_group, cluster.name, pool_name, **kw),
         )
-        path = _CLUSTER_PATH.format(s=cluster.subscription_id, g=cluster.resource_group, n=cluster.name)
-        ctx.record(self.kind, scope, f"GET {path}/agentPools/{pool_name}/upgradeProfiles/default", _as_wire(profile))
+        ctx.record(self.kind, scope, f"GET {_path(cluster)}/agentPools/{pool_name}/upgradeProfiles/default",
+                   _as_wire(profile))

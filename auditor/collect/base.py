@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,9 +30,25 @@ class Inventory:
     management_groups: list[str] = field(default_factory=list)
     clusters: list[ClusterRef] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    # Calls planned per AKS bucket (subscription, region): lets per-region calls go to the least loaded one.
+    bucket_load: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def least_loaded(self, candidates: Iterable[ClusterRef]) -> ClusterRef:
+        """The candidate whose (subscription, region) bucket has the fewest planned calls; plans one more."""
+        chosen = min(candidates, key=lambda c: (self.bucket_load[(c.subscription_id, c.location)], c.cluster_id))
+        self.bucket_load[(chosen.subscription_id, chosen.location)] += 1
+        return chosen
 
 
-Task = Callable[[], None]
+@dataclass(frozen=True)
+class Task:
+    """One independent call (or chain of calls) and the AKS bucket it spends, for fair scheduling."""
+
+    run: Callable[[], None]
+    bucket: tuple[str, str] = ("", "")  # (subscription, region); empty for Resource Graph and ARM-wide calls
+
+    def __call__(self) -> None:
+        self.run()
 
 
 class Collector(Protocol):

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+SAFETY_MARGIN_S = 0.05
+
+
 @dataclass
 class TokenBucket:
     """A bucket of `capacity` tokens refilled at `rate` per second."""
@@ -67,7 +70,8 @@ class Limiter:
                 self._buckets[key] = bucket
             wait = bucket.reserve(time.monotonic())
         if wait > 0:
-            self._sleep(wait)
+            # A hair later than our model says: the server's bucket must have refilled, not nearly.
+            self._sleep(wait + SAFETY_MARGIN_S)
 
     def acquire_graph(self) -> None:
         """Wait for the Resource Graph user quota."""

@@ -73,7 +73,7 @@ class ManagedClustersCollector:
     kind = "cluster"
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
-        return [lambda: self.collect(ctx, inventory)]
+        return [Task(lambda: self.collect(ctx, inventory))]
 
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
         if not inventory.subscriptions and not inventory.management_groups:
@@ -107,7 +107,7 @@ class _GraphTableCollector:
     query_file = ""
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
-        return [lambda: self.collect(ctx, inventory)]
+        return [Task(lambda: self.collect(ctx, inventory))]
 
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
         if not inventory.subscriptions and not inventory.management_groups:

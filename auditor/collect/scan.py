@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,8 @@ from auditor.store import ScanRecord
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
     ("subscriptions", (SubscriptionsCollector(),)),
     ("clusters", (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector())),
-    ("details", (KubernetesVersionsCollector(), MaintenanceConfigurationsCollector(), PoolUpgradeProfilesCollector())),
+    # Maintenance first: its per-cluster load decides which bucket the per-region calls go through.
+    ("details", (MaintenanceConfigurationsCollector(), KubernetesVersionsCollector(), PoolUpgradeProfilesCollector())),
 )
 
 
@@ -113,11 +114,25 @@ def run_scan(
     )
 
 
+def interleave(tasks: list[Task]) -> list[Task]:
+    """Round-robin across AKS buckets, fullest first: a hot bucket's backlog starts at once and never queues
+    ahead of calls that could run now, so workers sleep on a bucket only when nothing else is left."""
+    queues: dict[tuple[str, str], list[Task]] = {}
+    for task in tasks:
+        queues.setdefault(task.bucket, []).append(task)
+    ordered_queues = sorted(queues.values(), key=len, reverse=True)
+    ordered: list[Task] = []
+    for round_index in range(len(ordered_queues[0]) if ordered_queues else 0):
+        ordered.extend(q[round_index] for q in ordered_queues if round_index < len(q))
+    return ordered
+
+
 def _run_stage(pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress: ProgressHook | None) -> None:
     total = len(tasks)
     if progress:
         progress(stage, 0, total)
-    for done, future in enumerate([pool.submit(task) for task in tasks], start=1):
+    futures = [pool.submit(task) for task in interleave(tasks)]
+    for done, future in enumerate(as_completed(futures), start=1):
         try:
             future.result()
         except CallFailed:

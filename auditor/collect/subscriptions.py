@@ -14,7 +14,7 @@ class SubscriptionsCollector:
     kind = "subscription"
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
-        return [lambda: self.collect(ctx, inventory)]
+        return [Task(lambda: self.collect(ctx, inventory))]
 
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
         client = ctx.clients.subscriptions()
