@@ -80,12 +80,13 @@ class KubernetesVersionsCollector:
 
     def _one(self, ctx: CollectContext, via: ClusterRef, region: str) -> None:
         client = ctx.clients.container_service(via.subscription_id)
-        result = ctx.call(self.kind, region, _bucket(via),
-                          lambda **kw: client.managed_clusters.list_kubernetes_versions(region, **kw))
-        # The SDK model is a Mapping whose `.values` is the dict method: read the wire key.
+        # The SDK model is a Mapping whose `.values` is the dict method: read the wire key, inside the call so
+        # a body without it is recorded as a malformed response.
+        values = ctx.call(self.kind, region, _bucket(via),
+                          lambda **kw: _as_wire(client.managed_clusters.list_kubernetes_versions(region, **kw))["values"])
         ctx.record(self.kind, region,
                    f"GET /subscriptions/{via.subscription_id}/providers/Microsoft.ContainerService/locations/"
-                   f"{region}/kubernetesVersions", {"values": _as_wire(result)["values"]})
+                   f"{region}/kubernetesVersions", {"values": values})
 
 
 class PoolUpgradeProfilesCollector:

@@ -101,6 +101,9 @@ class CollectContext:
                         _one_line(exc))
                 if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
                     break
+            except Exception as exc:  # a payload the SDK cannot read: evidence is missing, say why
+                last = (None, "MalformedResponse", f"{type(exc).__name__}: {_one_line(exc)}")
+                break
             if attempt + 1 < settings.max_attempts:
                 with self._lock:
                     self.retries[kind] += 1

@@ -25,6 +25,7 @@ def query_pages(
     query: str,
     subscriptions: list[str],
     management_groups: list[str],
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Every row of a KQL query over the given scope, following $skipToken; batches of subscriptions."""
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
@@ -47,7 +48,7 @@ def query_pages(
                 subscriptions=batch or None,
                 management_groups=groups or None,
                 query=query,
-                options=QueryRequestOptions(top=None if skip_token else PAGE_SIZE, skip_token=skip_token,
+                options=QueryRequestOptions(top=None if skip_token else page_size, skip_token=skip_token,
                                             result_format="objectArray"),
             )
             try:
@@ -79,7 +80,8 @@ class ManagedClustersCollector:
         if not inventory.subscriptions and not inventory.management_groups:
             return
         rows = query_pages(ctx, "resource_graph", read_query("kql/managed_clusters.kql"),
-                           inventory.subscriptions, inventory.management_groups)
+                           inventory.subscriptions, inventory.management_groups,
+                           inventory.options.get("graph_page_size", PAGE_SIZE))
         seen: set[str] = set()
         for row in rows:
             cluster_id = str(row.get("id", ""))
@@ -113,7 +115,7 @@ class _GraphTableCollector:
         if not inventory.subscriptions and not inventory.management_groups:
             return
         rows = query_pages(ctx, self.kind, read_query(self.query_file), inventory.subscriptions,
-                           inventory.management_groups)
+                           inventory.management_groups, inventory.options.get("graph_page_size", PAGE_SIZE))
         seen: set[str] = set()
         for row in rows:
             row_id = str(row.get("id", ""))

@@ -46,6 +46,7 @@ class ScanOptions:
     management_groups: Sequence[str] = ()
     concurrency: int = 16
     all_pool_profiles: bool = False
+    graph_page_size: int = 1000  # Resource Graph's maximum $top
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -71,7 +72,7 @@ def run_scan(
     inventory = Inventory(
         subscriptions=[s.lower() for s in options.subscriptions],
         management_groups=list(options.management_groups),
-        options={"all_pool_profiles": options.all_pool_profiles},
+        options={"all_pool_profiles": options.all_pool_profiles, "graph_page_size": options.graph_page_size},
     )
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect")
     try:
