@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from auditor.collect.base import ClusterRef, Inventory, Task
@@ -51,7 +52,7 @@ class MaintenanceConfigurationsCollector:
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
         for cluster in inventory.clusters:
             inventory.bucket_load[(cluster.subscription_id, cluster.location)] += 1
-        return [_task(cluster, lambda c=cluster: self._one(ctx, c)) for cluster in inventory.clusters]
+        return [_task(cluster, partial(self._one, ctx, cluster)) for cluster in inventory.clusters]
 
     def _one(self, ctx: CollectContext, cluster: ClusterRef) -> None:
         client = ctx.clients.container_service(cluster.subscription_id)
@@ -75,7 +76,7 @@ class KubernetesVersionsCollector:
         tasks = []
         for region in sorted(by_region):
             via = inventory.least_loaded(by_region[region])
-            tasks.append(_task(via, lambda r=region, c=via: self._one(ctx, c, r)))
+            tasks.append(_task(via, partial(self._one, ctx, via, region)))
         return tasks
 
     def _one(self, ctx: CollectContext, via: ClusterRef, region: str) -> None:
@@ -108,7 +109,7 @@ class PoolUpgradeProfilesCollector:
         for scope, pools in candidates.items():
             via = inventory.least_loaded(c for c, _ in pools)
             pool_name = next(p for c, p in pools if c is via)
-            tasks.append(_task(via, lambda s=scope, c=via, p=pool_name: self._one(ctx, s, c, p)))
+            tasks.append(_task(via, partial(self._one, ctx, scope, via, pool_name)))
         return tasks
 
     def _one(self, ctx: CollectContext, scope: str, cluster: ClusterRef, pool_name: str) -> None:

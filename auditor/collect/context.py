@@ -140,9 +140,10 @@ def _code(exc: HttpResponseError) -> str | None:
 
 def _retry_after(exc: HttpResponseError) -> float | None:
     response = exc.response
-    if response is None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
         return None
-    value = response.headers.get("Retry-After")
+    value = headers.get("Retry-After")
     if value is None:
         return None
     try:
