@@ -188,12 +188,12 @@ def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, re
 
 
 def serve_emulator(fleet_path: Path | None, *, port: int, state_dir: Path, latency_ms: float | None, quotas: bool,
-                   forbidden: Sequence[str], error_rate: float | None) -> None:
+                   forbidden: Sequence[str], error_rate: float | None, **faults: Any) -> None:
     """Run the emulator in the foreground until interrupted."""
     from auditor.emulator import serve_forever
 
     serve_forever(fleet_path, port=port, state_dir=state_dir, latency_ms=latency_ms, quotas=quotas,
-                  forbidden=forbidden, error_rate=error_rate)
+                  forbidden=forbidden, error_rate=error_rate, **faults)
 
 
 def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, quiet: bool) -> list[Path]:

@@ -243,14 +243,25 @@ def emulator() -> None:
 @click.option("--no-quotas", is_flag=True, help="Do not model Azure's throttling quotas.")
 @click.option("--forbid-subscription", "forbidden", multiple=True, help="Answer 403 for this subscription.")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls answered 5xx.")
+@click.option("--storm-seconds", type=click.FloatRange(0), default=None, help="Answer every call 429 for this long.")
+@click.option("--timeout-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls that hang.")
+@click.option("--truncate-results", is_flag=True, help="Resource Graph truncates results longer than a page.")
 @handle_errors
 def emulator_serve(fleet_path: Path | None, port: int, state_dir: Path, latency_ms: float | None, no_quotas: bool,
-                   forbidden: tuple[str, ...], error_rate: float | None) -> None:
-    """Serve a fleet until interrupted; prints the endpoint and CA file."""
+                   forbidden: tuple[str, ...], error_rate: float | None, storm_seconds: float | None,
+                   timeout_rate: float | None, truncate_results: bool) -> None:
+    """Serve a fleet until interrupted; prints the endpoint and CA file. Faults can also be set in the fleet file."""
     from auditor.app import serve_emulator
 
+    faults: dict[str, Any] = {}
+    if storm_seconds:
+        faults["storm_seconds"] = storm_seconds
+    if timeout_rate:
+        faults["timeout_rate"] = timeout_rate
+    if truncate_results:
+        faults["truncate_results"] = True
     serve_emulator(fleet_path, port=port, state_dir=state_dir, latency_ms=latency_ms, quotas=not no_quotas,
-                   forbidden=forbidden, error_rate=error_rate)
+                   forbidden=forbidden, error_rate=error_rate, **faults)
 
 
 @emulator.command("generate")
@@ -267,6 +278,27 @@ def emulator_generate(clusters: int, subscriptions: int, regions: int, seed: int
 
     click.echo(str(generate_fleet_file(out_path, clusters=clusters, subscriptions=subscriptions, regions=regions,
                                        seed=seed)))
+
+
+@cli.group()
+def catalog() -> None:
+    """The bundled AKS catalog: version calendar and node-image releases."""
+
+
+@catalog.command("refresh")
+@click.option("--from", "source_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="A directory shaped like shared/aks-data (calendar CSV, endoflife page, node-image releases).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the catalog files (default: the package's own data directory).")
+@handle_errors
+def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
+    """Regenerate the bundled catalog from its sources; prints what changed."""
+    import json
+
+    from auditor.catalog.refresh import refresh
+
+    target = out_dir or Path(__file__).resolve().parent / "catalog" / "data"
+    click.echo(json.dumps(refresh(source_dir, target), indent=2, default=str))
 
 
 def main() -> None:
