@@ -120,3 +120,29 @@ def test_unauthenticated_endpoint_is_a_clear_error(tmp_path: Path, emulator: Emu
     clients = AzureClients(StaticTokenCredential(""), endpoint=emulator.endpoint, ca_bundle=str(emulator.ca_file))
     with pytest.raises(CollectionError, match="refused the credential|cannot list subscriptions"):
         run_scan(clients, ScanOptions(), limiter=fast_limiter())
+
+
+class RecordingCredential(StaticTokenCredential):
+    """Remembers the scopes it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(TOKEN)
+        self.scopes: set[str] = set()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        self.scopes.update(scopes)
+        return super().get_token(*scopes, **kwargs)
+
+
+def test_only_reads_reach_azure_and_the_cloud_sets_the_audience(tmp_path: Path) -> None:
+    credential = RecordingCredential()
+    with EmulatorServer(small_fleet(), state_dir=tmp_path / "emu") as server:
+        clients = AzureClients(credential, cloud="AzureUSGovernment", endpoint=server.endpoint,
+                               ca_bundle=str(server.ca_file))
+        record = run_scan(clients, ScanOptions(), limiter=fast_limiter())
+        counters = server.counters()
+    record.evidence.discard()  # type: ignore[union-attr]
+    assert counters["writes_refused"] == 0
+    assert counters["requests"] == sum(record.stats["calls"].values())
+    assert credential.scopes == {"https://management.usgovcloudapi.net/.default"}
+    assert AzureClients(credential, cloud="AzureChinaCloud").base_url == "https://management.chinacloudapi.cn"
