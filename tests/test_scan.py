@@ -56,6 +56,8 @@ def test_scan_collects_every_source_through_the_sdk(tmp_path: Path, emulator: Em
                                  [scan_id]).fetchall())
         status, stats = con.execute("SELECT status, stats FROM scans WHERE scan_id = ?", [scan_id]).fetchone()
         dump = "\n".join(str(r) for r in con.execute("SELECT * FROM evidence").fetchall())
+        tenants = {r[0] for r in con.execute(
+            "SELECT payload->>'$.tenantId' FROM evidence WHERE kind = 'subscription'").fetchall()}
     finally:
         con.close()
     assert status == "complete"
@@ -66,6 +68,7 @@ def test_scan_collects_every_source_through_the_sdk(tmp_path: Path, emulator: Em
     calls = json.loads(stats)["calls"]
     assert calls["maintenance_configurations"] == 3 and calls["pool_upgrade_profile"] == 1
     assert TOKEN not in dump
+    assert tenants == {"11111111-1111-1111-1111-111111111111"}  # wire JSON kept, not the SDK model's subset
 
 
 def test_scan_scope_limits_subscriptions(tmp_path: Path, emulator: EmulatorServer) -> None:

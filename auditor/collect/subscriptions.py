@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from auditor.collect.base import Inventory, Task
@@ -19,14 +20,21 @@ class SubscriptionsCollector:
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
         client = ctx.clients.subscriptions()
 
-        def list_all(**kwargs: Any) -> list[Any]:
-            return list(client.subscriptions.list(**kwargs))
+        def list_all(raw_response_hook: Any, **kwargs: Any) -> list[dict[str, Any]]:
+            # Keep the wire JSON of each page: the SDK's models drop fields they do not know (tenantId here).
+            pages: list[dict[str, Any]] = []
+
+            def capture(response: Any) -> None:
+                raw_response_hook(response)
+                pages.append(json.loads(response.http_response.text()))
+
+            list(client.subscriptions.list(raw_response_hook=capture, **kwargs))
+            return [item for page in pages for item in page.get("value", [])]
 
         found = ctx.call(self.kind, "tenant", ARM, list_all)
         wanted = {s.lower() for s in inventory.subscriptions}
         kept: list[str] = []
-        for sub in found:
-            payload = sub.serialize(keep_readonly=True)
+        for payload in found:
             sid = str(payload.get("subscriptionId", "")).lower()
             if wanted and sid not in wanted:
                 continue
