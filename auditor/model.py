@@ -2,7 +2,9 @@
 
 Tables (temp, per connection, rebuilt for each scan): clusters, node_pools, region_versions, maintenance,
 maintenance_collected, latest_images, scan, scan_errors, subscriptions (all from SQL files), version_calendar
-(the bundled AKS calendar) and cluster_params (the policy thresholds in effect per cluster).
+(the bundled AKS calendar), cluster_params (the policy thresholds in effect per cluster), and the upgrade
+history as of the scan: history_events, history_snapshots, upgrade_steps, upgrade_campaign_members,
+upgrade_campaigns (auditor/history.py).
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) 
         con.execute(statement, {"scan_id": scan_id} if "$scan_id" in statement else None)
     _version_calendar(con)
     _cluster_params(con, policy)
+    # The upgrade ledger as of this scan, and its campaigns (auditor/history.py, queries/history/).
+    from auditor.history import prepare_history
+
+    prepare_history(con, scan_id, policy.thresholds)
 
 
 def _statements(text: str) -> list[str]:
@@ -116,6 +122,8 @@ def _version_calendar(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_sql_literal(v) for v in value) + "]::VARCHAR[]"
     if isinstance(value, str):

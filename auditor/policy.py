@@ -33,6 +33,19 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
     "support_warning_days": (90, int, "AKS-VER-02: warn when support ends within this many days"),
     "window_max_hours": (6, int, "AKS-WIN-01/02: warn when a maintenance window is longer"),
     "system_max_unavailable": (0, int, "AKS-SRG-01: largest maxUnavailable (nodes) allowed on System pools"),
+    "campaign_window_hours": (
+        72,
+        int,
+        "AKS-ORD-01: steps towards one version, each within this many hours of the last, are one campaign",
+    ),
+    "history_lookback_days": (90, int, "AKS-ORD-01: campaigns judged, in days before the scan"),
+    "node_image_order": (True, bool, "AKS-ORD-01: node-image rollouts must also update System pools first"),
+    "ring_tag": ("environment", str, "AKS-RNG-01: the tag that names a cluster's rollout ring"),
+    "ring_order": (
+        ["dev", "staging", "prod"],
+        list,
+        "AKS-RNG-01: ring tag values from the first ring to production (the last)",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -41,7 +54,12 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "support_warning_days": (0, 3650),
     "window_max_hours": (4, 24),  # AKS windows last 4..24 hours (MaintenanceConfiguration.tsp)
     "system_max_unavailable": (0, 1000),
+    "campaign_window_hours": (1, 720),
+    "history_lookback_days": (1, 3650),
 }
+
+# List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.
+_FREE_LISTS = {"ring_order"}
 
 # The values each list threshold may hold, in their wire spelling; a policy may write them in any case.
 _LIST_VALUES: dict[str, tuple[str, ...]] = {
@@ -315,7 +333,32 @@ class _Validator:
         checked: dict[str, Any] = {}
         for key, value in given.items():
             at = where + (key,)
-            if THRESHOLDS[key][1] is int:
+            kind = THRESHOLDS[key][1]
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise self.error(at, f"'{key}' must be true or false, not {value!r}")
+                checked[key] = value
+                continue
+            if kind is str:
+                if not isinstance(value, str) or not value.strip():
+                    raise self.error(at, f"'{key}' must be a non-empty string, not {value!r}")
+                checked[key] = value.strip()
+                continue
+            if key in _FREE_LISTS:
+                if (
+                    not isinstance(value, list)
+                    or not value
+                    or not all(isinstance(v, str) and v.strip() for v in value)
+                ):
+                    raise self.error(
+                        at, f"'{key}' must be a non-empty list of non-empty strings, not {value!r}"
+                    )
+                lowered = [v.strip().lower() for v in value]
+                if len(set(lowered)) != len(lowered):
+                    raise self.error(at, f"'{key}' names a value twice (values compare case-insensitively)")
+                checked[key] = [v.strip() for v in value]
+                continue
+            if kind is int:
                 low, high = _INT_RANGES[key]
                 if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                     raise self.error(

@@ -30,6 +30,18 @@ from tests.evidence import (
     store_scan,
     versions,
 )
+from tests.test_history import (
+    NEW_IMAGE,
+    OLD_IMAGE,
+    at,
+    control_plane_rows,
+    image_rows,
+    in_order_rows,
+    pool_rows,
+    scheduled_event,
+    store_history_scan,
+    two_pools,
+)
 
 UBUNTU = "AKSUbuntu-2204gen2containerd"
 UBUNTU_LATEST = f"{UBUNTU}-202611.10.0"
@@ -101,6 +113,12 @@ class Case:
     maintenance: tuple[dict[str, Any], ...] = ()
     maintenance_lost: bool = False  # the maintenance list call failed with a 403
     as_of: datetime = AS_OF
+    # Upgrade history (AKS-ORD-01, AKS-RNG-01): resource change and scheduled event rows of this scan, built
+    # from the cluster's body; earlier scans of the cluster (how long before as_of, its body then); other
+    # clusters the verdict depends on (each a Case whose id suffixes the cluster name; expect unchecked).
+    history: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    prior: tuple[tuple[timedelta, Callable[[str], dict[str, Any]]], ...] = ()
+    companions: tuple[Case, ...] = ()
 
 
 def c(**kw: Any) -> Callable[[str], dict[str, Any]]:
@@ -154,6 +172,51 @@ def pool_alias(requested: str, running: str) -> Callable[[dict[str, Any]], None]
 def one_pool(**kw: Any) -> Callable[[str], dict[str, Any]]:
     extra = {k: kw.pop(k) for k in list(kw) if k in ("location", "power", "version", "channel", "node_os")}
     return c(pools=[pool(**kw)], **extra)
+
+
+ORD_REMEDIATION = (
+    "az aks nodepool list -g rg1 --cluster-name {cluster} -o table "
+    '--query "[].{{pool:name, mode:mode, version:currentOrchestratorVersion, image:nodeImageVersion}}"'
+)
+IMAGES = [f"{UBUNTU}-202611.0{day}.0" for day in (1, 2, 3, 4)]
+
+
+def completed_event(body: dict[str, Any]) -> dict[str, Any]:
+    return scheduled_event(
+        body, "Completed", "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2", at(0), at(0), at(80)
+    )
+
+
+def ring(env: str, version: str, image: str) -> dict[str, Any]:
+    """cluster() keyword arguments: one System pool, an environment tag."""
+    return {
+        "version": version,
+        "tags": {"environment": env},
+        "pools": [pool("system", version=version, image=image)],
+    }
+
+
+def moved(
+    previous: str, new: str, image: str, *, days: int
+) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    """History rows: the cluster moved from `previous` to `new` (and to `image`) `days` before the scan."""
+    start = AS_OF - timedelta(days=days)
+
+    def rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            *control_plane_rows(body, start, start + timedelta(minutes=10), previous, new),
+            *pool_rows(
+                body,
+                0,
+                start + timedelta(minutes=12),
+                start + timedelta(minutes=30),
+                previous,
+                new,
+                image=(OLD_IMAGE, image),
+            ),
+        ]
+
+    return rows
 
 
 WEEKLY_4H = (maintenance_window(AUTO, duration=4), maintenance_window(NODE_OS, duration=4))
@@ -549,6 +612,264 @@ CASES: dict[str, tuple[Case, ...]] = {
         Case("no-state", "unknown", edited(c(), drop("properties", "provisioningState"))),
         Case("stopped", "pass", c(power="Stopped"), says=("(cluster is stopped)",)),
     ),
+    "AKS-ORD-01": (
+        Case(
+            "in-order",
+            "pass",
+            c(**two_pools()),
+            history=lambda b: [*reversed(in_order_rows(b)), *in_order_rows(b)[:3], completed_event(b)],
+            says=(
+                "2 campaign(s) in the last 90 days ran in order",
+                "latest: Kubernetes 1.33.2 upgrade of",
+                "control plane",
+                "system pool 'system'",
+                "user pool 'apps'",
+                "(started ",
+            ),
+        ),
+        Case(
+            "user-pool-first",
+            "fail",
+            c(**two_pools()),
+            history=lambda b: [
+                *control_plane_rows(b, at(0), at(12), "1.32.5", "1.33.2"),
+                *pool_rows(b, 1, at(14), at(30), "1.32.5", "1.33.2"),
+                *pool_rows(b, 0, at(31), at(50), "1.32.5", "1.33.2"),
+            ],
+            says=(
+                "Kubernetes 1.33.2 upgrade of",
+                "user pool 'apps' reached 1.33.2 at",
+                "before system pool 'system'",
+                "Order seen: control plane",
+            ),
+            remediation=ORD_REMEDIATION,
+        ),
+        Case(
+            "user-pool-started-early",
+            "fail",
+            c(**two_pools()),
+            history=lambda b: [
+                *control_plane_rows(b, at(0), at(12), "1.32.5", "1.33.2"),
+                *pool_rows(b, 0, at(15), at(40), "1.32.5", "1.33.2"),
+                *pool_rows(b, 1, at(20), at(60), "1.32.5", "1.33.2"),
+            ],
+            says=("user pool 'apps' started upgrading at", "before system pool 'system' had finished"),
+        ),
+        Case(
+            "pool-before-control-plane",
+            "fail",
+            c(**two_pools()),
+            history=lambda b: [
+                *pool_rows(b, 0, at(0), at(5), "1.32.5", "1.33.2"),
+                *control_plane_rows(b, at(1), at(12), "1.32.5", "1.33.2"),
+                *pool_rows(b, 1, at(20), at(40), "1.32.5", "1.33.2"),
+            ],
+            says=("system pool 'system' reached 1.33.2", "before the control plane"),
+        ),
+        Case(
+            "system-pool-failed",
+            "fail",
+            c(
+                version="1.33.2",
+                pools=[
+                    pool("system", version="1.32.5", image=OLD_IMAGE, provisioning_state="Failed"),
+                    pool("apps", mode="User", version="1.33.2", image=NEW_IMAGE),
+                ],
+            ),
+            history=lambda b: [
+                *control_plane_rows(b, at(0), at(12), "1.32.5", "1.33.2"),
+                *pool_rows(b, 0, at(15), at(30), "1.32.5", "1.33.2", fail=True),
+                *pool_rows(b, 1, at(40), at(60), "1.32.5", "1.33.2"),
+            ],
+            says=("user pool 'apps' reached 1.33.2",),
+        ),
+        Case(
+            "user-pool-failed",
+            "pass",
+            c(
+                version="1.33.2",
+                pools=[
+                    pool("system", version="1.33.2", image=NEW_IMAGE),
+                    pool("apps", mode="User", version="1.32.5", image=OLD_IMAGE, provisioning_state="Failed"),
+                ],
+            ),
+            history=lambda b: [
+                *control_plane_rows(b, at(0), at(12), "1.32.5", "1.33.2"),
+                *pool_rows(b, 0, at(15), at(30), "1.32.5", "1.33.2"),
+                *pool_rows(b, 1, at(40), at(60), "1.32.5", "1.33.2", fail=True),
+            ],
+            says=("ran in order", "interrupted: user pool 'apps' failed"),
+        ),
+        Case("no-history", "unknown", c(**two_pools()), says=("no upgrade history covers this cluster",)),
+        Case(
+            "scan-diff-overlap",
+            "unknown",
+            c(**two_pools()),
+            prior=((timedelta(days=30), c(**two_pools("1.32.5", OLD_IMAGE))),),
+            says=("cannot be proven", "changed within the same window"),
+        ),
+        Case(
+            "scan-diff-in-order",
+            "pass",
+            c(**two_pools()),
+            prior=(
+                (timedelta(days=3), c(**two_pools("1.32.5", OLD_IMAGE))),
+                (timedelta(days=2), c(version="1.33.2", pools=two_pools("1.32.5", OLD_IMAGE)["pools"])),
+                (
+                    timedelta(days=1),
+                    c(
+                        version="1.33.2",
+                        pools=[
+                            pool("system", version="1.33.2", image=NEW_IMAGE),
+                            pool("apps", mode="User", version="1.32.5", image=OLD_IMAGE),
+                        ],
+                    ),
+                ),
+            ),
+            says=("2 campaign(s) in the last 90 days ran in order",),
+        ),
+        Case(
+            "scan-diff-user-pool-first",
+            "fail",
+            c(**two_pools()),
+            prior=(
+                (timedelta(days=2), c(**two_pools("1.32.5", OLD_IMAGE))),
+                (
+                    timedelta(days=1),
+                    c(
+                        version="1.33.2",
+                        pools=[
+                            pool("system", version="1.32.5", image=OLD_IMAGE),
+                            pool("apps", mode="User", version="1.33.2", image=NEW_IMAGE),
+                        ],
+                    ),
+                ),
+            ),
+            says=("user pool 'apps' reached", "before system pool 'system'"),
+        ),
+        Case(
+            "pool-added-between-scans",
+            "pass",
+            c(
+                version="1.33.2",
+                pools=[
+                    pool("system", version="1.33.2", image=NEW_IMAGE),
+                    pool("batch", mode="User", version="1.33.2", image=NEW_IMAGE),
+                    pool("apps", mode="User", version="1.33.2", image=NEW_IMAGE),
+                ],
+            ),
+            prior=((timedelta(days=6), c(**two_pools("1.32.5", OLD_IMAGE))),),
+            history=in_order_rows,
+            says=("ran in order", "user pool 'apps' (pool name uncertain)"),
+        ),
+        Case(
+            "unmapped-pool-index",
+            "pass",
+            c(**two_pools()),
+            history=lambda b: [
+                *in_order_rows(b),
+                *pool_rows(b, 5, None, at(75), "1.32.5", "1.33.2", image=None),
+            ],
+            says=("ran in order", "1 change(s) to a pool index that no snapshot names were left out"),
+        ),
+        Case(
+            "node-image-user-pool-first",
+            "fail",
+            c(**two_pools()),
+            history=lambda b: [
+                *image_rows(b, 1, at(0), at(10), OLD_IMAGE, NEW_IMAGE),
+                *image_rows(b, 0, at(20), at(30), OLD_IMAGE, NEW_IMAGE),
+            ],
+            says=(
+                "node-image rollout of",
+                f"user pool 'apps' reached {NEW_IMAGE}",
+                "before system pool 'system'",
+            ),
+        ),
+        Case(
+            "scheduled-event-only",
+            "unknown",
+            c(**two_pools()),
+            history=lambda b: [completed_event(b)],
+            says=("cannot be proven", "only scheduled_event evidence"),
+        ),
+        Case(
+            "quiet-period",
+            "not_applicable",
+            c(**two_pools()),
+            prior=((timedelta(days=30), c(**two_pools())),),
+            says=("no upgrade observed in the last 90 days",),
+        ),
+    ),
+    "AKS-RNG-01": (
+        Case(
+            "dev-first",
+            "pass",
+            c(**ring("prod", "1.34.3", IMAGES[0])),
+            history=moved("1.34.2", "1.34.3", IMAGES[0], days=2),
+            companions=(
+                Case(
+                    "dev",
+                    "",
+                    c(**ring("dev", "1.34.3", IMAGES[0])),
+                    history=moved("1.34.2", "1.34.3", IMAGES[0], days=6),
+                ),
+            ),
+            says=(
+                "every version and node image it runs ran in a lower ring first",
+                "Kubernetes 1.34.3 ran on 'rng-01-dev-first-dev' (dev) by 2026-11-18 06:10",
+            ),
+        ),
+        Case(
+            "prod-first",
+            "fail",
+            c(**ring("prod", "1.34.4", IMAGES[1])),
+            history=moved("1.34.3", "1.34.4", IMAGES[1], days=6),
+            companions=(
+                Case(
+                    "staging",
+                    "",
+                    c(**ring("staging", "1.34.4", IMAGES[1])),
+                    history=moved("1.34.3", "1.34.4", IMAGES[1], days=2),
+                ),
+            ),
+            says=(
+                "production moved to Kubernetes 1.34.4 at",
+                "before any lower-ring cluster ran it",
+                "'rng-01-prod-first-staging' (staging)",
+            ),
+            remediation="az fleet updatestrategy create -g rg1 -f FLEET -n rings --stages rings.json",
+        ),
+        Case(
+            "lower-ring-never-ran-it",
+            "fail",
+            c(**ring("prod", "1.34.5", IMAGES[2])),
+            history=moved("1.34.4", "1.34.5", IMAGES[2], days=3),
+            companions=(Case("dev", "", c(**ring("dev", "1.34.1", IMAGES[0]))),),
+            says=("moved to Kubernetes 1.34.5", "no lower-ring cluster has run it"),
+        ),
+        Case(
+            "before-history",
+            "unknown",
+            c(**ring("prod", "1.34.6", IMAGES[3])),
+            companions=(Case("dev", "", c(**ring("dev", "1.34.6", IMAGES[3]))),),
+            says=("since before its history began",),
+        ),
+        Case(
+            "dev-cluster",
+            "not_applicable",
+            c(tags={"Environment": "Dev"}),
+            says=("ring 'dev' is not the production ring ('prod')",),
+        ),
+        Case("untagged", "not_applicable", c(), says=("no 'environment' tag naming a ring",)),
+        Case(
+            "no-lower-ring",
+            "not_applicable",
+            c(**ring("prod", "1.34.3", IMAGES[0])),
+            as_of=AS_OF + timedelta(days=1),
+            says=("no cluster of a lower ring (dev, staging) in the fleet's history",),
+        ),
+    ),
 }
 
 
@@ -567,6 +888,25 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
     for number, (as_of, members) in enumerate(sorted(by_date.items())):
         db = tmp_path_factory.mktemp("cases") / f"scan{number}.duckdb"
         clusters = [case.build(cluster_name(cid, case)) for cid, case in members]
+        fleet = [(cluster_name(cid, case), case) for cid, case in members]
+        fleet += [
+            (f"{cluster_name(cid, case)}-{extra.id}", extra)
+            for cid, case in members
+            for extra in case.companions
+        ]
+        companions = [extra.build(name) for name, extra in fleet[len(members) :]]
+        earlier: dict[timedelta, list[dict[str, Any]]] = {}
+        for name, member in fleet:
+            for before, build in member.prior:
+                earlier.setdefault(before, []).append(build(name))
+        for before, bodies in sorted(earlier.items(), reverse=True):
+            store_history_scan(db, bodies, started_at=as_of - before)
+        rows = [
+            row
+            for (_, member), body in zip(fleet, clusters + companions, strict=True)
+            if member.history is not None
+            for row in member.history(body)
+        ]
         errors = list(REGION_ERRORS) + [
             ErrorRow(
                 "maintenance_configurations",
@@ -579,9 +919,10 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
             if case.maintenance_lost
         ]
         maintenance = {cluster_name(cid, case): list(case.maintenance) for cid, case in members}
-        scan_id = store_scan(
+        scan_id = store_history_scan(
             db,
-            clusters,
+            clusters + companions,
+            rows,
             region_versions=REGION_VERSIONS,
             maintenance=maintenance,
             latest_images=LATEST_IMAGES,

@@ -1,0 +1,528 @@
+"""The upgrade ledger (auditor/history.py): folding scans, de-duplication, pool index mapping, scan diffs,
+idempotent rebuilds, evaluation that does not depend on the ledger having caught up, and the campaign rule.
+
+The first half holds builders of wire-shaped history rows (Resource Graph `resourcechanges` rows as documented
+in "Get resource changes", `containerserviceeventresources` scheduled events as in the Event Grid
+ScheduledEventEmitted schema) that tests/test_controls_fixtures.py uses too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from auditor import history
+from auditor.controls import Finding, evaluate, load_catalog
+from auditor.policy import default_policy
+from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan
+from tests.evidence import AS_OF, DEFAULT_VERSIONS, SUB, cluster, pool
+
+UBUNTU = "AKSUbuntu-2204gen2containerd"
+OLD_IMAGE = f"{UBUNTU}-202610.20.0"
+NEW_IMAGE = f"{UBUNTU}-202611.10.0"
+
+# --- wire builders --------------------------------------------------------------------------------------
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def change(previous: Any, new: Any, category: str = "System") -> dict[str, Any]:
+    """One entry of a change row's `changes` object."""
+    return {
+        "previousValue": previous,
+        "newValue": new,
+        "changeCategory": category,
+        "propertyChangeType": "Update",
+    }
+
+
+def change_row(
+    body: dict[str, Any], moment: datetime, changes: dict[str, Any], *, change_id: str | None = None
+) -> dict[str, Any]:
+    """A Resource Graph `resourcechanges` row of a managed cluster, as "Get resource changes" documents it."""
+    cluster_id = body["id"]
+    seed = f"{cluster_id}|{moment.isoformat()}|{sorted(changes)}"
+    change_id = (
+        change_id
+        or "08584"
+        + hashlib.sha256(seed.encode()).hexdigest()[:15]
+        + "_"
+        + hashlib.md5(seed.encode()).hexdigest()[:8]
+    )
+    return {
+        "id": f"{cluster_id}/providers/Microsoft.Resources/changes/{change_id}",
+        "name": change_id,
+        "type": "microsoft.resources/changes",
+        "resourceGroup": cluster_id.split("/")[4].lower(),
+        "subscriptionId": cluster_id.split("/")[2],
+        "properties": {
+            "targetResourceId": cluster_id,
+            "targetResourceType": "microsoft.containerservice/managedclusters",
+            "changeType": "Update",
+            "changeAttributes": {
+                "previousResourceSnapshotId": "08584889383111245807_" + change_id[-8:],
+                "newResourceSnapshotId": "08584889377081305807_" + change_id[-8:],
+                "correlationId": "04ff69b3-e162-4583-9cd7-1a14a1ec2c61",
+                "changedByType": "User",
+                "changesCount": len(changes),
+                "clientType": "Azure CLI",
+                "changedBy": "ops@contoso.example",
+                "operation": "microsoft.containerservice/managedclusters/write",
+                "timestamp": _stamp(moment),
+            },
+            "changes": changes,
+        },
+    }
+
+
+def control_plane_rows(
+    body: dict[str, Any], start: datetime, end: datetime, previous: str, new: str
+) -> list[dict[str, Any]]:
+    """The control plane's upgrade: Upgrading at start, the version it runs at end."""
+    return [
+        change_row(
+            body,
+            start,
+            {
+                "properties.provisioningState": change("Succeeded", "Upgrading"),
+                "properties.kubernetesVersion": change(previous, new, "User"),
+            },
+        ),
+        change_row(
+            body,
+            end,
+            {
+                "properties.currentKubernetesVersion": change(previous, new),
+                "properties.provisioningState": change("Upgrading", "Succeeded"),
+            },
+        ),
+    ]
+
+
+def pool_rows(
+    body: dict[str, Any],
+    index: int,
+    start: datetime | None,
+    end: datetime | None,
+    previous: str,
+    new: str,
+    *,
+    image: tuple[str, str] | None = (OLD_IMAGE, NEW_IMAGE),
+    fail: bool = False,
+) -> list[dict[str, Any]]:
+    """One pool's Kubernetes upgrade: provisioningState Upgrading at start; at end the version and image it
+    runs     (or provisioningState Failed)."""
+    prefix = f"properties.agentPoolProfiles[{index}]"
+    rows = []
+    if start is not None:
+        rows.append(
+            change_row(
+                body,
+                start,
+                {
+                    f"{prefix}.provisioningState": change("Succeeded", "Upgrading"),
+                    f"{prefix}.orchestratorVersion": change(previous, new, "User"),
+                },
+            )
+        )
+    if end is not None and fail:
+        rows.append(change_row(body, end, {f"{prefix}.provisioningState": change("Upgrading", "Failed")}))
+    elif end is not None:
+        changes = {
+            f"{prefix}.currentOrchestratorVersion": change(previous, new),
+            f"{prefix}.provisioningState": change("Upgrading", "Succeeded"),
+        }
+        if image is not None:
+            changes[f"{prefix}.nodeImageVersion"] = change(*image)
+        rows.append(change_row(body, end, changes))
+    return rows
+
+
+def image_rows(
+    body: dict[str, Any], index: int, start: datetime, end: datetime, previous: str, new: str
+) -> list[dict[str, Any]]:
+    """A node-image-only update of one pool."""
+    prefix = f"properties.agentPoolProfiles[{index}]"
+    return [
+        change_row(
+            body, start, {f"{prefix}.provisioningState": change("Succeeded", "UpgradingNodeImageVersion")}
+        ),
+        change_row(
+            body,
+            end,
+            {
+                f"{prefix}.nodeImageVersion": change(previous, new),
+                f"{prefix}.provisioningState": change("UpgradingNodeImageVersion", "Succeeded"),
+            },
+        ),
+    ]
+
+
+def scheduled_event(
+    body: dict[str, Any],
+    status: str,
+    details: str,
+    scheduled: datetime,
+    started: datetime | None = None,
+    updated: datetime | None = None,
+    *,
+    event_id: str = "bbe82027-0444-4f73-897a-0bbfe3af66f1",
+) -> dict[str, Any]:
+    """A `containerserviceeventresources` row (ScheduledEventEmitted properties)."""
+    zero = "0001-01-01T00:00:00.0000000Z"
+    cluster_id = body["id"]
+    return {
+        "id": f"{cluster_id}/scheduledEvents/{event_id}",
+        "name": event_id,
+        "type": "microsoft.containerservice/managedclusters/scheduledevents",
+        "location": body.get("location", "eastus"),
+        "resourceGroup": cluster_id.split("/")[4].lower(),
+        "subscriptionId": cluster_id.split("/")[2],
+        "properties": {
+            "description": "ScheduledEvents",
+            "eventId": event_id,
+            "eventSource": "AutoUpgrader",
+            "eventStatus": status,
+            "eventDetails": details,
+            "scheduledTime": _stamp(scheduled),
+            "startTime": _stamp(started) if started else zero,
+            "lastUpdateTime": _stamp(updated) if updated else zero,
+            "resources": [cluster_id],
+            "resourceType": "ManagedCluster",
+        },
+    }
+
+
+def history_rows(rows: Iterable[dict[str, Any]]) -> list[EvidenceRow]:
+    """Evidence rows as the collectors record them (kind by table, scope = the row id)."""
+    out = []
+    for row in rows:
+        kind = "scheduled_event" if row["type"].endswith("/scheduledevents") else "resource_change"
+        out.append(EvidenceRow(kind, row["id"], "POST /providers/Microsoft.ResourceGraph/resources", row))
+    return out
+
+
+def store_history_scan(
+    db: Path,
+    clusters: list[dict[str, Any]],
+    rows: Iterable[dict[str, Any]] = (),
+    *,
+    region_versions: dict[str, Any] | None = None,
+    maintenance: dict[str, list[dict[str, Any]]] | None = None,
+    latest_images: dict[tuple[str, str], str] | None = None,
+    errors: list[ErrorRow] | None = None,
+    started_at: datetime = AS_OF,
+    scan_id: str | None = None,
+) -> str:
+    """tests.evidence.store_scan, plus history rows (resource changes, scheduled events) in the same scan."""
+    evidence = [
+        EvidenceRow(
+            "subscription",
+            SUB,
+            "GET /subscriptions",
+            {"subscriptionId": SUB, "displayName": "Contoso Prod", "state": "Enabled"},
+        )
+    ]
+    evidence += [EvidenceRow("cluster", c["id"], "POST resources", c) for c in clusters]
+    failed_regions = {e.scope for e in errors or [] if e.call == "kubernetes_versions"}
+    for location in sorted({c["location"] for c in clusters} - failed_regions):
+        body = (region_versions or {}).get(location, DEFAULT_VERSIONS)
+        evidence.append(EvidenceRow("kubernetes_versions", location, "GET kubernetesVersions", body))
+    failed_clusters = {e.scope for e in errors or [] if e.call == "maintenance_configurations"}
+    for c in clusters:
+        if c["id"] not in failed_clusters:
+            items = (maintenance or {}).get(c["name"], [])
+            evidence.append(
+                EvidenceRow(
+                    "maintenance_configurations", c["id"], "GET maintenanceConfigurations", {"value": items}
+                )
+            )
+    for (location, family), latest in (latest_images or {}).items():
+        evidence.append(
+            EvidenceRow(
+                "pool_upgrade_profile",
+                f"{location}|{family}",
+                "GET upgradeProfiles/default",
+                {"properties": {"latestNodeImageVersion": latest}},
+            )
+        )
+    evidence += history_rows(rows)
+    record = ScanRecord(
+        scan_id=scan_id or started_at.strftime("%Y%m%dT%H%M%SZ") + "-hist",
+        started_at=started_at,
+        finished_at=started_at,
+        tool_version="test",
+        cloud="AzureCloud",
+        endpoint="https://test",
+        scope={},
+        stats={"calls": {}},
+        evidence=evidence,
+        errors=list(errors or []),
+    )
+    con = open_db(db, create=True)
+    try:
+        write_scan(con, record)
+    finally:
+        con.close()
+    return record.scan_id
+
+
+def two_pools(version: str = "1.33.2", image: str = NEW_IMAGE, **kw: Any) -> dict[str, Any]:
+    """cluster() keyword arguments for a cluster with a System pool 'system' and a User pool 'apps'."""
+    return {
+        "version": version,
+        "pools": [
+            pool("system", version=version, image=image),
+            pool("apps", mode="User", version=version, image=image),
+        ],
+        **kw,
+    }
+
+
+T0 = AS_OF - timedelta(days=5)  # an upgrade five days before the scan, at 01:00 UTC
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def findings_of(db: Path, scan_id: str, control_id: str, policy: Any = None) -> dict[str, Finding]:
+    con = open_db(db)
+    try:
+        controls = tuple(c for c in load_catalog() if c.id == control_id)
+        return {f.cluster: f for f in evaluate(con, scan_id, policy or default_policy(), controls=controls)}
+    finally:
+        con.close()
+
+
+def ledger(db: Path) -> list[tuple[Any, ...]]:
+    con = open_db(db)
+    try:
+        rows = con.execute(
+            "SELECT target, pool_mode, kind, phase, from_version, to_version, event_time, window_start, "
+            "window_end, "
+            "source, mapping, first_seen_scan_id, seen_count FROM upgrade_events "
+            "ORDER BY window_end, target, kind, phase, source"
+        ).fetchall()
+    finally:
+        con.close()
+    # The store keeps UTC without a zone; the builders use aware datetimes.
+    return [tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v for v in row) for row in rows]
+
+
+def update(db: Path) -> history.LedgerUpdate:
+    con = open_db(db)
+    try:
+        return history.update_ledger(con)
+    finally:
+        con.close()
+
+
+def in_order_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A clean upgrade 1.32.5 -> 1.33.2: control plane, then system, then apps."""
+    return [
+        *control_plane_rows(body, at(0), at(12), "1.32.5", "1.33.2"),
+        *pool_rows(body, 0, at(15), at(35), "1.32.5", "1.33.2"),
+        *pool_rows(body, 1, at(40), at(70), "1.32.5", "1.33.2"),
+    ]
+
+
+# --- the ledger -----------------------------------------------------------------------------------------
+
+
+def test_resource_changes_become_events_with_pool_names(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    rows = in_order_rows(body)
+    store_history_scan(db, [body], list(reversed(rows)) + rows[:2])  # out of order, and two duplicate rows
+    assert update(db).new_events == 11
+    events = ledger(db)
+    reached = [
+        (t, mode, kind, f, to, time) for t, mode, kind, phase, f, to, time, *_ in events if phase == "reached"
+    ]
+    assert reached == [
+        ("control_plane", None, "kubernetes", "1.32.5", "1.33.2", at(12)),
+        ("system", "System", "kubernetes", "1.32.5", "1.33.2", at(35)),
+        ("system", "System", "node-image", OLD_IMAGE, NEW_IMAGE, at(35)),
+        ("apps", "User", "kubernetes", "1.32.5", "1.33.2", at(70)),
+        ("apps", "User", "node-image", OLD_IMAGE, NEW_IMAGE, at(70)),
+    ]
+    phases = sorted((e[0], e[3]) for e in events if e[3] != "reached")
+    assert phases == [
+        ("apps", "requested"),
+        ("apps", "started"),
+        ("control_plane", "requested"),
+        ("control_plane", "started"),
+        ("system", "requested"),
+        ("system", "started"),
+    ]
+    assert all(e[10] in (None, "snapshot") for e in events)
+    assert {e[12] for e in events} == {1}
+
+
+def test_a_change_seen_by_three_scans_is_one_event(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    rows = in_order_rows(body)
+    ids = [store_history_scan(db, [body], rows, started_at=AS_OF + timedelta(days=d)) for d in (0, 3, 6)]
+    assert update(db).scans == 3
+    events = ledger(db)
+    assert len(events) == 11
+    assert {e[11] for e in events} == {ids[0]} and {e[12] for e in events} == {3}
+    assert update(db).scans == 0  # idempotent: nothing left to fold
+
+
+def test_rebuild_is_idempotent_and_equals_the_incremental_ledger(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    old = cluster("c1", **two_pools("1.32.5", OLD_IMAGE))
+    body = cluster("c1", **two_pools())
+    store_history_scan(db, [old], started_at=AS_OF - timedelta(days=30))
+    update(db)
+    store_history_scan(db, [body], in_order_rows(body))
+    update(db)
+    incremental = ledger(db)
+    con = open_db(db)
+    try:
+        first = history.rebuild_ledger(con)
+        once = ledger(db)
+        second = history.rebuild_ledger(con)
+    finally:
+        con.close()
+    assert ledger(db) == once == incremental
+    assert first.new_events == second.new_events == len(incremental)
+
+
+def test_a_scan_older_than_the_ledger_triggers_a_rebuild(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    store_history_scan(db, [body], started_at=AS_OF)
+    update(db)
+    store_history_scan(
+        db, [cluster("c1", **two_pools("1.32.5", OLD_IMAGE))], started_at=AS_OF - timedelta(days=30)
+    )
+    result = update(db)
+    assert result.rebuilt and result.scans == 2
+    assert [(e[0], e[9]) for e in ledger(db)] == [
+        ("apps", "scan_diff"),
+        ("apps", "scan_diff"),
+        ("control_plane", "scan_diff"),
+        ("system", "scan_diff"),
+        ("system", "scan_diff"),
+    ]
+
+
+def test_scan_diffs_give_windows_and_ignore_added_pools(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    before = cluster("c1", **two_pools("1.32.5", OLD_IMAGE))
+    after = cluster(
+        "c1",
+        version="1.33.2",
+        pools=[
+            pool("system", version="1.33.2", image=NEW_IMAGE),
+            pool("batch", mode="User", version="1.33.2", image=NEW_IMAGE),
+        ],
+    )
+    first = store_history_scan(db, [before], started_at=AS_OF - timedelta(days=30))
+    second = store_history_scan(db, [after], started_at=AS_OF)
+    update(db)
+    events = ledger(db)
+    assert {(e[0], e[2]) for e in events} == {
+        ("control_plane", "kubernetes"),
+        ("system", "kubernetes"),
+        ("system", "node-image"),
+    }  # apps removed, batch added: no event
+    assert {(e[6], e[7], e[8], e[9], e[11]) for e in events} == {
+        (None, AS_OF - timedelta(days=30), AS_OF, "scan_diff", second)
+    }
+    assert first != second
+
+
+def test_pool_index_mapping_uses_the_snapshots_around_the_change(tmp_path: Path) -> None:
+    """Index 1 was 'apps' when the change happened; 'batch' was inserted at index 1 afterwards."""
+    db = tmp_path / "a.duckdb"
+    before = cluster("c1", **two_pools("1.32.5", OLD_IMAGE))
+    after = cluster(
+        "c1",
+        version="1.33.2",
+        pools=[
+            pool("system", version="1.33.2", image=NEW_IMAGE),
+            pool("batch", mode="User", version="1.31.9", image=OLD_IMAGE),
+            pool("apps", mode="User", version="1.33.2", image=NEW_IMAGE),
+        ],
+    )
+    store_history_scan(db, [before], started_at=T0 - timedelta(days=1))
+    store_history_scan(db, [after], pool_rows(after, 1, None, at(70), "1.32.5", "1.33.2"))
+    # Index 7 exists in no snapshot: kept, unmapped.
+    store_history_scan(
+        db,
+        [after],
+        pool_rows(after, 7, None, at(80), "1.32.5", "1.33.2", image=None),
+        started_at=AS_OF + timedelta(hours=1),
+    )
+    update(db)
+    rc = [(e[0], e[1], e[2], e[10]) for e in ledger(db) if e[9] == "resource_change"]
+    # 'batch', now at index 1, runs 1.31.9, not the 1.33.2 the change set: the earlier 'apps' is chosen.
+    assert ("apps", "User", "kubernetes", "snapshot") in rc and (
+        "apps",
+        "User",
+        "node-image",
+        "snapshot",
+    ) in rc
+    assert ("agentPoolProfiles[7]", None, "kubernetes", "unmapped") in rc
+
+
+def test_pool_removed_after_the_change_maps_with_the_earlier_snapshot(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    before = cluster(
+        "c1",
+        version="1.32.5",
+        pools=[
+            pool("system", version="1.32.5"),
+            pool("old", mode="User", version="1.32.5"),
+            pool("apps", mode="User", version="1.32.5"),
+        ],
+    )
+    after = cluster("c1", **two_pools())
+    store_history_scan(db, [before], started_at=T0 - timedelta(days=1))
+    store_history_scan(db, [after], pool_rows(after, 2, None, at(70), "1.32.5", "1.33.2", image=None))
+    update(db)
+    assert [(e[0], e[10]) for e in ledger(db) if e[9] == "resource_change"] == [("apps", "snapshot")]
+
+
+def test_scheduled_events_are_cluster_events_one_per_status(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    details = "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2"
+    first = [scheduled_event(body, "Scheduled", details, at(0), updated=at(-60 * 24))]
+    second = [scheduled_event(body, "Completed", details, at(0), at(0), at(90))]
+    store_history_scan(db, [body], first, started_at=T0 - timedelta(days=2))
+    store_history_scan(db, [body], first + second)
+    update(db)
+    events = [(e[0], e[2], e[3], e[4], e[5], e[6], e[12]) for e in ledger(db) if e[9] == "scheduled_event"]
+    assert events == [
+        ("cluster", "kubernetes", "scheduled", "1.32.5", "1.33.2", at(0), 2),
+        ("cluster", "kubernetes", "reached", "1.32.5", "1.33.2", at(90), 1),
+    ]
+
+
+def test_evaluation_does_not_depend_on_the_ledger_having_caught_up(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    good = cluster("good", **two_pools())
+    old = cluster("good", **two_pools("1.32.5", OLD_IMAGE))
+    first = store_history_scan(db, [old], started_at=AS_OF - timedelta(days=2))
+    second = store_history_scan(db, [good], in_order_rows(good))
+    before = findings_of(db, second, "AKS-ORD-01")
+    update(db)
+    after = findings_of(db, second, "AKS-ORD-01")
+    assert before["good"].as_dict() == after["good"].as_dict()
+    assert after["good"].status == "pass", after["good"].message
+    # An older scan still evaluates as it did, although the ledger now holds later events.
+    assert findings_of(db, first, "AKS-ORD-01")["good"].status == "unknown"
