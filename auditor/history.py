@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -380,3 +381,80 @@ def json_ready(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 item[key] = value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
         out.append(item)
     return out
+
+
+# --- `auditor history` -------------------------------------------------------------------------------------
+
+
+def history_timeline(
+    db_path: Path,
+    *,
+    scan_selector: str = "latest",
+    cluster: str | None = None,
+    policy_path: Path | None = None,
+    rebuild: bool = False,
+) -> tuple[str, list[dict[str, Any]], LedgerUpdate | None]:
+    """What `auditor history` prints: the scan id, the timeline as of that scan, what a rebuild did."""
+    from auditor.model import prepare_model
+    from auditor.policy import load_policy
+    from auditor.store import open_db, resolve_scan
+
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        rebuilt = rebuild_ledger(con) if rebuild else None
+        scan = resolve_scan(con, scan_selector)
+        prepare_model(con, scan.scan_id, policy)
+        if cluster:
+            known = con.execute(
+                "SELECT count(*) FROM history_snapshots "
+                "WHERE lower(name) = lower(?) OR cluster_id = lower(?)",
+                [cluster, cluster],
+            ).fetchone()
+            if not known or not known[0]:
+                raise AuditorError(f"no cluster named '{cluster}' in the scans up to {scan.scan_id}")
+        return scan.scan_id, timeline(con, cluster=cluster), rebuilt
+    finally:
+        con.close()
+
+
+def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_cluster: bool = True) -> None:
+    """The timeline on stdout: a table (notes and references are in the JSON), or a JSON array."""
+    if output_format == "json":
+        import json
+
+        print(json.dumps(json_ready(events), indent=2))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    columns = ["When (UTC)", "Cluster", "Target", "Change", "Source", "Campaign"]
+    if not show_cluster:
+        columns.remove("Cluster")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for event in events:
+        cells = [
+            describe_time(event).replace("between ", "").replace(" and ", " .. "),
+            str(event["cluster"]),
+            describe_target(event),
+            f"{'node image' if event['kind'] == 'node-image' else 'kubernetes'} {describe_change(event)}",
+            str(event["source"]),
+            str(event.get("campaign") or ""),
+        ]
+        if not show_cluster:
+            del cells[1]
+        table.add_row(*(escape(c) for c in cells))
+    Console(file=sys.stdout, soft_wrap=False).print(table)
+
+
+def describe_target(event: dict[str, Any]) -> str:
+    """'control plane', 'system (System)', 'the cluster' (a scheduled event), or the raw pool index."""
+    target = str(event["target"])
+    if target == "control_plane":
+        return "control plane"
+    if target == "cluster":
+        return "the cluster"
+    return f"{target} ({event['pool_mode']})" if event.get("pool_mode") else target

@@ -34,11 +34,11 @@ from tests.test_history import (
     NEW_IMAGE,
     OLD_IMAGE,
     at,
+    completed_event,
     control_plane_rows,
     image_rows,
     in_order_rows,
     pool_rows,
-    scheduled_event,
     store_history_scan,
     two_pools,
 )
@@ -179,12 +179,6 @@ ORD_REMEDIATION = (
     '--query "[].{{pool:name, mode:mode, version:currentOrchestratorVersion, image:nodeImageVersion}}"'
 )
 IMAGES = [f"{UBUNTU}-202611.0{day}.0" for day in (1, 2, 3, 4)]
-
-
-def completed_event(body: dict[str, Any]) -> dict[str, Any]:
-    return scheduled_event(
-        body, "Completed", "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2", at(0), at(0), at(80)
-    )
 
 
 def ring(env: str, version: str, image: str) -> dict[str, Any]:

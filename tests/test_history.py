@@ -14,9 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from auditor import history
 from auditor.controls import Finding, evaluate, load_catalog
-from auditor.policy import default_policy
+from auditor.errors import PolicyError
+from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan
 from tests.evidence import AS_OF, DEFAULT_VERSIONS, SUB, cluster, pool
 
@@ -196,6 +199,13 @@ def scheduled_event(
             "resourceType": "ManagedCluster",
         },
     }
+
+
+def completed_event(body: dict[str, Any]) -> dict[str, Any]:
+    """AKS's scheduled event for the upgrade of `in_order_rows`, completed."""
+    return scheduled_event(
+        body, "Completed", "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2", at(0), at(0), at(80)
+    )
 
 
 def history_rows(rows: Iterable[dict[str, Any]]) -> list[EvidenceRow]:
@@ -526,3 +536,157 @@ def test_evaluation_does_not_depend_on_the_ledger_having_caught_up(tmp_path: Pat
     assert after["good"].status == "pass", after["good"].message
     # An older scan still evaluates as it did, although the ledger now holds later events.
     assert findings_of(db, first, "AKS-ORD-01")["good"].status == "unknown"
+
+
+# --- policy: thresholds of the history controls -------------------------------------------------------
+
+
+def _policy(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(path)
+
+
+def test_node_image_order_can_be_switched_off(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    rows = [
+        *control_plane_rows(body, at(0), at(12), "1.32.5", "1.33.2"),
+        *pool_rows(body, 0, at(15), at(35), "1.32.5", "1.33.2", image=None),
+        *pool_rows(body, 1, at(40), at(70), "1.32.5", "1.33.2", image=None),
+        # Two days later, a node-image rollout that updates the User pool first.
+        *image_rows(body, 1, at(2 * 1440), at(2 * 1440 + 10), OLD_IMAGE, NEW_IMAGE),
+        *image_rows(body, 0, at(2 * 1440 + 20), at(2 * 1440 + 30), OLD_IMAGE, NEW_IMAGE),
+    ]
+    scan_id = store_history_scan(db, [body], rows)
+    strict = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
+    assert strict.status == "fail" and strict.message.startswith("node-image rollout of 2026-11-21")
+    lenient = findings_of(
+        db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nnode_image_order = false\n")
+    )
+    assert lenient["c1"].status == "pass", lenient["c1"].message
+    assert lenient["c1"].message.startswith("1 campaign(s) in the last 90 days ran in order")
+
+
+def test_campaign_window_and_lookback(tmp_path: Path) -> None:
+    """A User pool upgraded four days before the System pool: a violation, whatever the window."""
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    rows = [
+        *control_plane_rows(body, at(0), at(12), "1.32.5", "1.33.2"),
+        *pool_rows(body, 1, at(20), at(40), "1.32.5", "1.33.2", image=None),
+        *pool_rows(body, 0, at(4 * 1440), at(4 * 1440 + 20), "1.32.5", "1.33.2", image=None),
+    ]
+    scan_id = store_history_scan(db, [body], rows, started_at=AS_OF)
+    default = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
+    # 72 h: the System pool's step is a campaign of its own, four days after the User pool's.
+    assert default.status == "fail"
+    assert "before system pool 'system', which reached it only at 2026-11-23 06:20 UTC" in default.message
+    assert "(1 of 2 campaigns in the last 90 days out of order)" in default.message
+    wide = findings_of(
+        db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\ncampaign_window_hours = 120\n")
+    )
+    assert wide["c1"].status == "fail"
+    assert (
+        "user pool 'apps' reached 1.33.2 at 2026-11-19 06:40 UTC, before system pool 'system' (2026-11-23"
+        in (wide["c1"].message)
+    )
+    assert "campaigns in the last" not in wide["c1"].message  # one campaign
+    # A one-day lookback keeps only the System pool's campaign, which is in order by itself.
+    short = findings_of(
+        db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nhistory_lookback_days = 1\n")
+    )
+    assert short["c1"].status == "pass"
+    assert short["c1"].message.startswith("1 campaign(s) in the last 1 days ran in order")
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("node_image_order = 'yes'", "'node_image_order' must be true or false"),
+        ("ring_tag = ''", "'ring_tag' must be a non-empty string"),
+        ("ring_order = ['dev', 'Dev']", "'ring_order' names a value twice"),
+        ("ring_order = []", "'ring_order' must be a non-empty list of non-empty strings"),
+        ("campaign_window_hours = 0", "'campaign_window_hours' must be a whole number from 1 to 720"),
+        ("history_lookback_days = 5000", "'history_lookback_days' must be a whole number from 1 to 3650"),
+    ],
+)
+def test_history_thresholds_are_validated(tmp_path: Path, text: str, complaint: str) -> None:
+    with pytest.raises(PolicyError) as raised:
+        _policy(tmp_path, f"[thresholds]\n{text}\n")
+    assert f"policy.toml:2: {complaint}" in str(raised.value)
+
+
+def test_rings_follow_the_policy_tag_and_order(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+
+    def moved(body: dict[str, Any], days: int) -> list[dict[str, Any]]:
+        start = AS_OF - timedelta(days=days)
+        return [
+            *control_plane_rows(body, start, start + timedelta(minutes=10), "1.33.2", "1.34.1"),
+            *pool_rows(
+                body, 0, start + timedelta(minutes=12), start + timedelta(minutes=30), "1.33.2", "1.34.1"
+            ),
+        ]
+
+    def member(name: str, tier: str) -> dict[str, Any]:
+        return cluster(name, version="1.34.1", tags={"Tier": tier}, pools=[pool("system", version="1.34.1")])
+
+    canary, live = member("canary", "Canary"), member("live", "Live")
+    scan_id = store_history_scan(db, [canary, live], [*moved(canary, 2), *moved(live, 4)])
+    policy = _policy(tmp_path, "[thresholds]\nring_tag = 'tier'\nring_order = ['canary', 'live']\n")
+    found = findings_of(db, scan_id, "AKS-RNG-01", policy)
+    assert found["canary"].status == "not_applicable"
+    assert found["live"].status == "fail"
+    assert "production moved to Kubernetes 1.34.1" in found["live"].message
+    assert "'canary' (canary)" in found["live"].message
+    # Under the default rings (tag environment) neither cluster is in a ring.
+    assert {f.status for f in findings_of(db, scan_id, "AKS-RNG-01").values()} == {"not_applicable"}
+
+
+# --- robustness -----------------------------------------------------------------------------------------
+
+
+def test_a_failed_ledger_update_is_a_warning_not_a_lost_scan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "a.duckdb"
+    store_history_scan(db, [cluster("c1")])
+    con = open_db(db)
+    try:
+        con.execute("DROP TABLE upgrade_ledger_scans")
+        assert history.record_scan(con) is None
+        assert con.execute("SELECT count(*) FROM scans").fetchone() == (1,)
+    finally:
+        con.close()
+    assert "warning: the upgrade ledger was not updated" in capsys.readouterr().err
+
+
+def test_read_only_evaluation_folds_missing_scans_without_writing(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    scan_id = store_history_scan(db, [body], in_order_rows(body))
+    con = open_db(db, read_only=True)
+    try:
+        control = tuple(c for c in load_catalog() if c.id == "AKS-ORD-01")
+        (finding,) = evaluate(con, scan_id, default_policy(), controls=control)
+        assert con.execute("SELECT count(*) FROM upgrade_events").fetchone() == (0,)
+    finally:
+        con.close()
+    assert finding.status == "pass"
+
+
+def test_cancelled_and_unset_times_in_scheduled_events(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    rows = [
+        scheduled_event(body, "Canceled", "NodeOSUpgrade: node image upgrade", at(0), event_id="e1"),
+        scheduled_event(body, "Started", "K8sVersionUpgrade", at(10), event_id="e2"),
+        scheduled_event(body, "Completed", "Underlay migration", at(10), at(10), at(20), event_id="e3"),
+    ]
+    store_history_scan(db, [body], rows)
+    update(db)
+    assert [(e[2], e[3], e[6]) for e in ledger(db)] == [
+        ("node-image", "cancelled", at(0)),  # no lastUpdateTime: the scheduled time
+        ("kubernetes", "started", at(10)),  # no startTime: the scheduled time
+    ]  # an event that is no upgrade is left out

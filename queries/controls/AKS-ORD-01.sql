@@ -22,7 +22,7 @@ campaigns AS (
     WHERE k.last_at >= a.started_at - to_days(p.history_lookback_days)
       AND (k.kind = 'kubernetes' OR p.node_image_order)
 ),
-members AS (
+all_members AS (
     SELECT
         m.*,
         CASE WHEN m.target = 'control_plane' THEN 'control plane'
@@ -36,7 +36,12 @@ members AS (
                   || strftime(m.reach_end, '%Y-%m-%d %H:%M') END || ' UTC' AS at_text,
         coalesce(m.to_version, k.version, 'the new image') AS what
     FROM upgrade_campaign_members m
-    JOIN campaigns k USING (campaign_key)
+    JOIN upgrade_campaigns k USING (campaign_key)
+    WHERE m.cluster_id IN (SELECT cid FROM params)
+),
+-- Members of the campaigns judged (in the lookback); all_members also holds the earlier ones.
+members AS (
+    SELECT * FROM all_members WHERE campaign_key IN (SELECT campaign_key FROM campaigns)
 ),
 steps AS (
     SELECT * FROM members WHERE role = 'step'
@@ -92,6 +97,22 @@ pairs AS (
     JOIN steps u ON f.campaign_key = u.campaign_key
     WHERE (f.target = 'control_plane' AND u.target <> 'control_plane')
        OR (f.pool_mode = 'System' AND u.pool_mode = 'User')
+    UNION ALL
+    -- The participant that had to come first reached the same version too, but in a later campaign (more than
+    -- the window later): the order is still wrong.
+    SELECT
+        u.campaign_key,
+        'violation',
+        u.who || ' reached ' || u.what || ' ' || u.at_text || ', before ' || e.who || ', which reached it only '
+            || e.at_text,
+        u.reach_end
+    FROM steps u
+    JOIN all_members e
+      ON e.role = 'step' AND e.cluster_id = u.cluster_id AND e.kind = u.kind AND e.to_version = u.to_version
+     AND e.campaign_key <> u.campaign_key
+     AND ((u.kind = 'kubernetes' AND e.target = 'control_plane' AND u.target <> 'control_plane')
+          OR (e.pool_mode = 'System' AND u.pool_mode = 'User'))
+    WHERE e.reach_start > u.reach_end OR (e.reach_start = u.reach_end AND NOT e.exact)
     UNION ALL
     -- A User pool reached the version while a System pool still runs an older one (this scan's snapshot).
     SELECT
