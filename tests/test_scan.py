@@ -149,3 +149,20 @@ def test_only_reads_reach_azure_and_the_cloud_sets_the_audience(tmp_path: Path) 
     assert counters["requests"] == sum(record.stats["calls"].values())
     assert credential.scopes == {"https://management.usgovcloudapi.net/.default"}
     assert AzureClients(credential, cloud="AzureChinaCloud").base_url == "https://management.chinacloudapi.cn"
+
+
+def test_management_group_scope_queries_resource_graph_by_group(tmp_path: Path) -> None:
+    fleet = small_fleet()
+    fleet["managementGroups"] = {"mg-dev": [SUB2]}
+    with EmulatorServer(fleet, state_dir=tmp_path / "emu") as server:
+        db = tmp_path / "a.duckdb"
+        scan_id = scan_into(db, server, management_groups=["mg-dev"])
+    con = open_db(db)
+    try:
+        names = [r[0] for r in con.execute(
+            "SELECT payload->>'$.name' FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan_id]).fetchall()]
+        scope = json.loads(con.execute("SELECT scope FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0])
+    finally:
+        con.close()
+    assert names == ["other-sub"]
+    assert scope["management_groups"] == ["mg-dev"]
