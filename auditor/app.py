@@ -69,6 +69,10 @@ def scan_and_store(
         else:
             record = run_scan(clients, options)
         write_scan(con, record)
+        # The upgrade ledger, in its own transaction right after the scan committed (auditor/history.py).
+        from auditor.history import record_scan
+
+        record_scan(con)
         return ScanResult(record.scan_id, record.status, record.stats, len(record.errors))
     finally:
         con.close()

@@ -228,6 +228,29 @@ def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, quiet: boo
         click.echo(str(path))
 
 
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--cluster", default=None, help="Only this cluster (name or ARM id).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--rebuild", is_flag=True, help="Rebuild the upgrade ledger from every stored scan first.")
+@handle_errors
+def history(db_path: Path, scan_selector: str, policy_path: Path | None, cluster: str | None, output_format: str,
+            rebuild: bool) -> None:
+    """Upgrade timeline from the upgrade ledger, as of a scan, with the campaign of each event (docs/history.md)."""
+    from auditor.history import history_timeline, print_timeline
+
+    scan_id, events, rebuilt = history_timeline(db_path, scan_selector=scan_selector, cluster=cluster,
+                                                policy_path=policy_path, rebuild=rebuild)
+    if rebuilt is not None:
+        _stderr(rebuilt.summary())
+    print_timeline(events, output_format, show_cluster=cluster is None)
+    if output_format != "json":
+        clusters = len({e["cluster_id"] for e in events})
+        _stderr(f"{len(events)} upgrade event(s) of {clusters} cluster(s) as of scan {scan_id}")
+
+
 @cli.group()
 def emulator() -> None:
     """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""

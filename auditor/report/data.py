@@ -88,6 +88,8 @@ class ReportData:
     top_clusters: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     error_summary: list[dict[str, Any]] = field(default_factory=list)
+    # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
+    timelines: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -180,6 +182,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     ).fetchall())
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
+    timelines = upgrade_timelines(con, findings)
     return ReportData(
         scan=scan, policy=policy, findings=findings, sections=sections,
         subscriptions=_subscriptions(findings, sub_names, scan), errors=errors, queries=queries,
@@ -191,7 +194,50 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         catalog_sha256=catalog_sha256,
         top_risks=_top_risks(sections), top_clusters=_top_clusters(findings),
         exceptions=_exceptions(policy, findings, as_of), error_summary=error_summary,
+        timelines=timelines,
     )
+
+
+TIMELINE_EVENTS = 40  # per cluster, the latest; `auditor history --cluster NAME` prints them all
+
+
+def upgrade_timelines(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[dict[str, Any]]:
+    """For each cluster that fails AKS-ORD-01: the finding and the cluster's upgrade events, oldest first.
+
+    Reads the history tables the evaluation of this scan built (auditor.history), so call it right after it.
+    """
+    from auditor.history import describe_change, describe_target, describe_time, timeline
+
+    failing = [f for f in findings if f.control_id == "AKS-ORD-01" and f.status == "fail"]
+    if not failing:
+        return []
+    by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in timeline(con, cluster_ids=[f.resource_id for f in failing]):
+        by_cluster[event["cluster_id"]].append(event)
+    out = []
+    for finding in failing:
+        events = by_cluster.get(finding.resource_id.lower(), [])
+        out.append({
+            "cluster": finding.cluster,
+            "resource_id": finding.resource_id,
+            "resource_group": finding.resource_group,
+            "subscription": finding.subscription_name or finding.subscription_id,
+            "message": finding.message,
+            "total": len(events),
+            "events": [
+                {
+                    "when": describe_time(e),
+                    "target": describe_target(e),
+                    "change": ("node image " if e["kind"] == "node-image" else "Kubernetes ")
+                    + describe_change(e),
+                    "source": e["source"],
+                    "campaign": e.get("campaign") or "",
+                    "note": e.get("note") or "",
+                }
+                for e in events[-TIMELINE_EVENTS:]
+            ],
+        })
+    return out
 
 
 def _sections(catalog: tuple[Control, ...], findings: list[Finding]) -> list[ControlSection]:
