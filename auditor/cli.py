@@ -233,12 +233,13 @@ def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, quiet: boo
 @scan_option
 @policy_option
 @click.option("--cluster", default=None, help="Only this cluster (name or ARM id).")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
 @click.option("--rebuild", is_flag=True, help="Rebuild the upgrade ledger from every stored scan first.")
 @handle_errors
-def history(db_path: Path, scan_selector: str, policy_path: Path | None, cluster: str | None, output_format: str,
-            rebuild: bool) -> None:
-    """Upgrade timeline from the upgrade ledger, as of a scan, with the campaign of each event (docs/history.md)."""
+def history(db_path: Path, scan_selector: str, policy_path: Path | None, cluster: str | None,
+            output_format: str, rebuild: bool) -> None:
+    """Upgrade timeline from the upgrade ledger as of a scan, with each event's campaign (docs/history.md)."""
     from auditor.history import history_timeline, print_timeline
 
     scan_id, events, rebuilt = history_timeline(db_path, scan_selector=scan_selector, cluster=cluster,
