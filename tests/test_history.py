@@ -690,3 +690,13 @@ def test_cancelled_and_unset_times_in_scheduled_events(tmp_path: Path) -> None:
         ("node-image", "cancelled", at(0)),  # no lastUpdateTime: the scheduled time
         ("kubernetes", "started", at(10)),  # no startTime: the scheduled time
     ]  # an event that is no upgrade is left out
+
+
+def test_a_node_os_update_that_changed_no_image_is_not_judged(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    event = scheduled_event(body, "Completed", "NodeOSUpgrade: security patches", at(0), at(0), at(30))
+    scan_id = store_history_scan(db, [body], [event])
+    finding = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
+    assert finding.status == "unknown"
+    assert "none of the 1 event(s) in the ledger is a step to order" in finding.message

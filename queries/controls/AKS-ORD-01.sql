@@ -21,6 +21,8 @@ campaigns AS (
     CROSS JOIN as_of a
     WHERE k.last_at >= a.started_at - to_days(p.history_lookback_days)
       AND (k.kind = 'kubernetes' OR p.node_image_order)
+      -- A node-OS update AKS reported that changed no pool's image (patches applied in place) has nothing to order.
+      AND NOT (k.kind = 'node-image' AND k.steps = 0 AND k.failures = 0)
 ),
 all_members AS (
     SELECT
@@ -235,6 +237,10 @@ SELECT
             || strftime(v.first_seen, '%Y-%m-%d') || ', ' || v.scans || ' scans): nothing to order'
         WHEN x.errors IS NOT NULL THEN
             'no upgrade history covers this cluster: this scan could not read it (' || x.errors || ')'
+        WHEN coalesce(l.events, 0) > 0 THEN
+            'no upgrade history covers this cluster: no earlier scan to compare with, and none of the '
+            || l.events || ' event(s) in the ledger is a step to order in the last ' || c.history_lookback_days
+            || ' days'
         ELSE
             'no upgrade history covers this cluster: no upgrade event in the ledger and no earlier scan to compare with'
     END
