@@ -200,32 +200,91 @@ def serve_emulator(fleet_path: Path | None, *, port: int, state_dir: Path, laten
                   forbidden=forbidden, error_rate=error_rate, **faults)
 
 
-def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, quiet: bool) -> list[Path]:
-    """Generate a fleet, serve it in-process, scan it and write every report."""
+DEMO_REPORTS = ("pdf", "html", "csv", "json")
+DEMO_WARMUP_MONTHS = 3
+
+
+def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, quiet: bool, months: int = 6,
+             formats: Sequence[str] = DEMO_REPORTS) -> list[Path]:
+    """Generate a fleet, let it evolve month by month, serve each month with the emulator and scan it (the
+    last scan today), then write the reports of the latest scan, drift section included.
+
+    The demo database (out_dir/auditor.duckdb) is replaced on each run, so the history is always `months`
+    scans; a database holding scans of anything but the emulator is never replaced.
+    """
     import os
+    import time
+    from datetime import UTC, datetime, timedelta
 
     from auditor.emulator import EmulatorServer
+    from auditor.emulator.evolve import evolve_fleet, month_steps
     from auditor.emulator.generator import generate_fleet
 
     out_dir.mkdir(parents=True, exist_ok=True)
     db_path = out_dir / "auditor.duckdb"
-    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed)
-    with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
-        previous = os.environ.get("AUDITOR_ACCESS_TOKEN")
-        os.environ["AUDITOR_ACCESS_TOKEN"] = "demo-token"  # the emulator accepts any bearer token
-        try:
-            result = scan_and_store(db_path, endpoint=server.endpoint, ca_bundle=str(server.ca_file),
-                                    show_progress=not quiet and sys.stderr.isatty())
-        finally:
-            if previous is None:
-                os.environ.pop("AUDITOR_ACCESS_TOKEN", None)
-            else:
-                os.environ["AUDITOR_ACCESS_TOKEN"] = previous
-    if not quiet:
-        print(result.summary(), file=sys.stderr)
-    if result.status != "complete" and not quiet:
-        print("warning: the demo scan is partial", file=sys.stderr)
-    paths = write_reports(db_path, result.scan_id, None, ["pdf", "html", "csv", "json"], out_dir)
+    _replace_demo_database(db_path)
+    now = datetime.now(UTC)
+    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    # The generated fleet lives a few unseen months first, so the scanned history starts from a fleet already
+    # shaped by its owners' habits rather than by the generator's draw.
+    start = month_steps(today, months + DEMO_WARMUP_MONTHS, end=today)[0]
+    base = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, as_of=start)
+    history = evolve_fleet(base, months + DEMO_WARMUP_MONTHS, seed, end=today)[DEMO_WARMUP_MONTHS:]
+    previous = os.environ.get("AUDITOR_ACCESS_TOKEN")
+    os.environ["AUDITOR_ACCESS_TOKEN"] = "demo-token"  # noqa: S105 - the emulator accepts any bearer token
+    results: list[ScanResult] = []
+    try:
+        for number, (moment, fleet) in enumerate(history, start=1):
+            clock = None
+            if number < len(history):
+                # Each month's scan runs at this time of day; the last one runs now.
+                began, scan_start = time.monotonic(), moment + (now - today)
+
+                def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
+                    return scan_start + timedelta(seconds=time.monotonic() - began)
+
+            with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
+                result = scan_and_store(db_path, endpoint=server.endpoint, ca_bundle=str(server.ca_file),
+                                        show_progress=not quiet and sys.stderr.isatty(), clock=clock)
+            results.append(result)
+            if not quiet:
+                print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}",
+                      file=sys.stderr)
+    finally:
+        if previous is None:
+            os.environ.pop("AUDITOR_ACCESS_TOKEN", None)
+        else:
+            os.environ["AUDITOR_ACCESS_TOKEN"] = previous
+    if not quiet and any(r.status != "complete" for r in results):
+        print("warning: a demo scan is partial", file=sys.stderr)
+    paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
     if not paths:
         raise AuditorError("the demo wrote no report")
     return paths
+
+
+def _replace_demo_database(db_path: Path) -> None:
+    """Remove a previous demo database; refuse when it holds any scan that did not come from the emulator."""
+    from urllib.parse import urlparse
+
+    import duckdb
+
+    if not db_path.exists():
+        return
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            endpoints = [row[0] for row in con.execute("SELECT DISTINCT endpoint FROM scans").fetchall()]
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise AuditorError(f"{db_path} exists and is not a demo database ({detail}): the demo will not "
+                           "replace it; choose another --out") from exc
+    loopback = ("127.0.0.1", "localhost", "::1")
+    foreign = [e for e in endpoints if (urlparse(e).hostname or "") not in loopback]
+    if foreign:
+        raise AuditorError(f"{db_path} holds scans of {foreign[0]}, not only of the emulator: the demo will "
+                           "not replace it; choose another --out")
+    db_path.unlink()
+    db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)

@@ -218,14 +218,70 @@ def policy_check(policy_file: Path) -> None:
 @click.option("--clusters", type=click.IntRange(1, 100_000), default=60, show_default=True)
 @click.option("--subscriptions", type=click.IntRange(1, 1000), default=6, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--months", type=click.IntRange(1, 60), default=6, show_default=True,
+              help="Monthly scans of the evolving fleet; the last one today.")
 @quiet_option
 @handle_errors
-def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, quiet: bool) -> None:
-    """Generate a fleet, serve it with the emulator, scan it and write the reports. No Azure account needed."""
+def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: int, quiet: bool) -> None:
+    """Generate a fleet, let it evolve over months, scan each month with the emulator and write the reports of
+    the latest scan (with its drift). No Azure account needed. Replaces the demo database in --out."""
     from auditor.app import run_demo
 
-    for path in run_demo(out_dir, clusters=clusters, subscriptions=subscriptions, seed=seed, quiet=quiet):
+    for path in run_demo(out_dir, clusters=clusters, subscriptions=subscriptions, seed=seed, quiet=quiet,
+                         months=months):
         click.echo(str(path))
+
+
+@cli.command()
+@db_option
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only scans started on or after this date (YYYY-MM-DD, UTC).")
+@policy_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@quiet_option
+@handle_errors
+def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: str, quiet: bool) -> None:
+    """Drift across scans: results per scan and control, failures new and resolved since the previous scan,
+    fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md)."""
+    from auditor.policy import load_policy
+    from auditor.store import open_db
+    from auditor.trend import build_trend, print_trend_table, trend_json
+
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        result = build_trend(con, policy, since=since.date() if since else None,
+                             progress=None if quiet else _stderr)
+    finally:
+        con.close()
+    if output_format == "json":
+        click.echo(trend_json(result))
+    else:
+        print_trend_table(result)
+
+
+@cli.command()
+@db_option
+@policy_option
+@click.option("--format", "output_format", type=click.Choice(["parquet"]), default="parquet", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the tables into (one sub-directory per table).")
+@quiet_option
+@handle_errors
+def export(db_path: Path, policy_path: Path | None, output_format: str, out_dir: Path, quiet: bool) -> None:
+    """Export scans, findings, clusters, pools and upgrade events as Parquet partitioned by scan date, for
+    Power BI, Fabric or Spark; prints the manifest's path."""
+    from auditor.export import export_parquet
+    from auditor.policy import load_policy
+
+    result = export_parquet(db_path, out_dir, load_policy(policy_path), progress=None if quiet else _stderr)
+    if not quiet:
+        for name, table in result.tables.items():
+            _stderr(f"{name}: {table['rows']:,} rows")
+        for note in result.notes:
+            _stderr(f"note: {note}")
+    click.echo(str(result.manifest))
 
 
 @cli.command()

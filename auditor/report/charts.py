@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -109,4 +109,101 @@ def compliance_by_subscription(rows: Sequence[dict[str, Any]]) -> str:
     axes.set_title(title, fontsize=9, pad=18)
     axes.legend(ncols=5, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
+    return _svg_data_uri(figure)
+
+
+# ---------------------------------------------------------------------------------------------- drift (trend)
+
+def _scan_axis(axes: Any, labels: Sequence[str]) -> None:
+    axes.set_xticks(range(len(labels)), [_label(t, 12) for t in labels], fontsize=7, rotation=30, ha="right")
+    for text in axes.get_xticklabels():
+        text.set_parse_math(False)
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def drift_compliance(labels: Sequence[str], series: Mapping[str, Sequence[float | None]],
+                     overall: Sequence[float | None]) -> str:
+    """Lines: each control's score (share of decided verdicts that pass) per scan, and the fleet score."""
+    import matplotlib
+
+    figure = Figure(figsize=(7.0, 3.4))
+    axes = figure.add_subplot()
+    palette = matplotlib.colormaps["tab20"]
+    colours = [palette(i / 19) for i in range(20)]
+    positions = list(range(len(labels)))
+    for number, (control, values) in enumerate(series.items()):
+        points = [(x, v) for x, v in zip(positions, values, strict=True) if v is not None]
+        if points:
+            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=2.5, linewidth=1,
+                      color=colours[number % len(colours)], label=_label(control, 14))
+    fleet = [(x, v) for x, v in zip(positions, overall, strict=True) if v is not None]
+    if fleet:
+        axes.plot([p[0] for p in fleet], [p[1] for p in fleet], color="black", linewidth=2.2,
+                  label="fleet score")
+    axes.set_ylim(0, 102)
+    axes.yaxis.set_major_formatter(PercentFormatter())
+    axes.set_ylabel("pass share", fontsize=8)
+    axes.set_title("Compliance per control across scans", fontsize=9)
+    _scan_axis(axes, labels)
+    axes.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return _svg_data_uri(figure)
+
+
+def drift_image_age(labels: Sequence[str], medians: Sequence[float | None], p90s: Sequence[float | None],
+                    limit_days: int) -> str:
+    """Lines: median and 90th percentile node-image age per scan, with the policy limit."""
+    figure = Figure(figsize=(3.4, 2.6))
+    axes = figure.add_subplot()
+    positions = list(range(len(labels)))
+    for values, name, colour in ((medians, "median", "#00838f"), (p90s, "90th percentile", "#ef6c00")):
+        points = [(x, v) for x, v in zip(positions, values, strict=True) if v is not None]
+        if points:
+            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, color=colour,
+                      label=name)
+    axes.axhline(limit_days, color="#c62828", linestyle="--", linewidth=1, label=f"limit {limit_days} d")
+    axes.set_ylim(bottom=0)
+    axes.set_ylabel("days since release", fontsize=8)
+    axes.set_title("Node-image age over time", fontsize=9)
+    _scan_axis(axes, labels)
+    axes.legend(fontsize=6, frameon=False)
+    return _svg_data_uri(figure)
+
+
+def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) -> str:
+    """Stacked bars: clusters per control-plane minor per scan."""
+    import matplotlib
+
+    figure = Figure(figsize=(3.4, 2.6))
+    axes = figure.add_subplot()
+    minors = sorted({m for v in versions for m in v},
+                    key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split(".")))
+    colours = matplotlib.colormaps["viridis"]
+    bottom = [0] * len(labels)
+    for number, minor in enumerate(minors):
+        values = [v.get(minor, 0) for v in versions]
+        axes.bar(range(len(labels)), values, bottom=bottom, label=_label(minor, 10),
+                 color=colours(number / max(1, len(minors) - 1)))
+        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel("clusters", fontsize=8)
+    axes.set_title("Control-plane minors over time", fontsize=9)
+    _scan_axis(axes, labels)
+    axes.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return _svg_data_uri(figure)
+
+
+def drift_new_resolved(labels: Sequence[str], new: Sequence[int], resolved: Sequence[int]) -> str:
+    """Grouped bars: failures new and resolved since the previous scan, per scan."""
+    figure = Figure(figsize=(7.0, 2.4))
+    axes = figure.add_subplot()
+    positions = list(range(len(labels)))
+    axes.bar([x - 0.2 for x in positions], new, width=0.4, color=STATUS_COLOURS["fail"],
+             label="new failures")
+    axes.bar([x + 0.2 for x in positions], resolved, width=0.4, color=STATUS_COLOURS["pass"],
+             label="resolved")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel("findings", fontsize=8)
+    axes.set_title("New and resolved failures since the previous scan", fontsize=9)
+    _scan_axis(axes, labels)
+    axes.legend(fontsize=7, frameon=False)
     return _svg_data_uri(figure)

@@ -15,6 +15,7 @@ from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
 from auditor.policy import Policy
 from auditor.store import Scan, resolve_scan
+from auditor.trend import Drift, build_drift
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 # The statuses a reader must look at, in the order a control section lists them.
@@ -88,6 +89,7 @@ class ReportData:
     top_clusters: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     error_summary: list[dict[str, Any]] = field(default_factory=list)
+    drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
 
@@ -183,6 +185,8 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
+    # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
+    drift = build_drift(con, scan, policy, findings)
     return ReportData(
         scan=scan, policy=policy, findings=findings, sections=sections,
         subscriptions=_subscriptions(findings, sub_names, scan), errors=errors, queries=queries,
@@ -193,7 +197,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         evidence_rows=sum(evidence_kinds.values()), evidence_kinds=evidence_kinds,
         catalog_sha256=catalog_sha256,
         top_risks=_top_risks(sections), top_clusters=_top_clusters(findings),
-        exceptions=_exceptions(policy, findings, as_of), error_summary=error_summary,
+        exceptions=_exceptions(policy, findings, as_of), error_summary=error_summary, drift=drift,
         timelines=timelines,
     )
 
