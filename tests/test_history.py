@@ -700,3 +700,36 @@ def test_a_node_os_update_that_changed_no_image_is_not_judged(tmp_path: Path) ->
     finding = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
     assert finding.status == "unknown"
     assert "none of the 1 event(s) in the ledger is a step to order" in finding.message
+
+
+def test_a_long_scan_window_does_not_glue_rollouts_together(tmp_path: Path) -> None:
+    """Monthly scans: one pool's image change is known only from the scan diff (a month-long window), the
+    other pools' two rollouts of that month from resource changes. A pool takes part once per campaign, so the
+    second rollout is a campaign of its own instead of a false 'User pool before System pool'."""
+    db = tmp_path / "a.duckdb"
+    middle, newest = f"{UBUNTU}-202611.03.0", f"{UBUNTU}-202611.20.0"
+
+    def body(system: str, apps: str, web: str) -> dict[str, Any]:
+        return cluster(
+            "c1",
+            pools=[
+                pool("system", image=system),
+                pool("apps", mode="User", image=apps),
+                pool("web", mode="User", image=web),
+            ],
+        )
+
+    store_history_scan(db, [body(OLD_IMAGE, OLD_IMAGE, OLD_IMAGE)], started_at=AS_OF - timedelta(days=30))
+    now = body(newest, newest, newest)
+    first, second = AS_OF - timedelta(days=20), AS_OF - timedelta(days=1)
+    rows = [
+        *image_rows(now, 0, first, first + timedelta(minutes=10), OLD_IMAGE, middle),
+        *image_rows(now, 1, first + timedelta(minutes=20), first + timedelta(minutes=30), OLD_IMAGE, middle),
+        *image_rows(now, 0, second, second + timedelta(minutes=10), middle, newest),
+        *image_rows(now, 1, second + timedelta(minutes=20), second + timedelta(minutes=30), middle, newest),
+    ]
+    scan_id = store_history_scan(db, [now], rows)
+    finding = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
+    assert finding.status == "unknown", finding.message
+    assert "the order of 1 of 2 campaign(s)" in finding.message
+    assert "user pool 'web'" in finding.message

@@ -4,7 +4,8 @@
 --     did: an exact time from a resource change, or the window between two scans for a scan diff;
 --   * a step's start is the pool's own provisioningState turning Upgrading shortly before (exact steps only);
 --   * Kubernetes steps towards the same version, each within [campaign_window_hours] of the previous one, form one
---     campaign; node-image steps of a cluster chain the same way whatever the image (families differ per pool);
+--     campaign; node-image steps of a cluster chain the same way whatever the image (families differ per pool),
+--     a pool taking part once per campaign;
 --   * failures, scheduled events and changes to pools that could not be named join the nearest campaign of their
 --     kind within the window, or form a campaign of their own.
 --
@@ -63,24 +64,42 @@ SELECT
        AND st.event_time >= s.reach_start - to_hours(s.window_hours)) AS start_time
 FROM shaped s;
 
+-- Chaining, step by step in time order per (cluster, kind, version key): a step joins the open campaign when it
+-- begins within the window after the campaign's latest end and its participant has no step in it yet (a pool takes
+-- part once in a rollout: a second image for the same pool is the next rollout, however close in time); otherwise
+-- it opens the next campaign. A scan diff's long window can thus not glue months of rollouts together.
+CREATE OR REPLACE TEMP TABLE upgrade_step_order AS
+SELECT
+    *,
+    CASE WHEN kind = 'kubernetes' THEN to_version ELSE '' END AS version_key,
+    row_number() OVER (PARTITION BY cluster_id, kind, CASE WHEN kind = 'kubernetes' THEN to_version ELSE '' END
+                       ORDER BY reach_start, reach_end, target) AS rn
+FROM upgrade_steps;
+
+CREATE OR REPLACE TEMP TABLE upgrade_step_chain AS
+WITH RECURSIVE chain AS (
+    SELECT cluster_id, kind, version_key, rn, 1::BIGINT AS n, [target] AS targets, reach_end AS chain_end
+    FROM upgrade_step_order WHERE rn = 1
+    UNION ALL
+    SELECT
+        o.cluster_id, o.kind, o.version_key, o.rn,
+        CASE WHEN o.reach_start > c.chain_end + to_hours(o.window_hours) OR list_contains(c.targets, o.target)
+             THEN c.n + 1 ELSE c.n END,
+        CASE WHEN o.reach_start > c.chain_end + to_hours(o.window_hours) OR list_contains(c.targets, o.target)
+             THEN [o.target] ELSE list_append(c.targets, o.target) END,
+        CASE WHEN o.reach_start > c.chain_end + to_hours(o.window_hours) OR list_contains(c.targets, o.target)
+             THEN o.reach_end ELSE greatest(c.chain_end, o.reach_end) END
+    FROM chain c
+    JOIN upgrade_step_order o ON o.cluster_id = c.cluster_id AND o.kind = c.kind AND o.version_key = c.version_key
+                             AND o.rn = c.rn + 1
+)
+SELECT o.* EXCLUDE (rn), c.n
+FROM upgrade_step_order o
+JOIN chain c USING (cluster_id, kind, version_key, rn);
+
 CREATE OR REPLACE TEMP TABLE upgrade_campaign_members AS
-WITH keyed AS (
-    SELECT *, CASE WHEN kind = 'kubernetes' THEN to_version ELSE '' END AS version_key FROM upgrade_steps
-),
-ordered AS (
-    SELECT
-        *,
-        max(reach_end) OVER (PARTITION BY cluster_id, kind, version_key ORDER BY reach_start, reach_end, target
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
-    FROM keyed
-),
-numbered AS (
-    SELECT
-        *,
-        sum(CASE WHEN previous_end IS NULL OR reach_start > previous_end + to_hours(window_hours) THEN 1 ELSE 0 END)
-            OVER (PARTITION BY cluster_id, kind, version_key ORDER BY reach_start, reach_end, target
-                  ROWS UNBOUNDED PRECEDING) AS n
-    FROM ordered
+WITH numbered AS (
+    SELECT * FROM upgrade_step_chain
 ),
 steps AS (
     SELECT
