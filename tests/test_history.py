@@ -733,3 +733,14 @@ def test_a_long_scan_window_does_not_glue_rollouts_together(tmp_path: Path) -> N
     assert finding.status == "unknown", finding.message
     assert "the order of 1 of 2 campaign(s)" in finding.message
     assert "user pool 'web'" in finding.message
+
+
+def test_a_pass_needs_the_history_collected(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    error = ErrorRow("resource_change", "1 subscriptions from x", 429, "RateLimiting", "throttled for good")
+    scan_id = store_history_scan(db, [body], in_order_rows(body), errors=[error])
+    finding = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
+    assert finding.status == "unknown"
+    assert "ran in order, but this scan could not read all upgrade history" in finding.message
+    assert "resource_change (RateLimiting): throttled for good" in finding.message
