@@ -48,6 +48,8 @@ _CODE = (
     "catalog/__init__.py",
 )
 
+_NOT_EVALUATED = ("kql", "schema", "trend", "frameworks")
+
 Progress = Callable[[str], None]
 
 
@@ -56,7 +58,11 @@ def _static_digest() -> str:
     """SHA-256 over the queries, the bundled catalog data and the evaluating code (fixed for a process)."""
     digest = hashlib.sha256()
     root = queries_dir()
-    files = sorted(root.glob("model/*.sql")) + sorted(root.glob("controls/*"))
+    # Every query file evaluation may read (model, controls, the upgrade history, any added later); only the
+    # collection queries, the schema, the export queries and the framework mappings cannot change a finding.
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in _NOT_EVALUATED
+    )
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     for path in sorted((_PACKAGE / "catalog" / "data").glob("*")):
@@ -557,8 +563,9 @@ def print_trend_table(trend: Trend) -> None:
         console.print("No scan in the selection.")
         return
     partial = any(e.scan.status != "complete" for e in trend.entries)
-    table = Table(title=f"Scans (policy: {trend.policy.source})",
-                  caption="* partial scan" if partial else None)
+    table = Table(
+        title=f"Scans (policy: {trend.policy.source})", caption="* partial scan" if partial else None
+    )
     table.add_column("Scan", no_wrap=True)
     table.add_column("Date", no_wrap=True)
     for column in ("Clusters", "Pools", "Score", "Fail", "New", "Fixed", "Img age p50/p90"):

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from auditor.emulator.evolve import iter_evolution, month_steps  # noqa: E402
 from auditor.emulator.generator import generate_fleet  # noqa: E402
+from auditor.history import update_ledger  # noqa: E402
 from auditor.store import EvidenceRow, ScanRecord, open_db, write_scan  # noqa: E402
 
 WARMUP_MONTHS = 3
@@ -94,6 +95,7 @@ def build(db: Path, clusters: int, scans: int, subscriptions: int, regions: int)
                 endpoint="bench://evolved-fleet", scope={}, stats={"calls": {}}, evidence=evidence,
             )
             write_scan(con, record)
+            update_ledger(con)  # as scan_and_store does after each committed scan
             print(f"scan {number - WARMUP_MONTHS + 1}/{scans} {moment:%Y-%m-%d}: "
                   f"{len(fleet['managedClusters']):,} clusters, {len(evidence):,} evidence rows, "
                   f"{time.perf_counter() - began:.1f} s", flush=True)
