@@ -43,8 +43,6 @@ DESIGN_LEVELS = {
     "AKS-HLT-01": "cluster",
     "AKS-RNG-01": "fleet",
 }
-# Upgrade-history controls arrive with the history engine: exempt until a fixture registry covers them.
-PENDING = {"AKS-ORD-01", "AKS-RNG-01"}
 CATALOG = load_catalog()
 
 
@@ -60,7 +58,7 @@ def _registries() -> dict[str, list[object]]:
 
 def test_catalog_holds_the_design_ids() -> None:
     ids = {c.id for c in CATALOG}
-    assert set(DESIGN_LEVELS) - PENDING <= ids
+    assert set(DESIGN_LEVELS) <= ids
     assert ids <= set(DESIGN_LEVELS), f"controls not in DESIGN.md: {ids - set(DESIGN_LEVELS)}"
     for control in CATALOG:
         assert control.level == DESIGN_LEVELS[control.id], control.id
@@ -121,8 +119,6 @@ def test_every_control_runs_against_an_empty_model(tmp_path: Path) -> None:
 def test_every_control_has_a_passing_and_a_failing_fixture() -> None:
     registry = _registries()
     for control in CATALOG:
-        if control.id in PENDING and control.id not in registry:
-            continue
         expected = {getattr(case, "expect", None) for case in registry.get(control.id, [])}
         assert {"pass", "fail"} <= expected, (
             f"{control.id} lacks a passing or failing fixture (has {expected})"
@@ -153,8 +149,6 @@ def test_docs_describe_every_control() -> None:
     """docs/controls.md has a section per control with its title, remediation template and frameworks."""
     doc = (Path(__file__).resolve().parent.parent / "docs" / "controls.md").read_text(encoding="utf-8")
     for control in CATALOG:
-        if control.id in PENDING:
-            continue
         heading = f"## {control.id} — {control.title}"
         assert heading in doc, heading
         section = doc.split(heading, 1)[1].split("\n## ", 1)[0]
