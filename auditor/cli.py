@@ -246,17 +246,17 @@ def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: st
     fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md)."""
     from auditor.policy import load_policy
     from auditor.store import open_db
-    from auditor.trend import build_trend, print_trend_table, trend_json
+    from auditor.trend import build_trend, print_trend_table
 
     policy = load_policy(policy_path)
     con = open_db(db_path)
     try:
         result = build_trend(con, policy, since=since.date() if since else None,
-                             progress=None if quiet else _stderr)
+                             progress=None if quiet else _stderr, details=output_format == "json")
     finally:
         con.close()
     if output_format == "json":
-        click.echo(trend_json(result))
+        result.write_json(sys.stdout)  # streamed: a large fleet's lists run to hundreds of MB
     else:
         print_trend_table(result)
 

@@ -18,8 +18,9 @@ tables records what was written, row counts, the policy and the evaluator key.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +51,34 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
-    """Write one query as Parquet partitioned by its scan_date column; returns the rows written."""
-    row = con.execute(f"SELECT count(*) FROM ({query})").fetchone()
-    rows = int(row[0]) if row else 0
-    if rows == 0:
-        return 0
-    con.execute(
-        f"COPY ({query}) TO {_literal(str(target))} "
-        "(FORMAT PARQUET, PARTITION_BY (scan_date), OVERWRITE true, COMPRESSION zstd)"
-    )
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, scan_column: str = "scan_id") -> int:
+    """Write one query as Parquet in Hive partitions of its scan_date column; returns the rows written.
+
+    One partition at a time (rather than COPY ... PARTITION_BY, which holds every partition's row groups in
+    memory at once: 4.8 GB for the findings of 24 scans of 10,000 clusters): memory stays that of one scan.
+    """
+    by_date: dict[date, list[str]] = {}
+    for scan_id, day in con.execute(
+        "SELECT scan_id, CAST(started_at AS DATE) FROM scans ORDER BY started_at, scan_id"
+    ).fetchall():
+        by_date.setdefault(day, []).append(scan_id)
+    if target.exists():
+        shutil.rmtree(target)
+    rows = 0
+    for day, scan_ids in by_date.items():
+        # Filtering on scan_id reaches down to the evidence and findings scans; a filter on the derived
+        # scan_date would not, and every partition would read every scan again.
+        ids = ", ".join(_literal(s) for s in scan_ids)
+        part = f"SELECT * EXCLUDE (scan_date) FROM ({query}) WHERE {scan_column} IN ({ids})"
+        folder = target / f"scan_date={day.isoformat()}"
+        folder.mkdir(parents=True)
+        file = folder / "data_0.parquet"
+        written = con.execute(f"COPY ({part}) TO {_literal(str(file))} (FORMAT PARQUET, COMPRESSION zstd)")
+        count = written.fetchone()
+        if not count or not count[0]:
+            shutil.rmtree(folder)  # no row of this table in that scan
+            continue
+        rows += int(count[0])
     return rows
 
 
@@ -87,8 +106,9 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy,
         for name, query in queries.items():
             if progress:
                 progress(f"writing {name}")
-            target = out_dir / name
-            rows = _copy(con, query, target)
+            # The ledger's events belong to the scan that first saw them.
+            rows = _copy(con, query, out_dir / name,
+                         "first_seen_scan_id" if name == "upgrade_events" else "scan_id")
             result.tables[name] = {"rows": rows, "path": name if rows else None,
                                    "partitioned_by": "scan_date"}
             if rows == 0:

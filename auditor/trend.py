@@ -11,7 +11,9 @@ is evaluated again. Scans are immutable once committed, so nothing else can make
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import json
 import statistics
 from collections import defaultdict
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import numpy as np
@@ -135,8 +137,22 @@ def store_evaluation(
         if findings:
             con.register(view, columns)
             try:
+                # New identities first (control, lower-case resource, pool), numbered after the last one...
                 con.execute(
-                    f"INSERT INTO findings SELECT ?, ?, {', '.join(_FINDING_COLUMNS)} FROM {view}",
+                    "INSERT INTO finding_keys SELECT (SELECT coalesce(max(key_id), 0) FROM finding_keys) "
+                    "+ row_number() OVER (ORDER BY n.control_id, n.resource_key, n.node_pool), n.* FROM ("
+                    "SELECT control_id, lower(resource_id) AS resource_key, "
+                    "coalesce(node_pool, '') AS node_pool, min(resource_id), min(cluster), "
+                    "min(resource_group), min(subscription_id) "
+                    f"FROM {view} GROUP BY ALL) n ANTI JOIN finding_keys k ON k.control_id = n.control_id "
+                    "AND k.resource_key = n.resource_key AND k.node_pool = n.node_pool"
+                )
+                # ...then the findings with their identity.
+                con.execute(
+                    f"INSERT INTO findings SELECT ?, ?, k.key_id, "
+                    f"{', '.join('v.' + c for c in _FINDING_COLUMNS)} FROM {view} v JOIN finding_keys k "
+                    "ON k.control_id = v.control_id AND k.resource_key = lower(v.resource_id) "
+                    "AND k.node_pool = coalesce(v.node_pool, '')",
                     [scan_id, key],
                 )
             finally:
@@ -214,18 +230,23 @@ def ensure_evaluated(
 
 @dataclass
 class TrendEntry:
-    """One scan's results and what changed since the previous scan."""
+    """One scan's results and what changed since the previous scan.
+
+    The lists of new, resolved and unverified findings are built only when asked for (`details`); their counts
+    always are.
+    """
 
     scan: Scan
     previous_scan_id: str | None
     controls: dict[str, dict[str, int]]
-    new_findings: list[dict[str, Any]]
-    resolved_findings: list[dict[str, Any]]
-    unverified_findings: list[dict[str, Any]]
     fleet: dict[str, int]
     versions: dict[str, int]
     image_age_median: float | None
     image_age_p90: float | None
+    new_count: int = 0
+    resolved_count: int = 0
+    unverified_count: int = 0
+    lists_json: dict[str, str] = field(default_factory=dict, repr=False)  # name -> JSON array text
 
     @property
     def totals(self) -> dict[str, int]:
@@ -235,7 +256,23 @@ class TrendEntry:
     def score(self) -> float | None:
         return score(self.totals)
 
-    def as_dict(self) -> dict[str, Any]:
+    def _list(self, name: str) -> list[dict[str, Any]]:
+        return list(json.loads(self.lists_json.get(name, "[]")))
+
+    @cached_property
+    def new_findings(self) -> list[dict[str, Any]]:
+        return self._list("new_findings")
+
+    @cached_property
+    def resolved_findings(self) -> list[dict[str, Any]]:
+        return self._list("resolved_findings")
+
+    @cached_property
+    def unverified_findings(self) -> list[dict[str, Any]]:
+        return self._list("unverified_findings")
+
+    def head(self) -> dict[str, Any]:
+        """Everything but the lists."""
         return {
             "scan_id": self.scan.scan_id,
             "started_at": _iso(self.scan.started_at),
@@ -244,13 +281,26 @@ class TrendEntry:
             "previous_scan_id": self.previous_scan_id,
             "score": self.score,
             "controls": self.controls,
-            "new_findings": self.new_findings,
-            "resolved_findings": self.resolved_findings,
-            "unverified_findings": self.unverified_findings,
             "fleet": self.fleet,
             "versions": self.versions,
             "node_image_age_days": {"median": self.image_age_median, "p90": self.image_age_p90},
+            "counts": {
+                "new": self.new_count,
+                "resolved": self.resolved_count,
+                "unverified": self.unverified_count,
+            },
         }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.head(),
+            "new_findings": self.new_findings,
+            "resolved_findings": self.resolved_findings,
+            "unverified_findings": self.unverified_findings,
+        }
+
+
+_LISTS = ("new_findings", "resolved_findings", "unverified_findings")
 
 
 @dataclass
@@ -265,16 +315,35 @@ class Trend:
     since: date | None = None
     baseline_scan_id: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def head(self) -> dict[str, Any]:
         return {
             "policy": {"source": self.policy.source, "sha256": self.policy.sha256},
             "evaluator": self.evaluator,
             "since": self.since.isoformat() if self.since else None,
             "baseline_scan_id": self.baseline_scan_id,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.head(),
             "scans": [e.as_dict() for e in self.entries],
             "open_failures": self.open_failures,
             "remediation": self.remediation,
         }
+
+    def write_json(self, out: IO[str]) -> None:
+        """The trend as one compact JSON object, streamed (the lists of a large fleet run to hundreds of MB:
+        they are written as DuckDB built them, never held as Python objects)."""
+        dump = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+        out.write(dump(self.head())[:-1] + ',"scans":[')
+        for number, entry in enumerate(self.entries):
+            out.write(("," if number else "") + dump(entry.head())[:-1])
+            for name in _LISTS:
+                out.write(f',"{name}":{entry.lists_json.get(name, "[]")}')
+            out.write("}")
+        out.write('],"open_failures":')
+        out.write(dump(self.open_failures))
+        out.write(',"remediation":' + dump(self.remediation) + "}\n")
 
 
 def score(counts: dict[str, int]) -> float | None:
@@ -292,6 +361,9 @@ def _days(later: datetime, earlier: datetime) -> float:
     return round((later - earlier).total_seconds() / 86400.0, 1)
 
 
+_TEMP = ("_tsel", "_tkeys", "_tf", "_tnew", "_tgone")
+
+
 def build_trend(
     con: duckdb.DuckDBPyConnection,
     policy: Policy,
@@ -299,10 +371,12 @@ def build_trend(
     since: date | None = None,
     scans: Sequence[Scan] | None = None,
     progress: Progress | None = None,
+    details: bool = True,
 ) -> Trend:
     """The trend over the scans (every committed scan by default; from `since` on when given).
 
     With `since`, the last scan before it is read too, as the baseline of the first entry's comparison.
+    `details` builds the lists of new, resolved and unverified findings (their counts are always there).
     """
     every = list(scans) if scans is not None else list_scans(con)
     baseline: Scan | None = None
@@ -313,30 +387,77 @@ def build_trend(
         baseline = earlier[-1] if earlier else None
     computed = ([baseline] if baseline else []) + window
     key = ensure_evaluated(con, computed, policy, progress)
+    baseline_id = baseline.scan_id if baseline else None
     if not window:
-        return Trend([], [], _remediation([], {}), policy, key, since, baseline.scan_id if baseline else None)
-    offset = 1 if baseline else 0
-    _selection(con, computed)
+        return Trend([], [], _remediation([], {}), policy, key, since, baseline_id)
     try:
-        entries = _entries(con, key, computed, offset)
-        open_failures, remediation = _runs(con, key, computed)
+        _select(con, key, computed)
+        entries = _entries(con, key, computed, 1 if baseline else 0, details)
+        open_failures, remediation = _runs(con, computed)
     finally:
-        for table in ("_tsel", "_tkeys", "_tf"):
+        for table in _TEMP:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return Trend(
-        entries, open_failures, remediation, policy, key, since, baseline.scan_id if baseline else None
-    )
+    return Trend(entries, open_failures, remediation, policy, key, since, baseline_id)
 
 
-def _selection(con: duckdb.DuckDBPyConnection, scans: list[Scan]) -> None:
+def _select(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan]) -> None:
+    """Temp tables: the scans (_tsel), the findings that failed in any of them (_tkeys), and every
+    observation of those (_tf: scan index, key, status)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _tsel (idx INTEGER, scan_id VARCHAR, partial BOOLEAN)")
     con.executemany(
         "INSERT INTO _tsel VALUES (?, ?, ?)",
         [(i, s.scan_id, s.status != "complete") for i, s in enumerate(scans)],
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _tkeys AS SELECT DISTINCT f.key_id AS k FROM findings f "
+        "JOIN _tsel t USING (scan_id) WHERE f.evaluator = ? AND f.status = 'fail'",
+        [key],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _tf AS SELECT t.idx, f.key_id AS k, f.status FROM findings f "
+        "JOIN _tsel t USING (scan_id) SEMI JOIN _tkeys x ON x.k = f.key_id WHERE f.evaluator = ?",
+        [key],
+    )
 
 
-def _entries(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan], offset: int) -> list[TrendEntry]:
+# Failing now, not failing (or absent) in the previous scan.
+_NEW_SQL = """
+CREATE OR REPLACE TEMP TABLE _tnew AS
+SELECT c.idx, c.k, coalesce(p.status, 'absent') AS other, 'new_findings' AS list
+FROM _tf c LEFT JOIN _tf p ON p.k = c.k AND p.idx = c.idx - 1
+WHERE c.status = 'fail' AND c.idx >= greatest($offset, 1) AND coalesce(p.status, '') != 'fail'
+UNION ALL
+-- Failing in the previous scan, not now. Unknown, or absent from a partial scan, is not a fix: unverified.
+SELECT p.idx + 1, p.k, coalesce(c.status, 'absent'),
+       CASE WHEN c.status = 'unknown' OR (c.status IS NULL AND n.partial) THEN 'unverified_findings'
+            ELSE 'resolved_findings' END
+FROM _tf p JOIN _tsel n ON n.idx = p.idx + 1
+LEFT JOIN _tf c ON c.k = p.k AND c.idx = p.idx + 1
+WHERE p.status = 'fail' AND p.idx + 1 >= $offset AND coalesce(c.status, '') != 'fail'
+"""
+
+_LIST_SQL = """
+SELECT n.idx, n.list,
+       to_json(list({'control_id': k.control_id, 'resource_id': k.resource_id,
+                     'node_pool': nullif(k.node_pool, ''), 'cluster': k.cluster, 'before': n.other}
+                    ORDER BY k.control_id, k.resource_key, k.node_pool))
+FROM _tnew n JOIN finding_keys k ON k.key_id = n.k
+WHERE n.list = 'new_findings'
+GROUP BY ALL
+UNION ALL
+SELECT n.idx, n.list,
+       to_json(list({'control_id': k.control_id, 'resource_id': k.resource_id,
+                     'node_pool': nullif(k.node_pool, ''), 'cluster': k.cluster, 'now': n.other}
+                    ORDER BY k.control_id, k.resource_key, k.node_pool))
+FROM _tnew n JOIN finding_keys k ON k.key_id = n.k
+WHERE n.list != 'new_findings'
+GROUP BY ALL
+"""
+
+
+def _entries(
+    con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan], offset: int, details: bool
+) -> list[TrendEntry]:
     catalog_ids = [c.id for c in load_catalog()]
     counts: dict[int, dict[str, dict[str, int]]] = defaultdict(
         lambda: {cid: {s: 0 for s in STATUSES} for cid in catalog_ids}
@@ -356,76 +477,30 @@ def _entries(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan], offset
             [key],
         ).fetchall()
     }
-    # Keys that failed in some scan of the selection: only these can be new, resolved or unverified.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _tkeys AS SELECT DISTINCT f.control_id, lower(f.resource_id) AS rkey, "
-        "coalesce(f.node_pool, '') AS pool FROM findings f JOIN _tsel t USING (scan_id) "
-        "WHERE f.evaluator = ? AND f.status = 'fail'",
-        [key],
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _tf AS SELECT t.idx, t.partial, f.control_id, "
-        "lower(f.resource_id) AS rkey, coalesce(f.node_pool, '') AS pool, f.status, f.severity, "
-        "f.resource_id, f.node_pool, f.cluster, "
-        "f.subscription_id, f.resource_group FROM findings f JOIN _tsel t USING (scan_id) "
-        "SEMI JOIN _tkeys k ON f.control_id = k.control_id AND lower(f.resource_id) = k.rkey "
-        "AND coalesce(f.node_pool, '') = k.pool WHERE f.evaluator = ?",
-        [key],
-    )
-    changes: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(
-        lambda: {"new": [], "resolved": [], "unverified": []}
-    )
-    for idx, control_id, resource_id, pool, cluster, before in con.execute(
-        "SELECT c.idx, c.control_id, c.resource_id, c.node_pool, c.cluster, coalesce(p.status, 'absent') "
-        "FROM _tf c LEFT JOIN _tf p ON p.idx = c.idx - 1 AND p.control_id = c.control_id AND p.rkey = c.rkey "
-        "AND p.pool = c.pool WHERE c.status = 'fail' AND c.idx >= ? AND c.idx >= 1 "
-        "AND coalesce(p.status, '') != 'fail' ORDER BY ALL",
-        [offset],
-    ).fetchall():
-        changes[idx]["new"].append(
-            {
-                "control_id": control_id,
-                "resource_id": resource_id,
-                "node_pool": pool,
-                "cluster": cluster,
-                "before": before,
-            }
-        )
-    last = len(scans) - 1
-    for idx, partial, control_id, resource_id, pool, cluster, now in con.execute(
-        "SELECT p.idx + 1, n.partial, p.control_id, p.resource_id, p.node_pool, p.cluster, "
-        "coalesce(c.status, 'absent') FROM _tf p JOIN _tsel n ON n.idx = p.idx + 1 "
-        "LEFT JOIN _tf c ON c.idx = p.idx + 1 AND c.control_id = p.control_id AND c.rkey = p.rkey "
-        "AND c.pool = p.pool WHERE p.status = 'fail' AND p.idx + 1 <= ? AND coalesce(c.status, '') != 'fail' "
-        "ORDER BY ALL",
-        [last],
-    ).fetchall():
-        item = {
-            "control_id": control_id,
-            "resource_id": resource_id,
-            "node_pool": pool,
-            "cluster": cluster,
-            "now": now,
-        }
-        # Unknown, or gone from a partial scan, is not a fix: the evidence is missing, not the failure.
-        unverified = now == "unknown" or (now == "absent" and partial)
-        changes[idx]["unverified" if unverified else "resolved"].append(item)
+    con.execute(_NEW_SQL, {"offset": offset})
+    sizes: dict[tuple[int, str], int] = {
+        (idx, name): n
+        for idx, name, n in con.execute("SELECT idx, list, count(*) FROM _tnew GROUP BY ALL").fetchall()
+    }
+    texts: dict[tuple[int, str], str] = {}
+    if details:
+        texts = {(idx, name): text for idx, name, text in con.execute(_LIST_SQL).fetchall()}
     entries = []
     for idx in range(offset, len(scans)):
         subscriptions, clusters, pools, versions, median, p90 = stats[idx]
-        found = changes.get(idx, {"new": [], "resolved": [], "unverified": []})
         entries.append(
             TrendEntry(
                 scan=scans[idx],
                 previous_scan_id=scans[idx - 1].scan_id if idx else None,
                 controls=counts[idx],
-                new_findings=found["new"],
-                resolved_findings=found["resolved"],
-                unverified_findings=found["unverified"],
                 fleet={"subscriptions": subscriptions, "clusters": clusters, "pools": pools},
                 versions=dict(sorted(json.loads(versions).items(), key=lambda kv: _minor_sort(kv[0]))),
                 image_age_median=median,
                 image_age_p90=p90,
+                new_count=sizes.get((idx, "new_findings"), 0),
+                resolved_count=sizes.get((idx, "resolved_findings"), 0),
+                unverified_count=sizes.get((idx, "unverified_findings"), 0),
+                lists_json={name: texts[(idx, name)] for name in _LISTS if (idx, name) in texts},
             )
         )
     return entries
@@ -435,86 +510,89 @@ def _minor_sort(minor: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else -1 for p in minor.split("."))
 
 
+# Runs of consecutive failing scans per finding. Each finding's observations are fail or ok; unknown is no
+# evidence either way (it neither breaks nor extends a run). Where a finding is missing from one or more
+# complete scans between two observations (or after the last), its resource was gone: a 'gone' mark goes
+# there. A scan that is partial and lacks the finding is, again, no evidence either way.
 _RUNS_SQL = """
-WITH obs AS (
-    -- One state per failing key and scan: fail, ok, gone (resource no longer in a complete scan),
-    -- or skip (unknown, or absent from a partial scan: no evidence either way, it neither breaks
-    -- nor ends a run).
-    SELECT k.control_id, k.rkey, k.pool, s.idx,
-           CASE WHEN f.status = 'fail' THEN 'fail'
-                WHEN f.status = 'unknown' THEN 'skip'
-                WHEN f.status IS NULL AND s.partial THEN 'skip'
-                WHEN f.status IS NULL THEN 'gone'
-                ELSE 'ok' END AS state
-    FROM _tkeys k CROSS JOIN _tsel s
-    LEFT JOIN _tf f ON f.idx = s.idx AND f.control_id = k.control_id AND f.rkey = k.rkey AND f.pool = k.pool
+WITH scan_marks AS (
+    SELECT idx, sum(CASE WHEN partial THEN 0 ELSE 1 END) OVER (ORDER BY idx) AS complete_upto FROM _tsel
 ),
-seen AS (
-    SELECT *, lag(state) OVER w AS before, lead(state) OVER w AS after, lead(idx) OVER w AS after_idx
-    FROM obs WHERE state != 'skip'
-    WINDOW w AS (PARTITION BY control_id, rkey, pool ORDER BY idx)
+present AS (
+    SELECT f.k, f.idx, f.status, lead(f.idx) OVER (PARTITION BY f.k ORDER BY f.idx) AS next_idx FROM _tf f
 ),
 marked AS (
+    -- Complete scans strictly between this observation and the next (or after the last): C[next-1] - C[idx].
+    SELECT p.k, p.idx, p.status,
+           coalesce(nx.complete_upto, (SELECT max(complete_upto) FROM scan_marks)) - cur.complete_upto > 0
+               AS gone_after
+    FROM present p
+    JOIN scan_marks cur ON cur.idx = p.idx
+    LEFT JOIN scan_marks nx ON nx.idx = p.next_idx - 1
+),
+seq AS (
+    SELECT k, CAST(idx AS DOUBLE) AS pos, idx, CASE WHEN status = 'fail' THEN 'fail' ELSE 'ok' END AS state
+    FROM marked WHERE status != 'unknown'
+    UNION ALL
+    SELECT k, idx + 0.5, NULL, 'gone' FROM marked WHERE gone_after
+),
+ordered AS (
+    SELECT *, lag(state) OVER w AS before, lead(state) OVER w AS after, lead(idx) OVER w AS after_idx
+    FROM seq WINDOW w AS (PARTITION BY k ORDER BY pos)
+),
+runs AS (
     SELECT *, sum(CASE WHEN state = 'fail' AND coalesce(before, '') != 'fail' THEN 1 ELSE 0 END)
-              OVER (PARTITION BY control_id, rkey, pool ORDER BY idx) AS run
-    FROM seen
+              OVER (PARTITION BY k ORDER BY pos) AS run
+    FROM ordered
 )
-SELECT control_id, rkey, pool, min(idx) AS first_idx, max(idx) AS last_idx, count(*) AS scans,
-       arg_max_null(after, idx) AS ended_by, arg_max_null(after_idx, idx) AS ended_at
-FROM marked WHERE state = 'fail'
-GROUP BY control_id, rkey, pool, run
+SELECT k, min(idx) AS first_idx, max(idx) AS last_idx, count(*) AS scans,
+       arg_max_null(after, pos) AS ended_by, arg_max_null(after_idx, pos) AS ended_at
+FROM runs WHERE state = 'fail'
+GROUP BY k, run
 """
 
 
-def _runs(
-    con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _runs(con: duckdb.DuckDBPyConnection, scans: list[Scan]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Open failures of the newest scan with their streak, and remediation times of the runs that ended."""
     last = len(scans) - 1
-    latest = {
-        (r[0], r[1], r[2]): r[3:]
-        for r in con.execute(
-            "SELECT control_id, rkey, pool, resource_id, node_pool, cluster, subscription_id, severity, "
-            "resource_group "
-            "FROM _tf WHERE idx = ? AND status = 'fail'",
-            [last],
-        ).fetchall()
-    }
+    severity = {c.id: c.severity for c in load_catalog()}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _tgone AS {_RUNS_SQL}")
     open_failures: list[dict[str, Any]] = []
-    fixed: dict[str, list[float]] = defaultdict(list)
-    removed = 0
-    for control_id, rkey, pool, first_idx, last_idx, count, ended_by, ended_at in con.execute(
-        _RUNS_SQL
+    for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in con.execute(
+        "SELECT k.control_id, k.resource_id, nullif(k.node_pool, ''), k.cluster, k.resource_group, "
+        "k.subscription_id, r.first_idx, r.scans FROM _tgone r JOIN finding_keys k ON k.key_id = r.k "
+        "JOIN _tf f ON f.k = r.k AND f.idx = ? AND f.status = 'fail' "
+        "WHERE r.ended_by IS NULL AND r.last_idx = ?",
+        [last, last],
     ).fetchall():
-        if ended_by is None:
-            found = latest.get((control_id, rkey, pool))
-            if found is None or last_idx != last:
-                continue  # failing when last seen, not seen since (unverified): neither open nor fixed
-            resource_id, node_pool, cluster, subscription_id, severity, resource_group = found
-            open_failures.append(
-                {
-                    "control_id": control_id,
-                    "severity": severity,
-                    "resource_id": resource_id,
-                    "cluster": cluster,
-                    "node_pool": node_pool,
-                    "resource_group": resource_group,
-                    "subscription_id": subscription_id,
-                    "since_scan_id": scans[first_idx].scan_id,
-                    "since": _iso(scans[first_idx].started_at),
-                    "scans": count,
-                    "days": _days(scans[last].started_at, scans[first_idx].started_at),
-                    "since_first_scan": first_idx == 0,
-                }
-            )
-        elif ended_by == "ok":
-            fixed[control_id].append(_days(scans[ended_at].started_at, scans[first_idx].started_at))
-        else:
-            removed += 1
+        open_failures.append(
+            {
+                "control_id": control_id,
+                "severity": severity.get(control_id, ""),
+                "resource_id": resource_id,
+                "cluster": cluster,
+                "node_pool": pool,
+                "resource_group": group,
+                "subscription_id": subscription_id,
+                "since_scan_id": scans[first_idx].scan_id,
+                "since": _iso(scans[first_idx].started_at),
+                "scans": count,
+                "days": _days(scans[last].started_at, scans[first_idx].started_at),
+                "since_first_scan": first_idx == 0,
+            }
+        )
     open_failures.sort(
         key=lambda f: (-f["days"], f["control_id"], f["resource_id"].lower(), f["node_pool"] or "")
     )
-    return open_failures, _remediation(open_failures, fixed, removed)
+    fixed: dict[str, list[float]] = defaultdict(list)
+    starts = [s.started_at for s in scans]
+    for control_id, first_idx, ended_at in con.execute(
+        "SELECT k.control_id, r.first_idx, r.ended_at FROM _tgone r JOIN finding_keys k ON k.key_id = r.k "
+        "WHERE r.ended_by = 'ok'"
+    ).fetchall():
+        fixed[control_id].append(_days(starts[ended_at], starts[first_idx]))
+    row = con.execute("SELECT count(*) FROM _tgone WHERE ended_by = 'gone'").fetchone()
+    return open_failures, _remediation(open_failures, fixed, int(row[0]) if row else 0)
 
 
 def _remediation(
@@ -547,7 +625,10 @@ def _remediation(
 
 
 def trend_json(trend: Trend) -> str:
-    return json.dumps(trend.as_dict(), indent=2, ensure_ascii=False)
+    """The trend as compact JSON text (Trend.write_json streams it instead)."""
+    buffer = io.StringIO()
+    trend.write_json(buffer)
+    return buffer.getvalue()
 
 
 def print_trend_table(trend: Trend) -> None:
@@ -580,8 +661,8 @@ def print_trend_table(trend: Trend) -> None:
             f"{e.fleet['pools']:,}",
             "—" if e.score is None else f"{e.score:.1f}%",
             f"{e.totals['fail']:,}",
-            f"{len(e.new_findings):,}" if e.previous_scan_id else "—",
-            f"{len(e.resolved_findings):,}" if e.previous_scan_id else "—",
+            f"{e.new_count:,}" if e.previous_scan_id else "—",
+            f"{e.resolved_count:,}" if e.previous_scan_id else "—",
             f"{_fmt(e.image_age_median)}/{_fmt(e.image_age_p90)} d",
             f"{top[0]} ({top[1]})",
         )
@@ -667,9 +748,7 @@ class Drift:
             ),
             "versions": charts.drift_versions(labels, [e.versions for e in entries]),
             "changes": charts.drift_new_resolved(
-                labels[1:],
-                [len(e.new_findings) for e in entries[1:]],
-                [len(e.resolved_findings) for e in entries[1:]],
+                labels[1:], [e.new_count for e in entries[1:]], [e.resolved_count for e in entries[1:]]
             ),
         }
 
@@ -684,4 +763,6 @@ def build_drift(con: duckdb.DuckDBPyConnection, scan: Scan, policy: Policy, find
     key = evaluator_key(policy)
     if scan.scan_id not in cached_scans(con, key):
         store_evaluation(con, scan.scan_id, policy, findings, key)
-    return Drift(scans=len(every), trend=build_trend(con, policy, scans=every), image_limit=limit)
+    return Drift(
+        scans=len(every), trend=build_trend(con, policy, scans=every, details=False), image_limit=limit
+    )

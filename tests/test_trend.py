@@ -215,6 +215,19 @@ def test_trend_cli_json_is_stdout_alone(tmp_path: Path) -> None:
         "node_image_age_days",
     } <= set(scan)
     assert scan["node_image_age_days"] == {"median": 44.0, "p90": 44.0}
+    assert scan["counts"] == {
+        "new": len(scan["new_findings"]),
+        "resolved": len(scan["resolved_findings"]),
+        "unverified": 0,
+    }
+    assert all(
+        set(i) == {"control_id", "resource_id", "node_pool", "cluster", "before"}
+        for i in scan["new_findings"]
+    )
+    assert all(
+        set(i) == {"control_id", "resource_id", "node_pool", "cluster", "now"}
+        for i in scan["resolved_findings"]
+    )
     assert "evaluating scan" in result.stderr
     table = runner.invoke(cli, ["trend", "--db", str(db), "--since", "2026-12-01"])
     assert table.exit_code == 0 and ids[1] in table.stdout and ids[0] not in table.stdout

@@ -1,26 +1,50 @@
 -- `auditor export`: one row per managed cluster per scan, shaped from the raw Resource Graph rows of every
 -- scan (the columns of queries/model/10_clusters.sql, for all scans at once). scan_date partitions the export.
+-- Each payload is parsed once: json_extract_string with a list of paths returns the values in that order.
+WITH c AS (
+    SELECT
+        e.scan_id,
+        s.started_at,
+        e.scope AS cluster_id,
+        json_extract_string(e.payload, [
+            '$.name',                                              -- 1
+            '$.subscriptionId',                                    -- 2
+            '$.resourceGroup',                                     -- 3
+            '$.location',                                          -- 4
+            '$.tags.environment',                                  -- 5
+            '$.sku.tier',                                          -- 6
+            '$.properties.supportPlan',                            -- 7
+            '$.properties.kubernetesVersion',                      -- 8
+            '$.properties.currentKubernetesVersion',               -- 9
+            '$.properties.autoUpgradeProfile.upgradeChannel',      -- 10
+            '$.properties.autoUpgradeProfile.nodeOSUpgradeChannel', -- 11
+            '$.properties.powerState.code',                        -- 12
+            '$.properties.provisioningState'                       -- 13
+        ]) AS v,
+        json_extract(e.payload, ['$.tags', '$.properties.agentPoolProfiles']) AS j
+    FROM evidence e
+    JOIN scans s USING (scan_id)
+    WHERE e.kind = 'cluster'
+)
 SELECT
-    e.scan_id,
-    CAST(s.started_at AS DATE)                                       AS scan_date,
-    s.started_at                                                     AS scan_started_at,
-    e.scope                                                          AS cluster_id,
-    e.payload->>'$.name'                                             AS name,
-    lower(e.payload->>'$.subscriptionId')                            AS subscription_id,
-    e.payload->>'$.resourceGroup'                                    AS resource_group,
-    lower(e.payload->>'$.location')                                  AS location,
-    CAST(coalesce(e.payload->'$.tags', '{}'::JSON) AS VARCHAR)       AS tags_json,
-    e.payload->>'$.tags.environment'                                 AS environment_tag,
-    e.payload->>'$.sku.tier'                                         AS sku_tier,
-    coalesce(e.payload->>'$.properties.supportPlan', 'KubernetesOfficial') AS support_plan,
-    e.payload->>'$.properties.kubernetesVersion'                     AS kubernetes_version,
-    e.payload->>'$.properties.currentKubernetesVersion'              AS current_kubernetes_version,
-    regexp_extract(e.payload->>'$.properties.currentKubernetesVersion', '^(\d+\.\d+)', 1) AS current_minor,
-    lower(coalesce(e.payload->>'$.properties.autoUpgradeProfile.upgradeChannel', 'none')) AS upgrade_channel,
-    e.payload->>'$.properties.autoUpgradeProfile.nodeOSUpgradeChannel' AS node_os_upgrade_channel,
-    coalesce(e.payload->>'$.properties.powerState.code', 'Running')  AS power_state,
-    e.payload->>'$.properties.provisioningState'                     AS provisioning_state,
-    coalesce(json_array_length(e.payload->'$.properties.agentPoolProfiles'), 0) AS pools
-FROM evidence e
-JOIN scans s USING (scan_id)
-WHERE e.kind = 'cluster'
+    scan_id,
+    CAST(started_at AS DATE)                                  AS scan_date,
+    started_at                                                AS scan_started_at,
+    cluster_id,
+    v[1]                                                      AS name,
+    lower(v[2])                                               AS subscription_id,
+    v[3]                                                      AS resource_group,
+    lower(v[4])                                               AS location,
+    CAST(coalesce(j[1], '{}'::JSON) AS VARCHAR)               AS tags_json,
+    v[5]                                                      AS environment_tag,
+    v[6]                                                      AS sku_tier,
+    coalesce(v[7], 'KubernetesOfficial')                      AS support_plan,
+    v[8]                                                      AS kubernetes_version,
+    v[9]                                                      AS current_kubernetes_version,
+    regexp_extract(v[9], '^(\d+\.\d+)', 1)                    AS current_minor,
+    lower(coalesce(v[10], 'none'))                            AS upgrade_channel,
+    v[11]                                                     AS node_os_upgrade_channel,
+    coalesce(v[12], 'Running')                                AS power_state,
+    v[13]                                                     AS provisioning_state,
+    coalesce(json_array_length(j[2]), 0)                      AS pools
+FROM c
