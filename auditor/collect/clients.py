@@ -50,6 +50,8 @@ class AzureClients:
     endpoint: str | None = None
     ca_bundle: str | None = None
     read_timeout: float = 30.0
+    max_connections: int = 16  # kept-alive connections; match the scan's concurrency so none is thrown away
+    _transport: Any = field(default=None, repr=False)
     _container_clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -69,7 +71,27 @@ class AzureClients:
         }
         if self.ca_bundle:
             kwargs["connection_verify"] = self.ca_bundle
+        kwargs["transport"] = self._shared_transport()
         return kwargs
+
+    def _shared_transport(self) -> Any:
+        # One connection pool for every client: requests' default keeps 10 connections per host, so with more
+        # calls in flight each extra one would pay a new TLS handshake.
+        with self._lock:
+            if self._transport is None:
+                import requests
+                from azure.core.pipeline.transport import RequestsTransport
+
+                session = requests.Session()
+                adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.max_connections)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                # The transport owns the TLS and timeout settings: clients' own keywords do not reach it.
+                settings: dict[str, Any] = {"connection_timeout": 10, "read_timeout": self.read_timeout}
+                if self.ca_bundle:
+                    settings["connection_verify"] = self.ca_bundle
+                self._transport = RequestsTransport(session=session, session_owner=False, **settings)
+            return self._transport
 
     def subscriptions(self) -> Any:
         from azure.mgmt.subscription import SubscriptionClient
@@ -85,9 +107,10 @@ class AzureClients:
         """One client per subscription (the SDK binds the subscription into every URL)."""
         with self._lock:
             client = self._container_clients.get(subscription_id)
-            if client is None:
-                from azure.mgmt.containerservice import ContainerServiceClient
+        if client is None:
+            from azure.mgmt.containerservice import ContainerServiceClient
 
-                client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
-                self._container_clients[subscription_id] = client
-            return client
+            client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
+            with self._lock:
+                client = self._container_clients.setdefault(subscription_id, client)
+        return client

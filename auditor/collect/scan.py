@@ -68,6 +68,7 @@ def run_scan(
     """Collect every source in scope; failures become collection errors, never silent gaps."""
     started_at = options.clock()
     began = time.monotonic()
+    clients.max_connections = max(clients.max_connections, options.concurrency)
     ctx = CollectContext(clients=clients, limiter=limiter or Limiter())
     inventory = Inventory(
         subscriptions=[s.lower() for s in options.subscriptions],

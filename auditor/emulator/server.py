@@ -218,6 +218,9 @@ class _TLSServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a burst of concurrent clients then loses SYNs and waits out
+    # the kernel's 1 s retransmit. Azure's front doors take any burst a client can make.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], context: ssl.SSLContext, emulator: EmulatorServer) -> None:
         self.ssl_context = context
