@@ -74,7 +74,8 @@ def cli() -> None:
               default="AzureCloud", show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True,
               help="Calls in flight at once.")
-@click.option("--all-pool-profiles", is_flag=True, help="One upgrade-profile call per pool instead of per image family.")
+@click.option("--all-pool-profiles", is_flag=True,
+              help="One upgrade-profile call per pool instead of per image family.")
 @quiet_option
 @handle_errors
 def scan(db_path: Path, subscriptions: tuple[str, ...], management_groups: tuple[str, ...], endpoint: str | None,

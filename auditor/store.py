@@ -220,7 +220,8 @@ def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
         if spool.count:
             con.execute(
                 "INSERT INTO evidence SELECT ?, seq, kind, scope, request, payload FROM "
-                f"read_json(?, format = 'newline_delimited', columns = {_SPOOL_COLUMNS}, maximum_object_size = 268435456)",
+                f"read_json(?, format = 'newline_delimited', columns = {_SPOOL_COLUMNS}, "
+                "maximum_object_size = 268435456)",
                 [record.scan_id, str(spool.path)],
             )
         if error_rows:
@@ -292,7 +293,9 @@ def list_scans(con: duckdb.DuckDBPyConnection) -> list[Scan]:
 def resolve_scan(con: duckdb.DuckDBPyConnection, selector: str = "latest") -> Scan:
     """The scan named by id (or a unique id prefix), or the newest one for 'latest'."""
     if selector == "latest":
-        row = con.execute(f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at DESC, scan_id DESC LIMIT 1").fetchone()
+        row = con.execute(
+            f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at DESC, scan_id DESC LIMIT 1"
+        ).fetchone()
         if row is None:
             raise StoreError("the database holds no scan yet: run `auditor scan` first")
         return _scan_from_row(row)

@@ -27,7 +27,8 @@ def pool(name: str = "system", *, mode: str = "System", version: str = "1.33.2",
 
 
 def cluster(name: str, *, sub: str = SUB, rg: str = "rg1", location: str = "eastus", version: str = "1.33.2",
-            channel: str | None = "stable", node_os: str | None = "NodeImage", pools: list[dict[str, Any]] | None = None,
+            channel: str | None = "stable", node_os: str | None = "NodeImage",
+            pools: list[dict[str, Any]] | None = None,
             tags: dict[str, str] | None = None, tier: str = "Standard", support_plan: str | None = None,
             power: str = "Running", provisioning_state: str = "Succeeded") -> dict[str, Any]:
     """A Resource Graph row of a managed cluster (lower-case type, raw properties)."""

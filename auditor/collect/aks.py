@@ -3,6 +3,7 @@ agent-pool upgrade profiles per (region, image family)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -28,10 +29,8 @@ def _as_wire(model: Any) -> Any:
 def _task(cluster: ClusterRef, call: Callable[[], None]) -> Task:
     # A CallFailed is already a collection_errors row; the task simply has no evidence to add.
     def run() -> None:
-        try:
+        with contextlib.suppress(CallFailed):
             call()
-        except CallFailed:
-            pass
 
     return Task(run, (cluster.subscription_id, cluster.location))
 
@@ -83,8 +82,10 @@ class KubernetesVersionsCollector:
         client = ctx.clients.container_service(via.subscription_id)
         # The SDK model is a Mapping whose `.values` is the dict method: read the wire key, inside the call so
         # a body without it is recorded as a malformed response.
-        values = ctx.call(self.kind, region, _bucket(via),
-                          lambda **kw: _as_wire(client.managed_clusters.list_kubernetes_versions(region, **kw))["values"])
+        def versions(**kw: Any) -> Any:
+            return _as_wire(client.managed_clusters.list_kubernetes_versions(region, **kw))["values"]
+
+        values = ctx.call(self.kind, region, _bucket(via), versions)
         ctx.record(self.kind, region,
                    f"GET /subscriptions/{via.subscription_id}/providers/Microsoft.ContainerService/locations/"
                    f"{region}/kubernetesVersions", {"values": values})

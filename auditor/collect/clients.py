@@ -15,7 +15,7 @@ CLOUDS: dict[str, str] = {
     "AzureUSGovernment": "https://management.usgovcloudapi.net",
     "AzureChinaCloud": "https://management.chinacloudapi.cn",
 }
-TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"
+TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"  # noqa: S105 (the variable's name, not a secret)
 
 
 class StaticTokenCredential(TokenCredential):

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-
 SAFETY_MARGIN_S = 0.05
 
 
@@ -56,7 +55,8 @@ class Limiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._graph = TokenBucket(self.settings.graph_queries, self.settings.graph_queries / self.settings.graph_window_s)
+        graph_rate = self.settings.graph_queries / self.settings.graph_window_s
+        self._graph = TokenBucket(self.settings.graph_queries, graph_rate)
         self._graph_blocked_until = 0.0
         self._rng = random.Random()
 

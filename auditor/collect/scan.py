@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -135,10 +136,8 @@ def _run_stage(pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress
         progress(stage, 0, total)
     futures = [pool.submit(task) for task in interleave(tasks)]
     for done, future in enumerate(as_completed(futures), start=1):
-        try:
+        with contextlib.suppress(CallFailed):  # already a collection_errors row
             future.result()
-        except CallFailed:
-            pass  # already a collection_errors row
         if progress:
             progress(stage, done, total)
 
