@@ -200,6 +200,45 @@ def test_some_upgrades_run_out_of_order(history: list[tuple[datetime, dict[str, 
     assert in_order > 5 * out_of_order  # occasionally, not usually
 
 
+def test_production_waits_for_the_lower_rings(history: list[tuple[datetime, dict[str, Any]]]) -> None:
+    """Rollout rings: a production cluster mostly moves to a Kubernetes version or node image that a dev or staging
+    cluster already ran at an earlier snapshot (strictly before the move); a few skip the rings (AKS-RNG-01)."""
+
+    def ring(cluster: dict[str, Any]) -> str | None:
+        return {k.lower(): str(v).lower() for k, v in (cluster.get("tags") or {}).items()}.get("environment")
+
+    def values(cluster: dict[str, Any]) -> set[tuple[str, str]]:
+        properties = cluster["properties"]
+        pools = properties.get("agentPoolProfiles", [])
+        return (
+            {("kubernetes", properties["currentKubernetesVersion"])}
+            | {("kubernetes", p["currentOrchestratorVersion"]) for p in pools if p.get("currentOrchestratorVersion")}
+            | {("node-image", p["nodeImageVersion"]) for p in pools if p.get("nodeImageVersion")}
+        )
+
+    lower: set[tuple[str, str]] = set()  # what a lower-ring cluster ran at this snapshot or an earlier one
+    preceded = skipped = 0
+    for (_, before), (_, after) in zip(history, history[1:], strict=False):
+        lower |= {v for c in before["managedClusters"] if ring(c) in ("dev", "staging") for v in values(c)}
+        previous = {c["id"].lower(): c for c in before["managedClusters"] if ring(c) == "prod"}
+        for cluster in after["managedClusters"]:
+            old = previous.get(cluster["id"].lower())
+            if old is None:
+                continue
+            properties = cluster["properties"]
+            moved = {
+                ("node-image", p["nodeImageVersion"])
+                for p in properties.get("agentPoolProfiles", [])
+                if p.get("nodeImageVersion")
+            } - values(old)
+            if properties["currentKubernetesVersion"] != old["properties"]["currentKubernetesVersion"]:
+                moved.add(("kubernetes", properties["currentKubernetesVersion"]))
+            preceded += len(moved & lower)
+            skipped += len(moved - lower)
+    assert preceded >= 50
+    assert 1 <= skipped <= 0.2 * (preceded + skipped)  # mostly the rings are kept, now and then not
+
+
 def test_pools_lag_and_catch_up(history: list[tuple[datetime, dict[str, Any]]]) -> None:
     def lagging(fleet: dict[str, Any]) -> set[tuple[str, str]]:
         return {

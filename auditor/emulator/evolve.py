@@ -16,6 +16,11 @@ being the base fleet itself. Between two snapshots the fleet lives as AKS fleets
   settings broken or repaired, clusters stopped and started. Clusters that nobody upgrades age out of
   support as the real calendar moves on.
 - **New and deleted clusters.** A few percent a month each way.
+- **Rollout rings.** Clusters tagged ``environment`` ``dev`` or ``staging`` (the lower rings of AKS-RNG-01's
+  default ``ring_order``) move first; a ``prod`` cluster takes a Kubernetes version or node image only once a
+  lower-ring cluster has run it since before the month began (the previous snapshot), else the newest one that
+  was, or it waits. Now and then (``_RING_LAPSE``) a production cluster goes straight to what it wanted (a
+  hotfix, a prod window not staggered behind staging), so AKS-RNG-01 has a few real failures to find.
 
 Each snapshot carries the ``resourceChanges`` rows (the Resource Graph ``resourcechanges`` table, row shape
 of learn.microsoft.com "Get resource changes") of the changes made in the 14 days before it, as Resource
@@ -70,6 +75,11 @@ _UPGRADE_FAILURE = 0.03
 # How often an automated channel gets its monthly upgrade through. Below 1: a window too short, a drain
 # blocked by a PodDisruptionBudget, no quota for surge nodes; careless owners leave such blockers for months.
 _AUTO_RUNS = {"good": 0.92, "fair": 0.75, "poor": 0.3}
+# Rollout rings: the values of the ``environment`` tag, first ring to production (AKS-RNG-01's defaults).
+_RINGS = ("dev", "staging", "prod")
+# A production cluster's month in which the rings are skipped: whatever it moves to need not have run in a lower
+# ring first (a hotfix, a production maintenance window not staggered behind staging's).
+_RING_LAPSE = 0.12
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class _Traits:
 
     diligence: str  # good | fair | poor
     environment: str
+    ring: str | None = None  # its environment tag when that names a rollout ring (_RINGS), else None
 
 
 def month_steps(start: datetime, months: int, *, end: datetime | None = None) -> list[datetime]:
@@ -152,6 +163,15 @@ def _vkey(version: str) -> tuple[int, ...]:
     for part in version.strip().split(".")[:3]:
         parts.append(int(part) if part.isdigit() else -1)
     return tuple(parts + [-1] * (3 - len(parts)))
+
+
+def _ring(cluster: dict[str, Any]) -> str | None:
+    """The rollout ring a cluster's tags put it in (tag name and value compared case-insensitively)."""
+    for key, value in (cluster.get("tags") or {}).items():
+        if str(key).lower() == "environment":
+            ring = str(value or "").lower()
+            return ring if ring in _RINGS else None
+    return None
 
 
 def _minor(version: str) -> str:
@@ -244,6 +264,9 @@ class _Month:
             (family, r.version): r.released for family, releases in builder.releases.items() for r in releases
         }
 
+    def release_dates(self, family: str) -> list[date]:
+        return self._release_dates[family]
+
     def release_date(self, image: str) -> date | None:
         """Release date of a full nodeImageVersion, None when the catalog does not know it."""
         prefix, _, version = image.rpartition("-")
@@ -299,6 +322,10 @@ class _Evolution:
         self.names_used = {cid for cid in self.clusters}
         self.created: set[str] = set()
         self._owned: set[str] = set()
+        # Rollout rings: when a lower-ring cluster first ran each ('kubernetes' | 'node-image', value), and the
+        # production clusters that skip the rings this month.
+        self.ring_first: dict[tuple[str, str], datetime] = {}
+        self._lapsed: set[str] = set()
 
     # ------------------------------------------------------------------ state
 
@@ -337,7 +364,7 @@ class _Evolution:
             weights = (("good", 0.35), ("fair", 0.45), ("poor", 0.2))
         else:
             weights = (("good", 0.1), ("fair", 0.4), ("poor", 0.5))
-        return _Traits(_pick(rng, weights), environment)
+        return _Traits(_pick(rng, weights), environment, _ring(cluster))
 
     def _own(self, cid: str) -> dict[str, Any]:
         """The cluster, copied once this month before its first change (earlier snapshots keep theirs)."""
@@ -355,9 +382,74 @@ class _Evolution:
     def _config(self, cid: str, name: str) -> dict[str, Any] | None:
         return next((c for c in self.maintenance.get(cid, []) if c.get("name") == name), None)
 
+    # ------------------------------------------------------------------ rollout rings
+
+    def _ran(self, cid: str, kind: str, value: str, moment: datetime) -> None:
+        """A cluster runs a value ('kubernetes' version or 'node-image') from that moment: remembered when the
+        cluster is in a lower ring, as what production may take once it has soaked there."""
+        if not value or self.traits[cid].ring not in _RINGS[:-1]:
+            return
+        first = self.ring_first.get((kind, value))
+        if first is None or moment < first:
+            self.ring_first[(kind, value)] = moment
+
+    def _ran_all(self, cid: str, moment: datetime) -> None:
+        """Everything the cluster runs, from that moment at the latest."""
+        properties = self.clusters[cid].get("properties") or {}
+        self._ran(cid, "kubernetes", str(properties.get("currentKubernetesVersion") or ""), moment)
+        for pool in properties.get("agentPoolProfiles", []):
+            self._ran(cid, "kubernetes", str(pool.get("currentOrchestratorVersion") or ""), moment)
+            self._ran(cid, "node-image", str(pool.get("nodeImageVersion") or ""), moment)
+
+    def _held(self, cid: str) -> bool:
+        """Whether the cluster waits for the lower rings this month (production, unless it skips them)."""
+        return self.traits[cid].ring == _RINGS[-1] and cid not in self._lapsed
+
+    def _preceded(self, month: _Month, kind: str, value: str) -> bool:
+        """Whether a lower-ring cluster ran the value before the month began (by the previous snapshot).
+
+        A monthly release train: what the lower rings have run by the start of a month goes to production during
+        it, strictly after them and after a soak of days to weeks; what they take during the month waits for the
+        next one. (A soak counted in days would let production follow within the month, but a scan a month later
+        could seldom tell who was first: Resource Graph keeps 14 days of changes.)"""
+        first = self.ring_first.get((kind, value))
+        return first is not None and first <= month.begin
+
+    def _ring_version(self, month: _Month, region: _Region, current: str, wanted: str) -> str | None:
+        """What production upgrades to instead of a version no lower ring has run yet: the newest listed version
+        between its own and the wanted one that one has (None: it waits)."""
+        low, high = _vkey(current), _vkey(wanted)
+        best: tuple[int, ...] | None = None
+        choice = None
+        for minor, patches in region.listed.items():
+            for patch in patches:
+                version = f"{minor}.{patch}"
+                key = _vkey(version)
+                if low < key <= high and (best is None or key > best) and self._preceded(month, "kubernetes", version):
+                    best, choice = key, version
+        return choice
+
+    def _release(
+        self, month: _Month, prefix: str, region: _Region, moment: datetime, held: bool
+    ) -> _Release | None:
+        """The image release a pool would take at that moment: the region's newest, or for a cluster that waits
+        for the lower rings the newest that a lower ring ran first (None: none has)."""
+        newest = month.latest_image(prefix, region, moment)
+        if newest is None or not held or self._preceded(month, "node-image", f"{prefix}-{newest.version}"):
+            return newest
+        family = IMAGE_SKUS[prefix][0]
+        releases = month.builder.releases[family]
+        position = bisect.bisect_right(month.release_dates(family), newest.released)
+        for release in reversed(releases[:position]):
+            if self._preceded(month, "node-image", f"{prefix}-{release.version}"):
+                return release
+        return None
+
     # ------------------------------------------------------------------ snapshots
 
     def first_snapshot(self, moment: datetime) -> dict[str, Any]:
+        for cid in self.clusters:
+            self._ran_all(cid, moment)
         fleet = self._snapshot_frame(moment)
         fleet["kubernetesVersions"] = self.base.get("kubernetesVersions", {})
         fleet["latestNodeImages"] = self.base.get("latestNodeImages", {})
@@ -373,9 +465,14 @@ class _Evolution:
         month = _Month(builder, index, begin, end)
         self._owned = set()
         self.created = set()
-        for cid in list(self.clusters):
+        self._lapsed = set()
+        # The lower rings move first: dev, then staging (and clusters in no ring), then production.
+        rank = {ring: position for position, ring in enumerate(_RINGS)}
+        for cid in sorted(self.clusters, key=lambda c: rank.get(self.traits[c].ring or "", 0)):
             self._step_cluster(month, cid)
         self._add_clusters(month)
+        for cid in self.clusters:
+            self._ran_all(cid, end)
         fleet = self._snapshot_frame(end)
         from auditor.emulator.generator import _kubernetes_versions_body
 
@@ -504,6 +601,8 @@ class _Evolution:
         if not running or properties.get("provisioningState") != "Succeeded":
             self._upcoming(month, cid)
             return
+        if traits.ring == _RINGS[-1] and rng.random() < _RING_LAPSE:
+            self._lapsed.add(cid)  # this month, production does not wait for the lower rings
         touched = self._kubernetes(month, cid, region)
         self._node_images(month, cid, region, touched)
         self._upcoming(month, cid)
@@ -653,7 +752,8 @@ class _Evolution:
     # ------------------------------------------------------------------ Kubernetes versions
 
     def _target(self, month: _Month, cid: str, region: _Region) -> tuple[str, bool] | None:
-        """The version this cluster moves to this month, and whether an auto-upgrade channel does it."""
+        """The version this cluster moves to this month, and whether an auto-upgrade channel does it (rings
+        aside: production may settle for less when the upgrade starts, _ring_version)."""
         rng = month.rng
         properties = self.clusters[cid]["properties"]
         current = str(properties.get("currentKubernetesVersion", ""))
@@ -762,6 +862,12 @@ class _Evolution:
                 return set()
         else:
             start = month.working_hours()
+        if self._held(cid) and not self._preceded(month, "kubernetes", target):
+            current = str(self.clusters[cid]["properties"]["currentKubernetesVersion"])
+            held_target = self._ring_version(month, region, current, target)
+            if held_target is None:
+                return set()  # production waits for a lower ring to run it first
+            target = held_target
         cluster = self._own(cid)
         properties = cluster["properties"]
         previous = str(properties["currentKubernetesVersion"])
@@ -779,6 +885,7 @@ class _Evolution:
             {"properties.currentKubernetesVersion": self._delta(previous, target)},
             automated,
         )
+        self._ran(cid, "kubernetes", target, moment)
         properties["kubernetesVersion"] = requested
         properties["currentKubernetesVersion"] = target
 
@@ -894,20 +1001,30 @@ class _Evolution:
             f"{prefix_path}.currentOrchestratorVersion": self._delta(previous, target),
         }
         image = str(pool.get("nodeImageVersion") or "")
-        new_image = self._image_for(month, region, image, target, end)
+        new_image = self._image_for(month, region, image, target, end, self._held(cid))
         if new_image and new_image != image:
             changes[f"{prefix_path}.nodeImageVersion"] = self._delta(image, new_image)
             pool["nodeImageVersion"] = new_image
+            self._ran(cid, "node-image", new_image, end)
         changes[f"{prefix_path}.provisioningState"] = self._delta("Upgrading", "Succeeded")
         pool["currentOrchestratorVersion"] = target
+        self._ran(cid, "kubernetes", target, end)
         self._change(month, cluster, end, changes, automated)
         return end
 
     def _image_for(
-        self, month: _Month, region: _Region, image: str, version: str, moment: datetime
+        self,
+        month: _Month,
+        region: _Region,
+        image: str,
+        version: str,
+        moment: datetime,
+        held: bool = False,
     ) -> str | None:
         """The node image a pool gets at that moment: the newest of its family (a version upgrade may move a
-        pool onto the family AKS uses for the new minor: Ubuntu 24.04 from 1.36, Azure Linux 3 from 1.32)."""
+        pool onto the family AKS uses for the new minor: Ubuntu 24.04 from 1.36, Azure Linux 3 from 1.32).
+        Held (production waiting for the lower rings): the newest a lower ring ran first; the pool keeps its
+        image when there is none, unless it changes family (then the newest: no lower ring runs that family)."""
         prefix, _, _ = image.rpartition("-")
         if prefix not in IMAGE_SKUS:
             return None
@@ -916,7 +1033,11 @@ class _Evolution:
             prefix = "AKSUbuntu-2404gen2containerd"
         elif prefix in ("AKSAzureLinux-V2gen2",) and key >= (1, 32):
             prefix = "AKSAzureLinux-V3gen2"
-        release = month.latest_image(prefix, region, moment)
+        release = self._release(month, prefix, region, moment, held)
+        if release is None and held:
+            if prefix == image.rpartition("-")[0]:
+                return image
+            release = month.latest_image(prefix, region, moment)
         if release is None:
             return None
         candidate = f"{prefix}-{release.version}"
@@ -955,7 +1076,9 @@ class _Evolution:
                 continue
             image = str(pool.get("nodeImageVersion") or "")
             prefix = image.rpartition("-")[0]
-            release = month.latest_image(prefix, region, moment) if prefix in IMAGE_SKUS else None
+            release = (
+                self._release(month, prefix, region, moment, self._held(cid)) if prefix in IMAGE_SKUS else None
+            )
             if release is None:
                 continue
             new_image = f"{prefix}-{release.version}"
@@ -974,6 +1097,7 @@ class _Evolution:
             )
             moment += timedelta(minutes=rng.randint(5, 30))
             pool["nodeImageVersion"] = new_image
+            self._ran(cid, "node-image", new_image, moment)
             self._change(
                 month,
                 cluster,
@@ -1075,7 +1199,8 @@ class _Evolution:
             self._owned.add(key)
             self.created.add(key)
             self.names_used.add(key)
-            self.traits[key] = _Traits(hygiene, environment)
+            self.traits[key] = _Traits(hygiene, environment, _ring(cluster))
+            self._ran_all(key, moment)
             profile = cluster["properties"].get("autoUpgradeProfile") or {}
             configs = month.builder.maintenance_configurations(
                 cid, hygiene, region, profile.get("upgradeChannel"), profile.get("nodeOSUpgradeChannel")
@@ -1096,6 +1221,12 @@ class _Evolution:
             if properties.get("supportPlan") == PLAN_LTS and not region.lts:
                 properties["supportPlan"] = "KubernetesOfficial"
         version = f"{minor}.{max(region.listed[minor])}"
+        held = _ring(cluster) == _RINGS[-1]
+        if held and not self._preceded(month, "kubernetes", version):
+            # A new production cluster is created on what the lower rings run: the newest patch of the minor
+            # that one of them ran first, when there is one.
+            tried = [p for p in region.listed[minor] if self._preceded(month, "kubernetes", f"{minor}.{p}")]
+            version = f"{minor}.{max(tried)}" if tried else version
         properties["currentKubernetesVersion"] = version
         properties["kubernetesVersion"] = (
             minor if str(properties.get("kubernetesVersion", "")).count(".") == 1 else version
@@ -1107,6 +1238,9 @@ class _Evolution:
             pool["currentOrchestratorVersion"] = version
             pool["provisioningState"] = "Succeeded"
             pool["powerState"] = {"code": "Running"}
-            image = self._image_for(month, region, str(pool.get("nodeImageVersion") or ""), version, moment)
+            before = str(pool.get("nodeImageVersion") or "")
+            image = self._image_for(month, region, before, version, moment, held)
+            if held and image == before:  # no lower ring ran an image of its family: the newest
+                image = self._image_for(month, region, before, version, moment)
             if image:
                 pool["nodeImageVersion"] = image
