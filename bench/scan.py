@@ -37,7 +37,8 @@ from auditor.emulator import serve_forever as serve
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 counters = serve(Path(sys.argv[1]), port=0, state_dir=Path(sys.argv[2]), latency_ms=float(sys.argv[3]),
-                 quotas=sys.argv[4] == "1", stop_event=stop, out=sys.stderr, ready=lambda s: print(s.endpoint, s.ca_file, flush=True))
+                 quotas=sys.argv[4] == "1", stop_event=stop, out=sys.stderr,
+                 ready=lambda s: print(s.endpoint, s.ca_file, flush=True))
 print(json.dumps(counters), flush=True)
 """
 
@@ -106,10 +107,11 @@ def naive_serial(clients: Any, subscriptions: list[str]) -> dict[str, Any]:
         client = clients.container_service(sub)
         for cluster in call(lambda c=client: list(c.managed_clusters.list())):
             rg = cluster["id"].split("/")[4]
-            call(lambda c=client, r=rg, n=cluster["name"]: list(c.maintenance_configurations.list_by_managed_cluster(r, n)))
+            name = cluster["name"]
+            call(lambda c=client, r=rg, n=name: list(c.maintenance_configurations.list_by_managed_cluster(r, n)))
             call(lambda c=client, loc=cluster["location"]: c.managed_clusters.list_kubernetes_versions(loc))
             for pool in cluster["properties"]["agentPoolProfiles"]:
-                call(lambda c=client, r=rg, n=cluster["name"], p=pool["name"]: c.agent_pools.get_upgrade_profile(r, n, p))
+                call(lambda c=client, r=rg, n=name, p=pool["name"]: c.agent_pools.get_upgrade_profile(r, n, p))
     return {"calls": calls}
 
 
