@@ -1,32 +1,16 @@
 -- AKS-WIN-01: a cluster with an auto-upgrade channel has an aksManagedAutoUpgradeSchedule maintenance window no
 -- longer than [window_max_hours]. The legacy `default` configuration (timeInWeek) does not schedule auto-upgrades.
 -- `unknown` when the cluster's maintenance list was not collected (no row in maintenance_collected).
-WITH cfg AS (
-    SELECT
-        cluster_id,
-        any_value(config_name) FILTER (WHERE lower(config_name) = 'aksmanagedautoupgradeschedule') AS name,
-        any_value(form) FILTER (WHERE lower(config_name) = 'aksmanagedautoupgradeschedule') AS form,
-        max(duration_hours) FILTER (WHERE lower(config_name) = 'aksmanagedautoupgradeschedule') AS duration_hours,
-        bool_or(duration_defaulted) FILTER (WHERE lower(config_name) = 'aksmanagedautoupgradeschedule') AS defaulted,
-        any_value(schedule_text) FILTER (WHERE lower(config_name) = 'aksmanagedautoupgradeschedule') AS schedule_text,
-        bool_or(lower(config_name) = 'default') AS has_legacy_default,
-        string_agg(config_name, ', ' ORDER BY config_name) AS names
-    FROM maintenance GROUP BY cluster_id
-),
-errors AS (
-    SELECT scope AS cluster_id,
-           any_value(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
-    FROM scan_errors WHERE call = 'maintenance_configurations' GROUP BY ALL
-),
-judged AS (
+WITH judged AS (
     SELECT c.cluster_id, c.upgrade_channel, c.upgrade_channel_raw, cp.window_max_hours AS max_hours,
            c.cluster_id IN (SELECT cluster_id FROM maintenance_collected) AS collected,
-           cfg.name, cfg.form, cfg.duration_hours, cfg.defaulted, cfg.schedule_text,
-           coalesce(cfg.has_legacy_default, false) AS has_legacy_default, cfg.names, e.error
+           w.name, w.form, w.duration_hours, w.defaulted, w.schedule_text,
+           coalesce(s.has_legacy_default, false) AS has_legacy_default, s.names, e.error
     FROM clusters c
     JOIN cluster_params cp USING (cluster_id)
-    LEFT JOIN cfg USING (cluster_id)
-    LEFT JOIN errors e USING (cluster_id)
+    LEFT JOIN maintenance_schedules w ON w.cluster_id = c.cluster_id AND w.config_key = 'aksmanagedautoupgradeschedule'
+    LEFT JOIN maintenance_summary s ON s.cluster_id = c.cluster_id
+    LEFT JOIN maintenance_errors e ON e.cluster_id = c.cluster_id
 ),
 decided AS (
     SELECT *,
