@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.controls import Finding, evaluate, load_catalog
 from auditor.errors import AuditorError
+from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, load_policy
 from auditor.store import open_db, resolve_scan, write_scan
 
@@ -143,7 +144,7 @@ def write_reports(db_path: Path, scan_selector: str, policy_path: Path | None, f
         data = build_report(con, scan_selector, policy)
     finally:
         con.close()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_directory(out_dir)
     paths = [RENDERERS[name](data, out_dir) for name in formats]
     return [*paths, write_manifest(data, out_dir, paths)]
 
@@ -220,7 +221,7 @@ def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, qui
     from auditor.emulator.evolve import evolve_fleet, month_steps
     from auditor.emulator.generator import generate_fleet
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_directory(out_dir)
     db_path = out_dir / "auditor.duckdb"
     _replace_demo_database(db_path)
     now = datetime.now(UTC)

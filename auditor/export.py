@@ -29,7 +29,7 @@ import duckdb
 from auditor import __version__
 from auditor.errors import AuditorError
 from auditor.model import register_functions
-from auditor.paths import read_query
+from auditor.paths import output_directory, read_query
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db
 from auditor.trend import Progress, ensure_evaluated
@@ -85,7 +85,7 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, scan_column:
 def export_parquet(db_path: Path, out_dir: Path, policy: Policy,
                    progress: Progress | None = None) -> ExportResult:
     """Write every table as Parquet under out_dir; returns what was written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_directory(out_dir)
     result = ExportResult(out_dir)
     con = open_db(db_path)
     try:

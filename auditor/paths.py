@@ -26,6 +26,17 @@ def templates_dir() -> Path:
     return _bundled("templates")
 
 
+def output_directory(path: Path) -> Path:
+    """Create an output directory, or say in one line why it cannot be."""
+    from auditor.errors import AuditorError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditorError(f"cannot create the output directory {path}: {exc.strerror}") from exc
+    return path
+
+
 def read_query(relative: str) -> str:
     """Text of one query file, e.g. 'kql/managed_clusters.kql'."""
     return (queries_dir() / relative).read_text(encoding="utf-8")

@@ -84,3 +84,16 @@ def test_findings_json_goes_to_stdout_alone(tmp_path: Path) -> None:
     failing = run("findings", "--db", str(db), "--format", "json", "--fail-on", "medium")
     assert failing.returncode == 3
     assert json.loads(failing.stdout) == findings
+
+
+@pytest.mark.parametrize("command", [["report", "--format", "csv"], ["export", "--format", "parquet"]])
+def test_unwritable_output_directory(tmp_path: Path, command: list[str]) -> None:
+    from tests.evidence import cluster, store_scan
+
+    db = tmp_path / "a.duckdb"
+    store_scan(db, [cluster("c1")])
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run(*command, "--db", str(db), "--out", str(blocker / "out"))
+    assert result.returncode == 1
+    assert _one_line_error(result).startswith(f"error: cannot create the output directory {blocker / 'out'}")
