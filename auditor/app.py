@@ -50,6 +50,7 @@ def scan_and_store(
     all_pool_profiles: bool = False,
     show_progress: bool = False,
     clock: Any = None,
+    credential: Any = None,
 ) -> ScanResult:
     """Collect a scan and commit it whole to the database."""
     from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
@@ -57,7 +58,8 @@ def scan_and_store(
     # Open (and migrate) the store first: a bad database fails before any call is made.
     con = open_db(db_path, create=True)
     try:
-        clients = AzureClients(credential_from_environment(), cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle)
+        clients = AzureClients(credential or credential_from_environment(), cloud=cloud, endpoint=endpoint,
+                               ca_bundle=ca_bundle)
         options = ScanOptions(subscriptions=subscriptions, management_groups=management_groups,
                               concurrency=concurrency, all_pool_profiles=all_pool_profiles)
         if clock is not None:
@@ -213,7 +215,6 @@ def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, qui
     The demo database (out_dir/auditor.duckdb) is replaced on each run, so the history is always `months`
     scans; a database holding scans of anything but the emulator is never replaced.
     """
-    import os
     import time
     from datetime import UTC, datetime, timedelta
 
@@ -231,31 +232,27 @@ def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, qui
     start = month_steps(today, months + DEMO_WARMUP_MONTHS, end=today)[0]
     base = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, as_of=start)
     history = evolve_fleet(base, months + DEMO_WARMUP_MONTHS, seed, end=today)[DEMO_WARMUP_MONTHS:]
-    previous = os.environ.get("AUDITOR_ACCESS_TOKEN")
-    os.environ["AUDITOR_ACCESS_TOKEN"] = "demo-token"  # noqa: S105 - the emulator accepts any bearer token
+    from auditor.collect.clients import StaticTokenCredential
+
+    demo_credential = StaticTokenCredential("demo-token")  # the emulator accepts any bearer token
     results: list[ScanResult] = []
-    try:
-        for number, (moment, fleet) in enumerate(history, start=1):
-            clock = None
-            if number < len(history):
-                # Each month's scan runs at this time of day; the last one runs now.
-                began, scan_start = time.monotonic(), moment + (now - today)
+    for number, (moment, fleet) in enumerate(history, start=1):
+        clock = None
+        if number < len(history):
+            # Each month's scan runs at this time of day; the last one runs now.
+            began, scan_start = time.monotonic(), moment + (now - today)
 
-                def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
-                    return scan_start + timedelta(seconds=time.monotonic() - began)
+            def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
+                return scan_start + timedelta(seconds=time.monotonic() - began)
 
-            with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
-                result = scan_and_store(db_path, endpoint=server.endpoint, ca_bundle=str(server.ca_file),
-                                        show_progress=not quiet and sys.stderr.isatty(), clock=clock)
-            results.append(result)
-            if not quiet:
-                print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}",
-                      file=sys.stderr)
-    finally:
-        if previous is None:
-            os.environ.pop("AUDITOR_ACCESS_TOKEN", None)
-        else:
-            os.environ["AUDITOR_ACCESS_TOKEN"] = previous
+        with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
+            result = scan_and_store(db_path, endpoint=server.endpoint, ca_bundle=str(server.ca_file),
+                                    show_progress=not quiet and sys.stderr.isatty(), clock=clock,
+                                    credential=demo_credential)
+        results.append(result)
+        if not quiet:
+            print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}",
+                  file=sys.stderr)
     if not quiet and any(r.status != "complete" for r in results):
         print("warning: a demo scan is partial", file=sys.stderr)
     paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
