@@ -21,9 +21,8 @@ from auditor.catalog import (
 from auditor.catalog.refresh import CatalogSourceError, refresh
 from auditor.nodeimage import parse_node_image
 
-AKS_DATA = Path(__file__).resolve().parents[2] / "shared" / "aks-data"
+AKS_DATA = Path(__file__).resolve().parent / "fixtures" / "aks-data"
 BUNDLED = Path(__file__).resolve().parents[1] / "auditor" / "catalog" / "data"
-needs_aks_data = pytest.mark.skipif(not AKS_DATA.is_dir(), reason=f"{AKS_DATA} is absent")
 
 
 def test_calendar_is_ordered_and_every_minor_has_an_end_of_support():
@@ -119,7 +118,6 @@ def test_catalog_version_and_sources():
         assert needle in text
 
 
-@needs_aks_data
 def test_refresh_reproduces_the_bundled_files(tmp_path):
     result = refresh(AKS_DATA, tmp_path)
     assert result["kubernetes_versions"] == len(load_calendar())
@@ -129,7 +127,6 @@ def test_refresh_reproduces_the_bundled_files(tmp_path):
         assert (tmp_path / name).read_bytes() == (BUNDLED / name).read_bytes(), name
 
 
-@needs_aks_data
 def test_refresh_names_the_cell_it_cannot_read(tmp_path):
     source = tmp_path / "src"
     shutil.copytree(AKS_DATA, source)

@@ -36,8 +36,7 @@ from auditor.emulator import (
 from auditor.emulator.faults import format_hms
 from auditor.emulator.generator import generate_fleet
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "azure-examples"
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"{EXAMPLES} is absent")
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "azure-examples"
 
 SID = "00000000-0000-0000-0000-000000000000"
 AS_OF = datetime(2026, 11, 24, tzinfo=UTC)

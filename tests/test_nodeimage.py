@@ -16,8 +16,7 @@ from auditor.nodeimage import (
     parse_node_image,
 )
 
-AKS_DATA = Path(__file__).resolve().parents[2] / "shared" / "aks-data"
-needs_aks_data = pytest.mark.skipif(not AKS_DATA.is_dir(), reason=f"{AKS_DATA} is absent")
+AKS_DATA = Path(__file__).resolve().parent / "fixtures" / "aks-data"
 
 
 @pytest.mark.parametrize(
@@ -103,7 +102,6 @@ def test_rejects_unknown_formats_and_invalid_dates(value):
     assert node_image_date(value) is None
 
 
-@needs_aks_data
 def test_every_release_in_node_image_releases_csv_parses_to_its_implied_date():
     with (AKS_DATA / "node-image-releases.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -119,7 +117,6 @@ def test_every_release_in_node_image_releases_csv_parses_to_its_implied_date():
                 assert parsed is None, value
 
 
-@needs_aks_data
 def test_every_observed_version_string_parses_to_its_prefix_and_version():
     with (AKS_DATA / "node-image-version-strings-observed.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
