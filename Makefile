@@ -23,6 +23,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests bench scripts
+	$(BIN)/ruff format --check auditor tests bench scripts
 	$(BIN)/mypy
 
 # Benchmarks print ratios measured side by side; they are not tests. bench/scan.py alone takes ~20 minutes.

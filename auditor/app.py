@@ -30,9 +30,11 @@ class ScanResult:
     def summary(self) -> str:
         calls = ", ".join(f"{kind} {n}" for kind, n in self.stats.get("calls", {}).items())
         retries = sum(self.stats.get("retries", {}).values())
-        line = (f"scan {self.scan_id} {self.status}: {self.stats.get('clusters', 0)} clusters in "
-                f"{self.stats.get('subscriptions', 0)} subscriptions; calls: {calls}; retries {retries}; "
-                f"errors {self.errors}; {self.stats.get('seconds', 0)} s")
+        line = (
+            f"scan {self.scan_id} {self.status}: {self.stats.get('clusters', 0)} clusters in "
+            f"{self.stats.get('subscriptions', 0)} subscriptions; calls: {calls}; retries {retries}; "
+            f"errors {self.errors}; {self.stats.get('seconds', 0)} s"
+        )
         if self.status == "partial":
             line += "\nwarning: the scan is partial: controls that needed the missing evidence report unknown"
         return line
@@ -58,10 +60,15 @@ def scan_and_store(
     # Open (and migrate) the store first: a bad database fails before any call is made.
     con = open_db(db_path, create=True)
     try:
-        clients = AzureClients(credential or credential_from_environment(), cloud=cloud, endpoint=endpoint,
-                               ca_bundle=ca_bundle)
-        options = ScanOptions(subscriptions=subscriptions, management_groups=management_groups,
-                              concurrency=concurrency, all_pool_profiles=all_pool_profiles)
+        clients = AzureClients(
+            credential or credential_from_environment(), cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle
+        )
+        options = ScanOptions(
+            subscriptions=subscriptions,
+            management_groups=management_groups,
+            concurrency=concurrency,
+            all_pool_profiles=all_pool_profiles,
+        )
         if clock is not None:
             options.clock = clock
         if show_progress:
@@ -104,7 +111,8 @@ def filter_findings(
     wanted_control = {c.upper() for c in control_ids}
     wanted_sub = {s.lower() for s in subscriptions}
     return [
-        f for f in findings
+        f
+        for f in findings
         if (not wanted_status or f.status in wanted_status)
         and (not wanted_control or f.control_id in wanted_control)
         and (not wanted_sub or f.subscription_id in wanted_sub or f.subscription_name.lower() in wanted_sub)
@@ -129,13 +137,15 @@ def print_findings_table(findings: list[Finding]) -> None:
         # rich markup in untrusted names must not be interpreted: pass plain Text via escape.
         from rich.markup import escape
 
-        table.add_row(f.control_id, f.status, f.severity, escape(f.cluster), escape(f.node_pool or ""),
-                      escape(f.message))
+        table.add_row(
+            f.control_id, f.status, f.severity, escape(f.cluster), escape(f.node_pool or ""), escape(f.message)
+        )
     Console(file=sys.stdout, soft_wrap=False).print(table)
 
 
-def write_reports(db_path: Path, scan_selector: str, policy_path: Path | None, formats: Sequence[str],
-                  out_dir: Path) -> list[Path]:
+def write_reports(
+    db_path: Path, scan_selector: str, policy_path: Path | None, formats: Sequence[str], out_dir: Path
+) -> list[Path]:
     """Render the chosen formats of one scan's report into out_dir, then report-manifest.json beside them."""
     from auditor.report import RENDERERS, build_report
     from auditor.report.manifest import write_manifest
@@ -158,8 +168,16 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
     if output_format == "json":
         payload = {
             "controls": [
-                {"id": c.id, "title": c.title, "level": c.level, "severity": c.severity, "rule": c.rule,
-                 "evidence": list(c.evidence), "remediation": c.remediation, "frameworks": list(c.frameworks)}
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "level": c.level,
+                    "severity": c.severity,
+                    "rule": c.rule,
+                    "evidence": list(c.evidence),
+                    "remediation": c.remediation,
+                    "frameworks": list(c.frameworks),
+                }
                 for c in catalog
             ],
             "thresholds": policy.thresholds,
@@ -194,21 +212,46 @@ def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, re
     return out_path
 
 
-def serve_emulator(fleet_path: Path | None, *, port: int, state_dir: Path, latency_ms: float | None, quotas: bool,
-                   forbidden: Sequence[str], error_rate: float | None, **faults: Any) -> None:
+def serve_emulator(
+    fleet_path: Path | None,
+    *,
+    port: int,
+    state_dir: Path,
+    latency_ms: float | None,
+    quotas: bool,
+    forbidden: Sequence[str],
+    error_rate: float | None,
+    **faults: Any,
+) -> None:
     """Run the emulator in the foreground until interrupted."""
     from auditor.emulator import serve_forever
 
-    serve_forever(fleet_path, port=port, state_dir=state_dir, latency_ms=latency_ms, quotas=quotas,
-                  forbidden=forbidden, error_rate=error_rate, **faults)
+    serve_forever(
+        fleet_path,
+        port=port,
+        state_dir=state_dir,
+        latency_ms=latency_ms,
+        quotas=quotas,
+        forbidden=forbidden,
+        error_rate=error_rate,
+        **faults,
+    )
 
 
 DEMO_REPORTS = ("pdf", "html", "csv", "json")
 DEMO_WARMUP_MONTHS = 3
 
 
-def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, quiet: bool, months: int = 6,
-             formats: Sequence[str] = DEMO_REPORTS) -> list[Path]:
+def run_demo(
+    out_dir: Path,
+    *,
+    clusters: int,
+    subscriptions: int,
+    seed: int,
+    quiet: bool,
+    months: int = 6,
+    formats: Sequence[str] = DEMO_REPORTS,
+) -> list[Path]:
     """Generate a fleet, let it evolve month by month, serve each month with the emulator and scan it (the
     last scan today), then write the reports of the latest scan, drift section included.
 
@@ -246,13 +289,17 @@ def run_demo(out_dir: Path, *, clusters: int, subscriptions: int, seed: int, qui
                 return scan_start + timedelta(seconds=time.monotonic() - began)
 
         with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
-            result = scan_and_store(db_path, endpoint=server.endpoint, ca_bundle=str(server.ca_file),
-                                    show_progress=not quiet and sys.stderr.isatty(), clock=clock,
-                                    credential=demo_credential)
+            result = scan_and_store(
+                db_path,
+                endpoint=server.endpoint,
+                ca_bundle=str(server.ca_file),
+                show_progress=not quiet and sys.stderr.isatty(),
+                clock=clock,
+                credential=demo_credential,
+            )
         results.append(result)
         if not quiet:
-            print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}",
-                  file=sys.stderr)
+            print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}", file=sys.stderr)
     if not quiet and any(r.status != "complete" for r in results):
         print("warning: a demo scan is partial", file=sys.stderr)
     paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
@@ -277,12 +324,16 @@ def _replace_demo_database(db_path: Path) -> None:
             con.close()
     except duckdb.Error as exc:
         detail = " ".join(str(exc).split())[:200]
-        raise AuditorError(f"{db_path} exists and is not a demo database ({detail}): the demo will not "
-                           "replace it; choose another --out") from exc
+        raise AuditorError(
+            f"{db_path} exists and is not a demo database ({detail}): the demo will not "
+            "replace it; choose another --out"
+        ) from exc
     loopback = ("127.0.0.1", "localhost", "::1")
     foreign = [e for e in endpoints if (urlparse(e).hostname or "") not in loopback]
     if foreign:
-        raise AuditorError(f"{db_path} holds scans of {foreign[0]}, not only of the emulator: the demo will "
-                           "not replace it; choose another --out")
+        raise AuditorError(
+            f"{db_path} holds scans of {foreign[0]}, not only of the emulator: the demo will "
+            "not replace it; choose another --out"
+        )
     db_path.unlink()
     db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)

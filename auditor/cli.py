@@ -41,19 +41,33 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # a bug or an unforeseen failure: still one line, the details on request
             if os.environ.get("AUDITOR_DEBUG"):
                 raise
-            _stderr(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
-                    "(set AUDITOR_DEBUG=1 for the traceback)")
+            _stderr(
+                f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+                "(set AUDITOR_DEBUG=1 for the traceback)"
+            )
             sys.exit(1)
 
     return wrapper
 
 
-db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-                         show_default=True, help="DuckDB database file.")
-scan_option = click.option("--scan", "scan_selector", default="latest", show_default=True,
-                           help="Scan id (or unique prefix), or 'latest'.")
-policy_option = click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                             default=None, help="Policy TOML file (built-in defaults otherwise).")
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="DuckDB database file.",
+)
+scan_option = click.option(
+    "--scan", "scan_selector", default="latest", show_default=True, help="Scan id (or unique prefix), or 'latest'."
+)
+policy_option = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML file (built-in defaults otherwise).",
+)
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only results, no progress or summaries.")
 
 
@@ -68,24 +82,49 @@ def cli() -> None:
 @click.option("--subscription", "subscriptions", multiple=True, help="Subscription id to scan (repeatable).")
 @click.option("--management-group", "management_groups", multiple=True, help="Management group to scan (repeatable).")
 @click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
-@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CA certificate file to trust for --endpoint.")
-@click.option("--cloud", type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
-              default="AzureCloud", show_default=True)
-@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Calls in flight at once.")
-@click.option("--all-pool-profiles", is_flag=True,
-              help="One upgrade-profile call per pool instead of per image family.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA certificate file to trust for --endpoint.",
+)
+@click.option(
+    "--cloud",
+    type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+    default="AzureCloud",
+    show_default=True,
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 256), default=16, show_default=True, help="Calls in flight at once."
+)
+@click.option(
+    "--all-pool-profiles", is_flag=True, help="One upgrade-profile call per pool instead of per image family."
+)
 @quiet_option
 @handle_errors
-def scan(db_path: Path, subscriptions: tuple[str, ...], management_groups: tuple[str, ...], endpoint: str | None,
-         ca_bundle: str | None, cloud: str, concurrency: int, all_pool_profiles: bool, quiet: bool) -> None:
+def scan(
+    db_path: Path,
+    subscriptions: tuple[str, ...],
+    management_groups: tuple[str, ...],
+    endpoint: str | None,
+    ca_bundle: str | None,
+    cloud: str,
+    concurrency: int,
+    all_pool_profiles: bool,
+    quiet: bool,
+) -> None:
     """Collect every AKS cluster in scope into the database; prints the scan id."""
     from auditor.app import scan_and_store
 
     result = scan_and_store(
-        db_path, subscriptions=subscriptions, management_groups=management_groups, endpoint=endpoint,
-        ca_bundle=ca_bundle, cloud=cloud, concurrency=concurrency, all_pool_profiles=all_pool_profiles,
+        db_path,
+        subscriptions=subscriptions,
+        management_groups=management_groups,
+        endpoint=endpoint,
+        ca_bundle=ca_bundle,
+        cloud=cloud,
+        concurrency=concurrency,
+        all_pool_profiles=all_pool_profiles,
         show_progress=not quiet and sys.stderr.isatty(),
     )
     if not quiet:
@@ -97,22 +136,39 @@ def scan(db_path: Path, subscriptions: tuple[str, ...], management_groups: tuple
 @db_option
 @scan_option
 @policy_option
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.option("--fail-on", type=click.Choice(SEVERITY_ORDER), default=None,
-              help="Exit 3 when a failing, unwaived finding has this severity or higher.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITY_ORDER),
+    default=None,
+    help="Exit 3 when a failing, unwaived finding has this severity or higher.",
+)
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
 @click.option("--control", "control_ids", multiple=True, help="Only these control ids (repeatable).")
 @click.option("--subscription", "subscriptions", multiple=True, help="Only these subscriptions (repeatable).")
 @handle_errors
-def findings(db_path: Path, scan_selector: str, policy_path: Path | None, output_format: str, fail_on: str | None,
-             statuses: tuple[str, ...], control_ids: tuple[str, ...], subscriptions: tuple[str, ...]) -> None:
+def findings(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    output_format: str,
+    fail_on: str | None,
+    statuses: tuple[str, ...],
+    control_ids: tuple[str, ...],
+    subscriptions: tuple[str, ...],
+) -> None:
     """Evaluate the controls over a scan and print the findings."""
     from auditor.app import evaluate_scan, filter_findings, threshold_met
     from auditor.report.tabular import findings_csv, findings_json
 
-    results = filter_findings(evaluate_scan(db_path, scan_selector, policy_path),
-                              statuses=statuses, control_ids=control_ids, subscriptions=subscriptions)
+    results = filter_findings(
+        evaluate_scan(db_path, scan_selector, policy_path),
+        statuses=statuses,
+        control_ids=control_ids,
+        subscriptions=subscriptions,
+    )
     if output_format == "json":
         click.echo(findings_json(results))
     elif output_format == "csv":
@@ -140,14 +196,17 @@ def _formats(value: str) -> list[str]:
 @db_option
 @scan_option
 @policy_option
-@click.option("--format", "formats", default="pdf,html", show_default=True,
-              help="Comma-separated: pdf, html, csv, json.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-              show_default=True)
+@click.option(
+    "--format", "formats", default="pdf,html", show_default=True, help="Comma-separated: pdf, html, csv, json."
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True
+)
 @quiet_option
 @handle_errors
-def report(db_path: Path, scan_selector: str, policy_path: Path | None, formats: str, out_dir: Path,
-           quiet: bool) -> None:
+def report(
+    db_path: Path, scan_selector: str, policy_path: Path | None, formats: str, out_dir: Path, quiet: bool
+) -> None:
     """Write the reports of a scan; prints their paths."""
     from auditor.app import write_reports
 
@@ -161,17 +220,23 @@ def report(db_path: Path, scan_selector: str, policy_path: Path | None, formats:
 
 @cli.command()
 @db_option
-@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("output/report-manifest.json"), show_default=True,
-              help="The report-manifest.json written beside the reports.")
-@click.option("--scan", "scan_selector", default=None,
-              help="Scan id; must be the manifest's (default: the manifest's).")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("output/report-manifest.json"),
+    show_default=True,
+    help="The report-manifest.json written beside the reports.",
+)
+@click.option(
+    "--scan", "scan_selector", default=None, help="Scan id; must be the manifest's (default: the manifest's)."
+)
 @policy_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
-def verify(db_path: Path, manifest_path: Path, scan_selector: str | None, policy_path: Path | None,
-           output_format: str) -> None:
+def verify(
+    db_path: Path, manifest_path: Path, scan_selector: str | None, policy_path: Path | None, output_format: str
+) -> None:
     """Recompute a report's evidence and findings digests from the database; exit 0 on match, 1 if not."""
     import json
 
@@ -214,13 +279,19 @@ def policy_check(policy_file: Path) -> None:
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-              show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True
+)
 @click.option("--clusters", type=click.IntRange(1, 100_000), default=60, show_default=True)
 @click.option("--subscriptions", type=click.IntRange(1, 1000), default=6, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--months", type=click.IntRange(1, 60), default=6, show_default=True,
-              help="Monthly scans of the evolving fleet; the last one today.")
+@click.option(
+    "--months",
+    type=click.IntRange(1, 60),
+    default=6,
+    show_default=True,
+    help="Monthly scans of the evolving fleet; the last one today.",
+)
 @quiet_option
 @handle_errors
 def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: int, quiet: bool) -> None:
@@ -228,18 +299,22 @@ def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: in
     the latest scan (with its drift). No Azure account needed. Replaces the demo database in --out."""
     from auditor.app import run_demo
 
-    for path in run_demo(out_dir, clusters=clusters, subscriptions=subscriptions, seed=seed, quiet=quiet,
-                         months=months):
+    for path in run_demo(
+        out_dir, clusters=clusters, subscriptions=subscriptions, seed=seed, quiet=quiet, months=months
+    ):
         click.echo(str(path))
 
 
 @cli.command()
 @db_option
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Only scans started on or after this date (YYYY-MM-DD, UTC).")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only scans started on or after this date (YYYY-MM-DD, UTC).",
+)
 @policy_option
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @quiet_option
 @handle_errors
 def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: str, quiet: bool) -> None:
@@ -252,8 +327,13 @@ def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: st
     policy = load_policy(policy_path)
     con = open_db(db_path)
     try:
-        result = build_trend(con, policy, since=since.date() if since else None,
-                             progress=None if quiet else _stderr, details=output_format == "json")
+        result = build_trend(
+            con,
+            policy,
+            since=since.date() if since else None,
+            progress=None if quiet else _stderr,
+            details=output_format == "json",
+        )
     finally:
         con.close()
     if output_format == "json":
@@ -266,8 +346,13 @@ def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: st
 @db_option
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["parquet"]), default="parquet", show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory to write the tables into (one sub-directory per table).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the tables into (one sub-directory per table).",
+)
 @quiet_option
 @handle_errors
 def export(db_path: Path, policy_path: Path | None, output_format: str, out_dir: Path, quiet: bool) -> None:
@@ -290,17 +375,18 @@ def export(db_path: Path, policy_path: Path | None, output_format: str, out_dir:
 @scan_option
 @policy_option
 @click.option("--cluster", default=None, help="Only this cluster (name or ARM id).")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--rebuild", is_flag=True, help="Rebuild the upgrade ledger from every stored scan first.")
 @handle_errors
-def history(db_path: Path, scan_selector: str, policy_path: Path | None, cluster: str | None,
-            output_format: str, rebuild: bool) -> None:
+def history(
+    db_path: Path, scan_selector: str, policy_path: Path | None, cluster: str | None, output_format: str, rebuild: bool
+) -> None:
     """Upgrade timeline from the upgrade ledger as of a scan, with each event's campaign (docs/history.md)."""
     from auditor.history import history_timeline, print_timeline
 
-    scan_id, events, rebuilt = history_timeline(db_path, scan_selector=scan_selector, cluster=cluster,
-                                                policy_path=policy_path, rebuild=rebuild)
+    scan_id, events, rebuilt = history_timeline(
+        db_path, scan_selector=scan_selector, cluster=cluster, policy_path=policy_path, rebuild=rebuild
+    )
     if rebuilt is not None:
         _stderr(rebuilt.summary())
     print_timeline(events, output_format, show_cluster=cluster is None)
@@ -315,11 +401,21 @@ def emulator() -> None:
 
 
 @emulator.command("serve")
-@click.option("--fleet", "fleet_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Fleet JSON file (a generated one by default).")
+@click.option(
+    "--fleet",
+    "fleet_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Fleet JSON file (a generated one by default).",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True)
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output/emulator"),
-              show_default=True, help="Where the CA and server certificate are written.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output/emulator"),
+    show_default=True,
+    help="Where the CA and server certificate are written.",
+)
 @click.option("--latency-ms", type=click.FloatRange(0), default=None, help="Added latency per call.")
 @click.option("--no-quotas", is_flag=True, help="Do not model Azure's throttling quotas.")
 @click.option("--forbid-subscription", "forbidden", multiple=True, help="Answer 403 for this subscription.")
@@ -328,9 +424,18 @@ def emulator() -> None:
 @click.option("--timeout-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls that hang.")
 @click.option("--truncate-results", is_flag=True, help="Resource Graph truncates results longer than a page.")
 @handle_errors
-def emulator_serve(fleet_path: Path | None, port: int, state_dir: Path, latency_ms: float | None, no_quotas: bool,
-                   forbidden: tuple[str, ...], error_rate: float | None, storm_seconds: float | None,
-                   timeout_rate: float | None, truncate_results: bool) -> None:
+def emulator_serve(
+    fleet_path: Path | None,
+    port: int,
+    state_dir: Path,
+    latency_ms: float | None,
+    no_quotas: bool,
+    forbidden: tuple[str, ...],
+    error_rate: float | None,
+    storm_seconds: float | None,
+    timeout_rate: float | None,
+    truncate_results: bool,
+) -> None:
     """Serve a fleet until interrupted; prints the endpoint and CA file. Faults can also be set in the fleet file."""
     from auditor.app import serve_emulator
 
@@ -341,8 +446,16 @@ def emulator_serve(fleet_path: Path | None, port: int, state_dir: Path, latency_
         faults["timeout_rate"] = timeout_rate
     if truncate_results:
         faults["truncate_results"] = True
-    serve_emulator(fleet_path, port=port, state_dir=state_dir, latency_ms=latency_ms, quotas=not no_quotas,
-                   forbidden=forbidden, error_rate=error_rate, **faults)
+    serve_emulator(
+        fleet_path,
+        port=port,
+        state_dir=state_dir,
+        latency_ms=latency_ms,
+        quotas=not no_quotas,
+        forbidden=forbidden,
+        error_rate=error_rate,
+        **faults,
+    )
 
 
 @emulator.command("generate")
@@ -350,15 +463,21 @@ def emulator_serve(fleet_path: Path | None, port: int, state_dir: Path, latency_
 @click.option("--subscriptions", type=click.IntRange(1, 5000), default=10, show_default=True)
 @click.option("--regions", type=click.IntRange(1, 30), default=5, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("output/fleet.json"),
-              show_default=True)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("output/fleet.json"),
+    show_default=True,
+)
 @handle_errors
 def emulator_generate(clusters: int, subscriptions: int, regions: int, seed: int, out_path: Path) -> None:
     """Generate a realistic fleet file; prints its path."""
     from auditor.app import generate_fleet_file
 
-    click.echo(str(generate_fleet_file(out_path, clusters=clusters, subscriptions=subscriptions, regions=regions,
-                                       seed=seed)))
+    click.echo(
+        str(generate_fleet_file(out_path, clusters=clusters, subscriptions=subscriptions, regions=regions, seed=seed))
+    )
 
 
 @cli.group()
@@ -367,10 +486,20 @@ def catalog() -> None:
 
 
 @catalog.command("refresh")
-@click.option("--from", "source_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="A directory shaped like shared/aks-data (calendar CSV, endoflife page, node-image releases).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the catalog files (default: the package's own data directory).")
+@click.option(
+    "--from",
+    "source_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="A directory shaped like shared/aks-data (calendar CSV, endoflife page, node-image releases).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the catalog files (default: the package's own data directory).",
+)
 @handle_errors
 def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
     """Regenerate the bundled catalog from its sources; prints what changed."""

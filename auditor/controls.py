@@ -127,9 +127,7 @@ def _load_control(toml_path: Path) -> Control:
     if not sql_path.exists():
         raise AuditorError(f"{toml_path}: no SQL file {sql_path.name} beside it")
     if meta["id"] != toml_path.stem or not _CONTROL_ID.match(str(meta["id"])):
-        raise AuditorError(
-            f"{toml_path}: id {meta['id']!r} must match the file name and look like AKS-XXX-00"
-        )
+        raise AuditorError(f"{toml_path}: id {meta['id']!r} must match the file name and look like AKS-XXX-00")
     if meta["level"] not in LEVELS or meta["severity"] not in SEVERITIES:
         raise AuditorError(f"{toml_path}: level must be one of {LEVELS} and severity one of {SEVERITIES}")
     for key in ("title", "rationale", "rule", "remediation"):
@@ -151,9 +149,7 @@ def _load_control(toml_path: Path) -> Control:
         )
     thresholds = meta.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
-        raise AuditorError(
-            f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}"
-        )
+        raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
     sql = sql_path.read_text(encoding="utf-8")
     if not sql.strip():
         raise AuditorError(f"{sql_path}: empty SQL")
@@ -175,9 +171,7 @@ def _load_framework(path: Path) -> Framework:
     data = _read_toml(path)
     allowed = {"name", "title", "url", "requirements"}
     if set(data) - allowed or not {"name", "title", "requirements"} <= set(data):
-        raise AuditorError(
-            f"{path}: a framework file has exactly the keys name, title, url (optional), requirements"
-        )
+        raise AuditorError(f"{path}: a framework file has exactly the keys name, title, url (optional), requirements")
     requirements: list[Requirement] = []
     for raw in data["requirements"]:
         if not isinstance(raw, dict) or set(raw) != {"ref", "title", "controls"}:
@@ -188,13 +182,9 @@ def _load_framework(path: Path) -> Framework:
             or not controls
             or not all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in controls.items())
         ):
-            raise AuditorError(
-                f"{path}: requirement {raw['ref']}: controls maps control ids to a reason each"
-            )
+            raise AuditorError(f"{path}: requirement {raw['ref']}: controls maps control ids to a reason each")
         requirements.append(
-            Requirement(
-                str(raw["ref"]), str(raw["title"]), {k: " ".join(v.split()) for k, v in controls.items()}
-            )
+            Requirement(str(raw["ref"]), str(raw["title"]), {k: " ".join(v.split()) for k, v in controls.items()})
         )
     return Framework(
         id=path.stem,
@@ -214,9 +204,7 @@ def load_frameworks() -> tuple[Framework, ...]:
 @cache
 def load_catalog() -> tuple[Control, ...]:
     """Every control, ordered by id, with its framework references."""
-    controls = {
-        c.id: c for c in (_load_control(p) for p in sorted((queries_dir() / "controls").glob("AKS-*.toml")))
-    }
+    controls = {c.id: c for c in (_load_control(p) for p in sorted((queries_dir() / "controls").glob("AKS-*.toml")))}
     references: dict[str, list[str]] = {cid: [] for cid in controls}
     for framework in load_frameworks():
         for requirement in framework.requirements:
@@ -264,9 +252,7 @@ def evaluate(
             rows = con.execute(control.sql).fetchall()
             columns = [d[0] for d in con.description or []]
         except duckdb.Error as exc:
-            raise AuditorError(
-                f"control {control.id} failed to evaluate: {' '.join(str(exc).split())}"
-            ) from exc
+            raise AuditorError(f"control {control.id} failed to evaluate: {' '.join(str(exc).split())}") from exc
         if columns != RESULT_COLUMNS:
             raise AuditorError(f"control {control.id} returns columns {columns}, expected {RESULT_COLUMNS}")
         control_id, severity, title = control.id, control.severity, control.title
@@ -292,9 +278,7 @@ def evaluate(
                     location,
                     dict(tags),
                     evidence or "",
-                    control.remediation_for(group, name, node_pool, target)
-                    if status in ("fail", "warn")
-                    else "",
+                    control.remediation_for(group, name, node_pool, target) if status in ("fail", "warn") else "",
                 )
             )
     _apply_waivers(findings, policy, as_of[0])
@@ -340,7 +324,5 @@ def _apply_waivers(findings: list[Finding], policy: Policy, as_of: Any) -> None:
 def findings_digest(findings: list[Finding]) -> str:
     """SHA-256 over the findings in a canonical order and form."""
     ordered = sorted(findings, key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or ""))
-    text = json.dumps(
-        [f.as_dict() for f in ordered], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    text = json.dumps([f.as_dict() for f in ordered], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -82,8 +82,7 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, scan_column:
     return rows
 
 
-def export_parquet(db_path: Path, out_dir: Path, policy: Policy,
-                   progress: Progress | None = None) -> ExportResult:
+def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progress | None = None) -> ExportResult:
     """Write every table as Parquet under out_dir; returns what was written."""
     output_directory(out_dir)
     result = ExportResult(out_dir)
@@ -99,18 +98,15 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy,
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "upgrade_events" in tables:
             # Partitioned by the date of the scan that first saw the event (the ledger's "as of").
-            queries["upgrade_events"] = (
-                "SELECT *, CAST(first_seen_at AS DATE) AS scan_date FROM upgrade_events")
+            queries["upgrade_events"] = "SELECT *, CAST(first_seen_at AS DATE) AS scan_date FROM upgrade_events"
         else:
             result.notes.append("upgrade_events: skipped, the database has no upgrade ledger (issue 5)")
         for name, query in queries.items():
             if progress:
                 progress(f"writing {name}")
             # The ledger's events belong to the scan that first saw them.
-            rows = _copy(con, query, out_dir / name,
-                         "first_seen_scan_id" if name == "upgrade_events" else "scan_id")
-            result.tables[name] = {"rows": rows, "path": name if rows else None,
-                                   "partitioned_by": "scan_date"}
+            rows = _copy(con, query, out_dir / name, "first_seen_scan_id" if name == "upgrade_events" else "scan_id")
+            result.tables[name] = {"rows": rows, "path": name if rows else None, "partitioned_by": "scan_date"}
             if rows == 0:
                 result.notes.append(f"{name}: no rows, nothing written")
         manifest = {

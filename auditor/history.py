@@ -78,8 +78,7 @@ class LedgerUpdate:
             return "upgrade ledger: up to date"
         verb = "rebuilt from" if self.rebuilt else "updated with"
         return (
-            f"upgrade ledger {verb} {self.scans} scan(s): {self.new_events} new event(s), "
-            f"{self.seen_events} seen again"
+            f"upgrade ledger {verb} {self.scans} scan(s): {self.new_events} new event(s), {self.seen_events} seen again"
         )
 
 
@@ -126,9 +125,7 @@ def _fold_into_ledger(con: duckdb.DuckDBPyConnection, scans: list[tuple[str, dat
     now = datetime.now(UTC).replace(tzinfo=None)
     for scan_id, started_at in scans:
         new, seen = _fold(con, scan_id, EVENTS, SNAPSHOTS)
-        con.execute(
-            f"INSERT INTO {LEDGER_SCANS} VALUES (?, ?, ?, ?, ?)", [scan_id, started_at, now, new, seen]
-        )
+        con.execute(f"INSERT INTO {LEDGER_SCANS} VALUES (?, ?, ?, ?, ?)", [scan_id, started_at, now, new, seen])
         new_total += new
         seen_total += seen
     _drop_fold_tables(con)
@@ -194,9 +191,7 @@ def record_scan(con: duckdb.DuckDBPyConnection) -> LedgerUpdate | None:
 # --- the ledger as of one scan (evaluation, `auditor history`, the report) ----------------------------------
 
 
-def prepare_history(
-    con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: dict[str, Any] | None = None
-) -> None:
+def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: dict[str, Any] | None = None) -> None:
     """Temp tables history_events and history_snapshots (the ledger as of the scan), then the campaigns.
 
     Reads only: scans the ledger lacks are folded into the temp tables, never into the ledger.
@@ -206,22 +201,16 @@ def prepare_history(
         raise AuditorError(f"scan {scan_id} is not in the database")
     as_of: datetime = row[0]
     window = int((thresholds or {}).get("campaign_window_hours", _DEFAULT_WINDOW_HOURS))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE history_defaults AS SELECT {window}::INTEGER AS campaign_window_hours"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE history_defaults AS SELECT {window}::INTEGER AS campaign_window_hours")
     scans = [s for s in _scans(con) if (s[1], s[0]) <= (as_of, scan_id)]
     folded = _folded(con)
     pending = [s for s in scans if s[0] not in folded]
     newest_folded = max((i for i, s in enumerate(scans) if s[0] in folded), default=-1)
     from_scratch = bool(pending) and scans.index(pending[0]) < newest_folded
     as_of_events = (
-        "(first_seen_at < $at OR (first_seen_at = $at AND first_seen_scan_id <= $id))"
-        if not from_scratch
-        else "false"
+        "(first_seen_at < $at OR (first_seen_at = $at AND first_seen_scan_id <= $id))" if not from_scratch else "false"
     )
-    as_of_snapshots = (
-        "(taken_at < $at OR (taken_at = $at AND scan_id <= $id))" if not from_scratch else "false"
-    )
+    as_of_snapshots = "(taken_at < $at OR (taken_at = $at AND scan_id <= $id))" if not from_scratch else "false"
     params = {"at": as_of, "id": scan_id}
     for name in ("history_events", "history_snapshots"):
         _drop_temp(con, name)
@@ -407,8 +396,7 @@ def history_timeline(
         prepare_model(con, scan.scan_id, policy)
         if cluster:
             known = con.execute(
-                "SELECT count(*) FROM history_snapshots "
-                "WHERE lower(name) = lower(?) OR cluster_id = lower(?)",
+                "SELECT count(*) FROM history_snapshots WHERE lower(name) = lower(?) OR cluster_id = lower(?)",
                 [cluster, cluster],
             ).fetchone()
             if not known or not known[0]:

@@ -104,10 +104,7 @@ def _calendar_sql() -> str:
     source = (
         f"(VALUES {', '.join(rows)}) AS t{columns}"
         if rows
-        else (
-            "(SELECT NULL::VARCHAR, NULL::DATE, NULL::DATE, NULL::DATE, NULL::DATE WHERE false) AS t"
-            + columns
-        )
+        else ("(SELECT NULL::VARCHAR, NULL::DATE, NULL::DATE, NULL::DATE, NULL::DATE WHERE false) AS t" + columns)
     )
     return (
         "CREATE OR REPLACE TEMP TABLE version_calendar AS "
@@ -136,8 +133,7 @@ def _cluster_params(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     (a later scope wins for the thresholds it sets). `scope_name` lists every matching scope."""
     columns = ", ".join(f"{_sql_literal(policy.thresholds[name])} AS {name}" for name in THRESHOLDS)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE cluster_params AS SELECT cluster_id, '' AS scope_name, {columns} "
-        "FROM clusters"
+        f"CREATE OR REPLACE TEMP TABLE cluster_params AS SELECT cluster_id, '' AS scope_name, {columns} FROM clusters"
     )
     for scope in policy.scopes:
         conditions: list[str] = []

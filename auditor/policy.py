@@ -87,9 +87,7 @@ class Scope:
 
     def describe(self) -> str:
         """The match criteria in one line."""
-        parts = [
-            f"tag {k} in ({', '.join(v)})" if len(v) > 1 else f"tag {k}={v[0]}" for k, v in self.tags.items()
-        ]
+        parts = [f"tag {k} in ({', '.join(v)})" if len(v) > 1 else f"tag {k}={v[0]}" for k, v in self.tags.items()]
         if self.subscriptions:
             parts.append(f"subscription in ({', '.join(self.subscriptions)})")
         if self.resource_groups:
@@ -102,9 +100,7 @@ class Waiver:
     """Turns a `fail` of `control` on matching resources into `waived` until `expires` (inclusive)."""
 
     control: str
-    resource: (
-        str  # ARM id or glob; a cluster id also covers its pools, `<cluster id>/agentPools/<pool>` one pool
-    )
+    resource: str  # ARM id or glob; a cluster id also covers its pools, `<cluster id>/agentPools/<pool>` one pool
     reason: str
     approver: str
     expires: date
@@ -116,9 +112,7 @@ class Waiver:
         pattern = self.resource.lower()
         if fnmatch.fnmatchcase(resource_id.lower(), pattern):
             return True
-        return node_pool is not None and fnmatch.fnmatchcase(
-            f"{resource_id}/agentPools/{node_pool}".lower(), pattern
-        )
+        return node_pool is not None and fnmatch.fnmatchcase(f"{resource_id}/agentPools/{node_pool}".lower(), pattern)
 
     def active(self, on: date) -> bool:
         return on <= self.expires
@@ -303,9 +297,7 @@ class _Validator:
 
     def array_of_tables(self, value: Any, where: tuple[Any, ...], what: str) -> list[dict[str, Any]]:
         if not isinstance(value, list):
-            raise self.error(
-                where, f"{what} must be an array of tables ([[{where[-1]}]]), not {_kind(value)}"
-            )
+            raise self.error(where, f"{what} must be an array of tables ([[{where[-1]}]]), not {_kind(value)}")
         for index, item in enumerate(value):
             if not isinstance(item, dict):
                 raise self.error(where + (index,), f"each {what} entry must be a table, not {_kind(item)}")
@@ -319,11 +311,7 @@ class _Validator:
     def strings(self, value: Any, where: tuple[Any, ...], what: str) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(isinstance(v, str) and v.strip() for v in value)
-        ):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.error(where, f"{what} must be a string or a non-empty list of strings, not {value!r}")
         return tuple(v.strip() for v in value)
 
@@ -345,14 +333,8 @@ class _Validator:
                 checked[key] = value.strip()
                 continue
             if key in _FREE_LISTS:
-                if (
-                    not isinstance(value, list)
-                    or not value
-                    or not all(isinstance(v, str) and v.strip() for v in value)
-                ):
-                    raise self.error(
-                        at, f"'{key}' must be a non-empty list of non-empty strings, not {value!r}"
-                    )
+                if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+                    raise self.error(at, f"'{key}' must be a non-empty list of non-empty strings, not {value!r}")
                 lowered = [v.strip().lower() for v in value]
                 if len(set(lowered)) != len(lowered):
                     raise self.error(at, f"'{key}' names a value twice (values compare case-insensitively)")
@@ -361,9 +343,7 @@ class _Validator:
             if kind is int:
                 low, high = _INT_RANGES[key]
                 if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                    raise self.error(
-                        at, f"'{key}' must be a whole number from {low} to {high}, not {value!r}"
-                    )
+                    raise self.error(at, f"'{key}' must be a whole number from {low} to {high}, not {value!r}")
                 checked[key] = value
                 continue
             allowed = _LIST_VALUES[key]
@@ -386,9 +366,7 @@ class _Validator:
             scopes.append(self.scope(raw, ("scopes", index), index, {s.name for s in scopes}))
         waivers = [
             self.waiver(raw, ("waivers", index))
-            for index, raw in enumerate(
-                self.array_of_tables(data.get("waivers", []), ("waivers",), "[[waivers]]")
-            )
+            for index, raw in enumerate(self.array_of_tables(data.get("waivers", []), ("waivers",), "[[waivers]]"))
         ]
         for key in ("organisation", "classification"):
             if key in data:
@@ -405,11 +383,7 @@ class _Validator:
 
     def scope(self, raw: dict[str, Any], where: tuple[Any, ...], index: int, taken: set[str]) -> Scope:
         self.unknown(raw, _SCOPE_KEYS, where, "[[scopes]]")
-        name = (
-            self.text(raw["name"], where + ("name",), "a scope's 'name'")
-            if "name" in raw
-            else f"scope {index + 1}"
-        )
+        name = self.text(raw["name"], where + ("name",), "a scope's 'name'") if "name" in raw else f"scope {index + 1}"
         if name in taken:
             raise self.error(where + ("name",), f"scope name '{name}' is used twice")
         if "match" not in raw:
@@ -418,9 +392,7 @@ class _Validator:
             )
         match = self.table(raw["match"], where + ("match",), f"scope '{name}' match")
         if not match:
-            raise self.error(
-                where + ("match",), f"scope '{name}' has an empty match table: it would match nothing"
-            )
+            raise self.error(where + ("match",), f"scope '{name}' has an empty match table: it would match nothing")
         self.unknown(match, _MATCH_KEYS, where + ("match",), "[scopes.match]")
         tags: dict[str, tuple[str, ...]] = {}
         if "tags" in match:
@@ -428,9 +400,7 @@ class _Validator:
             if not given:
                 raise self.error(where + ("match", "tags"), f"scope '{name}' has an empty match.tags table")
             for key, value in given.items():
-                tags[key] = self.strings(
-                    value, where + ("match", "tags", key), f"tag '{key}' of scope '{name}'"
-                )
+                tags[key] = self.strings(value, where + ("match", "tags", key), f"tag '{key}' of scope '{name}'")
         subscriptions: tuple[str, ...] = ()
         if "subscriptions" in match:
             subscriptions = tuple(
@@ -451,12 +421,8 @@ class _Validator:
                     f"scope '{name}' match.resource_groups",
                 )
             )
-        thresholds = self.thresholds(
-            raw.get("thresholds", {}), where + ("thresholds",), "[scopes.thresholds]"
-        )
-        return Scope(
-            name=name, tags=tags, subscriptions=subscriptions, resource_groups=groups, thresholds=thresholds
-        )
+        thresholds = self.thresholds(raw.get("thresholds", {}), where + ("thresholds",), "[scopes.thresholds]")
+        return Scope(name=name, tags=tags, subscriptions=subscriptions, resource_groups=groups, thresholds=thresholds)
 
     def waiver(self, raw: dict[str, Any], where: tuple[Any, ...]) -> Waiver:
         self.unknown(raw, _WAIVER_KEYS, where, "[[waivers]]")
@@ -470,8 +436,7 @@ class _Validator:
         if not resource.startswith(("/", "*")):
             raise self.error(
                 where + ("resource",),
-                f"waiver resource must be an ARM id or a glob of one "
-                f"(starting with / or *), not {resource!r}",
+                f"waiver resource must be an ARM id or a glob of one (starting with / or *), not {resource!r}",
             )
         reason = self.text(raw["reason"], where + ("reason",), "a waiver's 'reason'").strip()
         approver = self.text(raw["approver"], where + ("approver",), "a waiver's 'approver'").strip()

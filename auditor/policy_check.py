@@ -48,9 +48,7 @@ class PolicyCheck:
         for name, value in self.overridden.items():
             out.append(f"  threshold {name} = {_show(value)} (default {_show(THRESHOLDS[name][0])})")
         for scope in self.policy.scopes:
-            changes = (
-                ", ".join(f"{k} = {_show(v)}" for k, v in scope.thresholds.items()) or "no threshold changes"
-            )
+            changes = ", ".join(f"{k} = {_show(v)}" for k, v in scope.thresholds.items()) or "no threshold changes"
             out.append(f"  scope '{scope.name}': {scope.describe()}: {changes}")
         for waiver in waivers:
             state = (

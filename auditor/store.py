@@ -73,9 +73,7 @@ def _check_and_migrate(con: duckdb.DuckDBPyConnection, path: Path, *, allow_migr
             if number == 1:
                 con.execute("CREATE TABLE auditor_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
             con.execute(migration.read_text(encoding="utf-8"))
-            con.execute(
-                "INSERT OR REPLACE INTO auditor_meta VALUES ('schema_version', ?)", [str(number)]
-            )
+            con.execute("INSERT OR REPLACE INTO auditor_meta VALUES ('schema_version', ?)", [str(number)])
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
@@ -146,8 +144,12 @@ class EvidenceSpool:
             self.count += 1
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
             self._digest.update(_digest_line(seq, kind, scope, request, text))
-            self._file.write(json.dumps({"seq": seq, "kind": kind, "scope": scope, "request": request,
-                                         "payload": text}, ensure_ascii=False) + "\n")
+            self._file.write(
+                json.dumps(
+                    {"seq": seq, "kind": kind, "scope": scope, "request": request, "payload": text}, ensure_ascii=False
+                )
+                + "\n"
+            )
         return seq
 
     def digest(self) -> str:
@@ -266,9 +268,7 @@ class Scan:
     evidence_sha256: str
 
 
-_SCAN_COLUMNS = (
-    "scan_id, started_at, finished_at, status, tool_version, cloud, endpoint, scope, stats, evidence_sha256"
-)
+_SCAN_COLUMNS = "scan_id, started_at, finished_at, status, tool_version, cloud, endpoint, scope, stats, evidence_sha256"
 
 
 def _utc_naive(moment: datetime) -> datetime:

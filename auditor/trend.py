@@ -62,9 +62,7 @@ def _static_digest() -> str:
     root = queries_dir()
     # Every query file evaluation may read (model, controls, the upgrade history, any added later); only the
     # collection queries, the schema, the export queries and the framework mappings cannot change a finding.
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in _NOT_EVALUATED
-    )
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in _NOT_EVALUATED)
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     for path in sorted((_PACKAGE / "catalog" / "data").glob("*")):
@@ -126,9 +124,7 @@ def store_evaluation(
             "SELECT coalesce(current_minor, 'unknown'), count(*) FROM clusters GROUP BY 1 ORDER BY 1"
         ).fetchall()
     )
-    columns = {
-        name: np.array([getattr(f, name) for f in findings], dtype=object) for name in _FINDING_COLUMNS
-    }
+    columns = {name: np.array([getattr(f, name) for f in findings], dtype=object) for name in _FINDING_COLUMNS}
     view = f"_cache_{hashlib.sha256(scan_id.encode()).hexdigest()[:12]}"
     con.execute("BEGIN TRANSACTION")
     try:
@@ -479,8 +475,7 @@ def _entries(
     }
     con.execute(_NEW_SQL, {"offset": offset})
     sizes: dict[tuple[int, str], int] = {
-        (idx, name): n
-        for idx, name, n in con.execute("SELECT idx, list, count(*) FROM _tnew GROUP BY ALL").fetchall()
+        (idx, name): n for idx, name, n in con.execute("SELECT idx, list, count(*) FROM _tnew GROUP BY ALL").fetchall()
     }
     texts: dict[tuple[int, str], str] = {}
     if details:
@@ -581,9 +576,7 @@ def _runs(con: duckdb.DuckDBPyConnection, scans: list[Scan]) -> tuple[list[dict[
                 "since_first_scan": first_idx == 0,
             }
         )
-    open_failures.sort(
-        key=lambda f: (-f["days"], f["control_id"], f["resource_id"].lower(), f["node_pool"] or "")
-    )
+    open_failures.sort(key=lambda f: (-f["days"], f["control_id"], f["resource_id"].lower(), f["node_pool"] or ""))
     fixed: dict[str, list[float]] = defaultdict(list)
     starts = [s.started_at for s in scans]
     for control_id, first_idx, ended_at in con.execute(
@@ -644,9 +637,7 @@ def print_trend_table(trend: Trend) -> None:
         console.print("No scan in the selection.")
         return
     partial = any(e.scan.status != "complete" for e in trend.entries)
-    table = Table(
-        title=f"Scans (policy: {trend.policy.source})", caption="* partial scan" if partial else None
-    )
+    table = Table(title=f"Scans (policy: {trend.policy.source})", caption="* partial scan" if partial else None)
     table.add_column("Scan", no_wrap=True)
     table.add_column("Date", no_wrap=True)
     for column in ("Clusters", "Pools", "Score", "Fail", "New", "Fixed", "Img age p50/p90"):
@@ -763,6 +754,4 @@ def build_drift(con: duckdb.DuckDBPyConnection, scan: Scan, policy: Policy, find
     key = evaluator_key(policy)
     if scan.scan_id not in cached_scans(con, key):
         store_evaluation(con, scan.scan_id, policy, findings, key)
-    return Drift(
-        scans=len(every), trend=build_trend(con, policy, scans=every, details=False), image_limit=limit
-    )
+    return Drift(scans=len(every), trend=build_trend(con, policy, scans=every, details=False), image_limit=limit)

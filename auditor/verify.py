@@ -52,8 +52,12 @@ class VerifyResult:
         return all(c.ok is not False for c in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"scan_id": self.scan_id, "manifest": self.manifest, "ok": self.ok,
-                "checks": [{**asdict(c), "verdict": c.verdict} for c in self.checks]}
+        return {
+            "scan_id": self.scan_id,
+            "manifest": self.manifest,
+            "ok": self.ok,
+            "checks": [{**asdict(c), "verdict": c.verdict} for c in self.checks],
+        }
 
     def lines(self) -> list[str]:
         width = max((len(c.name) for c in self.checks), default=8)
@@ -66,8 +70,7 @@ class VerifyResult:
                 line += f"\n  {'':<{width}}  {'':<8}  {c.detail}"
             out.append(line)
         failed = ", ".join(c.name for c in self.checks if c.ok is False)
-        out.append("verified: every digest matches the database" if self.ok
-                   else f"NOT verified: {failed} differ")
+        out.append("verified: every digest matches the database" if self.ok else f"NOT verified: {failed} differ")
         return out
 
 
@@ -77,8 +80,9 @@ def recompute_evidence_digest(con: duckdb.DuckDBPyConnection, scan_id: str) -> t
     return stored_evidence_digest(con, scan_id), int(row[0]) if row else 0
 
 
-def verify(db_path: Path, manifest_path: Path, *, scan_selector: str | None = None,
-           policy_path: Path | None = None) -> VerifyResult:
+def verify(
+    db_path: Path, manifest_path: Path, *, scan_selector: str | None = None, policy_path: Path | None = None
+) -> VerifyResult:
     """Compare a report manifest with what the database yields now."""
     manifest = read_manifest(manifest_path)
     recorded = manifest["scan"]
@@ -89,41 +93,79 @@ def verify(db_path: Path, manifest_path: Path, *, scan_selector: str | None = No
         if scan_selector and scan_selector != "latest":
             asked = resolve_scan(con, scan_selector)
             same = asked.scan_id == scan.scan_id
-            result.checks.append(Check("scan", same, scan.scan_id, asked.scan_id,
-                                       "" if same else "--scan names another scan than the manifest's"))
+            result.checks.append(
+                Check(
+                    "scan",
+                    same,
+                    scan.scan_id,
+                    asked.scan_id,
+                    "" if same else "--scan names another scan than the manifest's",
+                )
+            )
         digest, items = recompute_evidence_digest(con, scan.scan_id)
-        result.checks.append(Check(
-            "evidence", digest == recorded["evidence_sha256"], recorded["evidence_sha256"], digest,
-            f"{items} evidence items recomputed from the database",
-        ))
+        result.checks.append(
+            Check(
+                "evidence",
+                digest == recorded["evidence_sha256"],
+                recorded["evidence_sha256"],
+                digest,
+                f"{items} evidence items recomputed from the database",
+            )
+        )
         if scan.evidence_sha256 != digest:
-            result.checks.append(Check("stored digest", False, digest, scan.evidence_sha256,
-                                       "the digest stored with the scan no longer matches its evidence rows"))
+            result.checks.append(
+                Check(
+                    "stored digest",
+                    False,
+                    digest,
+                    scan.evidence_sha256,
+                    "the digest stored with the scan no longer matches its evidence rows",
+                )
+            )
         policy = load_policy(policy_path)
         expected_policy = manifest["policy"]["sha256"]
         policy_ok = policy.sha256 == expected_policy
-        result.checks.append(Check(
-            "policy", policy_ok, expected_policy, policy.sha256,
-            "" if policy_ok else f"the report used {manifest['policy'].get('source', 'another policy')}: "
-            "pass that file with --policy",
-        ))
+        result.checks.append(
+            Check(
+                "policy",
+                policy_ok,
+                expected_policy,
+                policy.sha256,
+                ""
+                if policy_ok
+                else f"the report used {manifest['policy'].get('source', 'another policy')}: "
+                "pass that file with --policy",
+            )
+        )
         findings = evaluate(con, scan.scan_id, policy)
     finally:
         con.close()
     got = findings_sha256(findings)
     expected_findings = manifest["findings"]["sha256"]
     count = manifest["findings"].get("count")
-    result.checks.append(Check(
-        "findings", got == expected_findings, expected_findings, got,
-        f"{len(findings)} findings re-evaluated" + ("" if count in (None, len(findings)) else
-                                                    f"; the report had {count}"),
-    ))
+    result.checks.append(
+        Check(
+            "findings",
+            got == expected_findings,
+            expected_findings,
+            got,
+            f"{len(findings)} findings re-evaluated"
+            + ("" if count in (None, len(findings)) else f"; the report had {count}"),
+        )
+    )
     _catalog_check(result, manifest)
     for name, entry in sorted(dict(manifest.get("files", {})).items()):
         path = manifest_path.parent / Path(name).name
         if not path.exists():
-            result.checks.append(Check(f"file {name}", None, str(entry.get("sha256", "")), "not present",
-                                       "skipped: the file is not beside the manifest"))
+            result.checks.append(
+                Check(
+                    f"file {name}",
+                    None,
+                    str(entry.get("sha256", "")),
+                    "not present",
+                    "skipped: the file is not beside the manifest",
+                )
+            )
             continue
         actual = file_sha256(path)
         expected = str(entry.get("sha256", ""))
@@ -142,8 +184,13 @@ def _catalog_check(result: VerifyResult, manifest: dict[str, Any]) -> None:
     if current == expected:
         result.checks.append(Check("catalog", True, expected, current))
     else:
-        result.checks.append(Check(
-            "catalog", None, expected, current,
-            "this tool's control catalog differs from the report's: findings may differ "
-            f"(report made by {manifest.get('tool_version', '?')})"))
-
+        result.checks.append(
+            Check(
+                "catalog",
+                None,
+                expected,
+                current,
+                "this tool's control catalog differs from the report's: findings may differ "
+                f"(report made by {manifest.get('tool_version', '?')})",
+            )
+        )

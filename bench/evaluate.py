@@ -146,9 +146,7 @@ def build_fleet(count: int, pools_per_cluster: int, seed: int) -> dict[str, Any]
         clusters.append(body)
         roll = rng.random()
         if roll < 0.01:
-            errors.append(
-                ErrorRow("maintenance_configurations", body["id"], 403, "AuthorizationFailed", "denied")
-            )
+            errors.append(ErrorRow("maintenance_configurations", body["id"], 403, "AuthorizationFailed", "denied"))
         elif roll < 0.2:
             maintenance[name] = [legacy_default()]
         elif roll < 0.8:
@@ -168,12 +166,7 @@ def build_fleet(count: int, pools_per_cluster: int, seed: int) -> dict[str, Any]
     region_versions = {region: body for region in REGIONS}
     errors.append(ErrorRow("kubernetes_versions", "swedencentral", 403, "AuthorizationFailed", "denied"))
     del region_versions["swedencentral"]
-    latest = {
-        (region, family): image
-        for region in REGIONS
-        for family, image in LATEST.items()
-        if region != "uksouth"
-    }
+    latest = {(region, family): image for region in REGIONS for family, image in LATEST.items() if region != "uksouth"}
     errors.append(ErrorRow("pool_upgrade_profile", f"uksouth|{UBUNTU}", 429, "TooManyRequests", "throttled"))
     return {
         "clusters": clusters,
@@ -185,9 +178,7 @@ def build_fleet(count: int, pools_per_cluster: int, seed: int) -> dict[str, Any]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clusters", type=int, default=10_000)
     parser.add_argument("--pools-per-cluster", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)

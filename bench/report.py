@@ -127,11 +127,7 @@ def build_fleet(
         version = rng.choices(VERSIONS, VERSION_WEIGHTS)[0]
         pools = [_pool(rng, "system", "System", version)]
         for j in range(rng.choice([1, 2, 2, 3])):
-            lag = (
-                version
-                if rng.random() < 0.9
-                else VERSIONS[min(VERSIONS.index(version) + 2, len(VERSIONS) - 1)]
-            )
+            lag = version if rng.random() < 0.9 else VERSIONS[min(VERSIONS.index(version) + 2, len(VERSIONS) - 1)]
             pools.append(_pool(rng, f"user{j + 1}", "User", lag, windows=rng.random() < 0.05))
         name = f"aks-{team}-{env}-{i:05d}"
         rg = f"rg-{team}-{env}-{i % 17:02d}"
@@ -168,9 +164,7 @@ def build_fleet(
                 "properties": properties,
             }
         )
-    evidence += [
-        EvidenceRow("cluster", c["id"], "POST /providers/Microsoft.ResourceGraph/resources", c) for c in rows
-    ]
+    evidence += [EvidenceRow("cluster", c["id"], "POST /providers/Microsoft.ResourceGraph/resources", c) for c in rows]
     supported: dict[str, Any] = {
         "values": [
             {
@@ -186,9 +180,7 @@ def build_fleet(
         if location != failed_region:
             evidence.append(EvidenceRow("kubernetes_versions", location, "GET kubernetesVersions", supported))
     newest = (AS_OF - timedelta(days=2)).date()
-    for (
-        location
-    ) in REGIONS:  # one agent-pool upgrade profile per (region, image family), as the collector asks
+    for location in REGIONS:  # one agent-pool upgrade profile per (region, image family), as the collector asks
         for family, latest in (
             ("AKSUbuntu-2204gen2containerd", f"{newest:%Y%m}.{newest:%d}.0"),
             ("AKSWindows-2022-containerd", f"20348.3300.{newest:%y%m%d}"),
@@ -333,9 +325,7 @@ def _pad(data: Any, target: int) -> None:
     while len(data.findings) < target and originals:
         n += 1
         template = sections[(n - 1) % len(sections)]
-        control = replace(
-            template.control, id=f"AKS-SYN-{n:02d}", title=f"Synthetic copy of {template.control.id}"
-        )
+        control = replace(template.control, id=f"AKS-SYN-{n:02d}", title=f"Synthetic copy of {template.control.id}")
         clones = [replace(f, control_id=control.id) for f in originals if f.control_id == template.control.id]
         clones = clones[: target - len(data.findings)]
         data.findings.extend(clones)
@@ -345,9 +335,7 @@ def _pad(data: Any, target: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clusters", type=int, default=10_000)
     parser.add_argument(
         "--formats",
@@ -378,10 +366,7 @@ def main() -> None:
     policy.write_text(SAMPLE_POLICY, encoding="utf-8")
     began = time.perf_counter()
     scan_id = build_fleet(db, args.clusters)
-    print(
-        f"fleet: {args.clusters} clusters written to {db} in {time.perf_counter() - began:.1f} s "
-        f"(scan {scan_id})"
-    )
+    print(f"fleet: {args.clusters} clusters written to {db} in {time.perf_counter() - began:.1f} s (scan {scan_id})")
     for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
         child = subprocess.run(
             [

@@ -47,9 +47,12 @@ class Emulator:
     """The emulator in a child process; its counters come back when it stops."""
 
     def __init__(self, fleet_path: Path, state_dir: Path, latency_ms: float, quotas: bool = True) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", SERVE, str(fleet_path), str(state_dir),
-                                         str(latency_ms), "1" if quotas else "0"], stdout=subprocess.PIPE,
-                                        text=True, cwd=ROOT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(fleet_path), str(state_dir), str(latency_ms), "1" if quotas else "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         assert self.process.stdout is not None
         self.endpoint, self.ca_file = self.process.stdout.readline().split()
 
@@ -69,8 +72,11 @@ def child(mode: str, endpoint: str, ca_file: str, extra: str) -> None:
     if mode == "auditor":
         record = run_scan(clients, ScanOptions(concurrency=int(extra)))
         record.evidence.discard() if hasattr(record.evidence, "discard") else None
-        result: dict[str, Any] = {"calls": record.stats["calls"], "retries": record.stats["retries"],
-                                  "errors": len(record.errors)}
+        result: dict[str, Any] = {
+            "calls": record.stats["calls"],
+            "retries": record.stats["retries"],
+            "errors": len(record.errors),
+        }
     elif mode == "naive":
         result = naive_serial(clients, json.loads(extra))
     else:  # calibrate: CPU per SDK call, serial, no latency
@@ -116,8 +122,13 @@ def naive_serial(clients: Any, subscriptions: list[str]) -> dict[str, Any]:
 
 
 def run_child(mode: str, emulator: Emulator, extra: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, emulator.endpoint, emulator.ca_file, extra],
-                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "AUDITOR_ACCESS_TOKEN": "bench"})
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, emulator.endpoint, emulator.ca_file, extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "AUDITOR_ACCESS_TOKEN": "bench"},
+    )
     if out.returncode != 0:
         raise SystemExit(f"{mode} collector failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -130,23 +141,34 @@ def fleet_shape(fleet: dict[str, Any]) -> dict[str, Any]:
     clusters = fleet["managedClusters"]
     subs = len(fleet["subscriptions"])
     per_bucket = Counter((c["id"].split("/")[2].lower(), c["location"].lower()) for c in clusters)
-    families = {(c["location"].lower(), image_family(p.get("nodeImageVersion", "")))
-                for c in clusters for p in c["properties"]["agentPoolProfiles"]}
+    families = {
+        (c["location"].lower(), image_family(p.get("nodeImageVersion", "")))
+        for c in clusters
+        for p in c["properties"]["agentPoolProfiles"]
+    }
     batches = math.ceil(subs / 250)
     per_batch = math.ceil(len(clusters) / batches)
     graph_pages = batches * max(1, math.ceil(per_batch / 1000))
     regions = {c["location"].lower() for c in clusters}
     pools = sum(len(c["properties"]["agentPoolProfiles"]) for c in clusters)
-    return {"clusters": len(clusters), "subscriptions": subs, "pools": pools, "regions": len(regions),
-            "families": len(families), "graph_pages": graph_pages, "hottest_bucket": max(per_bucket.values()),
-            "graph_batches": batches}
+    return {
+        "clusters": len(clusters),
+        "subscriptions": subs,
+        "pools": pools,
+        "regions": len(regions),
+        "families": len(families),
+        "graph_pages": graph_pages,
+        "hottest_bucket": max(per_bucket.values()),
+        "graph_batches": batches,
+    }
 
 
 def minimum_calls(shape: dict[str, Any]) -> int:
     # Resource Graph pages + one versions call per region + one profile per (region, family) + one maintenance
     # call per cluster, plus the subscription list and the two history queries (one page each per batch).
-    return (shape["graph_pages"] + shape["regions"] + shape["families"] + shape["clusters"] + 1
-            + 2 * shape["graph_batches"])
+    return (
+        shape["graph_pages"] + shape["regions"] + shape["families"] + shape["clusters"] + 1 + 2 * shape["graph_batches"]
+    )
 
 
 def floor_seconds(shape: dict[str, Any], concurrency: int, cpu_per_call: float) -> dict[str, float]:
@@ -198,28 +220,51 @@ def bench(clusters: int, subscriptions: int, concurrency: int, naive_share: floa
     naive_wall = naive["wall_s"] * naive_total_calls / naive["calls"] if naive_share < 1 else naive["wall_s"]
     floor = floor_seconds(shape, concurrency, cpu_per_call)
     total_calls = sum(ours["calls"].values())
-    return {"shape": shape, "ours": ours, "served": served, "floor": floor, "cpu_per_call_ms": cpu_per_call * 1000,
-            "minimum_calls": minimum_calls(shape), "total_calls": total_calls, "naive": naive,
-            "naive_share": naive_share, "naive_wall_s": naive_wall, "concurrency": concurrency}
+    return {
+        "shape": shape,
+        "ours": ours,
+        "served": served,
+        "floor": floor,
+        "cpu_per_call_ms": cpu_per_call * 1000,
+        "minimum_calls": minimum_calls(shape),
+        "total_calls": total_calls,
+        "naive": naive,
+        "naive_share": naive_share,
+        "naive_wall_s": naive_wall,
+        "concurrency": concurrency,
+    }
 
 
 def report(result: dict[str, Any]) -> None:
     shape, ours, floor = result["shape"], result["ours"], result["floor"]
-    print(f"\n## {shape['clusters']:,} clusters, {shape['subscriptions']} subscriptions, {shape['regions']} regions, "
-          f"{shape['pools']:,} pools; concurrency {result['concurrency']}, latency {LATENCY_MS:g} ms")
+    print(
+        f"\n## {shape['clusters']:,} clusters, {shape['subscriptions']} subscriptions, {shape['regions']} regions, "
+        f"{shape['pools']:,} pools; concurrency {result['concurrency']}, latency {LATENCY_MS:g} ms"
+    )
     print(f"calls by kind: {json.dumps(ours['calls'])}; retries {json.dumps(ours['retries'])}; errors {ours['errors']}")
-    print(f"calls: {result['total_calls']:,} vs minimum {result['minimum_calls']:,} "
-          f"= {result['total_calls'] / result['minimum_calls']:.3f} x")
-    print(f"wall: {ours['wall_s']:.1f} s vs floor {floor['floor']:.1f} s = {ours['wall_s'] / floor['floor']:.2f} x "
-          f"(bounds: latency {floor['latency']:.1f} s, CPU {floor['cpu']:.1f} s at "
-          f"{result['cpu_per_call_ms']:.2f} ms/call, hottest bucket {shape['hottest_bucket']} calls -> "
-          f"{floor['bucket']:.1f} s)")
+    print(
+        f"calls: {result['total_calls']:,} vs minimum {result['minimum_calls']:,} "
+        f"= {result['total_calls'] / result['minimum_calls']:.3f} x"
+    )
+    print(
+        f"wall: {ours['wall_s']:.1f} s vs floor {floor['floor']:.1f} s = {ours['wall_s'] / floor['floor']:.2f} x "
+        f"(bounds: latency {floor['latency']:.1f} s, CPU {floor['cpu']:.1f} s at "
+        f"{result['cpu_per_call_ms']:.2f} ms/call, hottest bucket {shape['hottest_bucket']} calls -> "
+        f"{floor['bucket']:.1f} s)"
+    )
     print(f"collector CPU: {ours['cpu_s']:.1f} s; peak RSS {ours['peak_rss_mb']:.0f} MB")
-    sampled = "" if result["naive_share"] >= 1 else (
-        f" (measured on {result['naive_share']:.0%} of subscriptions: {result['naive']['calls']:,} calls in "
-        f"{result['naive']['wall_s']:.1f} s, scaled by calls)")
-    print(f"naive serial collector: {result['naive_wall_s']:.0f} s{sampled}; "
-          f"ours is {result['naive_wall_s'] / ours['wall_s']:.1f} x faster")
+    sampled = (
+        ""
+        if result["naive_share"] >= 1
+        else (
+            f" (measured on {result['naive_share']:.0%} of subscriptions: {result['naive']['calls']:,} calls in "
+            f"{result['naive']['wall_s']:.1f} s, scaled by calls)"
+        )
+    )
+    print(
+        f"naive serial collector: {result['naive_wall_s']:.0f} s{sampled}; "
+        f"ours is {result['naive_wall_s'] / ours['wall_s']:.1f} x faster"
+    )
 
 
 def main() -> None:
@@ -227,8 +272,12 @@ def main() -> None:
     parser.add_argument("--child", nargs=4, metavar=("MODE", "ENDPOINT", "CA", "EXTRA"))
     parser.add_argument("--fleets", default="1000x100,10000x500", help="CLUSTERSxSUBSCRIPTIONS, comma-separated")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--naive-share", type=float, default=None,
-                        help="share of subscriptions the naive collector walks (default: all at 1,000, 10%% above)")
+    parser.add_argument(
+        "--naive-share",
+        type=float,
+        default=None,
+        help="share of subscriptions the naive collector walks (default: all at 1,000, 10%% above)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args()

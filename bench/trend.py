@@ -33,13 +33,16 @@ GRAPH = "POST /providers/Microsoft.ResourceGraph/resources"
 
 def evidence_of(fleet: dict[str, Any]) -> list[EvidenceRow]:
     """What a complete scan of this fleet records, kind by kind, as the collectors record it."""
-    rows = [EvidenceRow("subscription", s["subscriptionId"].lower(), "GET /subscriptions", s)
-            for s in fleet["subscriptions"]]
+    rows = [
+        EvidenceRow("subscription", s["subscriptionId"].lower(), "GET /subscriptions", s)
+        for s in fleet["subscriptions"]
+    ]
     families: set[tuple[str, str]] = set()
     for cluster in fleet["managedClusters"]:
         cid = cluster["id"]
-        row = {key: cluster.get(key) for key in ("id", "name", "location", "subscriptionId", "tags", "sku",
-                                                  "properties")}
+        row = {
+            key: cluster.get(key) for key in ("id", "name", "location", "subscriptionId", "tags", "sku", "properties")
+        }
         row["type"] = cluster["type"].lower()
         row["resourceGroup"] = cid.split("/")[4].lower()
         row["subscriptionId"] = cid.split("/")[2]
@@ -52,20 +55,30 @@ def evidence_of(fleet: dict[str, Any]) -> list[EvidenceRow]:
         rows.append(EvidenceRow("kubernetes_versions", location, "GET kubernetesVersions", body))
     maintenance = fleet.get("maintenanceConfigurations", {})
     for cluster in fleet["managedClusters"]:
-        rows.append(EvidenceRow("maintenance_configurations", cluster["id"], "GET maintenanceConfigurations",
-                                {"value": maintenance.get(cluster["id"].lower(), [])}))
+        rows.append(
+            EvidenceRow(
+                "maintenance_configurations",
+                cluster["id"],
+                "GET maintenanceConfigurations",
+                {"value": maintenance.get(cluster["id"].lower(), [])},
+            )
+        )
     for location, family in sorted(families):
         latest = fleet["latestNodeImages"].get(location, {}).get(family)
         if latest:
-            rows.append(EvidenceRow("pool_upgrade_profile", f"{location}|{family}",
-                                    "GET upgradeProfiles/default",
-                                    {"properties": {"latestNodeImageVersion": latest}}))
+            rows.append(
+                EvidenceRow(
+                    "pool_upgrade_profile",
+                    f"{location}|{family}",
+                    "GET upgradeProfiles/default",
+                    {"properties": {"latestNodeImageVersion": latest}},
+                )
+            )
     for change in fleet.get("resourceChanges", []):
         row = {key: change.get(key) for key in ("id", "subscriptionId", "resourceGroup", "properties")}
         rows.append(EvidenceRow("resource_change", change["id"], GRAPH, row))
     for event in fleet.get("scheduledEvents", []):
-        row = {key: event.get(key) for key in ("id", "name", "type", "subscriptionId", "resourceGroup",
-                                               "properties")}
+        row = {key: event.get(key) for key in ("id", "name", "type", "subscriptionId", "resourceGroup", "properties")}
         rows.append(EvidenceRow("scheduled_event", event["id"], GRAPH, row))
     return rows
 
@@ -82,23 +95,31 @@ def build(db: Path, clusters: int, scans: int, subscriptions: int, regions: int)
     print(f"generated {clusters:,} clusters in {time.perf_counter() - began:.1f} s", flush=True)
     con = open_db(db, create=True)
     try:
-        for number, (moment, fleet) in enumerate(
-                iter_evolution(base, scans + WARMUP_MONTHS, seed=11, end=today)):
+        for number, (moment, fleet) in enumerate(iter_evolution(base, scans + WARMUP_MONTHS, seed=11, end=today)):
             if number < WARMUP_MONTHS:
                 continue
             began = time.perf_counter()
             evidence = evidence_of(fleet)
             scan_at = moment + timedelta(hours=6)
             record = ScanRecord(
-                scan_id=scan_at.strftime("%Y%m%dT%H%M%SZ") + f"-b{number:03d}", started_at=scan_at,
-                finished_at=scan_at + timedelta(minutes=5), tool_version="bench", cloud="AzureCloud",
-                endpoint="bench://evolved-fleet", scope={}, stats={"calls": {}}, evidence=evidence,
+                scan_id=scan_at.strftime("%Y%m%dT%H%M%SZ") + f"-b{number:03d}",
+                started_at=scan_at,
+                finished_at=scan_at + timedelta(minutes=5),
+                tool_version="bench",
+                cloud="AzureCloud",
+                endpoint="bench://evolved-fleet",
+                scope={},
+                stats={"calls": {}},
+                evidence=evidence,
             )
             write_scan(con, record)
             update_ledger(con)  # as scan_and_store does after each committed scan
-            print(f"scan {number - WARMUP_MONTHS + 1}/{scans} {moment:%Y-%m-%d}: "
-                  f"{len(fleet['managedClusters']):,} clusters, {len(evidence):,} evidence rows, "
-                  f"{time.perf_counter() - began:.1f} s", flush=True)
+            print(
+                f"scan {number - WARMUP_MONTHS + 1}/{scans} {moment:%Y-%m-%d}: "
+                f"{len(fleet['managedClusters']):,} clusters, {len(evidence):,} evidence rows, "
+                f"{time.perf_counter() - began:.1f} s",
+                flush=True,
+            )
     finally:
         con.close()
 
@@ -106,14 +127,14 @@ def build(db: Path, clusters: int, scans: int, subscriptions: int, regions: int)
 def timed_cli(db: Path, *args: str) -> tuple[float, int, int]:
     """Seconds, bytes of stdout, and how many scans the run had to evaluate (0 when the cache was warm)."""
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "auditor", "trend", "--db", str(db), *args],
-                          capture_output=True, check=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "trend", "--db", str(db), *args], capture_output=True, check=True, cwd=ROOT
+    )
     return time.perf_counter() - began, len(done.stdout), done.stderr.count(b"evaluating scan")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clusters", type=int, default=10_000)
     parser.add_argument("--scans", type=int, default=24)
     parser.add_argument("--subscriptions", type=int, default=200)
@@ -134,8 +155,10 @@ def main() -> None:
     finally:
         con.close()
     cold, _, evaluated = timed_cli(db, "--format", "json")
-    print(f"trend, cold (evaluates and caches {evaluated} scans): {cold:.1f} s "
-          f"({cold / max(1, evaluated):.1f} s per scan)")
+    print(
+        f"trend, cold (evaluates and caches {evaluated} scans): {cold:.1f} s "
+        f"({cold / max(1, evaluated):.1f} s per scan)"
+    )
     warm: list[tuple[float, int]] = []
     for _ in range(6):  # a query or code file edited meanwhile changes the cache key: such runs do not count
         seconds, size, evaluated = timed_cli(db, "--format", "json")
@@ -157,8 +180,10 @@ def main() -> None:
     finally:
         con.close()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"findings cached: {rows[0] if rows else 0:,}; database {db.stat().st_size / 1e6:.0f} MB; "
-          f"peak RSS of a trend run {peak:.0f} MB; target warm <= 5 s: {'met' if best <= 5 else 'NOT met'}")
+    print(
+        f"findings cached: {rows[0] if rows else 0:,}; database {db.stat().st_size / 1e6:.0f} MB; "
+        f"peak RSS of a trend run {peak:.0f} MB; target warm <= 5 s: {'met' if best <= 5 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

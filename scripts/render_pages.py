@@ -121,9 +121,7 @@ def render(pdf: Path, out_dir: Path, dpi: int) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pdf", type=Path, default=None, help="an existing report.pdf (default: a sample)")
     parser.add_argument("--clusters", type=int, default=240, help="sample fleet size")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")

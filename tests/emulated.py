@@ -30,8 +30,13 @@ def small_fleet(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         "schema": "aks-upgrade-auditor/fleet@1",
         "tenantId": "11111111-1111-1111-1111-111111111111",
         "subscriptions": [
-            {"id": f"/subscriptions/{sid}", "subscriptionId": sid, "displayName": name, "state": "Enabled",
-             "tenantId": "11111111-1111-1111-1111-111111111111"}
+            {
+                "id": f"/subscriptions/{sid}",
+                "subscriptionId": sid,
+                "displayName": name,
+                "state": "Enabled",
+                "tenantId": "11111111-1111-1111-1111-111111111111",
+            }
             for sid, name in ((SUB, "Contoso Prod"), (SUB2, "Contoso Dev"))
         ],
         "managedClusters": clusters,

@@ -60,8 +60,9 @@ def _evidence_scans(db: Path) -> set[str]:
 def test_kill_9_in_the_middle_of_a_commit_leaves_no_half_scan(tmp_path: Path) -> None:
     db = tmp_path / "a.duckdb"
     first = store_scan(db, [cluster("c1")])
-    result = subprocess.run([sys.executable, "-c", KILL_MID_COMMIT, str(db)], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_MID_COMMIT, str(db)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert _scan_ids(db) == [first]
     assert _evidence_scans(db) == {first}
@@ -76,9 +77,24 @@ def test_ctrl_c_during_collection_stores_nothing_and_leaves_no_spool(tmp_path: P
     with EmulatorServer(fleet, state_dir=tmp_path / "emu", latency_ms=400) as server:
         env = {**os.environ, "AUDITOR_ACCESS_TOKEN": "t", "TMPDIR": str(spool_dir)}
         process = subprocess.Popen(
-            [sys.executable, "-m", "auditor", "scan", "--db", str(db), "--endpoint", server.endpoint,
-             "--ca-bundle", str(server.ca_file), "--concurrency", "2"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "scan",
+                "--db",
+                str(db),
+                "--endpoint",
+                server.endpoint,
+                "--ca-bundle",
+                str(server.ca_file),
+                "--concurrency",
+                "2",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(2.5)  # inside the collection: several 400 ms calls, one at a time
         process.send_signal(signal.SIGINT)

@@ -73,15 +73,11 @@ def test_metadata_validates(control: Control) -> None:
     assert control.remediation.startswith("az "), "remediations are az CLI commands"
     # Thresholds: declared ones exist and are read by the SQL; the rule names no undeclared one.
     named = set(re.findall(r"\[([a-z_]+)\]", control.rule))
-    assert named <= set(control.thresholds), (
-        f"rule names undeclared thresholds {named - set(control.thresholds)}"
-    )
+    assert named <= set(control.thresholds), f"rule names undeclared thresholds {named - set(control.thresholds)}"
     for threshold in control.thresholds:
         assert threshold in THRESHOLDS
         assert threshold in control.sql, f"{control.id} declares {threshold} but its SQL does not read it"
-    assert control.sql.lstrip().startswith(f"-- {control.id}"), (
-        "the SQL opens with a comment naming its control"
-    )
+    assert control.sql.lstrip().startswith(f"-- {control.id}"), "the SQL opens with a comment naming its control"
 
 
 @pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])
@@ -120,9 +116,7 @@ def test_every_control_has_a_passing_and_a_failing_fixture() -> None:
     registry = _registries()
     for control in CATALOG:
         expected = {getattr(case, "expect", None) for case in registry.get(control.id, [])}
-        assert {"pass", "fail"} <= expected, (
-            f"{control.id} lacks a passing or failing fixture (has {expected})"
-        )
+        assert {"pass", "fail"} <= expected, f"{control.id} lacks a passing or failing fixture (has {expected})"
     assert set(registry) <= {c.id for c in CATALOG}, "fixtures for controls that do not exist"
 
 

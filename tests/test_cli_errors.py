@@ -14,8 +14,9 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
     environment = {**os.environ, **(env or {})}
     environment.pop("AUDITOR_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=120,
-                          env=environment)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=120, env=environment
+    )
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -45,8 +46,15 @@ def test_unknown_report_format(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("endpoint", ["https://127.0.0.1:9", "https://127.0.0.1:1"])
 def test_unreachable_endpoint(tmp_path: Path, endpoint: str) -> None:
-    result = run("scan", "--db", str(tmp_path / "a.duckdb"), "--endpoint", endpoint, "-q",
-                 env={"AUDITOR_ACCESS_TOKEN": "secret-token-value"})
+    result = run(
+        "scan",
+        "--db",
+        str(tmp_path / "a.duckdb"),
+        "--endpoint",
+        endpoint,
+        "-q",
+        env={"AUDITOR_ACCESS_TOKEN": "secret-token-value"},
+    )
     assert result.returncode == 1
     line = _one_line_error(result)
     assert line.startswith("error: cannot reach https://127.0.0.1")
@@ -59,7 +67,7 @@ def test_bad_policy_file_names_the_line(tmp_path: Path) -> None:
     db = tmp_path / "a.duckdb"
     store_scan(db, [cluster("c1")])
     policy = tmp_path / "policy.toml"
-    policy.write_text('[thresholds]\nimage_max_age_days = 30\nmystery = 1\n')
+    policy.write_text("[thresholds]\nimage_max_age_days = 30\nmystery = 1\n")
     result = run("findings", "--db", str(db), "--policy", str(policy))
     assert result.returncode == 1
     assert _one_line_error(result) == (

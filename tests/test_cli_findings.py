@@ -21,13 +21,17 @@ OLD_IMAGE = "AKSUbuntu-2204gen2containerd-202607.01.0"
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "a.duckdb"
-    store_scan(path, [
-        cluster("good", channel="stable"),
-        cluster("old", version="1.28.5", channel="stable"),  # AKS-VER-01 fail (high)
-        cluster("nochannel", channel=None),  # AKS-CHN-01 fail (medium)
-        cluster("stale", sub=OTHER_SUB, channel="stable",
-                pools=[pool("system", image=OLD_IMAGE)]),  # AKS-IMG-01 fail (high)
-    ])
+    store_scan(
+        path,
+        [
+            cluster("good", channel="stable"),
+            cluster("old", version="1.28.5", channel="stable"),  # AKS-VER-01 fail (high)
+            cluster("nochannel", channel=None),  # AKS-CHN-01 fail (medium)
+            cluster(
+                "stale", sub=OTHER_SUB, channel="stable", pools=[pool("system", image=OLD_IMAGE)]
+            ),  # AKS-IMG-01 fail (high)
+        ],
+    )
     return path
 
 
@@ -74,16 +78,17 @@ def test_fail_on_applies_to_the_filtered_findings(db: Path) -> None:
 
 def test_waived_findings_do_not_trip_the_gate_but_expired_waivers_do(db: Path, tmp_path: Path) -> None:
     active = tmp_path / "active.toml"
-    active.write_text('[[waivers]]\ncontrol = "AKS-VER-01"\nresource = "*/managedClusters/old"\n'
-                      'reason = "vendor"\napprover = "ciso"\nexpires = 2030-01-01\n', encoding="utf-8")
-    result = _findings(db, "--format", "json", "--policy", str(active), "--control", "AKS-VER-01",
-                       "--fail-on", "high")
+    active.write_text(
+        '[[waivers]]\ncontrol = "AKS-VER-01"\nresource = "*/managedClusters/old"\n'
+        'reason = "vendor"\napprover = "ciso"\nexpires = 2030-01-01\n',
+        encoding="utf-8",
+    )
+    result = _findings(db, "--format", "json", "--policy", str(active), "--control", "AKS-VER-01", "--fail-on", "high")
     assert result.exit_code == 0, result.stderr
     assert [f["status"] for f in _json(result) if f["cluster"] == "old"] == ["waived"]
     expired = tmp_path / "expired.toml"
     expired.write_text(active.read_text().replace("2030-01-01", "2020-01-01"), encoding="utf-8")
-    result = _findings(db, "--format", "json", "--policy", str(expired), "--control", "AKS-VER-01",
-                       "--fail-on", "high")
+    result = _findings(db, "--format", "json", "--policy", str(expired), "--control", "AKS-VER-01", "--fail-on", "high")
     assert result.exit_code == 3
 
 
@@ -107,9 +112,15 @@ def test_csv_on_stdout(db: Path) -> None:
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("args", [
-    ["--fail-on", "severe"], ["--format", "xml"], ["--no-such-option"], ["--status"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--fail-on", "severe"],
+        ["--format", "xml"],
+        ["--no-such-option"],
+        ["--status"],
+    ],
+)
 def test_usage_errors_exit_2(db: Path, args: list[str]) -> None:
     result = _findings(db, *args)
     assert result.exit_code == 2
@@ -128,8 +139,12 @@ def test_errors_exit_1_with_one_line(db: Path, tmp_path: Path) -> None:
 
 
 def test_a_real_process_keeps_stdout_machine_readable(db: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "auditor", "findings", "--db", str(db), "--format", "json",
-                           "--fail-on", "high"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "findings", "--db", str(db), "--format", "json", "--fail-on", "high"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 3
     assert isinstance(json.loads(proc.stdout), list)
     assert "exit 3" in proc.stderr

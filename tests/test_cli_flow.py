@@ -11,20 +11,40 @@ from pathlib import Path
 
 
 def auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def test_generate_serve_scan_findings_report(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.json"
-    generated = auditor("emulator", "generate", "--clusters", "8", "--subscriptions", "2", "--seed", "4",
-                        "--out", str(fleet))
+    generated = auditor(
+        "emulator", "generate", "--clusters", "8", "--subscriptions", "2", "--seed", "4", "--out", str(fleet)
+    )
     assert generated.returncode == 0, generated.stderr
     assert json.loads(fleet.read_text())["managedClusters"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "emulator", "serve", "--fleet", str(fleet), "--port", "0",
-         "--state-dir", str(tmp_path / "emu")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "emulator",
+            "serve",
+            "--fleet",
+            str(fleet),
+            "--port",
+            "0",
+            "--state-dir",
+            str(tmp_path / "emu"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None

@@ -17,14 +17,17 @@ from tests.emulated import arm_cluster, small_fleet
 
 
 def quick_limiter(attempts: int = 6) -> Limiter:
-    return Limiter(LimiterSettings(max_attempts=attempts, backoff_base_s=0.01, backoff_cap_s=0.05,
-                                   max_retry_after_s=1.5))
+    return Limiter(
+        LimiterSettings(max_attempts=attempts, backoff_base_s=0.01, backoff_cap_s=0.05, max_retry_after_s=1.5)
+    )
 
 
-def scan(server: EmulatorServer, limiter: Limiter | None = None, read_timeout: float = 30.0,
-         **options: Any) -> ScanRecord:
-    clients = AzureClients(StaticTokenCredential("t"), endpoint=server.endpoint, ca_bundle=str(server.ca_file),
-                           read_timeout=read_timeout)
+def scan(
+    server: EmulatorServer, limiter: Limiter | None = None, read_timeout: float = 30.0, **options: Any
+) -> ScanRecord:
+    clients = AzureClients(
+        StaticTokenCredential("t"), endpoint=server.endpoint, ca_bundle=str(server.ca_file), read_timeout=read_timeout
+    )
     return run_scan(clients, ScanOptions(**options), limiter=limiter or quick_limiter())
 
 
@@ -54,8 +57,9 @@ def test_server_errors_are_retried_with_backoff(tmp_path: Path) -> None:
 
 
 def test_exhausted_retries_become_collection_errors(tmp_path: Path) -> None:
-    with EmulatorServer(small_fleet(), state_dir=tmp_path, server_error_rate=1.0,
-                        fault_kinds=["maintenance_configurations"]) as server:
+    with EmulatorServer(
+        small_fleet(), state_dir=tmp_path, server_error_rate=1.0, fault_kinds=["maintenance_configurations"]
+    ) as server:
         record = scan(server, limiter=quick_limiter(attempts=3))
     assert record.status == "partial"
     assert {e[0] for e in errors_of(record)} == {"maintenance_configurations"}
@@ -65,8 +69,9 @@ def test_exhausted_retries_become_collection_errors(tmp_path: Path) -> None:
 
 
 def test_timeouts_are_bounded_and_recorded(tmp_path: Path) -> None:
-    with EmulatorServer(small_fleet(), state_dir=tmp_path, timeout_rate=1.0, timeout_seconds=5,
-                        timeout_kinds=["kubernetes_versions"]) as server:
+    with EmulatorServer(
+        small_fleet(), state_dir=tmp_path, timeout_rate=1.0, timeout_seconds=5, timeout_kinds=["kubernetes_versions"]
+    ) as server:
         record = scan(server, limiter=quick_limiter(attempts=2), read_timeout=0.5)
     assert errors_of(record) == [("kubernetes_versions", None, "Timeout")]
     record.evidence.discard()  # type: ignore[union-attr]
@@ -110,7 +115,8 @@ def test_malformed_payload_is_a_collection_error_not_a_crash(tmp_path: Path) -> 
         # A payload Azure should never send (the fleet file refuses it): the wrong envelope key.
         server.fleet._versions["westus"] = {"value": []}
         record = scan(server)
-    assert [(e.call, e.scope, e.code) for e in record.errors] == [("kubernetes_versions", "westus",
-                                                                   "MalformedResponse")]
+    assert [(e.call, e.scope, e.code) for e in record.errors] == [
+        ("kubernetes_versions", "westus", "MalformedResponse")
+    ]
     assert record.stats["clusters"] == 4
     record.evidence.discard()  # type: ignore[union-attr]

@@ -78,9 +78,7 @@ LATEST_IMAGES = {
     ("centralus", UBUNTU): UBUNTU_LATEST,
 }
 REGION_ERRORS = [
-    ErrorRow(
-        "kubernetes_versions", "northeurope", 403, "AuthorizationFailed", "no read access to northeurope"
-    ),
+    ErrorRow("kubernetes_versions", "northeurope", 403, "AuthorizationFailed", "no read access to northeurope"),
     ErrorRow("pool_upgrade_profile", f"uksouth|{UBUNTU}", 403, "AuthorizationFailed", "profile read denied"),
 ]
 
@@ -190,9 +188,7 @@ def ring(env: str, version: str, image: str) -> dict[str, Any]:
     }
 
 
-def moved(
-    previous: str, new: str, image: str, *, days: int
-) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+def moved(previous: str, new: str, image: str, *, days: int) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
     """History rows: the cluster moved from `previous` to `new` (and to `image`) `days` before the scan."""
     start = AS_OF - timedelta(days=days)
 
@@ -328,8 +324,7 @@ CASES: dict[str, tuple[Case, ...]] = {
             c(pools=[pool("system"), pool("user", mode="User", version="1.32.7")]),
             pool="user",
             says=("1.32.7", "control plane runs 1.33.2", "unfinished"),
-            remediation="az aks nodepool upgrade -g rg1 --cluster-name {cluster} -n user "
-            "--kubernetes-version 1.33.2",
+            remediation="az aks nodepool upgrade -g rg1 --cluster-name {cluster} -n user --kubernetes-version 1.33.2",
         ),
         Case("pool-alias-done", "pass", edited(c(), pool_alias("1.33", "1.33.2")), pool="system"),
         Case(
@@ -493,9 +488,7 @@ CASES: dict[str, tuple[Case, ...]] = {
         Case("lost-403", "unknown", c(channel="stable"), maintenance_lost=True, says=("403", "denied")),
     ),
     "AKS-WIN-02": (
-        Case(
-            "window", "pass", c(node_os="NodeImage"), maintenance=WEEKLY_4H, says=("node OS updates run in",)
-        ),
+        Case("window", "pass", c(node_os="NodeImage"), maintenance=WEEKLY_4H, says=("node OS updates run in",)),
         Case(
             "long",
             "warn",
@@ -557,9 +550,7 @@ CASES: dict[str, tuple[Case, ...]] = {
             pool="system",
             says=("maxSurge 10% (service default)", "1 node(s)"),
         ),
-        Case(
-            "system-zero-percent", "pass", one_pool(upgrade_settings={"maxUnavailable": "0%"}), pool="system"
-        ),
+        Case("system-zero-percent", "pass", one_pool(upgrade_settings={"maxUnavailable": "0%"}), pool="system"),
         Case(
             "no-surge-no-unavailable",
             "fail",
@@ -884,9 +875,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
         clusters = [case.build(cluster_name(cid, case)) for cid, case in members]
         fleet = [(cluster_name(cid, case), case) for cid, case in members]
         fleet += [
-            (f"{cluster_name(cid, case)}-{extra.id}", extra)
-            for cid, case in members
-            for extra in case.companions
+            (f"{cluster_name(cid, case)}-{extra.id}", extra) for cid, case in members for extra in case.companions
         ]
         companions = [extra.build(name) for name, extra in fleet[len(members) :]]
         earlier: dict[timedelta, list[dict[str, Any]]] = {}

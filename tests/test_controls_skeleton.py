@@ -27,12 +27,15 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_ver01_supported_unsupported_and_lts(db: Path) -> None:
-    scan_id = store_scan(db, [
-        cluster("ok", version="1.33.2"),
-        cluster("old", version="1.28.5"),
-        cluster("lts-premium", version="1.30.9", tier="Premium", support_plan="AKSLongTermSupport"),
-        cluster("lts-standard", version="1.30.9", tier="Standard", support_plan="KubernetesOfficial"),
-    ])
+    scan_id = store_scan(
+        db,
+        [
+            cluster("ok", version="1.33.2"),
+            cluster("old", version="1.28.5"),
+            cluster("lts-premium", version="1.30.9", tier="Premium", support_plan="AKSLongTermSupport"),
+            cluster("lts-standard", version="1.30.9", tier="Standard", support_plan="KubernetesOfficial"),
+        ],
+    )
     got = _evaluate(db, scan_id)
     assert got[("AKS-VER-01", "ok", None)].status == "pass"
     old = got[("AKS-VER-01", "old", None)]
@@ -58,12 +61,20 @@ def test_ver01_unknown_when_versions_lost_to_403(db: Path) -> None:
 
 
 def test_img01_age_limits_and_unparseable(db: Path) -> None:
-    scan_id = store_scan(db, [cluster("c", pools=[
-        pool("fresh", image="AKSUbuntu-2204gen2containerd-202611.10.0"),
-        pool("stale", image="AKSUbuntu-2204gen2containerd-202607.01.0", mode="User"),
-        pool("win", image="AKSWindows-2022-containerd-20348.3207.261101", os_type="Windows", mode="User"),
-        pool("odd", image="custom-image-latest", mode="User"),
-    ])])
+    scan_id = store_scan(
+        db,
+        [
+            cluster(
+                "c",
+                pools=[
+                    pool("fresh", image="AKSUbuntu-2204gen2containerd-202611.10.0"),
+                    pool("stale", image="AKSUbuntu-2204gen2containerd-202607.01.0", mode="User"),
+                    pool("win", image="AKSWindows-2022-containerd-20348.3207.261101", os_type="Windows", mode="User"),
+                    pool("odd", image="custom-image-latest", mode="User"),
+                ],
+            )
+        ],
+    )
     got = _evaluate(db, scan_id)
     assert got[("AKS-IMG-01", "c", "fresh")].status == "pass"
     stale = got[("AKS-IMG-01", "c", "stale")]
@@ -75,13 +86,16 @@ def test_img01_age_limits_and_unparseable(db: Path) -> None:
 
 
 def test_chn01_channels(db: Path) -> None:
-    scan_id = store_scan(db, [
-        cluster("stable", channel="stable"),
-        cluster("missing", channel=None, node_os=None),
-        cluster("none", channel="none"),
-        cluster("nodeimage", channel="node-image"),
-        cluster("upper", channel="Patch"),
-    ])
+    scan_id = store_scan(
+        db,
+        [
+            cluster("stable", channel="stable"),
+            cluster("missing", channel=None, node_os=None),
+            cluster("none", channel="none"),
+            cluster("nodeimage", channel="node-image"),
+            cluster("upper", channel="Patch"),
+        ],
+    )
     got = _evaluate(db, scan_id)
     assert got[("AKS-CHN-01", "stable", None)].status == "pass"
     assert got[("AKS-CHN-01", "missing", None)].status == "fail"

@@ -34,9 +34,7 @@ def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     assert all(s.status == "complete" and s.endpoint.startswith("https://127.0.0.1:") for s in scans)
     days = [s.started_at.date() for s in scans]
     assert days[-1] == datetime.now(UTC).date()
-    assert [
-        (b.year * 12 + b.month) - (a.year * 12 + a.month) for a, b in zip(days, days[1:], strict=False)
-    ] == [1] * 5
+    assert [(b.year * 12 + b.month) - (a.year * 12 + a.month) for a, b in zip(days, days[1:], strict=False)] == [1] * 5
     html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
     assert f"6 scans from {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}" in html
     assert scans[-1].scan_id in html
@@ -71,9 +69,7 @@ def test_demo_cli_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         return [out_dir / "report.pdf"]
 
     monkeypatch.setattr(app, "run_demo", fake)
-    result = CliRunner().invoke(
-        cli, ["demo", "--out", str(tmp_path), "--months", "9", "--clusters", "30", "-q"]
-    )
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--months", "9", "--clusters", "30", "-q"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(tmp_path / "report.pdf")
     assert seen["months"] == 9 and seen["clusters"] == 30 and seen["quiet"]

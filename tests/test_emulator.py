@@ -212,9 +212,7 @@ def test_resource_graph_pages_with_skip_token(server):
     token = None
     while True:
         response = graph.resources(
-            QueryRequest(
-                subscriptions=[SID], query=query, options=QueryRequestOptions(top=2, skip_token=token)
-            )
+            QueryRequest(subscriptions=[SID], query=query, options=QueryRequestOptions(top=2, skip_token=token))
         )
         pages += 1
         assert response.total_records == 5
@@ -265,9 +263,7 @@ def test_resource_graph_rejects_bad_requests(server):
         graph.resources(QueryRequest(subscriptions=[SID], query="Resources | project n = name"))
     assert caught.value.status_code == 400
     with pytest.raises(HttpResponseError) as caught:
-        graph.resources(
-            QueryRequest(subscriptions=[SID], query="Resources", options=QueryRequestOptions(top=5000))
-        )
+        graph.resources(QueryRequest(subscriptions=[SID], query="Resources", options=QueryRequestOptions(top=5000)))
     assert caught.value.status_code == 400
 
 
@@ -429,9 +425,7 @@ def test_management_groups_map_to_subscriptions(small_fleet):
     production = set(small_fleet["managementGroups"]["contoso-production"])
     with EmulatorServer(small_fleet, resource_graph_quota=None) as emulator:
         _, graph, _ = clients(emulator)
-        response = graph.resources(
-            QueryRequest(management_groups=["contoso-root"], query="resources | project id")
-        )
+        response = graph.resources(QueryRequest(management_groups=["contoso-root"], query="resources | project id"))
         assert response.total_records == len(fleet.clusters)
         response = graph.resources(
             QueryRequest(management_groups=["Contoso-Production"], query="resources | project subscriptionId")
@@ -445,9 +439,7 @@ def test_management_groups_map_to_subscriptions(small_fleet):
 def test_truncated_results_have_no_skip_token(small_fleet):
     with EmulatorServer(small_fleet, truncate_results=True) as emulator:
         _, graph, _ = clients(emulator)
-        response = graph.resources(
-            QueryRequest(query="resources | project id", options=QueryRequestOptions(top=5))
-        )
+        response = graph.resources(QueryRequest(query="resources | project id", options=QueryRequestOptions(top=5)))
         assert response.result_truncated == "true"
         assert response.skip_token is None
         assert response.count == 5 and response.total_records == 12
@@ -459,16 +451,10 @@ def test_timeouts_hang_past_the_client_timeout(example_fleet):
         example_fleet, timeout_rate=1.0, timeout_seconds=5, timeout_kinds=["maintenance_configurations"]
     ) as emulator:
         aks, _, _ = clients(emulator)
-        assert (
-            aks.managed_clusters.get("rg1", "clustername1").name == "clustername1"
-        )  # other kinds unaffected
+        assert aks.managed_clusters.get("rg1", "clustername1").name == "clustername1"  # other kinds unaffected
         started = time.perf_counter()
         with pytest.raises((ServiceResponseError, ServiceRequestError)):
-            list(
-                aks.maintenance_configurations.list_by_managed_cluster(
-                    "rg1", "clustername1", read_timeout=0.5
-                )
-            )
+            list(aks.maintenance_configurations.list_by_managed_cluster("rg1", "clustername1", read_timeout=0.5))
         assert time.perf_counter() - started < 3
         assert emulator.counters()["timeouts"] == 1
 
@@ -506,9 +492,7 @@ def test_fleet_emulator_section_configures_behaviour(example_fleet, tmp_path):
         "faults": {"forbiddenSubscriptions": [SID.upper()]},
     }
     path = write_fleet(fleet, tmp_path / "fleet.json")
-    with EmulatorServer(
-        load_fleet(path), forbidden_subscriptions=[]
-    ) as emulator:  # constructor overrides file
+    with EmulatorServer(load_fleet(path), forbidden_subscriptions=[]) as emulator:  # constructor overrides file
         assert emulator.behaviour.list_page_size == 1
         assert emulator.behaviour.latency_ms == (1.0, 2.0)
         assert emulator.behaviour.forbidden_subscriptions == frozenset()

@@ -37,14 +37,10 @@ def _changes(fleet: dict[str, Any], kind: str = "Update") -> list[dict[str, Any]
     return [r for r in fleet["resourceChanges"] if r["properties"]["changeType"] == kind]
 
 
-def test_same_inputs_same_history(
-    base: dict[str, Any], history: list[tuple[datetime, dict[str, Any]]]
-) -> None:
+def test_same_inputs_same_history(base: dict[str, Any], history: list[tuple[datetime, dict[str, Any]]]) -> None:
     again = evolve_fleet(base, MONTHS, seed=3)
     assert [m for m, _ in again] == [m for m, _ in history]
-    assert json.dumps([f for _, f in again], sort_keys=True) == json.dumps(
-        [f for _, f in history], sort_keys=True
-    )
+    assert json.dumps([f for _, f in again], sort_keys=True) == json.dumps([f for _, f in history], sort_keys=True)
     other = evolve_fleet(base, 3, seed=4)
     assert json.dumps(other[-1][1], sort_keys=True) != json.dumps(history[2][1], sort_keys=True)
 
@@ -53,9 +49,7 @@ def test_snapshots_are_monthly_valid_fleets(
     base: dict[str, Any], history: list[tuple[datetime, dict[str, Any]]]
 ) -> None:
     pristine = generate_fleet(clusters=150, subscriptions=8, seed=3, as_of=START)
-    assert json.dumps(base, sort_keys=True) == json.dumps(
-        pristine, sort_keys=True
-    )  # the base is never changed
+    assert json.dumps(base, sort_keys=True) == json.dumps(pristine, sort_keys=True)  # the base is never changed
     assert len(history) == MONTHS
     assert history[0][1]["managedClusters"] == base["managedClusters"]
     for (moment, fleet), expected in zip(history, month_steps(START, MONTHS), strict=True):
@@ -106,10 +100,7 @@ def test_upgrades_and_node_images_move_forward(history: list[tuple[datetime, dic
             assert key(now) >= key(then)  # no downgrade
             upgraded += key(now) > key(then)
         image_updates += sum(
-            1
-            for r in _changes(after)
-            for name in r["properties"]["changes"]
-            if name.endswith(".nodeImageVersion")
+            1 for r in _changes(after) for name in r["properties"]["changes"] if name.endswith(".nodeImageVersion")
         )
     assert upgraded >= 40
     assert image_updates >= 100
@@ -123,9 +114,7 @@ def test_change_rows_are_shaped_as_resource_graph_and_match_the_snapshot(
         last: dict[tuple[str, str], tuple[str, Any]] = {}
         for row in fleet["resourceChanges"]:
             properties = row["properties"]
-            assert row["id"].startswith(
-                properties["targetResourceId"] + "/providers/Microsoft.Resources/changes/"
-            )
+            assert row["id"].startswith(properties["targetResourceId"] + "/providers/Microsoft.Resources/changes/")
             assert row["subscriptionId"] == properties["targetResourceId"].split("/")[2]
             assert row["resourceGroup"] == properties["targetResourceId"].split("/")[4].lower()
             assert properties["targetResourceType"] == "microsoft.containerservice/managedclusters"
@@ -157,10 +146,7 @@ def test_change_rows_are_shaped_as_resource_graph_and_match_the_snapshot(
                 continue
             match = POOL_FIELD.fullmatch(name)
             if match:
-                assert (
-                    cluster["properties"]["agentPoolProfiles"][int(match.group(1))]["nodeImageVersion"]
-                    == value
-                )
+                assert cluster["properties"]["agentPoolProfiles"][int(match.group(1))]["nodeImageVersion"] == value
             else:
                 assert cluster["properties"]["currentKubernetesVersion"] == value
 
@@ -275,9 +261,7 @@ def test_scheduled_events(history: list[tuple[datetime, dict[str, Any]]]) -> Non
             } <= set(properties)
             statuses.add(properties["eventStatus"])
             kinds.add(properties["eventDetails"].split(":")[0])
-            updated = datetime.strptime(properties["lastUpdateTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                tzinfo=UTC
-            )
+            updated = datetime.strptime(properties["lastUpdateTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
             assert moment - RETENTION < updated <= moment
             if properties["eventStatus"] == "Scheduled":
                 scheduled = datetime.strptime(properties["scheduledTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
@@ -304,9 +288,7 @@ def test_window_moments_follow_the_schedule() -> None:
     monthly = {
         "properties": {
             "maintenanceWindow": {
-                "schedule": {
-                    "relativeMonthly": {"dayOfWeek": "Monday", "weekIndex": "Last", "intervalMonths": 1}
-                },
+                "schedule": {"relativeMonthly": {"dayOfWeek": "Monday", "weekIndex": "Last", "intervalMonths": 1}},
                 "startDate": "2026-01-01",
                 "startTime": "00:00",
                 "utcOffset": "+00:00",

@@ -64,13 +64,9 @@ def test_counts_ids_and_validation(fleet):
     assert len({i.lower() for i in ids}) == len(ids)
     assert {subscription_of(i) for i in ids} == set(validated.subscription_ids)  # no empty subscription
     assert (
-        set(fleet["kubernetesVersions"])
-        == set(fleet["latestNodeImages"])
-        == {c["location"] for c in clusters(fleet)}
+        set(fleet["kubernetesVersions"]) == set(fleet["latestNodeImages"]) == {c["location"] for c in clusters(fleet)}
     )
-    assert set(fleet["managementGroups"]["contoso-root"]) == {
-        s["subscriptionId"] for s in fleet["subscriptions"]
-    }
+    assert set(fleet["managementGroups"]["contoso-root"]) == {s["subscriptionId"] for s in fleet["subscriptions"]}
     for cluster in clusters(fleet):
         assert cluster["type"] == "Microsoft.ContainerService/managedClusters"
         assert cluster["name"] == cluster["id"].rsplit("/", 1)[1]
@@ -153,9 +149,7 @@ def test_every_node_image_parses_and_is_not_newer_than_its_regions_latest(fleet)
 
 
 def test_image_ages_range_from_fresh_to_very_stale(fleet):
-    ages = [
-        (AS_OF.date() - parse_node_image(p["nodeImageVersion"]).release_date).days for _, p in pools(fleet)
-    ]
+    ages = [(AS_OF.date() - parse_node_image(p["nodeImageVersion"]).release_date).days for _, p in pools(fleet)]
     assert min(ages) <= 14
     assert max(ages) > 365
     fresh = sum(1 for age in ages if age <= 30) / len(ages)
@@ -220,11 +214,7 @@ def test_scenarios_for_every_control_are_present(fleet):
     )
     assert set(schedules) == {"weekly", "daily", "absoluteMonthly", "relativeMonthly"}
     names = Counter(c["name"] for configs in fleet["maintenanceConfigurations"].values() for c in configs)
-    assert (
-        names["default"]
-        and names["aksManagedAutoUpgradeSchedule"]
-        and names["aksManagedNodeOSUpgradeSchedule"]
-    )
+    assert names["default"] and names["aksManagedAutoUpgradeSchedule"] and names["aksManagedNodeOSUpgradeSchedule"]
     assert len(fleet["maintenanceConfigurations"]) < len(all_clusters)  # some clusters have none
     environments = Counter(c["tags"].get("environment") for c in all_clusters)
     assert {"prod", "staging", "dev"} <= set(environments) and environments["prod"] > environments[None]

@@ -52,10 +52,7 @@ def change_row(
     seed = f"{cluster_id}|{moment.isoformat()}|{sorted(changes)}"
     change_id = (
         change_id
-        or "08584"
-        + hashlib.sha256(seed.encode()).hexdigest()[:15]
-        + "_"
-        + hashlib.md5(seed.encode()).hexdigest()[:8]
+        or "08584" + hashlib.sha256(seed.encode()).hexdigest()[:15] + "_" + hashlib.md5(seed.encode()).hexdigest()[:8]
     )
     return {
         "id": f"{cluster_id}/providers/Microsoft.Resources/changes/{change_id}",
@@ -152,9 +149,7 @@ def image_rows(
     """A node-image-only update of one pool."""
     prefix = f"properties.agentPoolProfiles[{index}]"
     return [
-        change_row(
-            body, start, {f"{prefix}.provisioningState": change("Succeeded", "UpgradingNodeImageVersion")}
-        ),
+        change_row(body, start, {f"{prefix}.provisioningState": change("Succeeded", "UpgradingNodeImageVersion")}),
         change_row(
             body,
             end,
@@ -203,9 +198,7 @@ def scheduled_event(
 
 def completed_event(body: dict[str, Any]) -> dict[str, Any]:
     """AKS's scheduled event for the upgrade of `in_order_rows`, completed."""
-    return scheduled_event(
-        body, "Completed", "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2", at(0), at(0), at(80)
-    )
+    return scheduled_event(body, "Completed", "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2", at(0), at(0), at(80))
 
 
 def history_rows(rows: Iterable[dict[str, Any]]) -> list[EvidenceRow]:
@@ -248,9 +241,7 @@ def store_history_scan(
         if c["id"] not in failed_clusters:
             items = (maintenance or {}).get(c["name"], [])
             evidence.append(
-                EvidenceRow(
-                    "maintenance_configurations", c["id"], "GET maintenanceConfigurations", {"value": items}
-                )
+                EvidenceRow("maintenance_configurations", c["id"], "GET maintenanceConfigurations", {"value": items})
             )
     for (location, family), latest in (latest_images or {}).items():
         evidence.append(
@@ -355,9 +346,7 @@ def test_resource_changes_become_events_with_pool_names(tmp_path: Path) -> None:
     store_history_scan(db, [body], list(reversed(rows)) + rows[:2])  # out of order, and two duplicate rows
     assert update(db).new_events == 11
     events = ledger(db)
-    reached = [
-        (t, mode, kind, f, to, time) for t, mode, kind, phase, f, to, time, *_ in events if phase == "reached"
-    ]
+    reached = [(t, mode, kind, f, to, time) for t, mode, kind, phase, f, to, time, *_ in events if phase == "reached"]
     assert reached == [
         ("control_plane", None, "kubernetes", "1.32.5", "1.33.2", at(12)),
         ("system", "System", "kubernetes", "1.32.5", "1.33.2", at(35)),
@@ -415,9 +404,7 @@ def test_a_scan_older_than_the_ledger_triggers_a_rebuild(tmp_path: Path) -> None
     body = cluster("c1", **two_pools())
     store_history_scan(db, [body], started_at=AS_OF)
     update(db)
-    store_history_scan(
-        db, [cluster("c1", **two_pools("1.32.5", OLD_IMAGE))], started_at=AS_OF - timedelta(days=30)
-    )
+    store_history_scan(db, [cluster("c1", **two_pools("1.32.5", OLD_IMAGE))], started_at=AS_OF - timedelta(days=30))
     result = update(db)
     assert result.rebuilt and result.scans == 2
     assert [(e[0], e[9]) for e in ledger(db)] == [
@@ -561,9 +548,7 @@ def test_node_image_order_can_be_switched_off(tmp_path: Path) -> None:
     scan_id = store_history_scan(db, [body], rows)
     strict = findings_of(db, scan_id, "AKS-ORD-01")["c1"]
     assert strict.status == "fail" and strict.message.startswith("node-image rollout of 2026-11-21")
-    lenient = findings_of(
-        db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nnode_image_order = false\n")
-    )
+    lenient = findings_of(db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nnode_image_order = false\n"))
     assert lenient["c1"].status == "pass", lenient["c1"].message
     assert lenient["c1"].message.startswith("1 campaign(s) in the last 90 days ran in order")
 
@@ -583,19 +568,14 @@ def test_campaign_window_and_lookback(tmp_path: Path) -> None:
     assert default.status == "fail"
     assert "before system pool 'system', which reached it only at 2026-11-23 06:20 UTC" in default.message
     assert "(1 of 2 campaigns in the last 90 days out of order)" in default.message
-    wide = findings_of(
-        db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\ncampaign_window_hours = 120\n")
-    )
+    wide = findings_of(db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\ncampaign_window_hours = 120\n"))
     assert wide["c1"].status == "fail"
-    assert (
-        "user pool 'apps' reached 1.33.2 at 2026-11-19 06:40 UTC, before system pool 'system' (2026-11-23"
-        in (wide["c1"].message)
+    assert "user pool 'apps' reached 1.33.2 at 2026-11-19 06:40 UTC, before system pool 'system' (2026-11-23" in (
+        wide["c1"].message
     )
     assert "campaigns in the last" not in wide["c1"].message  # one campaign
     # A one-day lookback keeps only the System pool's campaign, which is in order by itself.
-    short = findings_of(
-        db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nhistory_lookback_days = 1\n")
-    )
+    short = findings_of(db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nhistory_lookback_days = 1\n"))
     assert short["c1"].status == "pass"
     assert short["c1"].message.startswith("1 campaign(s) in the last 1 days ran in order")
 
@@ -624,9 +604,7 @@ def test_rings_follow_the_policy_tag_and_order(tmp_path: Path) -> None:
         start = AS_OF - timedelta(days=days)
         return [
             *control_plane_rows(body, start, start + timedelta(minutes=10), "1.33.2", "1.34.1"),
-            *pool_rows(
-                body, 0, start + timedelta(minutes=12), start + timedelta(minutes=30), "1.33.2", "1.34.1"
-            ),
+            *pool_rows(body, 0, start + timedelta(minutes=12), start + timedelta(minutes=30), "1.33.2", "1.34.1"),
         ]
 
     def member(name: str, tier: str) -> dict[str, Any]:

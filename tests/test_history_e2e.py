@@ -57,9 +57,7 @@ def fleet(*, quiet_upgraded: bool) -> dict[str, Any]:
 def scan(db: Path, data: dict[str, Any], moment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", "e2e-token")
     with EmulatorServer(data, state_dir=tmp_path / "emu") as server:
-        result = scan_and_store(
-            db, endpoint=server.endpoint, ca_bundle=str(server.ca_file), clock=lambda: moment
-        )
+        result = scan_and_store(db, endpoint=server.endpoint, ca_bundle=str(server.ca_file), clock=lambda: moment)
     assert result.status == "complete", result.summary()
     return result.scan_id
 
@@ -148,11 +146,7 @@ def test_history_command(two_scans: tuple[Path, str, str]) -> None:
     assert result.exit_code == 0, result.output
     events = json.loads(result.stdout)
     assert {e["cluster"] for e in events} == {"user-first"}
-    reached = [
-        (e["target"], e["event_time"])
-        for e in events
-        if e["phase"] == "reached" and e["kind"] == "kubernetes"
-    ]
+    reached = [(e["target"], e["event_time"]) for e in events if e["phase"] == "reached" and e["kind"] == "kubernetes"]
     assert reached == [
         ("control_plane", at(12).astimezone(UTC).isoformat().replace("+00:00", "Z")),
         ("apps", at(30).isoformat().replace("+00:00", "Z")),
@@ -174,9 +168,7 @@ def test_history_command(two_scans: tuple[Path, str, str]) -> None:
     assert unknown.exit_code == 1 and "no cluster named 'nope'" in unknown.stderr
 
 
-def test_report_shows_the_timeline_of_clusters_failing_ord01(
-    two_scans: tuple[Path, str, str], tmp_path: Path
-) -> None:
+def test_report_shows_the_timeline_of_clusters_failing_ord01(two_scans: tuple[Path, str, str], tmp_path: Path) -> None:
     from auditor.app import write_reports
 
     db, _, second = two_scans
@@ -184,9 +176,7 @@ def test_report_shows_the_timeline_of_clusters_failing_ord01(
     text = html.read_text(encoding="utf-8")
     section = text.split('<h1 id="timelines">Upgrade timelines</h1>', 1)[1].split("</section>", 1)[0]
     assert "user-first" in section and "ordered" not in section and "quiet" not in section
-    assert (
-        "user pool &#39;apps&#39; reached 1.33.2" in section or "user pool 'apps' reached 1.33.2" in section
-    )
+    assert "user pool &#39;apps&#39; reached 1.33.2" in section or "user pool 'apps' reached 1.33.2" in section
     assert "Kubernetes 1.32.5 -&gt; 1.33.2" in section
     assert "Kubernetes 1.33.2 upgrade of 2026-11-19" in section
     assert '<a href="#timelines">Upgrade timelines</a>' in text

@@ -37,9 +37,7 @@ def _error(tmp_path: Path, text: str) -> str:
 
 
 def docs_example() -> str:
-    found = re.search(
-        r"## A complete example\s+```toml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL
-    )
+    found = re.search(r"## A complete example\s+```toml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
     assert found, "docs/policy.md lost its example"
     return found.group(1)
 
@@ -86,8 +84,7 @@ def test_the_documented_example_is_valid(tmp_path: Path) -> None:
         ),
         (
             "[thresholds]\nallowed_upgrade_channels = ['stabel']\n",
-            ":2: 'allowed_upgrade_channels' has unknown value 'stabel' "
-            "(known: rapid, stable, patch, node-image, none)",
+            ":2: 'allowed_upgrade_channels' has unknown value 'stabel' (known: rapid, stable, patch, node-image, none)",
         ),
         (
             "[thresholds]\nallowed_upgrade_channels = 'stable'\n",
@@ -142,8 +139,7 @@ def test_the_documented_example_is_valid(tmp_path: Path) -> None:
             ":3: waiver resource must be an ARM id or a glob of one",
         ),
         (
-            "[[waivers]]\ncontrol = 'AKS-IMG-01'\nresource = '/x'\nreason = ''\napprover = 'a'\n"
-            "expires = 2027-01-01\n",
+            "[[waivers]]\ncontrol = 'AKS-IMG-01'\nresource = '/x'\nreason = ''\napprover = 'a'\nexpires = 2027-01-01\n",
             ":4: a waiver's 'reason' must be a non-empty string",
         ),
         (

@@ -48,10 +48,15 @@ expires = 2026-09-30
 def _fleet() -> list[dict[str, Any]]:
     clusters = []
     for i in range(70):  # more failing pools than PDF_ROWS_PER_CONTROL, so the cap shows
-        clusters.append(cluster(
-            f"app-{i:02d}", rg=f"rg-{i % 3}", version="1.33.2", tags={"env": "prod" if i % 2 else "dev"},
-            pools=[pool("system"), pool("user1", mode="User", image=OLD_IMAGE)],
-        ))
+        clusters.append(
+            cluster(
+                f"app-{i:02d}",
+                rg=f"rg-{i % 3}",
+                version="1.33.2",
+                tags={"env": "prod" if i % 2 else "dev"},
+                pools=[pool("system"), pool("user1", mode="User", image=OLD_IMAGE)],
+            )
+        )
     clusters += [
         cluster("old-0", version="1.28.5"),
         cluster("old-1", version="1.28.5"),
@@ -73,8 +78,14 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     policy.write_text(POLICY, encoding="utf-8")
     out = work / "out"
     paths = write_reports(db, scan_id, policy, ["pdf", "html", "csv", "json"], out)
-    return {"db": db, "scan_id": scan_id, "policy": policy, "out": out, "paths": paths,
-            "pdf": PdfReader(out / "report.pdf")}
+    return {
+        "db": db,
+        "scan_id": scan_id,
+        "policy": policy,
+        "out": out,
+        "paths": paths,
+        "pdf": PdfReader(out / "report.pdf"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +101,9 @@ def test_every_format_and_the_manifest_are_written(reports: dict[str, Any]) -> N
     assert set(manifest["files"]) == {"report.pdf", "report.html", "findings.csv", "findings.json"}
 
 
-def test_pdf_text_names_the_scan_every_control_and_the_cover_facts(reports: dict[str, Any],
-                                                                   pdf_text: list[str]) -> None:
+def test_pdf_text_names_the_scan_every_control_and_the_cover_facts(
+    reports: dict[str, Any], pdf_text: list[str]
+) -> None:
     text = "\n".join(pdf_text)
     assert reports["scan_id"] in text
     for control in load_catalog():
@@ -114,8 +126,14 @@ def test_pdf_page_furniture(reports: dict[str, Any], pdf_text: list[str]) -> Non
         assert reports["scan_id"] in text
         assert "INTERNAL - AUDIT USE" in text.upper()
     titles = _outline_titles(reader.outline)
-    for wanted in ("Executive summary", "Results by control", "Exceptions register",
-                   "Per-subscription summary", "Appendix A: method", "Appendix B: evidence integrity"):
+    for wanted in (
+        "Executive summary",
+        "Results by control",
+        "Exceptions register",
+        "Per-subscription summary",
+        "Appendix A: method",
+        "Appendix B: evidence integrity",
+    ):
         assert wanted in titles
     assert any(t.startswith("AKS-VER-01") for t in titles)
 
@@ -210,19 +228,40 @@ def test_csv_has_every_finding_and_the_columns_auditors_need(reports: dict[str, 
     rows = list(csv.DictReader(raw.decode("utf-8").splitlines()))
     findings = json.loads((reports["out"] / "findings.json").read_text())
     assert len(rows) == len(findings)
-    for column in ("cluster", "node_pool", "subscription_name", "resource_group", "tags", "control_id",
-                   "status", "severity", "message", "remediation"):
+    for column in (
+        "cluster",
+        "node_pool",
+        "subscription_name",
+        "resource_group",
+        "tags",
+        "control_id",
+        "status",
+        "severity",
+        "message",
+        "remediation",
+    ):
         assert column in rows[0]
     expired = [r for r in rows if r["waiver_state"] == "expired"]
     assert expired and all(r["status"] == "fail" and r["cluster"].startswith("manual-") for r in expired)
     assert any(r["remediation"].startswith("az aks") for r in rows if r["status"] == "fail")
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("  =cmd", "'  =cmd"), ("\uff1dcmd", "'\uff1dcmd"), ("aks-1", "aks-1"), ("", ""),
-    ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("  =cmd", "'  =cmd"),
+        ("\uff1dcmd", "'\uff1dcmd"),
+        ("aks-1", "aks-1"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
+)
 def test_neutralise_cell(value: str, expected: str) -> None:
     assert neutralise_cell(value) == expected
 

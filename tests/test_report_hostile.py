@@ -27,11 +27,23 @@ HUGE = "A" * 10_240
 
 def _hostile_fleet() -> list[dict[str, Any]]:
     return [
-        cluster(SCRIPT, sub=SUB, rg=IMG_TAG, channel=None, tags={"owner": FORMULA, "note": SCRIPT},
-                pools=[pool("system", image="AKSUbuntu-2204gen2containerd-202601.01.0")]),
+        cluster(
+            SCRIPT,
+            sub=SUB,
+            rg=IMG_TAG,
+            channel=None,
+            tags={"owner": FORMULA, "note": SCRIPT},
+            pools=[pool("system", image="AKSUbuntu-2204gen2containerd-202601.01.0")],
+        ),
         cluster(RLO, sub=SUB, rg="rg-rlo", channel="none", tags={"cost": "+1-1", "team": "@team"}),
-        cluster("huge", sub=SUB, rg="rg-huge", channel=None, tags={"blob": HUGE},
-                pools=[pool("system", image=f"custom-{HUGE}")]),
+        cluster(
+            "huge",
+            sub=SUB,
+            rg="rg-huge",
+            channel=None,
+            tags={"blob": HUGE},
+            pools=[pool("system", image=f"custom-{HUGE}")],
+        ),
         cluster("formula", sub=SUB, rg="-rg", channel=None, tags={}),
     ]
 
@@ -41,16 +53,36 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("hostile")
     db = work / "h.duckdb"
     clusters = _hostile_fleet()
-    evidence = [EvidenceRow("subscription", SUB, "GET /subscriptions",
-                            {"subscriptionId": SUB, "displayName": f"{FORMULA} {SCRIPT}", "state": "Enabled",
-                             "tenantId": "</td><script>x()</script>"})]
+    evidence = [
+        EvidenceRow(
+            "subscription",
+            SUB,
+            "GET /subscriptions",
+            {
+                "subscriptionId": SUB,
+                "displayName": f"{FORMULA} {SCRIPT}",
+                "state": "Enabled",
+                "tenantId": "</td><script>x()</script>",
+            },
+        )
+    ]
     evidence += [EvidenceRow("cluster", c["id"], "POST resources", c) for c in clusters]
     evidence.append(EvidenceRow("kubernetes_versions", "eastus", "GET kubernetesVersions", DEFAULT_VERSIONS))
-    evidence += [EvidenceRow("maintenance_configurations", c["id"], "GET maintenanceConfigurations",
-                             {"value": []}) for c in clusters]
-    record = ScanRecord(scan_id="20261124T060000Z-hostile", started_at=AS_OF, finished_at=AS_OF,
-                        tool_version="test", cloud="AzureCloud", endpoint="https://test", scope={},
-                        stats={"calls": {}}, evidence=evidence)
+    evidence += [
+        EvidenceRow("maintenance_configurations", c["id"], "GET maintenanceConfigurations", {"value": []})
+        for c in clusters
+    ]
+    record = ScanRecord(
+        scan_id="20261124T060000Z-hostile",
+        started_at=AS_OF,
+        finished_at=AS_OF,
+        tool_version="test",
+        cloud="AzureCloud",
+        endpoint="https://test",
+        scope={},
+        stats={"calls": {}},
+        evidence=evidence,
+    )
     con = open_db(db, create=True)
     try:
         write_scan(con, record)

@@ -94,12 +94,22 @@ def _findings() -> list[Finding]:
         status = ["pass", "fail", "warn", "unknown"][i % 4]
         control = ["AKS-A", "AKS-B", "AKS-C"][i % 3]
         name = f"cluster-{i:03d}" if i != 7 else "<img src=x onerror=alert(1)> NEEDLE"
-        findings.append(Finding(
-            control_id=control, status=status, severity="high", resource_id=f"/subscriptions/s/{name}",
-            node_pool=None if i % 2 else "pool1", message=f"message {i}", cluster=name, subscription_id="s",
-            subscription_name="Sub One", resource_group="rg", tags={"env": "prod"},
-            remediation="az aks update" if status == "fail" else "",
-        ))
+        findings.append(
+            Finding(
+                control_id=control,
+                status=status,
+                severity="high",
+                resource_id=f"/subscriptions/s/{name}",
+                node_pool=None if i % 2 else "pool1",
+                message=f"message {i}",
+                cluster=name,
+                subscription_id="s",
+                subscription_name="Sub One",
+                resource_group="rg",
+                tags={"env": "prod"},
+                remediation="az aks update" if status == "fail" else "",
+            )
+        )
     return findings
 
 
@@ -109,10 +119,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     harness = work / "harness.js"
     harness.write_text(HARNESS, encoding="utf-8")
     blob = findings_blob(_findings())
-    env = {"BLOB": json.loads(json.dumps(blob)), "SCRIPT": str(Path(templates_dir()) / "report.js"),
-           "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([str(NODE), str(harness)], capture_output=True, text=True, env=env, check=False,
-                          timeout=60)
+    env = {
+        "BLOB": json.loads(json.dumps(blob)),
+        "SCRIPT": str(Path(templates_dir()) / "report.js"),
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run([str(NODE), str(harness)], capture_output=True, text=True, env=env, check=False, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return dict(json.loads(proc.stdout))
 

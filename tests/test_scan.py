@@ -52,12 +52,15 @@ def test_scan_collects_every_source_through_the_sdk(tmp_path: Path, emulator: Em
     scan_id = scan_into(db, emulator)
     con = open_db(db)
     try:
-        kinds = dict(con.execute("SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind",
-                                 [scan_id]).fetchall())
+        kinds = dict(
+            con.execute("SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind", [scan_id]).fetchall()
+        )
         status, stats = con.execute("SELECT status, stats FROM scans WHERE scan_id = ?", [scan_id]).fetchone()
         dump = "\n".join(str(r) for r in con.execute("SELECT * FROM evidence").fetchall())
-        tenants = {r[0] for r in con.execute(
-            "SELECT payload->>'$.tenantId' FROM evidence WHERE kind = 'subscription'").fetchall()}
+        tenants = {
+            r[0]
+            for r in con.execute("SELECT payload->>'$.tenantId' FROM evidence WHERE kind = 'subscription'").fetchall()
+        }
     finally:
         con.close()
     assert status == "complete"
@@ -76,23 +79,29 @@ def test_scan_scope_limits_subscriptions(tmp_path: Path, emulator: EmulatorServe
     scan_id = scan_into(db, emulator, subscriptions=[SUB2])
     con = open_db(db)
     try:
-        names = [r[0] for r in con.execute(
-            "SELECT payload->>'$.name' FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan_id]).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT payload->>'$.name' FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan_id]
+            ).fetchall()
+        ]
     finally:
         con.close()
     assert names == ["other-sub"]
 
 
 def test_failed_region_versions_make_ver01_unknown_and_scan_partial(tmp_path: Path) -> None:
-    with EmulatorServer(small_fleet(), state_dir=tmp_path / "emu", server_error_rate=1.0,
-                        fault_kinds=["kubernetes_versions"]) as server:
+    with EmulatorServer(
+        small_fleet(), state_dir=tmp_path / "emu", server_error_rate=1.0, fault_kinds=["kubernetes_versions"]
+    ) as server:
         db = tmp_path / "a.duckdb"
         scan_id = scan_into(db, server, subscriptions=[SUB])
     con = open_db(db)
     try:
         status = con.execute("SELECT status FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]
-        errors = con.execute("SELECT call, scope, status FROM collection_errors WHERE scan_id = ?",
-                             [scan_id]).fetchall()
+        errors = con.execute(
+            "SELECT call, scope, status FROM collection_errors WHERE scan_id = ?", [scan_id]
+        ).fetchall()
         findings = evaluate(con, scan_id, default_policy())
     finally:
         con.close()
@@ -111,8 +120,7 @@ def test_forbidden_subscription_is_recorded_not_hidden(tmp_path: Path) -> None:
     con = open_db(db)
     try:
         status = con.execute("SELECT status FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]
-        errors = con.execute("SELECT call, status, code FROM collection_errors WHERE scan_id = ?",
-                             [scan_id]).fetchall()
+        errors = con.execute("SELECT call, status, code FROM collection_errors WHERE scan_id = ?", [scan_id]).fetchall()
     finally:
         con.close()
     assert status == "partial"
@@ -140,8 +148,9 @@ class RecordingCredential(StaticTokenCredential):
 def test_only_reads_reach_azure_and_the_cloud_sets_the_audience(tmp_path: Path) -> None:
     credential = RecordingCredential()
     with EmulatorServer(small_fleet(), state_dir=tmp_path / "emu") as server:
-        clients = AzureClients(credential, cloud="AzureUSGovernment", endpoint=server.endpoint,
-                               ca_bundle=str(server.ca_file))
+        clients = AzureClients(
+            credential, cloud="AzureUSGovernment", endpoint=server.endpoint, ca_bundle=str(server.ca_file)
+        )
         record = run_scan(clients, ScanOptions(), limiter=fast_limiter())
         counters = server.counters()
     record.evidence.discard()  # type: ignore[union-attr]
@@ -159,8 +168,12 @@ def test_management_group_scope_queries_resource_graph_by_group(tmp_path: Path) 
         scan_id = scan_into(db, server, management_groups=["mg-dev"])
     con = open_db(db)
     try:
-        names = [r[0] for r in con.execute(
-            "SELECT payload->>'$.name' FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan_id]).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT payload->>'$.name' FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan_id]
+            ).fetchall()
+        ]
         scope = json.loads(con.execute("SELECT scope FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0])
     finally:
         con.close()

@@ -52,11 +52,7 @@ def _trend(db: Path, **kwargs: Any) -> trend_module.Trend:
 
 
 def _keys(items: list[dict[str, Any]], control: str) -> dict[tuple[str, str | None], str]:
-    return {
-        (i["cluster"], i["node_pool"]): i.get("before", i.get("now"))
-        for i in items
-        if i["control_id"] == control
-    }
+    return {(i["cluster"], i["node_pool"]): i.get("before", i.get("now")) for i in items if i["control_id"] == control}
 
 
 def test_one_entry_per_scan_oldest_first(tmp_path: Path) -> None:
@@ -220,13 +216,9 @@ def test_trend_cli_json_is_stdout_alone(tmp_path: Path) -> None:
         "resolved": len(scan["resolved_findings"]),
         "unverified": 0,
     }
+    assert all(set(i) == {"control_id", "resource_id", "node_pool", "cluster", "before"} for i in scan["new_findings"])
     assert all(
-        set(i) == {"control_id", "resource_id", "node_pool", "cluster", "before"}
-        for i in scan["new_findings"]
-    )
-    assert all(
-        set(i) == {"control_id", "resource_id", "node_pool", "cluster", "now"}
-        for i in scan["resolved_findings"]
+        set(i) == {"control_id", "resource_id", "node_pool", "cluster", "now"} for i in scan["resolved_findings"]
     )
     assert "evaluating scan" in result.stderr
     table = runner.invoke(cli, ["trend", "--db", str(db), "--since", "2026-12-01"])

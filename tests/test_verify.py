@@ -28,9 +28,15 @@ image_max_age_days = 45
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
     work = tmp_path_factory.mktemp("verify")
     db = work / "a.duckdb"
-    fleet = [cluster(f"c{i}", version=["1.33.2", "1.28.5"][i % 2], channel=[None, "stable"][i % 2],
-                     pools=[pool("system"), pool("u", mode="User", image=IMAGE)])
-             for i in range(6)]
+    fleet = [
+        cluster(
+            f"c{i}",
+            version=["1.33.2", "1.28.5"][i % 2],
+            channel=[None, "stable"][i % 2],
+            pools=[pool("system"), pool("u", mode="User", image=IMAGE)],
+        )
+        for i in range(6)
+    ]
     scan_id = store_scan(db, fleet)
     other = store_scan(db, fleet[:2], started_at=AS_OF.replace(day=1), scan_id="20261101T060000Z-other")
     policy = work / "policy.toml"
@@ -67,8 +73,7 @@ def test_manifest_lists_the_files_of_successive_runs(made: dict[str, Path | str]
 
 
 def test_untouched_report_verifies_with_exit_0(made: dict[str, Path | str]) -> None:
-    code, out, err = _run("--db", str(made["db"]), "--manifest", _manifest(made),
-                          "--policy", str(made["policy"]))
+    code, out, err = _run("--db", str(made["db"]), "--manifest", _manifest(made), "--policy", str(made["policy"]))
     assert code == 0, out + err
     assert "verified" in out and "MISMATCH" not in out
     for name in ("evidence", "policy", "findings", "file findings.csv", "file findings.json"):
@@ -76,8 +81,9 @@ def test_untouched_report_verifies_with_exit_0(made: dict[str, Path | str]) -> N
 
 
 def test_json_output(made: dict[str, Path | str]) -> None:
-    code, out, _ = _run("--db", str(made["db"]), "--manifest", _manifest(made),
-                        "--policy", str(made["policy"]), "--format", "json")
+    code, out, _ = _run(
+        "--db", str(made["db"]), "--manifest", _manifest(made), "--policy", str(made["policy"]), "--format", "json"
+    )
     payload = json.loads(out)
     assert code == 0 and payload["ok"] is True and payload["scan_id"] == made["scan_id"]
     assert {c["name"]: c["verdict"] for c in payload["checks"]}["findings"] == "match"
@@ -86,8 +92,11 @@ def test_json_output(made: dict[str, Path | str]) -> None:
 def test_tampered_evidence_is_a_mismatch(made: dict[str, Path | str], tmp_path: Path) -> None:
     db, manifest = _copy(made, tmp_path)
     con = duckdb.connect(str(db))
-    con.execute("UPDATE evidence SET payload = replace(CAST(payload AS VARCHAR), '1.28.5', '1.33.2')::JSON "
-                "WHERE scan_id = ? AND kind = 'cluster'", [made["scan_id"]])
+    con.execute(
+        "UPDATE evidence SET payload = replace(CAST(payload AS VARCHAR), '1.28.5', '1.33.2')::JSON "
+        "WHERE scan_id = ? AND kind = 'cluster'",
+        [made["scan_id"]],
+    )
     con.close()
     result = verify(db, manifest, policy_path=Path(made["policy"]))
     verdicts = {c.name: c.ok for c in result.checks}
@@ -116,8 +125,9 @@ def test_another_policy_is_a_mismatch_that_says_why(made: dict[str, Path | str])
     assert checks["evidence"].ok is True
 
 
-def test_edited_report_file_is_a_mismatch_and_a_missing_one_is_skipped(made: dict[str, Path | str],
-                                                                        tmp_path: Path) -> None:
+def test_edited_report_file_is_a_mismatch_and_a_missing_one_is_skipped(
+    made: dict[str, Path | str], tmp_path: Path
+) -> None:
     db, manifest = _copy(made, tmp_path)
     csv_path = manifest.parent / "findings.csv"
     csv_path.write_text(csv_path.read_text().replace(",fail,", ",pass,"), encoding="utf-8")
@@ -130,16 +140,23 @@ def test_edited_report_file_is_a_mismatch_and_a_missing_one_is_skipped(made: dic
 
 
 def test_scan_option_must_name_the_manifest_scan(made: dict[str, Path | str]) -> None:
-    code, out, _ = _run("--db", str(made["db"]), "--manifest", _manifest(made),
-                        "--policy", str(made["policy"]), "--scan", str(made["other"]))
+    code, out, _ = _run(
+        "--db",
+        str(made["db"]),
+        "--manifest",
+        _manifest(made),
+        "--policy",
+        str(made["policy"]),
+        "--scan",
+        str(made["other"]),
+    )
     assert code == 1 and "another scan" in out
 
 
 def test_missing_manifest_or_database_is_exit_1(made: dict[str, Path | str], tmp_path: Path) -> None:
     code, out, err = _run("--db", str(made["db"]), "--manifest", str(tmp_path / "nope.json"))
     assert code == 1 and out == "" and "no report manifest" in err and "Traceback" not in err
-    code, out, err = _run("--db", str(tmp_path / "none.duckdb"), "--manifest",
-                          _manifest(made))
+    code, out, err = _run("--db", str(tmp_path / "none.duckdb"), "--manifest", _manifest(made))
     assert code == 1 and "no database" in err
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")

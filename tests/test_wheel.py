@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(ROOT)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
     (built,) = out.glob("aks_upgrade_auditor-*.whl")
     return built
 
@@ -38,8 +41,13 @@ def test_demo_runs_from_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     subprocess.run([*pip, str(wheel)], check=True, timeout=900)
     work = tmp_path / "elsewhere"  # not the source tree: nothing may be found beside the package
     work.mkdir()
-    result = subprocess.run([str(venv / "bin" / "auditor"), "demo", "--clusters", "12", "--out", "out", "-q"],
-                            cwd=work, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(venv / "bin" / "auditor"), "demo", "--clusters", "12", "--out", "out", "-q"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert (work / "out" / "report.pdf").stat().st_size > 10_000
     assert (work / "out" / "report.html").exists()

@@ -246,9 +246,7 @@ def _parse_endoflife(path: Path) -> dict[str, dict[str, date]]:
         if match := re.match(r'^- releaseCycle: "?(?P<cycle>[\d.]+)"?$', stripped):
             current = releases.setdefault(match["cycle"], {})
             continue
-        if current is not None and (
-            match := re.match(r"^(?P<key>releaseDate|eol|eoes): (?P<value>\S+)$", stripped)
-        ):
+        if current is not None and (match := re.match(r"^(?P<key>releaseDate|eol|eoes): (?P<value>\S+)$", stripped)):
             try:
                 current[match["key"]] = date.fromisoformat(match["value"])
             except ValueError:
@@ -323,9 +321,7 @@ def _build_kubernetes_versions(
                 if theirs is None and ours is None:
                     continue
                 if ours != theirs:
-                    checks.append(
-                        f"{label}: calendar {_iso(ours) or 'none'}, endoflife.date {_iso(theirs) or 'none'}"
-                    )
+                    checks.append(f"{label}: calendar {_iso(ours) or 'none'}, endoflife.date {_iso(theirs) or 'none'}")
         cross_check = "; ".join(checks) if checks else "agrees"
         if checks and eol_entry:
             discrepancies.append(f"{minor}: {cross_check}")
@@ -400,9 +396,7 @@ def _build_node_images(release_rows: list[dict[str, str]]) -> tuple[list[dict[st
             merged[key] = candidate
             continue
         # Keep the path still present at the repository head; the earliest CHANGELOG reference wins.
-        changelog = sorted(
-            d for d in (existing["first_changelog_release"], candidate["first_changelog_release"]) if d
-        )
+        changelog = sorted(d for d in (existing["first_changelog_release"], candidate["first_changelog_release"]) if d)
         keep = existing if _path_rank(existing) >= _path_rank(candidate) else candidate
         other = existing if keep is candidate else candidate
         keep["first_changelog_release"] = changelog[0] if changelog else ""
@@ -516,9 +510,7 @@ def refresh(source_dir: Path, out_dir: Path) -> dict[str, Any]:
         _csv_text(KUBERNETES_VERSION_COLUMNS, version_rows), encoding="utf-8"
     )
     (out_dir / NODE_IMAGES_OUT).write_text(_csv_text(NODE_IMAGE_COLUMNS, image_rows), encoding="utf-8")
-    (out_dir / CATALOG_META_OUT).write_text(
-        json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    (out_dir / CATALOG_META_OUT).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (out_dir / SOURCES_OUT).write_text(_sources_markdown(provenance, meta), encoding="utf-8")
     return {
         "catalog_version": catalog_version,
@@ -527,7 +519,6 @@ def refresh(source_dir: Path, out_dir: Path) -> dict[str, Any]:
         "cross_check": discrepancies,
         "skipped": skipped,
         "files": [
-            str(out_dir / name)
-            for name in (KUBERNETES_VERSIONS_OUT, NODE_IMAGES_OUT, CATALOG_META_OUT, SOURCES_OUT)
+            str(out_dir / name) for name in (KUBERNETES_VERSIONS_OUT, NODE_IMAGES_OUT, CATALOG_META_OUT, SOURCES_OUT)
         ],
     }

@@ -56,9 +56,15 @@ class MaintenanceConfigurationsCollector:
     def _one(self, ctx: CollectContext, cluster: ClusterRef) -> None:
         client = ctx.clients.container_service(cluster.subscription_id)
         items = ctx.call(
-            self.kind, cluster.cluster_id, _bucket(cluster),
-            lambda **kw: [_as_wire(m) for m in client.maintenance_configurations.list_by_managed_cluster(
-                cluster.resource_group, cluster.name, **kw)],
+            self.kind,
+            cluster.cluster_id,
+            _bucket(cluster),
+            lambda **kw: [
+                _as_wire(m)
+                for m in client.maintenance_configurations.list_by_managed_cluster(
+                    cluster.resource_group, cluster.name, **kw
+                )
+            ],
         )
         ctx.record(self.kind, cluster.cluster_id, f"GET {_path(cluster)}/maintenanceConfigurations", {"value": items})
 
@@ -80,15 +86,20 @@ class KubernetesVersionsCollector:
 
     def _one(self, ctx: CollectContext, via: ClusterRef, region: str) -> None:
         client = ctx.clients.container_service(via.subscription_id)
+
         # The SDK model is a Mapping whose `.values` is the dict method: read the wire key, inside the call so
         # a body without it is recorded as a malformed response.
         def versions(**kw: Any) -> Any:
             return _as_wire(client.managed_clusters.list_kubernetes_versions(region, **kw))["values"]
 
         values = ctx.call(self.kind, region, _bucket(via), versions)
-        ctx.record(self.kind, region,
-                   f"GET /subscriptions/{via.subscription_id}/providers/Microsoft.ContainerService/locations/"
-                   f"{region}/kubernetesVersions", {"values": values})
+        ctx.record(
+            self.kind,
+            region,
+            f"GET /subscriptions/{via.subscription_id}/providers/Microsoft.ContainerService/locations/"
+            f"{region}/kubernetesVersions",
+            {"values": values},
+        )
 
 
 class PoolUpgradeProfilesCollector:
@@ -116,8 +127,11 @@ class PoolUpgradeProfilesCollector:
     def _one(self, ctx: CollectContext, scope: str, cluster: ClusterRef, pool_name: str) -> None:
         client = ctx.clients.container_service(cluster.subscription_id)
         profile = ctx.call(
-            self.kind, scope, _bucket(cluster),
+            self.kind,
+            scope,
+            _bucket(cluster),
             lambda **kw: client.agent_pools.get_upgrade_profile(cluster.resource_group, cluster.name, pool_name, **kw),
         )
-        ctx.record(self.kind, scope, f"GET {_path(cluster)}/agentPools/{pool_name}/upgradeProfiles/default",
-                   _as_wire(profile))
+        ctx.record(
+            self.kind, scope, f"GET {_path(cluster)}/agentPools/{pool_name}/upgradeProfiles/default", _as_wire(profile)
+        )

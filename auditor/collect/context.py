@@ -97,8 +97,7 @@ class CollectContext:
                     self.limiter.block_aks(bucket.subscription_id, bucket.region, retry_after or 1.0)
             except (ServiceRequestError, ServiceResponseError) as exc:
                 retry_after = None
-                last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError",
-                        _one_line(exc))
+                last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError", _one_line(exc))
                 if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
                     break
             except Exception as exc:  # a payload the SDK cannot read: evidence is missing, say why

@@ -48,20 +48,27 @@ def query_pages(
                 subscriptions=batch or None,
                 management_groups=groups or None,
                 query=query,
-                options=QueryRequestOptions(top=None if skip_token else page_size, skip_token=skip_token,
-                                            result_format="objectArray"),
+                options=QueryRequestOptions(
+                    top=None if skip_token else page_size, skip_token=skip_token, result_format="objectArray"
+                ),
             )
             try:
-                response = ctx.call(kind, scope_name, GRAPH,
-                                    lambda request=request, **kw: client.resources(request, **kw))
+                response = ctx.call(
+                    kind, scope_name, GRAPH, lambda request=request, **kw: client.resources(request, **kw)
+                )
             except CallFailed:
                 break
             page += 1
             data = response.data if isinstance(response.data, list) else []
             rows.extend(data)
             if str(response.result_truncated).lower() == "true":
-                ctx.fail(kind, scope_name, None, "ResultTruncated",
-                         f"Resource Graph truncated the result of page {page}: rows are missing")
+                ctx.fail(
+                    kind,
+                    scope_name,
+                    None,
+                    "ResultTruncated",
+                    f"Resource Graph truncated the result of page {page}: rows are missing",
+                )
             skip_token = response.skip_token
             if not skip_token:
                 break
@@ -79,9 +86,14 @@ class ManagedClustersCollector:
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
         if not inventory.subscriptions and not inventory.management_groups:
             return
-        rows = query_pages(ctx, "resource_graph", read_query("kql/managed_clusters.kql"),
-                           inventory.subscriptions, inventory.management_groups,
-                           inventory.options.get("graph_page_size", PAGE_SIZE))
+        rows = query_pages(
+            ctx,
+            "resource_graph",
+            read_query("kql/managed_clusters.kql"),
+            inventory.subscriptions,
+            inventory.management_groups,
+            inventory.options.get("graph_page_size", PAGE_SIZE),
+        )
         seen: set[str] = set()
         for row in rows:
             cluster_id = str(row.get("id", ""))
@@ -114,8 +126,14 @@ class _GraphTableCollector:
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
         if not inventory.subscriptions and not inventory.management_groups:
             return
-        rows = query_pages(ctx, self.kind, read_query(self.query_file), inventory.subscriptions,
-                           inventory.management_groups, inventory.options.get("graph_page_size", PAGE_SIZE))
+        rows = query_pages(
+            ctx,
+            self.kind,
+            read_query(self.query_file),
+            inventory.subscriptions,
+            inventory.management_groups,
+            inventory.options.get("graph_page_size", PAGE_SIZE),
+        )
         seen: set[str] = set()
         for row in rows:
             row_id = str(row.get("id", ""))

@@ -43,7 +43,12 @@ class SubscriptionsCollector:
             ctx.record(self.kind, sid, "GET /subscriptions", payload)
             kept.append(sid)
         for missing in sorted(wanted - set(kept)):
-            ctx.fail(self.kind, missing, 404, "SubscriptionNotFound",
-                     f"subscription {missing} is not readable with this credential or not enabled")
+            ctx.fail(
+                self.kind,
+                missing,
+                404,
+                "SubscriptionNotFound",
+                f"subscription {missing} is not readable with this credential or not enabled",
+            )
         if not inventory.management_groups:
             inventory.subscriptions = kept

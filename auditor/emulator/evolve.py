@@ -128,8 +128,7 @@ def evolve_fleet(
     describe that moment). With ``end`` instead, the last snapshot is at ``end`` and the first ``months - 1``
     months before it. Snapshots share no mutable state: each can be served or changed on its own.
     """
-    return [(moment, _json_copy(fleet)) for moment, fleet in iter_evolution(base_fleet, months, seed, start,
-                                                                            end=end)]
+    return [(moment, _json_copy(fleet)) for moment, fleet in iter_evolution(base_fleet, months, seed, start, end=end)]
 
 
 def iter_evolution(
@@ -294,9 +293,7 @@ class _Month:
     def working_hours(self) -> datetime:
         """A moment in the month, during someone's working day."""
         day = self.moment_between(self.begin, self.end - timedelta(hours=1))
-        moment = day.replace(
-            hour=self.rng.randint(7, 17), minute=self.rng.randint(0, 59), second=0, microsecond=0
-        )
+        moment = day.replace(hour=self.rng.randint(7, 17), minute=self.rng.randint(0, 59), second=0, microsecond=0)
         return min(max(moment, self.begin + timedelta(minutes=1)), self.end - timedelta(minutes=1))
 
 
@@ -312,9 +309,7 @@ class _Evolution:
             key.lower(): value for key, value in (base.get("maintenanceConfigurations") or {}).items()
         }
         generator = base.get("generator") or {}
-        self.region_names: list[str] = list(
-            generator.get("regions") or (base.get("kubernetesVersions") or {})
-        )
+        self.region_names: list[str] = list(generator.get("regions") or (base.get("kubernetesVersions") or {}))
         self._calendar = {m.minor: m for m in load_calendar()}
         as_of = str(base.get("asOf") or "")
         self._base_day = datetime.fromisoformat(as_of.replace("Z", "+00:00")).date() if as_of else None
@@ -429,9 +424,7 @@ class _Evolution:
                     best, choice = key, version
         return choice
 
-    def _release(
-        self, month: _Month, prefix: str, region: _Region, moment: datetime, held: bool
-    ) -> _Release | None:
+    def _release(self, month: _Month, prefix: str, region: _Region, moment: datetime, held: bool) -> _Release | None:
         """The image release a pool would take at that moment: the region's newest, or for a cluster that waits
         for the lower rings the newest that a lower ring ran first (None: none has)."""
         newest = month.latest_image(prefix, region, moment)
@@ -481,17 +474,14 @@ class _Evolution:
         }
         fleet["latestNodeImages"] = {
             region.name: {
-                prefix: f"{prefix}-{release.version}"
-                for prefix, release in sorted(region.latest_images.items())
+                prefix: f"{prefix}-{release.version}" for prefix, release in sorted(region.latest_images.items())
             }
             for region in builder.regions
         }
         fleet["resourceChanges"] = sorted(
             month.changes, key=lambda r: (r["properties"]["changeAttributes"]["timestamp"], r["id"])
         )
-        fleet["scheduledEvents"] = sorted(
-            month.events, key=lambda r: (r["properties"]["lastUpdateTime"], r["id"])
-        )
+        fleet["scheduledEvents"] = sorted(month.events, key=lambda r: (r["properties"]["lastUpdateTime"], r["id"]))
         fleet["generator"] = self._generator_block(index, end, builder)
         return fleet
 
@@ -617,9 +607,7 @@ class _Evolution:
         cluster = self.clusters[cid]
         properties = cluster["properties"]
         state = properties.get("provisioningState")
-        if state in ("Failed", "Upgrading", "Updating") and rng.random() < (
-            0.55 if state == "Failed" else 1.0
-        ):
+        if state in ("Failed", "Upgrading", "Updating") and rng.random() < (0.55 if state == "Failed" else 1.0):
             cluster = self._own(cid)
             properties = cluster["properties"]
             moment = month.working_hours()
@@ -642,9 +630,7 @@ class _Evolution:
                     cluster,
                     month.working_hours(),
                     {
-                        f"properties.agentPoolProfiles[{index}].provisioningState": self._delta(
-                            "Failed", "Succeeded"
-                        ),
+                        f"properties.agentPoolProfiles[{index}].provisioningState": self._delta("Failed", "Succeeded"),
                     },
                     automated=False,
                 )
@@ -657,9 +643,7 @@ class _Evolution:
             changes = {"properties.powerState.code": self._delta(power, new, "User")}
             for index, pool in enumerate(cluster["properties"].get("agentPoolProfiles", [])):
                 pool["powerState"] = {"code": new}
-                changes[f"properties.agentPoolProfiles[{index}].powerState.code"] = self._delta(
-                    power, new, "User"
-                )
+                changes[f"properties.agentPoolProfiles[{index}].powerState.code"] = self._delta(power, new, "User")
             self._change(month, cluster, month.working_hours(), changes, automated=False)
 
     def _config_drift(self, month: _Month, cid: str, region: _Region) -> None:
@@ -680,9 +664,7 @@ class _Evolution:
             if self._config(cid, "aksManagedAutoUpgradeSchedule") is None and rng.random() < 0.7:
                 self._add_window(month, cid, region, "aksManagedAutoUpgradeSchedule", moment)
         if node_os in ("NodeImage", "SecurityPatch") and channel != "node-image" and rng.random() < regress:
-            self._set_profile(
-                month, cid, moment, "nodeOSUpgradeChannel", node_os, rng.choice(("None", "Unmanaged"))
-            )
+            self._set_profile(month, cid, moment, "nodeOSUpgradeChannel", node_os, rng.choice(("None", "Unmanaged")))
         elif node_os not in ("NodeImage", "SecurityPatch") and rng.random() < improve:
             self._set_profile(
                 month,
@@ -773,11 +755,7 @@ class _Evolution:
             if rng.random() >= _AUTO_RUNS[self.traits[cid].diligence]:
                 return None
             candidate = newest(minor) if minor in listed else None
-            goal = (
-                region.official[-1]
-                if channel == "rapid"
-                else region.official[max(0, len(region.official) - 2)]
-            )
+            goal = region.official[-1] if channel == "rapid" else region.official[max(0, len(region.official) - 2)]
             if channel != "patch" and _vkey(minor) < _vkey(goal):
                 following = next_minor()
                 candidate = newest(following) if following else candidate
@@ -821,17 +799,11 @@ class _Evolution:
             index
             for index, pool in enumerate(properties.get("agentPoolProfiles", []))
             if pool.get("provisioningState") != "Failed"
-            and _vkey(
-                str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or current)
-            )
+            and _vkey(str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or current))
             < _vkey(current)
         ]
         channel = str((properties.get("autoUpgradeProfile") or {}).get("upgradeChannel") or "none").lower()
-        chance = (
-            0.9
-            if channel in ("patch", "stable", "rapid")
-            else _FINISH_LAGGING_POOLS[self.traits[cid].diligence]
-        )
+        chance = 0.9 if channel in ("patch", "stable", "rapid") else _FINISH_LAGGING_POOLS[self.traits[cid].diligence]
         if not lagging or rng.random() >= chance:
             return set()
         cluster = self._own(cid)
@@ -841,9 +813,7 @@ class _Evolution:
         user = [i for i in lagging if pools[i].get("mode") != "System"]
         order = user + system if (user and system and rng.random() < 0.15) else system + user
         for index in order:
-            moment = self._upgrade_pool(
-                month, cid, region, index, current, moment, automated=False, fail=False
-            )
+            moment = self._upgrade_pool(month, cid, region, index, current, moment, automated=False, fail=False)
             moment += timedelta(minutes=rng.randint(1, 10))
         return set(order)
 
@@ -907,9 +877,7 @@ class _Evolution:
         failed = False
         if user_first:
             for index in user + system:
-                moment = self._upgrade_pool(
-                    month, cid, region, index, target, moment, automated, index == failing
-                )
+                moment = self._upgrade_pool(month, cid, region, index, target, moment, automated, index == failing)
                 if index == failing:
                     failed = True
                     break
@@ -917,9 +885,7 @@ class _Evolution:
         else:
             system_start = moment
             for index in system:
-                moment = self._upgrade_pool(
-                    month, cid, region, index, target, moment, automated, index == failing
-                )
+                moment = self._upgrade_pool(month, cid, region, index, target, moment, automated, index == failing)
                 if index == failing:
                     failed = True
                     break
@@ -930,9 +896,7 @@ class _Evolution:
                     else moment + timedelta(minutes=rng.randint(1, 5))
                 )
                 for index in user:
-                    end = self._upgrade_pool(
-                        month, cid, region, index, target, moment, automated, index == failing
-                    )
+                    end = self._upgrade_pool(month, cid, region, index, target, moment, automated, index == failing)
                     moment = max(end, moment) + timedelta(minutes=rng.randint(1, 3))
                     if index == failing:
                         failed = True
@@ -1054,9 +1018,7 @@ class _Evolution:
         properties = self.clusters[cid]["properties"]
         profile = properties.get("autoUpgradeProfile") or {}
         channel = str(profile.get("upgradeChannel") or "none").lower()
-        automated = (
-            profile.get("nodeOSUpgradeChannel") in ("NodeImage", "SecurityPatch") or channel == "node-image"
-        )
+        automated = profile.get("nodeOSUpgradeChannel") in ("NodeImage", "SecurityPatch") or channel == "node-image"
         schedule = self._config(cid, "aksManagedNodeOSUpgradeSchedule")
         if automated:
             if rng.random() >= _AUTO_RUNS[self.traits[cid].diligence]:
@@ -1076,9 +1038,7 @@ class _Evolution:
                 continue
             image = str(pool.get("nodeImageVersion") or "")
             prefix = image.rpartition("-")[0]
-            release = (
-                self._release(month, prefix, region, moment, self._held(cid)) if prefix in IMAGE_SKUS else None
-            )
+            release = self._release(month, prefix, region, moment, self._held(cid)) if prefix in IMAGE_SKUS else None
             if release is None:
                 continue
             new_image = f"{prefix}-{release.version}"

@@ -77,15 +77,11 @@ class Behaviour:
         if self.resource_graph_quota is not None and self.resource_graph_quota < 1:
             raise ValueError("resource_graph_quota must be at least 1 (or None for no quota)")
         if self.rp_burst is not None and (self.rp_burst < 1 or self.rp_refill_per_second <= 0):
-            raise ValueError(
-                "rp_burst must be at least 1 and rp_refill_per_second positive (or rp_burst None)"
-            )
+            raise ValueError("rp_burst must be at least 1 and rp_refill_per_second positive (or rp_burst None)")
         for name in ("fault_kinds", "timeout_kinds"):
             unknown = sorted(set(getattr(self, name)) - set(CALL_KINDS))
             if unknown:
-                raise ValueError(
-                    f"{name}: unknown call kind(s) {', '.join(unknown)}; known: {', '.join(CALL_KINDS)}"
-                )
+                raise ValueError(f"{name}: unknown call kind(s) {', '.join(unknown)}; known: {', '.join(CALL_KINDS)}")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -271,9 +267,7 @@ class FaultPlan:
     def in_storm(self, kind: str, now: float | None = None) -> bool:
         """Whether this call falls in the configured 429 storm (first N calls, or the first T seconds)."""
         behaviour = self.behaviour
-        if not (behaviour.storm_calls or behaviour.storm_seconds) or not self._applies(
-            kind, behaviour.fault_kinds
-        ):
+        if not (behaviour.storm_calls or behaviour.storm_seconds) or not self._applies(kind, behaviour.fault_kinds):
             return False
         now = time.monotonic() if now is None else now
         with self._lock:

@@ -79,9 +79,7 @@ class Fleet:
         _validate(self.data, source)
         self.tenant_id: str = self.data.get("tenantId", "")
         self.subscriptions: list[dict[str, Any]] = list(self.data["subscriptions"])
-        self.clusters: list[dict[str, Any]] = sorted(
-            self.data["managedClusters"], key=lambda c: c["id"].lower()
-        )
+        self.clusters: list[dict[str, Any]] = sorted(self.data["managedClusters"], key=lambda c: c["id"].lower())
         self.resource_changes: list[dict[str, Any]] = list(self.data.get("resourceChanges", []))
         self.scheduled_events: list[dict[str, Any]] = list(self.data.get("scheduledEvents", []))
         self.emulator_settings: dict[str, Any] = dict(self.data.get("emulator") or {})
@@ -98,12 +96,10 @@ class Fleet:
             key.lower(): value for key, value in (self.data.get("maintenanceConfigurations") or {}).items()
         }
         self._versions = {
-            normalise_location(key): value
-            for key, value in (self.data.get("kubernetesVersions") or {}).items()
+            normalise_location(key): value for key, value in (self.data.get("kubernetesVersions") or {}).items()
         }
         self._latest_images = {
-            normalise_location(key): dict(value)
-            for key, value in (self.data.get("latestNodeImages") or {}).items()
+            normalise_location(key): dict(value) for key, value in (self.data.get("latestNodeImages") or {}).items()
         }
 
     @property

@@ -337,9 +337,7 @@ def _plan_minors(day: date) -> list[_MinorPlan]:
         elif day > minor.end_of_support:
             plans.append(_MinorPlan(minor, "ended", [], at_end))
     if not any(plan.status == "official" for plan in plans):
-        raise ValueError(
-            f"the bundled calendar has no supported Kubernetes minor on {day}: refresh the catalog"
-        )
+        raise ValueError(f"the bundled calendar has no supported Kubernetes minor on {day}: refresh the catalog")
     return plans
 
 
@@ -401,9 +399,7 @@ def _kubernetes_versions_body(region: _Region, plans: list[_MinorPlan]) -> dict[
         )
         patches = region.listed[minor]
         patch_versions = {
-            f"{minor}.{patch}": {
-                "upgrades": [f"{minor}.{later}" for later in patches[i + 1 :]] + next_patches
-            }
+            f"{minor}.{patch}": {"upgrades": [f"{minor}.{later}" for later in patches[i + 1 :]] + next_patches}
             for i, patch in enumerate(patches)
         }
         plans_offered = [PLAN_OFFICIAL] if plan.status in ("official", "preview") else []
@@ -430,9 +426,7 @@ class _FleetBuilder:
         self.plans = _plan_minors(self.day)
         self.plans_by_minor = {plan.minor: plan for plan in self.plans}
         self.releases = extend_node_image_releases(self.day)
-        self.regions = [
-            _build_region(name, i, self.plans, self.releases, self.day) for i, name in enumerate(regions)
-        ]
+        self.regions = [_build_region(name, i, self.plans, self.releases, self.day) for i, name in enumerate(regions)]
         self.tenant_id = _uuid(rng)
         self.official = [p.minor for p in self.plans if p.status == "official"]
         self.lts_only = [p.minor for p in self.plans if p.status == "lts"]
@@ -500,9 +494,7 @@ class _FleetBuilder:
         index = releases.index(latest)
         return releases[max(0, index - behind)]
 
-    def image_prefix(
-        self, os_choice: str, minor_key: tuple[int, int], arm: bool, gen1: bool
-    ) -> tuple[str, str]:
+    def image_prefix(self, os_choice: str, minor_key: tuple[int, int], arm: bool, gen1: bool) -> tuple[str, str]:
         """(nodeImageVersion prefix, osSKU) for an OS choice on a Kubernetes minor."""
         rng = self.rng
         if os_choice == "windows":
@@ -599,9 +591,7 @@ class _FleetBuilder:
             day = rng.choice(_WEEKDAYS)
             start = rng.choice((0, 1, 2, 22))
             legacy: dict[str, Any] = {
-                "timeInWeek": [
-                    {"day": day, "hourSlots": list(range(start, min(24, start + rng.choice((2, 3, 4)))))}
-                ]
+                "timeInWeek": [{"day": day, "hourSlots": list(range(start, min(24, start + rng.choice((2, 3, 4)))))}]
             }
             if rng.random() < 0.4:
                 legacy["notAllowedTime"] = [
@@ -737,9 +727,7 @@ class _FleetBuilder:
         first: dict[str, Any] = {f"{prefix}.provisioningState": self._change("Succeeded", "Upgrading")}
         requested_before = _requested_before(pool["orchestratorVersion"], previous)
         if requested_before != pool["orchestratorVersion"]:
-            first[f"{prefix}.orchestratorVersion"] = self._change(
-                requested_before, pool["orchestratorVersion"], "User"
-            )
+            first[f"{prefix}.orchestratorVersion"] = self._change(requested_before, pool["orchestratorVersion"], "User")
         self.changes.append(self.change_row(cluster, start, first, automated))
         end = start + timedelta(minutes=rng.randint(6, 40))
         image = pool.get("nodeImageVersion", "")
@@ -748,9 +736,7 @@ class _FleetBuilder:
                 cluster,
                 end,
                 {
-                    f"{prefix}.currentOrchestratorVersion": self._change(
-                        previous, pool["currentOrchestratorVersion"]
-                    ),
+                    f"{prefix}.currentOrchestratorVersion": self._change(previous, pool["currentOrchestratorVersion"]),
                     f"{prefix}.nodeImageVersion": self._change(self.older_image(image), image),
                     f"{prefix}.provisioningState": self._change("Upgrading", "Succeeded"),
                 },
@@ -954,9 +940,7 @@ def generate_fleet(
 
     versions = {region.name: _kubernetes_versions_body(region, builder.plans) for region in builder.regions}
     latest_images = {
-        region.name: {
-            prefix: f"{prefix}-{release.version}" for prefix, release in sorted(region.latest_images.items())
-        }
+        region.name: {prefix: f"{prefix}-{release.version}" for prefix, release in sorted(region.latest_images.items())}
         for region in builder.regions
     }
     synthetic = sorted(

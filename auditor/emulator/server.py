@@ -472,9 +472,7 @@ class EmulatorServer:
             return
         except Exception as exc:  # answered as an ARM 500 and kept in handler_errors(); never silent
             self._record_error(traceback.format_exc())
-            reply = _error(
-                500, "InternalServerError", f"emulator handler failed: {type(exc).__name__}: {exc}"
-            )
+            reply = _error(500, "InternalServerError", f"emulator handler failed: {type(exc).__name__}: {exc}")
             payload = json.dumps(reply.body).encode("utf-8")
         self._write(handler, method, reply, payload)
 
@@ -577,16 +575,12 @@ class EmulatorServer:
             sid = route.params["sid"].lower()
             if sid in self.behaviour.forbidden_subscriptions:
                 self._count("forbidden")
-                return self._forbidden(
-                    f"/subscriptions/{sid}", "Microsoft.ContainerService/managedClusters/read"
-                )
+                return self._forbidden(f"/subscriptions/{sid}", "Microsoft.ContainerService/managedClusters/read")
         if self._faults.times_out(route.kind):
             self._count("timeouts")
             # Hang past the client's read timeout; stop() cuts the wait short.
             self._stopping.wait(self.behaviour.timeout_seconds)
-            return _error(
-                504, "GatewayTimeout", "The gateway did not receive a response within the specified time."
-            )
+            return _error(504, "GatewayTimeout", "The gateway did not receive a response within the specified time.")
         injected = self._faults.server_error(route.kind)
         if injected is not None:
             self._count("server_errors")
@@ -598,9 +592,7 @@ class EmulatorServer:
                     {"Retry-After": "1"},
                 )
             return _error(500, "InternalServerError", "An internal server error occurred (emulator fault).")
-        reply = self._actions[route.action](
-            route.params, query, body if route.kind == "resource_graph" else None
-        )
+        reply = self._actions[route.action](route.params, query, body if route.kind == "resource_graph" else None)
         reply.headers.update(quota_headers)
         if reply.status == 404:
             self._count("not_found")
@@ -716,9 +708,7 @@ class EmulatorServer:
             patches = entry.get("patchVersions") or {}
             if current in patches:
                 preview = {
-                    v: bool(e.get("isPreview"))
-                    for e in body.get("values", [])
-                    for v in (e.get("patchVersions") or {})
+                    v: bool(e.get("isPreview")) for e in body.get("values", []) for v in (e.get("patchVersions") or {})
                 }
                 return [
                     {"kubernetesVersion": v, **({"isPreview": True} if preview.get(v) else {})}
@@ -747,9 +737,7 @@ class EmulatorServer:
     def _get_subscription(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
         subscription = self.fleet.subscription(params["sid"])
         if subscription is None:
-            return _error(
-                404, "SubscriptionNotFound", f"The subscription '{params['sid']}' could not be found."
-            )
+            return _error(404, "SubscriptionNotFound", f"The subscription '{params['sid']}' could not be found.")
         return _ok(subscription)
 
     def _list_clusters(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
@@ -767,10 +755,7 @@ class EmulatorServer:
         cluster, error = self._cluster_or_404(params)
         if error or cluster is None:
             return error or _error(404, "ResourceNotFound", "not found")
-        pools = [
-            self._pool_resource(cluster, p)
-            for p in cluster.get("properties", {}).get("agentPoolProfiles", [])
-        ]
+        pools = [self._pool_resource(cluster, p) for p in cluster.get("properties", {}).get("agentPoolProfiles", [])]
         return self._page(pools, self._path(params, params["cluster"], "agentPools"), query)
 
     def _pool_or_404(
@@ -878,8 +863,7 @@ class EmulatorServer:
         return _error(
             404,
             "NotFound",
-            f"Maintenance configuration '{params['config']}' of managed cluster '{params['cluster']}' "
-            "was not found.",
+            f"Maintenance configuration '{params['config']}' of managed cluster '{params['cluster']}' was not found.",
         )
 
     def _kubernetes_versions(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
@@ -926,9 +910,7 @@ class EmulatorServer:
         return {
             "resources": clusters,
             "resourcechanges": sorted(self.fleet.resource_changes, key=lambda r: r["id"].lower()),
-            "containerserviceeventresources": sorted(
-                self.fleet.scheduled_events, key=lambda r: r["id"].lower()
-            ),
+            "containerserviceeventresources": sorted(self.fleet.scheduled_events, key=lambda r: r["id"].lower()),
         }
 
     def _arg_scope(self, request: dict[str, Any]) -> tuple[set[str] | None, _Reply | None]:
@@ -1001,9 +983,7 @@ class EmulatorServer:
         data: Any
         if result_format == "table":
             data = {
-                "columns": [
-                    {"name": column, "type": _column_type([r[column] for r in shaped])} for column in columns
-                ],
+                "columns": [{"name": column, "type": _column_type([r[column] for r in shaped])} for column in columns],
                 "rows": [[r[column] for column in columns] for r in shaped],
             }
         else:

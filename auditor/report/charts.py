@@ -11,8 +11,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 STATUS_COLOURS = {
-    "pass": "#2e7d32", "fail": "#c62828", "warn": "#ef6c00", "unknown": "#757575",
-    "waived": "#6a1b9a", "not_applicable": "#bdbdbd",
+    "pass": "#2e7d32",
+    "fail": "#c62828",
+    "warn": "#ef6c00",
+    "unknown": "#757575",
+    "waived": "#6a1b9a",
+    "not_applicable": "#bdbdbd",
 }
 # Subscriptions drawn in the compliance chart: the lowest scores; the table lists every one.
 SUBSCRIPTION_BARS = 15
@@ -114,6 +118,7 @@ def compliance_by_subscription(rows: Sequence[dict[str, Any]]) -> str:
 
 # ---------------------------------------------------------------------------------------------- drift (trend)
 
+
 def _scan_axis(axes: Any, labels: Sequence[str]) -> None:
     axes.set_xticks(range(len(labels)), [_label(t, 12) for t in labels], fontsize=7, rotation=30, ha="right")
     for text in axes.get_xticklabels():
@@ -121,8 +126,9 @@ def _scan_axis(axes: Any, labels: Sequence[str]) -> None:
     axes.spines[["top", "right"]].set_visible(False)
 
 
-def drift_compliance(labels: Sequence[str], series: Mapping[str, Sequence[float | None]],
-                     overall: Sequence[float | None]) -> str:
+def drift_compliance(
+    labels: Sequence[str], series: Mapping[str, Sequence[float | None]], overall: Sequence[float | None]
+) -> str:
     """Lines: each control's score (share of decided verdicts that pass) per scan, and the fleet score."""
     import matplotlib
 
@@ -134,12 +140,18 @@ def drift_compliance(labels: Sequence[str], series: Mapping[str, Sequence[float 
     for number, (control, values) in enumerate(series.items()):
         points = [(x, v) for x, v in zip(positions, values, strict=True) if v is not None]
         if points:
-            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=2.5, linewidth=1,
-                      color=colours[number % len(colours)], label=_label(control, 14))
+            axes.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                marker="o",
+                markersize=2.5,
+                linewidth=1,
+                color=colours[number % len(colours)],
+                label=_label(control, 14),
+            )
     fleet = [(x, v) for x, v in zip(positions, overall, strict=True) if v is not None]
     if fleet:
-        axes.plot([p[0] for p in fleet], [p[1] for p in fleet], color="black", linewidth=2.2,
-                  label="fleet score")
+        axes.plot([p[0] for p in fleet], [p[1] for p in fleet], color="black", linewidth=2.2, label="fleet score")
     axes.set_ylim(0, 102)
     axes.yaxis.set_major_formatter(PercentFormatter())
     axes.set_ylabel("pass share", fontsize=8)
@@ -149,8 +161,9 @@ def drift_compliance(labels: Sequence[str], series: Mapping[str, Sequence[float 
     return _svg_data_uri(figure)
 
 
-def drift_image_age(labels: Sequence[str], medians: Sequence[float | None], p90s: Sequence[float | None],
-                    limit_days: int) -> str:
+def drift_image_age(
+    labels: Sequence[str], medians: Sequence[float | None], p90s: Sequence[float | None], limit_days: int
+) -> str:
     """Lines: median and 90th percentile node-image age per scan, with the policy limit."""
     figure = Figure(figsize=(3.4, 2.6))
     axes = figure.add_subplot()
@@ -158,8 +171,9 @@ def drift_image_age(labels: Sequence[str], medians: Sequence[float | None], p90s
     for values, name, colour in ((medians, "median", "#00838f"), (p90s, "90th percentile", "#ef6c00")):
         points = [(x, v) for x, v in zip(positions, values, strict=True) if v is not None]
         if points:
-            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, color=colour,
-                      label=name)
+            axes.plot(
+                [p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, color=colour, label=name
+            )
     axes.axhline(limit_days, color="#c62828", linestyle="--", linewidth=1, label=f"limit {limit_days} d")
     axes.set_ylim(bottom=0)
     axes.set_ylabel("days since release", fontsize=8)
@@ -175,14 +189,20 @@ def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) ->
 
     figure = Figure(figsize=(3.4, 2.6))
     axes = figure.add_subplot()
-    minors = sorted({m for v in versions for m in v},
-                    key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split(".")))
+    minors = sorted(
+        {m for v in versions for m in v}, key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split("."))
+    )
     colours = matplotlib.colormaps["viridis"]
     bottom = [0] * len(labels)
     for number, minor in enumerate(minors):
         values = [v.get(minor, 0) for v in versions]
-        axes.bar(range(len(labels)), values, bottom=bottom, label=_label(minor, 10),
-                 color=colours(number / max(1, len(minors) - 1)))
+        axes.bar(
+            range(len(labels)),
+            values,
+            bottom=bottom,
+            label=_label(minor, 10),
+            color=colours(number / max(1, len(minors) - 1)),
+        )
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("clusters", fontsize=8)
@@ -197,10 +217,8 @@ def drift_new_resolved(labels: Sequence[str], new: Sequence[int], resolved: Sequ
     figure = Figure(figsize=(7.0, 2.4))
     axes = figure.add_subplot()
     positions = list(range(len(labels)))
-    axes.bar([x - 0.2 for x in positions], new, width=0.4, color=STATUS_COLOURS["fail"],
-             label="new failures")
-    axes.bar([x + 0.2 for x in positions], resolved, width=0.4, color=STATUS_COLOURS["pass"],
-             label="resolved")
+    axes.bar([x - 0.2 for x in positions], new, width=0.4, color=STATUS_COLOURS["fail"], label="new failures")
+    axes.bar([x + 0.2 for x in positions], resolved, width=0.4, color=STATUS_COLOURS["pass"], label="resolved")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("findings", fontsize=8)
     axes.set_title("New and resolved failures since the previous scan", fontsize=9)

@@ -139,15 +139,14 @@ def findings_sha256(findings: list[Finding]) -> str:
     ordered = sorted(findings, key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or ""))
     digest = hashlib.sha256(b"[")
     for start in range(0, len(ordered), 2000):
-        chunk = ",".join(_CANONICAL.encode(finding_dict(f)) for f in ordered[start:start + 2000])
+        chunk = ",".join(_CANONICAL.encode(finding_dict(f)) for f in ordered[start : start + 2000])
         digest.update((("," if start else "") + chunk).encode())
     digest.update(b"]")
     return digest.hexdigest()
 
 
 def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
-    return (f.control_id, f.subscription_name.lower(), f.resource_group.lower(), f.cluster.lower(),
-            f.node_pool or "")
+    return (f.control_id, f.subscription_name.lower(), f.resource_group.lower(), f.cluster.lower(), f.node_pool or "")
 
 
 def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Policy) -> ReportData:
@@ -159,45 +158,75 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     sections = _sections(catalog, findings)
     as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
     as_of: date | None = as_of_row[0] if as_of_row else None
-    error_rows = con.execute(
-        "SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
-    errors = [dict(zip(("call", "scope", "status", "code", "message"), row, strict=True))
-              for row in error_rows.fetchall()]
+    error_rows = con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    errors = [
+        dict(zip(("call", "scope", "status", "code", "message"), row, strict=True)) for row in error_rows.fetchall()
+    ]
     error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
-    error_summary = [{"call": call, "status": status, "code": code, "count": n}
-                     for (call, status, code), n in sorted(error_counts.items(),
-                                                           key=lambda kv: (-kv[1], kv[0][0]))]
-    versions = dict(con.execute(
-        "SELECT coalesce(current_minor, 'unknown'), count(*) FROM clusters GROUP BY 1 ORDER BY 1").fetchall())
-    image_ages = [r[0] for r in con.execute(
-        "SELECT date_diff('day', image_date, (SELECT as_of FROM scan)) FROM node_pools "
-        "WHERE image_date IS NOT NULL").fetchall()]
-    counts_row = con.execute(
-        "SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM node_pools)").fetchone()
-    sub_names: dict[str, str] = dict(con.execute(
-        "SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall())
-    tenants = sorted({r[0] for r in con.execute(
-        "SELECT payload->>'$.tenantId' FROM evidence WHERE scan_id = ? AND kind = 'subscription' "
-        "AND payload->>'$.tenantId' IS NOT NULL", [scan.scan_id]).fetchall()})
-    evidence_kinds = dict(con.execute(
-        "SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind ORDER BY kind", [scan.scan_id]
-    ).fetchall())
+    error_summary = [
+        {"call": call, "status": status, "code": code, "count": n}
+        for (call, status, code), n in sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
+    ]
+    versions = dict(
+        con.execute(
+            "SELECT coalesce(current_minor, 'unknown'), count(*) FROM clusters GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    )
+    image_ages = [
+        r[0]
+        for r in con.execute(
+            "SELECT date_diff('day', image_date, (SELECT as_of FROM scan)) FROM node_pools WHERE image_date IS NOT NULL"
+        ).fetchall()
+    ]
+    counts_row = con.execute("SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM node_pools)").fetchone()
+    sub_names: dict[str, str] = dict(
+        con.execute("SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall()
+    )
+    tenants = sorted(
+        {
+            r[0]
+            for r in con.execute(
+                "SELECT payload->>'$.tenantId' FROM evidence WHERE scan_id = ? AND kind = 'subscription' "
+                "AND payload->>'$.tenantId' IS NOT NULL",
+                [scan.scan_id],
+            ).fetchall()
+        }
+    )
+    evidence_kinds = dict(
+        con.execute(
+            "SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind ORDER BY kind", [scan.scan_id]
+        ).fetchall()
+    )
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
-        scan=scan, policy=policy, findings=findings, sections=sections,
-        subscriptions=_subscriptions(findings, sub_names, scan), errors=errors, queries=queries,
-        findings_sha256=findings_sha256(findings), generated_at=datetime.now(UTC),
+        scan=scan,
+        policy=policy,
+        findings=findings,
+        sections=sections,
+        subscriptions=_subscriptions(findings, sub_names, scan),
+        errors=errors,
+        queries=queries,
+        findings_sha256=findings_sha256(findings),
+        generated_at=datetime.now(UTC),
         totals={s: totals.get(s, 0) for s in STATUSES},
-        clusters=counts_row[0] if counts_row else 0, pools=counts_row[1] if counts_row else 0,
-        versions=versions, image_ages=image_ages, tenants=tenants, as_of=as_of,
-        evidence_rows=sum(evidence_kinds.values()), evidence_kinds=evidence_kinds,
+        clusters=counts_row[0] if counts_row else 0,
+        pools=counts_row[1] if counts_row else 0,
+        versions=versions,
+        image_ages=image_ages,
+        tenants=tenants,
+        as_of=as_of,
+        evidence_rows=sum(evidence_kinds.values()),
+        evidence_kinds=evidence_kinds,
         catalog_sha256=catalog_sha256,
-        top_risks=_top_risks(sections), top_clusters=_top_clusters(findings),
-        exceptions=_exceptions(policy, findings, as_of), error_summary=error_summary, drift=drift,
+        top_risks=_top_risks(sections),
+        top_clusters=_top_clusters(findings),
+        exceptions=_exceptions(policy, findings, as_of),
+        error_summary=error_summary,
+        drift=drift,
         timelines=timelines,
     )
 
@@ -221,26 +250,27 @@ def upgrade_timelines(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -
     out = []
     for finding in failing:
         events = by_cluster.get(finding.resource_id.lower(), [])
-        out.append({
-            "cluster": finding.cluster,
-            "resource_id": finding.resource_id,
-            "resource_group": finding.resource_group,
-            "subscription": finding.subscription_name or finding.subscription_id,
-            "message": finding.message,
-            "total": len(events),
-            "events": [
-                {
-                    "when": describe_time(e),
-                    "target": describe_target(e),
-                    "change": ("node image " if e["kind"] == "node-image" else "Kubernetes ")
-                    + describe_change(e),
-                    "source": e["source"],
-                    "campaign": e.get("campaign") or "",
-                    "note": e.get("note") or "",
-                }
-                for e in events[-TIMELINE_EVENTS:]
-            ],
-        })
+        out.append(
+            {
+                "cluster": finding.cluster,
+                "resource_id": finding.resource_id,
+                "resource_group": finding.resource_group,
+                "subscription": finding.subscription_name or finding.subscription_id,
+                "message": finding.message,
+                "total": len(events),
+                "events": [
+                    {
+                        "when": describe_time(e),
+                        "target": describe_target(e),
+                        "change": ("node image " if e["kind"] == "node-image" else "Kubernetes ") + describe_change(e),
+                        "source": e["source"],
+                        "campaign": e.get("campaign") or "",
+                        "note": e.get("note") or "",
+                    }
+                    for e in events[-TIMELINE_EVENTS:]
+                ],
+            }
+        )
     return out
 
 
@@ -276,9 +306,16 @@ def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -
     rows = []
     for sid in in_scope:
         counts = {s: per_sub[sid].get(s, 0) for s in STATUSES}
-        rows.append({"subscription_id": sid, "name": names.get(sid, ""),
-                     "clusters": len(clusters_per_sub[sid]), "failing_clusters": len(failing_clusters[sid]),
-                     "score": _score(counts), **counts})
+        rows.append(
+            {
+                "subscription_id": sid,
+                "name": names.get(sid, ""),
+                "clusters": len(clusters_per_sub[sid]),
+                "failing_clusters": len(failing_clusters[sid]),
+                "score": _score(counts),
+                **counts,
+            }
+        )
     rows.sort(key=lambda r: (str(r["name"] or r["subscription_id"]).lower(), str(r["subscription_id"])))
     return rows
 
@@ -287,17 +324,27 @@ def _top_risks(sections: list[ControlSection]) -> list[dict[str, Any]]:
     """The failing controls that matter most: severity times the number of failing resources."""
     risky = [s for s in sections if s.counts.get("fail") or s.counts.get("unknown")]
     # Weight: severity doubles per level; a resource without evidence counts half a failing one.
-    risky.sort(key=lambda s: (-(2 ** SEVERITY_RANK.get(s.control.severity, 0))
-                              * (s.counts.get("fail", 0) + s.counts.get("unknown", 0) / 2), s.control.id))
+    risky.sort(
+        key=lambda s: (
+            -(2 ** SEVERITY_RANK.get(s.control.severity, 0))
+            * (s.counts.get("fail", 0) + s.counts.get("unknown", 0) / 2),
+            s.control.id,
+        )
+    )
     risks = []
     for s in risky[:TOP_RISKS]:
         failing = [f for f in s.findings if f.status == "fail"]
-        risks.append({
-            "control": s.control, "fail": s.counts.get("fail", 0), "unknown": s.counts.get("unknown", 0),
-            "evaluated": s.evaluated, "clusters": len({f.resource_id for f in failing}),
-            "subscriptions": len({f.subscription_id for f in failing}),
-            "share": round(100.0 * s.counts.get("fail", 0) / s.evaluated, 1) if s.evaluated else 0.0,
-        })
+        risks.append(
+            {
+                "control": s.control,
+                "fail": s.counts.get("fail", 0),
+                "unknown": s.counts.get("unknown", 0),
+                "evaluated": s.evaluated,
+                "clusters": len({f.resource_id for f in failing}),
+                "subscriptions": len({f.subscription_id for f in failing}),
+                "share": round(100.0 * s.counts.get("fail", 0) / s.evaluated, 1) if s.evaluated else 0.0,
+            }
+        )
     return risks
 
 
@@ -311,15 +358,22 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
         if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
             continue
         rank = SEVERITY_RANK.get(f.severity, 0)
-        weight[f.resource_id] += 2 ** rank
+        weight[f.resource_id] += 2**rank
         controls[f.resource_id].add(f.control_id)
         worst[f.resource_id] = max(worst.get(f.resource_id, 0), rank)
         first.setdefault(f.resource_id, f)
     ranked = sorted(weight, key=lambda rid: (-weight[rid], first[rid].cluster.lower(), rid))[:TOP_CLUSTERS]
     names = {v: k for k, v in SEVERITY_RANK.items()}
-    return [{"cluster": first[rid].cluster, "resource_group": first[rid].resource_group,
-             "subscription": first[rid].subscription_name or first[rid].subscription_id,
-             "controls": sorted(controls[rid]), "worst": names[worst[rid]]} for rid in ranked]
+    return [
+        {
+            "cluster": first[rid].cluster,
+            "resource_group": first[rid].resource_group,
+            "subscription": first[rid].subscription_name or first[rid].subscription_id,
+            "controls": sorted(controls[rid]),
+            "worst": names[worst[rid]],
+        }
+        for rid in ranked
+    ]
 
 
 def _covers(waiver: Any, finding: Finding) -> bool:
@@ -340,15 +394,22 @@ def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> 
         expires = getattr(waiver, "expires", None)
         expired = bool(as_of and expires and not waiver.active(as_of))
         covered = [f for f in waived if _covers(waiver, f)]
-        register.append({
-            "control": waiver.control, "resource": waiver.resource, "reason": waiver.reason,
-            "approver": waiver.approver, "expires": expires, "state": "expired" if expired else "active",
-            "line": getattr(waiver, "line", None),
-            "waived": sum(1 for f in covered if f.status == "waived"),
-            "failing": sum(1 for f in covered if f.status == "fail"),
-            "clusters": sorted({f"{f.cluster}/{f.node_pool}" if f.node_pool else f.cluster for f in covered},
-                               key=str.lower),
-        })
+        register.append(
+            {
+                "control": waiver.control,
+                "resource": waiver.resource,
+                "reason": waiver.reason,
+                "approver": waiver.approver,
+                "expires": expires,
+                "state": "expired" if expired else "active",
+                "line": getattr(waiver, "line", None),
+                "waived": sum(1 for f in covered if f.status == "waived"),
+                "failing": sum(1 for f in covered if f.status == "fail"),
+                "clusters": sorted(
+                    {f"{f.cluster}/{f.node_pool}" if f.node_pool else f.cluster for f in covered}, key=str.lower
+                ),
+            }
+        )
     register.sort(key=lambda e: (e["state"] != "expired", e["control"], str(e["expires"])))
     return register
 
@@ -359,8 +420,11 @@ def query_files(catalog: tuple[Control, ...]) -> tuple[list[QueryFile], str]:
 
     root = queries_dir()
     files: list[QueryFile] = []
-    groups = (("kql/*.kql", "Resource Graph (KQL)", True), ("model/*.sql", "model (DuckDB SQL)", False),
-              ("controls/*.sql", "control (DuckDB SQL)", True))
+    groups = (
+        ("kql/*.kql", "Resource Graph (KQL)", True),
+        ("model/*.sql", "model (DuckDB SQL)", False),
+        ("controls/*.sql", "control (DuckDB SQL)", True),
+    )
     catalog_digest = hashlib.sha256()
     for pattern, kind, show in groups:
         for path in sorted(root.glob(pattern)):
@@ -370,7 +434,7 @@ def query_files(catalog: tuple[Control, ...]) -> tuple[list[QueryFile], str]:
             if kind != "Resource Graph (KQL)":
                 catalog_digest.update(name.encode() + b"\0" + raw + b"\0")
     for control in catalog:
-        meta = (root / "controls" / f"{control.id}.toml")
+        meta = root / "controls" / f"{control.id}.toml"
         if meta.exists():
             catalog_digest.update(meta.name.encode() + b"\0" + meta.read_bytes() + b"\0")
     return files, catalog_digest.hexdigest()

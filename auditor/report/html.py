@@ -30,11 +30,20 @@ HTML_TEXT_LIMIT = 1000
 
 # Invisible or reordering characters that could disguise a name: bidi embeddings, overrides and isolates,
 # zero-width characters, the BOM, and C0/C1 controls other than tab and newline.
-_DISGUISING = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_DISGUISING = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 # The findings table's columns, in the order of the data block.
-TABLE_COLUMNS = ("control", "status", "severity", "subscription", "resource_group", "cluster", "pool",
-                 "message", "remediation", "tags")
+TABLE_COLUMNS = (
+    "control",
+    "status",
+    "severity",
+    "subscription",
+    "resource_group",
+    "cluster",
+    "pool",
+    "message",
+    "remediation",
+    "tags",
+)
 
 
 def untrusted(value: Any, limit: int = 300) -> str:
@@ -92,8 +101,13 @@ def _script() -> tuple[str, str]:
 def _script_json(payload: Any) -> str:
     """JSON safe inside a <script type="application/json"> element: no '<', '>' or '&' survives as such."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def findings_blob(findings: list[Finding]) -> str:
@@ -111,8 +125,18 @@ def findings_blob(findings: list[Finding]) -> str:
         tags = tag_text.get(f.resource_id)
         if tags is None:
             tags = tag_text[f.resource_id] = ", ".join(f"{k}={v}" for k, v in sorted(f.tags.items()))
-        row = (f.control_id, f.status, f.severity, f.subscription_name or f.subscription_id, f.resource_group,
-               f.cluster, f.node_pool or "", f.message, f.remediation, tags)
+        row = (
+            f.control_id,
+            f.status,
+            f.severity,
+            f.subscription_name or f.subscription_id,
+            f.resource_group,
+            f.cluster,
+            f.node_pool or "",
+            f.message,
+            f.remediation,
+            tags,
+        )
         for column, value in zip(values, row, strict=True):
             column.append(value)
     dicts: list[list[str]] = []
@@ -135,8 +159,7 @@ def render_html_text(data: ReportData, medium: str) -> str:
     chart_uris = {
         "status": charts.status_by_control(labels, [s.counts for s in data.sections]),
         "versions": charts.version_distribution(data.versions),
-        "image_age": charts.image_age_histogram(data.image_ages,
-                                                int(data.policy.thresholds["image_max_age_days"])),
+        "image_age": charts.image_age_histogram(data.image_ages, int(data.policy.thresholds["image_max_age_days"])),
         "subscriptions": charts.compliance_by_subscription(data.subscriptions),
     }
     pdf = medium == "pdf"

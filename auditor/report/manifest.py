@@ -69,10 +69,16 @@ def write_manifest(data: ReportData, out_dir: Path, files: Sequence[Path]) -> Pa
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             previous = None
-        if (isinstance(previous, dict) and previous.get("scan", {}).get("scan_id") == data.scan.scan_id
-                and previous.get("findings", {}).get("sha256") == data.findings_sha256):
-            kept = {name: entry for name, entry in dict(previous.get("files", {})).items()
-                    if name not in manifest["files"] and (out_dir / name).exists()}
+        if (
+            isinstance(previous, dict)
+            and previous.get("scan", {}).get("scan_id") == data.scan.scan_id
+            and previous.get("findings", {}).get("sha256") == data.findings_sha256
+        ):
+            kept = {
+                name: entry
+                for name, entry in dict(previous.get("files", {})).items()
+                if name not in manifest["files"] and (out_dir / name).exists()
+            }
             manifest["files"] = dict(sorted({**kept, **manifest["files"]}.items()))
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return path
@@ -83,14 +89,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise AuditorError(f"no report manifest at {path}: `auditor report` writes {MANIFEST_NAME} "
-                           "beside the reports") from exc
+        raise AuditorError(
+            f"no report manifest at {path}: `auditor report` writes {MANIFEST_NAME} beside the reports"
+        ) from exc
     except (OSError, ValueError) as exc:
         raise AuditorError(f"{path} is not a readable report manifest: {exc}") from exc
     try:
         if manifest["manifest_version"] != MANIFEST_VERSION:
-            raise AuditorError(f"{path}: manifest version {manifest['manifest_version']} is not supported "
-                               f"(this tool reads version {MANIFEST_VERSION})")
+            raise AuditorError(
+                f"{path}: manifest version {manifest['manifest_version']} is not supported "
+                f"(this tool reads version {MANIFEST_VERSION})"
+            )
         for key in ("scan_id", "evidence_sha256"):
             str(manifest["scan"][key])
         str(manifest["findings"]["sha256"])

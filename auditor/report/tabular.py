@@ -18,9 +18,25 @@ from auditor.report.data import ReportData, finding_dict
 
 CONTRACT_FIELDS = ("control_id", "status", "severity", "resource_id", "node_pool", "message")
 CSV_COLUMNS = [
-    "control_id", "status", "severity", "title", "subscription_id", "subscription_name", "resource_group",
-    "cluster", "node_pool", "location", "tags", "message", "remediation", "evidence", "waiver_reason",
-    "waiver_approver", "waiver_expires", "waiver_state", "resource_id",
+    "control_id",
+    "status",
+    "severity",
+    "title",
+    "subscription_id",
+    "subscription_name",
+    "resource_group",
+    "cluster",
+    "node_pool",
+    "location",
+    "tags",
+    "message",
+    "remediation",
+    "evidence",
+    "waiver_reason",
+    "waiver_approver",
+    "waiver_expires",
+    "waiver_state",
+    "resource_id",
 ]
 # OWASP "CSV injection": a cell starting with one of these may be run as a formula (or DDE) by a spreadsheet.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
