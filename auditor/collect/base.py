@@ -22,6 +22,17 @@ class ClusterRef:
     pools: tuple[tuple[str, str], ...]  # (pool name, nodeImageVersion)
 
 
+@dataclass(frozen=True)
+class FleetRef:
+    """An Azure Kubernetes Fleet Manager resource found by Resource Graph."""
+
+    fleet_id: str
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+
+
 @dataclass
 class Inventory:
     """Grows stage by stage: subscriptions, then clusters, then per-cluster and per-region evidence."""
@@ -29,6 +40,7 @@ class Inventory:
     subscriptions: list[str] = field(default_factory=list)
     management_groups: list[str] = field(default_factory=list)
     clusters: list[ClusterRef] = field(default_factory=list)
+    fleets: list[FleetRef] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     # Calls planned per AKS bucket (subscription, region): lets per-region calls go to the least loaded one.
     bucket_load: Counter[tuple[str, str]] = field(default_factory=Counter)

@@ -53,6 +53,7 @@ class AzureClients:
     max_connections: int = 16  # kept-alive connections; match the scan's concurrency so none is thrown away
     _transport: Any = field(default=None, repr=False)
     _container_clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _fleet_clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -113,4 +114,16 @@ class AzureClients:
             client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
             with self._lock:
                 client = self._container_clients.setdefault(subscription_id, client)
+        return client
+
+    def fleet(self, subscription_id: str) -> Any:
+        """Azure Kubernetes Fleet Manager client of one subscription (one per subscription, like AKS's)."""
+        with self._lock:
+            client = self._fleet_clients.get(subscription_id)
+        if client is None:
+            from azure.mgmt.containerservicefleet import ContainerServiceFleetMgmtClient
+
+            client = ContainerServiceFleetMgmtClient(self.credential, subscription_id, **self._kwargs())
+            with self._lock:
+                client = self._fleet_clients.setdefault(subscription_id, client)
         return client

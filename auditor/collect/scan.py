@@ -20,6 +20,7 @@ from auditor.collect.aks import (
 from auditor.collect.base import Collector, Inventory, Task
 from auditor.collect.clients import AzureClients
 from auditor.collect.context import CallFailed, CollectContext
+from auditor.collect.fleet import FleetGatesCollector, FleetResourcesCollector, FleetsCollector
 from auditor.collect.limiter import Limiter
 from auditor.collect.resource_graph import (
     ManagedClustersCollector,
@@ -33,9 +34,26 @@ from auditor.store import ScanRecord
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
     ("subscriptions", (SubscriptionsCollector(),)),
-    ("clusters", (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector())),
+    (
+        "clusters",
+        (
+            ManagedClustersCollector(),
+            ResourceChangesCollector(),
+            ScheduledEventsCollector(),
+            FleetsCollector(),
+            FleetResourcesCollector(),
+        ),
+    ),
     # Maintenance first: its per-cluster load decides which bucket the per-region calls go through.
-    ("details", (MaintenanceConfigurationsCollector(), KubernetesVersionsCollector(), PoolUpgradeProfilesCollector())),
+    (
+        "details",
+        (
+            MaintenanceConfigurationsCollector(),
+            KubernetesVersionsCollector(),
+            PoolUpgradeProfilesCollector(),
+            FleetGatesCollector(),
+        ),
+    ),
 )
 
 

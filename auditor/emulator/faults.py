@@ -22,6 +22,7 @@ CALL_KINDS = (
     "kubernetes_versions",
     "pool_upgrade_profiles",
     "cluster_upgrade_profiles",
+    "fleets",
 )
 
 

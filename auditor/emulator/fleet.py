@@ -9,6 +9,7 @@ Layout (docs/emulator.md has the full description)::
      "latestNodeImages": {"<location>": {"<image family>": "<nodeImageVersion>"}},
      "resourceChanges": [...], "scheduledEvents": [...],
      "managementGroups": {"<group id>": ["<subscription id>", ...]},   (optional)
+     "fleetManager": {"fleets": [...], "members": [...], ...},         (optional, auditor/emulator/fleet_manager.py)
      "emulator": {...},                                                (optional behaviour)
      "generator": {...}}                                               (optional, written by the generator)
 """
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.emulator.fleet_manager import FleetManagerData, validate_fleet_manager
 from auditor.errors import AuditorError
 from auditor.nodeimage import parse_node_image
 
@@ -39,6 +41,7 @@ _TOP_LEVEL_KEYS = {
     "resourceChanges",
     "scheduledEvents",
     "managementGroups",
+    "fleetManager",
     "emulator",
     "generator",
 }
@@ -83,6 +86,7 @@ class Fleet:
         self.resource_changes: list[dict[str, Any]] = list(self.data.get("resourceChanges", []))
         self.scheduled_events: list[dict[str, Any]] = list(self.data.get("scheduledEvents", []))
         self.emulator_settings: dict[str, Any] = dict(self.data.get("emulator") or {})
+        self.fleet_manager = FleetManagerData(self.data.get("fleetManager"))
         groups = self.data.get("managementGroups")
         self.management_groups: dict[str, list[str]] | None = (
             {key.lower(): [sid.lower() for sid in value] for key, value in groups.items()} if groups else None
@@ -232,6 +236,8 @@ def _validate(data: Mapping[str, Any], source: str) -> None:
         for index, row in enumerate(rows):
             if not isinstance(row, dict) or not isinstance(row.get("id"), str):
                 raise _fail(source, f"{key}[{index}]", "expected an object with an 'id'")
+    if data.get("fleetManager") is not None:
+        validate_fleet_manager(data["fleetManager"], source, lambda where, problem: _fail(source, where, problem))
     for group, members in (data.get("managementGroups") or {}).items():
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise _fail(source, f"managementGroups[{group!r}]", "expected a list of subscription ids")

@@ -38,6 +38,7 @@ from auditor.emulator.faults import (
     format_hms,
 )
 from auditor.emulator.fleet import Fleet, as_fleet, load_fleet, normalise_location, resource_group_of
+from auditor.emulator.fleet_manager import FLEET_TYPE, fleet_route, graph_row
 from auditor.nodeimage import parse_node_image
 
 DEFAULT_SERVE_PORT = 8443
@@ -65,7 +66,7 @@ OUTCOME_COUNTERS = (
 )
 COUNTER_NAMES = (*CALL_KINDS, "unknown", *OUTCOME_COUNTERS)
 
-_ARG_TABLES = ("resources", "resourcechanges", "containerserviceeventresources")
+_ARG_TABLES = ("resources", "resourcechanges", "containerserviceeventresources", "aksresources")
 _ARG_CLUSTER_COLUMNS = (
     "id",
     "name",
@@ -126,6 +127,9 @@ def _route(path: str) -> _Route | None:
         return _Route("resource_graph", "resource_graph", {})
     if n < 5 or low[0] != "subscriptions":
         return None
+    fleet_params = fleet_route(parts)
+    if fleet_params is not None:
+        return _Route("fleets", "fleet_read", fleet_params)
     sid = parts[1]
     if low[2:5] == ["providers", "microsoft.containerservice", "managedclusters"] and n == 5:
         return _Route("managed_clusters", "list_clusters", {"sid": sid})
@@ -354,6 +358,7 @@ class EmulatorServer:
             "list_maintenance": self._list_maintenance,
             "get_maintenance": self._get_maintenance,
             "kubernetes_versions": self._kubernetes_versions,
+            "fleet_read": self._fleet_read,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -614,6 +619,9 @@ class EmulatorServer:
     def _region_of(self, route: _Route) -> str:
         if "location" in route.params:
             return normalise_location(route.params["location"])
+        if route.kind == "fleets":
+            fleet = self._fleet_for(route.params)
+            return normalise_location(fleet["location"]) if fleet else ""
         cluster = self._cluster_for(route.params)
         return normalise_location(cluster["location"]) if cluster else ""
 
@@ -879,6 +887,51 @@ class EmulatorServer:
             )
         return _ok(versions)
 
+    # ----------------------------------------------------------------- Fleet Manager (read only)
+
+    def _fleet_for(self, params: dict[str, str]) -> dict[str, Any] | None:
+        if "fleet" not in params:
+            return None
+        fleet_id = (
+            f"/subscriptions/{params['sid']}/resourceGroups/{params['rg']}"
+            f"/providers/Microsoft.ContainerService/fleets/{params['fleet']}"
+        )
+        return self.fleet.fleet_manager.fleet(fleet_id)
+
+    def _fleet_read(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
+        missing = self._subscription_missing(params["sid"])
+        if missing:
+            return missing
+        data = self.fleet.fleet_manager
+        base = f"/subscriptions/{params['sid']}"
+        if "rg" in params:
+            base += f"/resourceGroups/{params['rg']}"
+        base += "/providers/Microsoft.ContainerService/fleets"
+        if "fleet" not in params:
+            return self._page(data.fleets_in(params["sid"], params.get("rg")), base, query)
+        fleet = self._fleet_for(params)
+        if fleet is None:
+            return _error(
+                404,
+                "ResourceNotFound",
+                f"The Resource '{FLEET_TYPE}/{params['fleet']}' under resource group '{params['rg']}' was not found.",
+            )
+        if "collection" not in params:
+            return _ok(fleet)
+        items = data.collection(fleet["id"], params["collection"])
+        if items is None:
+            return _error(404, "ResourceNotFound", f"The emulator serves no fleet collection '{params['collection']}'.")
+        if "child" not in params:
+            return self._page(items, f"{base}/{params['fleet']}/{params['collection']}", query)
+        for item in items:
+            if item["name"].lower() == params["child"].lower():
+                return _ok(item)
+        return _error(
+            404,
+            "ResourceNotFound",
+            f"'{params['collection']}/{params['child']}' of fleet '{params['fleet']}' was not found.",
+        )
+
     # ----------------------------------------------------------------- Resource Graph
 
     def _build_arg_rows(self) -> dict[str, list[dict[str, Any]]]:
@@ -907,8 +960,10 @@ class EmulatorServer:
                     "extendedLocation": cluster.get("extendedLocation"),
                 }
             )
+        fleet_manager = self.fleet.fleet_manager
         return {
-            "resources": clusters,
+            "resources": clusters + [graph_row(f, tenant) for f in fleet_manager.fleets],
+            "aksresources": [graph_row(item, tenant) for _, item in fleet_manager.children],
             "resourcechanges": sorted(self.fleet.resource_changes, key=lambda r: r["id"].lower()),
             "containerserviceeventresources": sorted(self.fleet.scheduled_events, key=lambda r: r["id"].lower()),
         }
@@ -963,7 +1018,12 @@ class EmulatorServer:
         allowed, denial = self._arg_scope(request)
         if denial is not None or allowed is None:
             return denial or _error(403, "AuthorizationFailed", "no subscriptions in scope")
-        rows = [r for r in self._arg_rows[table] if _row_subscription(r) in allowed]
+        types = _kql_types(text)
+        rows = [
+            r
+            for r in self._arg_rows[table]
+            if _row_subscription(r) in allowed and (types is None or str(r.get("type", "")).lower() in types)
+        ]
         if limit is not None:
             rows = rows[:limit]
         fingerprint = hashlib.sha256(
@@ -1050,6 +1110,27 @@ def _kql_stages(text: str) -> list[str]:
         index += 1
     stages.append("".join(current))
     return stages
+
+
+_TYPE_EQUALS = re.compile(r"^where\s+type\s*(?:=~|==)\s*'([^']*)'\s*$", re.IGNORECASE)
+_TYPE_IN = re.compile(r"^where\s+type\s+in~?\s*\(([^)]*)\)\s*$", re.IGNORECASE)
+
+
+def _kql_types(text: str) -> set[str] | None:
+    """The resource types a `where type =~ 'x'` / `where type in~ ('x', 'y')` stage keeps (lower case); None when
+    the query has no such stage. Other `where` stages are not evaluated."""
+    types: set[str] | None = None
+    for stage in (s.strip() for s in _kql_stages(text)):
+        equals = _TYPE_EQUALS.match(stage)
+        listed = _TYPE_IN.match(stage)
+        if equals:
+            found = {equals.group(1).lower()}
+        elif listed:
+            found = {v.strip().strip("'\"").lower() for v in listed.group(1).split(",") if v.strip()}
+        else:
+            continue
+        types = found if types is None else types & found
+    return types
 
 
 def _parse_kql(text: str) -> tuple[str, list[str] | None, int | None, str | None]:
