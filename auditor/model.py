@@ -135,6 +135,8 @@ def _cluster_params(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE cluster_params AS SELECT cluster_id, '' AS scope_name, {columns} FROM clusters"
     )
+    # The top-level thresholds, for what belongs to no cluster of the scan (a Fleet's update runs).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE policy_defaults AS SELECT {columns}")
     for scope in policy.scopes:
         conditions: list[str] = []
         params: list[object] = []

@@ -46,6 +46,12 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         list,
         "AKS-RNG-01: ring tag values from the first ring to production (the last)",
     ),
+    "fleet_lookback_days": (90, int, "AKS-FLT-01: Fleet update runs judged, in days before the scan"),
+    "require_fleet_for_production": (
+        False,
+        bool,
+        "AKS-FLT-02: production clusters (ring tag) that are members of no Fleet fail",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -56,6 +62,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "system_max_unavailable": (0, 1000),
     "campaign_window_hours": (1, 720),
     "history_lookback_days": (1, 3650),
+    "fleet_lookback_days": (1, 3650),
 }
 
 # List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.

@@ -165,8 +165,9 @@ def store_scan(
     errors: list[ErrorRow] | None = None,
     started_at: datetime = AS_OF,
     scan_id: str | None = None,
+    extra_evidence: list[EvidenceRow] | None = None,
 ) -> str:
-    """Write one committed scan holding these clusters and evidence; return its id."""
+    """Write one committed scan holding these clusters and evidence (and any extra rows); return its id."""
     evidence = [
         EvidenceRow(
             "subscription",
@@ -196,6 +197,7 @@ def store_scan(
                 {"properties": {"latestNodeImageVersion": latest}},
             )
         )
+    evidence += list(extra_evidence or [])
     record = ScanRecord(
         scan_id=scan_id or started_at.strftime("%Y%m%dT%H%M%SZ") + "-test",
         started_at=started_at,

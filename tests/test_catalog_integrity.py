@@ -42,6 +42,8 @@ DESIGN_LEVELS = {
     "AKS-ORD-01": "cluster",
     "AKS-HLT-01": "cluster",
     "AKS-RNG-01": "fleet",
+    "AKS-FLT-01": "fleet",
+    "AKS-FLT-02": "cluster",
 }
 CATALOG = load_catalog()
 
