@@ -1,7 +1,7 @@
 """The upgrade ledger: upgrade events from every scan, de-duplicated, kept beyond Azure's retention.
 
 Sources (docs/history.md): Resource Graph `resourcechanges` rows, `containerserviceeventresources` scheduled
-events, and the differences between consecutive scans of a cluster. The fold of one scan is SQL
+events, the differences between consecutive scans of a cluster, and Fleet Manager update runs and gate approvals. The fold of one scan is SQL
 (queries/history/fold.sql); this module decides which scans to fold, into which tables, in which transaction.
 
 - `update_ledger(con)` folds every committed scan the ledger does not hold yet, oldest first, in one
@@ -100,6 +100,9 @@ def _drop_fold_tables(con: duckdb.DuckDBPyConnection) -> None:
         "fold_se",
         "fold_pairs",
         "fold_sd",
+        "fold_fleet_members",
+        "fold_fr",
+        "fold_fg",
         "fold_candidates",
     ):
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -317,3 +317,80 @@ def test_findings_are_the_same_every_run(tmp_path: Path) -> None:
         finally:
             con.close()
     assert outputs[0] == outputs[1]
+
+
+def _rings_scan(db: Path, prod_start_hours: float) -> str:
+    """A staging and a production member on 1.33.2, upgraded by one Fleet update run; production starts
+    `prod_start_hours` after staging started (staging takes 40 minutes)."""
+    f = FleetBuilder("rings")
+    clusters = [ring_cluster("rng-stg", "staging"), ring_cluster("rng-prd", "prod")]
+    f.member("rng-stg", "staging").member("rng-prd", "prod")
+    t0 = days_ago(5)
+    prod_start = t0 + timedelta(hours=prod_start_hours)
+    f.run(
+        "k8s-1-33-2",
+        RINGS,
+        [done("rng-stg", "staging", t0), done("rng-prd", "prod", prod_start)],
+        gates=[approved("prod", prod_start - timedelta(minutes=5), by="alice@contoso.example", name="g-prod")],
+        selected_images=["AKSUbuntu-2204gen2containerd-202611.10.0"],
+    )
+    return store_scan(db, clusters, extra_evidence=f.evidence())
+
+
+@pytest.mark.parametrize(
+    ("hours", "expect", "text"),
+    [
+        (6, "pass", "Kubernetes 1.33.2 ran on 'rng-stg' (staging) by"),
+        (-3, "fail", "before any lower-ring cluster ran it"),
+    ],
+)
+def test_rng01_judges_ring_order_from_update_runs(tmp_path: Path, hours: float, expect: str, text: str) -> None:
+    """Where an update run covers a move, AKS-RNG-01 uses the run's times and says so."""
+    scan_id = _rings_scan(tmp_path / "r.duckdb", hours)
+    con = open_db(tmp_path / "r.duckdb")
+    try:
+        finding = next(
+            f for f in evaluate(con, scan_id, default_policy()) if f.control_id == "AKS-RNG-01" and f.cluster == "rng-prd"
+        )
+    finally:
+        con.close()
+    assert finding.status == expect, finding.message
+    assert text in finding.message
+    assert "[evidence: Fleet update run 'k8s-1-33-2']" in finding.message
+
+
+def test_update_runs_and_approvals_feed_the_ledger(tmp_path: Path) -> None:
+    """`auditor history` shows Fleet-run upgrades with their real times and who approved the production gate; the
+    ledger keeps them, and AKS-ORD-01 sees them as campaign evidence."""
+    from auditor.history import history_timeline, update_ledger
+
+    db = tmp_path / "h.duckdb"
+    scan_id = _rings_scan(db, 6)
+    con = open_db(db)
+    try:
+        update_ledger(con)
+        rows = con.execute(
+            "SELECT cluster_id, source, phase, kind, to_version, event_time, window_start, window_end, note "
+            "FROM upgrade_events WHERE source LIKE 'fleet%' ORDER BY cluster_id, window_end, phase"
+        ).fetchall()
+        ord_finding = next(
+            f for f in evaluate(con, scan_id, default_policy()) if f.control_id == "AKS-ORD-01" and f.cluster == "rng-prd"
+        )
+    finally:
+        con.close()
+    prod = [r for r in rows if r[0].endswith("/rng-prd")]
+    phases = [(r[1], r[2]) for r in prod]
+    assert ("fleet_gate", "approved") in phases and ("fleet_update_run", "reached") in phases
+    reached = next(r for r in prod if r[2] == "reached" and r[3] == "kubernetes")
+    assert any(r[2] == "reached" and r[4] == "AKSUbuntu-2204gen2containerd-202611.10.0" for r in prod)
+    assert reached[4] == "1.33.2" and reached[5] is None  # a window: start to completion
+    assert (reached[7] - reached[6]).total_seconds() == 40 * 60
+    approval = next(r for r in prod if r[2] == "approved")
+    assert "approved by alice@contoso.example" in approval[8] and "before stage 'prod'" in approval[8]
+    # Staging's members were not behind the gate: no approval event for them.
+    assert not any(r[2] == "approved" for r in rows if r[0].endswith("/rng-stg"))
+    assert "fleet_update_run" in ord_finding.evidence
+    _, events, _ = history_timeline(db, cluster="rng-prd")
+    sources = {e["source"] for e in events}
+    assert {"fleet_update_run", "fleet_gate"} <= sources
+    assert all(e["campaign"] for e in events if e["source"].startswith("fleet"))

@@ -3,7 +3,8 @@
 -- version or a node image it runs before any lower-ring cluster had run it (docs/history.md). The fleet is every
 -- cluster the upgrade ledger has seen up to this scan, with the tags of its latest snapshot; one finding per
 -- cluster of this scan (not_applicable outside production). Times come from the ledger: a move with an exact time,
--- or the window between two scans; a version a cluster already ran when history began has no known start.
+-- or the window between two scans, or a Fleet Manager member update (its start to its completion), preferred where a
+-- run covers the move; a version a cluster already ran when history began has no known start.
 WITH params AS (
     SELECT
         c.cluster_id, lower(c.cluster_id) AS cid, c.current_kubernetes_version,
@@ -39,18 +40,29 @@ items AS (
     SELECT lower(cluster_id), 'node-image', node_image_version FROM node_pools WHERE node_image_version IS NOT NULL
 ),
 reach AS (
-    SELECT cluster_id AS cid, kind, target, to_version AS value, window_start, window_end, source
+    -- Fleet Manager update runs are proof with real times: a member's update ran between its start and completion
+    -- (target 'cluster': the whole cluster moved).
+    SELECT cluster_id AS cid, kind, target, to_version AS value, window_start, window_end, source, evidence_ref
     FROM history_events
-    WHERE phase = 'reached' AND target <> 'cluster' AND coalesce(mapping, '') <> 'unmapped'
+    WHERE phase = 'reached' AND (target <> 'cluster' OR source = 'fleet_update_run')
+      AND coalesce(mapping, '') <> 'unmapped'
       AND to_version IN (SELECT value FROM items)
 ),
 moves AS (
     -- When a cluster moved to what it runs: the earliest such event (control plane for Kubernetes, any pool for an
-    -- image). No row: it ran it since before its history began.
-    SELECT i.cid, i.kind, i.value, arg_min(r.window_start, r.window_end) AS moved_from, min(r.window_end) AS moved_by
+    -- image), from a Fleet Manager update run where one covers it (proof), else from the ledger's other sources.
+    -- No row: it ran it since before its history began.
+    SELECT i.cid, i.kind, i.value,
+           coalesce(arg_min(r.window_start, r.window_end) FILTER (WHERE r.source = 'fleet_update_run'),
+                    arg_min(r.window_start, r.window_end)) AS moved_from,
+           coalesce(min(r.window_end) FILTER (WHERE r.source = 'fleet_update_run'), min(r.window_end)) AS moved_by,
+           arg_min(regexp_extract(r.evidence_ref, '/updateRuns/([^/]+)$', 1, 'i'), (r.window_end, r.evidence_ref))
+               FILTER (WHERE r.source = 'fleet_update_run') AS fleet_run,
+           string_agg(DISTINCT r.source, ', ' ORDER BY r.source) FILTER (WHERE r.source <> 'fleet_update_run')
+               AS ledger_sources
     FROM items i
     JOIN reach r ON r.cid = i.cid AND r.kind = i.kind AND r.value = i.value
-     AND (i.kind = 'node-image' OR r.target = 'control_plane')
+     AND (i.kind = 'node-image' OR r.target = 'control_plane' OR r.source = 'fleet_update_run')
     GROUP BY ALL
 ),
 snapshot_values AS (
@@ -99,6 +111,9 @@ judged AS (
     SELECT
         p.cluster_id, p.cid, i.kind, i.value, m.moved_from, m.moved_by, l.certain_first, l.certain_who,
         l.possible_first, l.possible_who,
+        CASE WHEN m.fleet_run IS NOT NULL THEN ' [evidence: Fleet update run ''' || m.fleet_run || ''']'
+             WHEN m.moved_by IS NOT NULL THEN ' [evidence: upgrade ledger, ' || m.ledger_sources || ']'
+             ELSE '' END AS proof,
         CASE i.kind WHEN 'kubernetes' THEN 'Kubernetes ' ELSE 'node image ' END || i.value AS what,
         CASE
             WHEN m.moved_by IS NULL THEN 'unknown'
@@ -116,19 +131,19 @@ explained AS (
         *,
         CASE outcome
             WHEN 'pass' THEN what || ' ran on ' || certain_who || ' by ' || strftime(certain_first, '%Y-%m-%d %H:%M')
-                 || ', before this cluster moved to it'
+                 || ', before this cluster moved to it' || proof
             WHEN 'fail' THEN 'moved to ' || what || ' '
                  || CASE WHEN moved_from = moved_by THEN 'at ' || strftime(moved_by, '%Y-%m-%d %H:%M') || ' UTC'
                          ELSE 'between ' || strftime(moved_from, '%Y-%m-%d %H:%M') || ' and '
                               || strftime(moved_by, '%Y-%m-%d %H:%M') || ' UTC' END
                  || CASE WHEN possible_first IS NULL THEN ' and no lower-ring cluster has run it'
                          ELSE ' before any lower-ring cluster ran it (first: ' || possible_who || ' from '
-                              || strftime(possible_first, '%Y-%m-%d %H:%M') || ')' END
+                              || strftime(possible_first, '%Y-%m-%d %H:%M') || ')' END || proof
             ELSE what || CASE
                 WHEN moved_by IS NULL THEN ': this cluster ran it since before its history began'
                 WHEN certain_first IS NULL AND possible_first IS NULL THEN ': a lower ring ran it before history began'
                 ELSE ': moved by ' || strftime(moved_by, '%Y-%m-%d %H:%M') || ', and ' || coalesce(possible_who, certain_who)
-                     || ' may have run it first (times overlap)' END
+                     || ' may have run it first (times overlap)' || proof END
         END AS text
     FROM judged
 ),

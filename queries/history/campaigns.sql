@@ -6,8 +6,8 @@
 --   * Kubernetes steps towards the same version, each within [campaign_window_hours] of the previous one, form one
 --     campaign; node-image steps of a cluster chain the same way whatever the image (families differ per pool),
 --     a pool taking part once per campaign;
---   * failures, scheduled events and changes to pools that could not be named join the nearest campaign of their
---     kind within the window, or form a campaign of their own.
+--   * failures, scheduled events, Fleet Manager member updates and gate approvals, and changes to pools that could
+--     not be named join the nearest campaign of their kind within the window, or form a campaign of their own.
 --
 
 CREATE OR REPLACE TEMP TABLE history_window AS
@@ -135,6 +135,8 @@ extras AS (
     JOIN history_window w USING (cluster_id)
     WHERE (e.phase IN ('failed', 'cancelled') AND e.target <> 'cluster')
        OR (e.source = 'scheduled_event' AND e.phase IN ('started', 'reached', 'failed', 'cancelled'))
+       -- Fleet Manager member updates and gate approvals: when the cluster's update ran, not the order inside it.
+       OR e.source IN ('fleet_update_run', 'fleet_gate')
        OR (coalesce(e.mapping, '') = 'unmapped' AND e.phase = 'reached')
 ),
 matched AS (

@@ -300,12 +300,161 @@ SELECT
     prev_scan || ' -> ' || cur_scan AS evidence_ref
 FROM changes;
 
+-- 2d. Azure Kubernetes Fleet Manager update runs (Resource Graph `aksresources`, docs/fleet.md): every member of every
+-- run, with Fleet's own start and completion times, kept here for good (Fleet keeps a run only until it is deleted).
+-- A member's update concerns the whole cluster (target 'cluster'): Fleet records when the cluster's update ran, not
+-- the order of the control plane and pools inside it. Full updates Kubernetes and node images, ControlPlaneOnly
+-- Kubernetes, NodeImageOnly node images; a node image counts for a cluster whose snapshot runs its image SKU (the
+-- version's prefix). Completed: 'reached' within [start, completion]; Failed: 'failed'; started: 'started'.
+CREATE OR REPLACE TEMP TABLE fold_fleet_members AS
+WITH runs AS (
+    SELECT
+        e.scope                                                                       AS run_id,
+        e.payload->>'$.name'                                                          AS run_name,
+        regexp_extract(e.scope, '/fleets/([^/]+)/', 1, 'i')                           AS fleet_name,
+        lower(e.payload->>'$.properties.managedClusterUpdate.upgrade.type')           AS upgrade_type,
+        e.payload->>'$.properties.managedClusterUpdate.upgrade.kubernetesVersion'     AS kubernetes_version,
+        list_transform(CAST(coalesce(e.payload->'$.properties.status.nodeImageSelection.selectedNodeImageVersions',
+                                     '[]'::JSON) AS JSON[]), lambda v: v->>'$.version') AS images,
+        CAST(coalesce(e.payload->'$.properties.status.stages', '[]'::JSON) AS JSON[])  AS stages
+    FROM evidence e
+    JOIN fold_scan USING (scan_id)
+    WHERE e.kind = 'fleet_update_run'
+),
+stages AS (
+    SELECT r.* EXCLUDE (stages), unnest(r.stages) AS s FROM runs r
+),
+groups AS (
+    SELECT st.* EXCLUDE (s), st.s->>'$.name' AS stage_name,
+           unnest(CAST(coalesce(st.s->'$.groups', '[]'::JSON) AS JSON[])) AS g
+    FROM stages st
+),
+members AS (
+    SELECT gr.* EXCLUDE (g), gr.g->>'$.name' AS group_name,
+           unnest(CAST(coalesce(gr.g->'$.members', '[]'::JSON) AS JSON[])) AS m
+    FROM groups gr
+)
+SELECT
+    run_id, run_name, fleet_name, upgrade_type, kubernetes_version, images, stage_name, group_name,
+    lower(m->>'$.clusterResourceId')                                                  AS cluster_id,
+    m->>'$.name'                                                                      AS member_name,
+    m->>'$.status.state'                                                              AS state,
+    timezone('UTC', TRY_CAST(m->>'$.status.startTime' AS TIMESTAMPTZ))               AS started,
+    timezone('UTC', TRY_CAST(m->>'$.status.completedTime' AS TIMESTAMPTZ))           AS completed,
+    coalesce(m->>'$.status.error.message', m->>'$.message')                           AS detail
+FROM members
+WHERE coalesce(m->>'$.clusterResourceId', '') <> '';
+
+CREATE OR REPLACE TEMP TABLE fold_fr AS
+WITH skus AS (
+    SELECT DISTINCT cluster_id, regexp_replace(unnest(list_transform(pools, lambda p: p.image)), '-[^-]+$', '') AS sku
+    FROM __SNAPSHOTS__ WHERE scan_id = $scan_id
+),
+kinds AS (
+    SELECT m.*, 'kubernetes' AS kind, m.kubernetes_version AS version
+    FROM fold_fleet_members m
+    WHERE m.upgrade_type IN ('full', 'controlplaneonly') AND m.kubernetes_version IS NOT NULL
+    UNION ALL
+    SELECT m.*, 'node-image', i.image
+    FROM fold_fleet_members m, unnest(m.images) AS i(image)
+    WHERE m.upgrade_type IN ('full', 'nodeimageonly')
+      AND EXISTS (SELECT 1 FROM skus k WHERE k.cluster_id = m.cluster_id
+                  AND k.sku = regexp_replace(i.image, '-[^-]+$', ''))
+),
+phased AS (
+    -- Starts and failures once per member and kind (not per node image); completions per version reached.
+    SELECT DISTINCT run_id, run_name, fleet_name, stage_name, group_name, cluster_id, member_name, state, detail, kind,
+           CASE WHEN kind = 'kubernetes' THEN version END AS version, 'started' AS phase,
+           started AS window_start, started AS window_end
+    FROM kinds WHERE started IS NOT NULL AND lower(coalesce(state, '')) NOT IN ('skipped', 'notstarted')
+    UNION ALL
+    SELECT run_id, run_name, fleet_name, stage_name, group_name, cluster_id, member_name, state, detail, kind, version,
+           'reached', coalesce(started, completed), completed
+    FROM kinds WHERE lower(state) = 'completed' AND completed IS NOT NULL
+    UNION ALL
+    SELECT DISTINCT run_id, run_name, fleet_name, stage_name, group_name, cluster_id, member_name, state, detail, kind,
+           CASE WHEN kind = 'kubernetes' THEN version END, 'failed',
+           coalesce(completed, started), coalesce(completed, started)
+    FROM kinds WHERE lower(state) = 'failed' AND coalesce(completed, started) IS NOT NULL
+)
+SELECT
+    md5(concat_ws('|', 'fleet_update_run', cluster_id, lower(run_id), kind, phase, coalesce(version, ''),
+                  strftime(window_end, '%Y-%m-%dT%H:%M:%S.%f'))) AS event_key,
+    cluster_id,
+    'cluster' AS target,
+    NULL::VARCHAR AS pool_mode,
+    kind,
+    phase,
+    NULL::VARCHAR AS from_version,
+    version AS to_version,
+    CASE WHEN window_start = window_end THEN window_end END AS event_time,
+    window_start,
+    window_end,
+    'fleet_update_run' AS source,
+    'status.stages[].groups[].members[].status' AS field,
+    NULL::VARCHAR AS mapping,
+    'update run ''' || run_name || ''' of fleet ' || fleet_name || ', stage ''' || stage_name || ''', group '''
+        || group_name || ''': ' || member_name || ' ' || coalesce(state, '?')
+        || coalesce(': ' || left(detail, 300), '') AS note,
+    run_id AS evidence_ref
+FROM phased;
+
+-- 2e. Approvals of Fleet Manager gates (ARM `gates` list: Completed approval gates with systemData, whose
+-- lastModifiedBy/At is the approval): one event per member cluster the gate held back (its stage, or its group).
+CREATE OR REPLACE TEMP TABLE fold_fg AS
+WITH gates AS (
+    SELECT unnest(CAST(e.payload->'$.value' AS JSON[])) AS g
+    FROM evidence e
+    JOIN fold_scan USING (scan_id)
+    WHERE e.kind = 'fleet_gates'
+),
+approved AS (
+    SELECT
+        g->>'$.id'                                                         AS gate_id,
+        g->>'$.properties.displayName'                                     AS display_name,
+        lower(g->>'$.properties.target.id')                                AS run_key,
+        g->>'$.properties.target.updateRunProperties.stage'                AS stage_name,
+        g->>'$.properties.target.updateRunProperties.group'                AS group_name,
+        coalesce(g->>'$.properties.target.updateRunProperties.timing', 'Before') AS timing,
+        coalesce(g->>'$.systemData.lastModifiedBy', 'unknown')            AS approver,
+        timezone('UTC', TRY_CAST(g->>'$.systemData.lastModifiedAt' AS TIMESTAMPTZ)) AS t
+    FROM gates
+    WHERE lower(g->>'$.properties.state') = 'completed'
+      AND lower(coalesce(g->>'$.properties.gateType', 'Approval')) = 'approval'
+)
+SELECT DISTINCT
+    md5(concat_ws('|', 'fleet_gate', m.cluster_id, lower(a.gate_id))) AS event_key,
+    m.cluster_id,
+    'cluster' AS target,
+    NULL::VARCHAR AS pool_mode,
+    CASE WHEN m.upgrade_type IN ('full', 'controlplaneonly') THEN 'kubernetes' ELSE 'node-image' END AS kind,
+    'approved' AS phase,
+    NULL::VARCHAR AS from_version,
+    CASE WHEN m.upgrade_type IN ('full', 'controlplaneonly') THEN m.kubernetes_version END AS to_version,
+    a.t AS event_time,
+    a.t AS window_start,
+    a.t AS window_end,
+    'fleet_gate' AS source,
+    'gate state Completed' AS field,
+    NULL::VARCHAR AS mapping,
+    'approval gate ''' || coalesce(a.display_name, '?') || ''' (' || lower(a.timing) || ' '
+        || CASE WHEN a.group_name IS NOT NULL THEN 'group ''' || a.group_name || ''' of ' ELSE '' END
+        || 'stage ''' || a.stage_name || ''') of update run ''' || m.run_name || ''' approved by ' || a.approver AS note,
+    a.gate_id AS evidence_ref
+FROM approved a
+JOIN fold_fleet_members m
+  ON lower(m.run_id) = a.run_key AND m.stage_name = a.stage_name
+ AND (a.group_name IS NULL OR m.group_name = a.group_name)
+WHERE a.t IS NOT NULL;
+
 -- 3. Merge by natural key. Duplicate rows inside one scan collapse first (the smallest evidence_ref is kept).
 CREATE OR REPLACE TEMP TABLE fold_candidates AS
 SELECT * FROM (
     SELECT * FROM fold_rc
     UNION ALL BY NAME SELECT * FROM fold_se
     UNION ALL BY NAME SELECT * FROM fold_sd
+    UNION ALL BY NAME SELECT * FROM fold_fr
+    UNION ALL BY NAME SELECT * FROM fold_fg
 )
 QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY evidence_ref) = 1;
 
