@@ -412,7 +412,8 @@ def test_forbidden_subscriptions_403_and_resource_graph_omits_them(small_fleet):
             QueryRequest(subscriptions=[forbidden, allowed], query="resources | project id, subscriptionId")
         )
         assert {row["subscriptionId"] for row in both.data} == {allowed}
-        assert both.total_records == len(fleet.clusters_in(allowed))
+        # The resources table holds the Fleet Manager fleets beside the clusters.
+        assert both.total_records == len(fleet.clusters_in(allowed)) + len(fleet.fleet_manager.fleets_in(allowed))
         tenant_wide = graph.resources(QueryRequest(query="resources | project id, subscriptionId"))
         assert {row["subscriptionId"] for row in tenant_wide.data} == {allowed, third}
         # The subscription is still listed: the principal sees it but may not read AKS in it.
@@ -426,7 +427,7 @@ def test_management_groups_map_to_subscriptions(small_fleet):
     with EmulatorServer(small_fleet, resource_graph_quota=None) as emulator:
         _, graph, _ = clients(emulator)
         response = graph.resources(QueryRequest(management_groups=["contoso-root"], query="resources | project id"))
-        assert response.total_records == len(fleet.clusters)
+        assert response.total_records == len(fleet.clusters) + len(fleet.fleet_manager.fleets)
         response = graph.resources(
             QueryRequest(management_groups=["Contoso-Production"], query="resources | project subscriptionId")
         )
@@ -442,7 +443,7 @@ def test_truncated_results_have_no_skip_token(small_fleet):
         response = graph.resources(QueryRequest(query="resources | project id", options=QueryRequestOptions(top=5)))
         assert response.result_truncated == "true"
         assert response.skip_token is None
-        assert response.count == 5 and response.total_records == 12
+        assert response.count == 5 and response.total_records == 12 + len(small_fleet["fleetManager"]["fleets"])
         assert emulator.counters()["truncated_results"] == 1
 
 

@@ -43,6 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from auditor.catalog import PLAN_LTS, load_calendar
+from auditor.emulator.fleet_scenarios import FleetWorld, run_month, state_from_block
 from auditor.emulator.generator import (
     _APPS,
     _HYGIENE_BY_ENV,
@@ -321,6 +322,9 @@ class _Evolution:
         # production clusters that skip the rings this month.
         self.ring_first: dict[tuple[str, str], datetime] = {}
         self._lapsed: set[str] = set()
+        # Azure Kubernetes Fleet Manager: its members are upgraded by the fleet's update runs, not by hand
+        # (auditor/emulator/fleet_scenarios.py).
+        self.fleet_state = state_from_block(base.get("fleetManager"))
 
     # ------------------------------------------------------------------ state
 
@@ -464,6 +468,7 @@ class _Evolution:
         for cid in sorted(self.clusters, key=lambda c: rank.get(self.traits[c].ring or "", 0)):
             self._step_cluster(month, cid)
         self._add_clusters(month)
+        self._fleet_month(month)
         for cid in self.clusters:
             self._ran_all(cid, end)
         fleet = self._snapshot_frame(end)
@@ -499,7 +504,41 @@ class _Evolution:
         for key in ("managementGroups", "emulator"):
             if key in self.base:
                 fleet[key] = self.base[key]
+        if self.fleet_state is not None:
+            fleet["fleetManager"] = {key: list(value) for key, value in self.fleet_state.block.items()}
         return fleet
+
+    def _fleet_month(self, month: _Month) -> None:
+        """The month's Fleet Manager update runs: they upgrade the members, with change rows like any upgrade."""
+        if self.fleet_state is None:
+            return
+
+        def emit(cluster: dict[str, Any], moment: datetime, changes: dict[str, Any]) -> None:
+            self._change(month, cluster, moment, changes, automated=True)
+            cid = cluster["id"].lower()
+            for path, delta in changes.items():
+                if path.endswith(("currentKubernetesVersion", "currentOrchestratorVersion")):
+                    self._ran(cid, "kubernetes", str(delta["newValue"]), moment)
+                elif path.endswith("nodeImageVersion"):
+                    self._ran(cid, "node-image", str(delta["newValue"]), moment)
+
+        def latest(region: str, sku: str, moment: datetime) -> str | None:
+            known = month.regions.get(region)
+            release = month.latest_image(sku, known, moment) if known is not None else None
+            return f"{sku}-{release.version}" if release is not None else None
+
+        world = FleetWorld(
+            clusters=self.clusters,
+            own=self._own,
+            emit=emit,
+            patches=lambda region, minor: list(month.regions[region].listed.get(minor, []))
+            if region in month.regions
+            else [],
+            latest_image=latest,
+            older_image=month.builder.older_image,
+            rng=random.Random(f"aks-evolve-fleet|{self.seed}|{month.index}"),
+        )
+        run_month(world, self.fleet_state, month.begin, month.end)
 
     def _generator_block(self, index: int, moment: datetime, builder: _FleetBuilder | None) -> dict[str, Any]:
         block = dict(self.base.get("generator") or {})
@@ -591,6 +630,9 @@ class _Evolution:
         if not running or properties.get("provisioningState") != "Succeeded":
             self._upcoming(month, cid)
             return
+        if self.fleet_state is not None and cid in self.fleet_state.member_ids:
+            self._upcoming(month, cid)
+            return  # Fleet Manager upgrades it (_fleet_month)
         if traits.ring == _RINGS[-1] and rng.random() < _RING_LAPSE:
             self._lapsed.add(cid)  # this month, production does not wait for the lower rings
         touched = self._kubernetes(month, cid, region)

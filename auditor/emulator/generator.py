@@ -981,6 +981,11 @@ def generate_fleet(
             ],
         },
     }
+    # Azure Kubernetes Fleet Manager over some tagged clusters, with update runs of the last 14 days (its own
+    # random stream: the rest of the fleet is drawn exactly as without it).
+    from auditor.emulator.fleet_scenarios import add_to_generated
+
+    add_to_generated(fleet, builder, seed, moment)
     return fleet
 
 
