@@ -92,6 +92,8 @@ class ReportData:
     drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    # Azure Kubernetes Fleet Manager: strategies, profiles, latest update runs and their gates (auditor.report.fleet).
+    fleets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -200,6 +202,9 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
+    from auditor.report.fleet import fleet_overview
+
+    fleets = fleet_overview(con, findings)
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -228,6 +233,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         error_summary=error_summary,
         drift=drift,
         timelines=timelines,
+        fleets=fleets,
     )
 
 

@@ -1,0 +1,173 @@
+"""The report's Fleet Manager section: each fleet's strategies as stages, its auto-upgrade profiles, and its latest
+update runs with stage timings, gates and who approved them (docs/fleet.md).
+
+Reads the Fleet model tables of the evaluated scan (queries/model/80_fleet.sql), so call it right after evaluate().
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from auditor.controls import Finding
+
+LATEST_RUNS = 5  # per fleet, the most recent; the CSV/JSON findings and `auditor history` carry the rest
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if not start or not end:
+        return ""
+    minutes = int((end - start).total_seconds() // 60)
+    if minutes >= 48 * 60:
+        return f"{minutes / 1440:.1f} d"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _wait(seconds: int) -> str:
+    if not seconds:
+        return ""
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
+
+
+def _stages(strategy_json: str | None) -> list[dict[str, Any]]:
+    strategy = json.loads(strategy_json) if strategy_json else {}
+    out = []
+    for stage in strategy.get("stages") or []:
+        out.append(
+            {
+                "name": stage.get("name", ""),
+                "groups": [g.get("name", "") for g in stage.get("groups") or []],
+                "wait": _wait(int(stage.get("afterStageWaitInSeconds") or 0)),
+                "before_gates": [g.get("displayName") or g.get("type", "") for g in stage.get("beforeGates") or []],
+                "after_gates": [g.get("displayName") or g.get("type", "") for g in stage.get("afterGates") or []],
+            }
+        )
+    return out
+
+
+def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[dict[str, Any]]:
+    """One entry per fleet of the scan, ordered by name then id."""
+    verdicts = {f.resource_id.lower(): f for f in findings if f.control_id == "AKS-FLT-01"}
+    fleets = con.execute(
+        "SELECT f.fleet_key, f.fleet_id, f.name, f.resource_group, f.location, coalesce(s.display_name, f.subscription_id), "
+        "(SELECT count(*) FROM fleet_members m WHERE m.fleet_key = f.fleet_key) "
+        "FROM fleets f LEFT JOIN subscriptions s USING (subscription_id) ORDER BY f.name, f.fleet_key"
+    ).fetchall()
+    if not fleets:
+        return []
+    strategies: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for fleet_key, name, strategy in con.execute(
+        "SELECT fleet_key, name, CAST(strategy AS VARCHAR) FROM fleet_strategies ORDER BY fleet_key, name"
+    ).fetchall():
+        strategies[fleet_key].append({"name": name, "stages": _stages(strategy)})
+    profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in con.execute(
+        "SELECT p.fleet_key, p.name, p.channel, s.name, p.disabled, p.node_image_selection, p.last_triggered_at, "
+        "p.last_trigger_status, array_to_string(p.last_trigger_versions, ', '), p.target_kubernetes_version "
+        "FROM fleet_profiles p LEFT JOIN fleet_strategies s USING (strategy_key) ORDER BY p.fleet_key, p.name"
+    ).fetchall():
+        fleet_key, name, channel, strategy, disabled, selection, triggered, status, versions, target = row
+        profiles[fleet_key].append(
+            {
+                "name": name,
+                "channel": channel + (f" {target}" if target else ""),
+                "strategy": strategy or "one by one",
+                "state": "disabled" if disabled else "enabled",
+                "node_images": "" if (channel or "").lower() == "nodeimage" else selection,
+                "last_trigger": " ".join(x for x in (_when(triggered), status or "", versions or "") if x),
+            }
+        )
+    runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    run_rows = con.execute(
+        "SELECT fleet_key, run_key, name, upgrade_type, kubernetes_version, node_image_selection, state, start_time, "
+        "completed_time, has_status, array_to_string(selected_images, ', '), "
+        "row_number() OVER (PARTITION BY fleet_key ORDER BY start_time DESC NULLS LAST, name) AS recency "
+        "FROM fleet_runs ORDER BY fleet_key, recency"
+    ).fetchall()
+    wanted = [r for r in run_rows if r[11] <= LATEST_RUNS]
+    keys = [r[1] for r in wanted]
+    stages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run_key, name, state, start, end, wait, members, failed, skipped in con.execute(
+        "SELECT s.run_key, s.stage_name, s.state, s.start_time, s.completed_time, s.after_wait_seconds, "
+        "count(m.member_name), count(*) FILTER (WHERE lower(m.state) = 'failed'), "
+        "count(*) FILTER (WHERE lower(m.state) = 'skipped') "
+        "FROM fleet_run_stages s LEFT JOIN fleet_run_members m USING (run_key, stage_index) "
+        "WHERE s.run_key IN (SELECT unnest(?::VARCHAR[])) "
+        "GROUP BY s.run_key, s.stage_index, s.stage_name, s.state, s.start_time, s.completed_time, s.after_wait_seconds "
+        "ORDER BY s.run_key, s.stage_index",
+        [keys],
+    ).fetchall():
+        stages[run_key].append(
+            {
+                "name": name,
+                "state": state or "",
+                "start": _when(start),
+                "end": _when(end),
+                "took": _duration(start, end),
+                "wait": _wait(int(wait or 0)),
+                "members": members,
+                "failed": failed,
+                "skipped": skipped,
+            }
+        )
+    gates: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run_key, stage, group, timing, display, state, approved_by, approved_at, source in con.execute(
+        "SELECT run_key, stage_name, group_name, timing, display_name, state, approved_by, approved_at, gate_source "
+        "FROM fleet_run_gates WHERE run_key IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY run_key, stage_index, group_name NULLS FIRST, timing DESC, display_name",
+        [keys],
+    ).fetchall():
+        where = f"{timing.lower()} {'group ' + group + ' of ' if group else ''}stage {stage}"
+        gates[run_key].append(
+            {
+                "where": where,
+                "name": display or "",
+                "state": state or "",
+                "approved_by": approved_by
+                or ("approver not collected" if state == "Completed" and source != "arm" else ""),
+                "approved_at": _when(approved_at) if state == "Completed" else "",
+            }
+        )
+    for fleet_key, run_key, name, kind, version, selection, state, start, end, has_status, images, _ in wanted:
+        runs[fleet_key].append(
+            {
+                "name": name,
+                "change": f"{kind or '?'}{' ' + version if version else ''}",
+                "node_images": selection if (kind or "").lower() != "controlplaneonly" else "",
+                "images": images or "",
+                "state": state if has_status else "status not collected",
+                "start": _when(start),
+                "end": _when(end),
+                "took": _duration(start, end),
+                "stages": stages.get(run_key, []),
+                "gates": gates.get(run_key, []),
+            }
+        )
+    out = []
+    for fleet_key, fleet_id, name, group, location, subscription, members in fleets:
+        verdict = verdicts.get(fleet_id.lower())
+        total = sum(1 for r in run_rows if r[0] == fleet_key)
+        out.append(
+            {
+                "name": name,
+                "resource_group": group,
+                "subscription": subscription,
+                "location": location,
+                "members": members,
+                "status": verdict.status if verdict else "",
+                "message": verdict.message if verdict else "",
+                "strategies": strategies.get(fleet_key, []),
+                "profiles": profiles.get(fleet_key, []),
+                "runs": runs.get(fleet_key, []),
+                "total_runs": total,
+            }
+        )
+    return out
