@@ -280,6 +280,11 @@ def upgrade_timelines(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -
     return out
 
 
+def _is_fleet(resource_id: str) -> bool:
+    """Whether a finding names an Azure Kubernetes Fleet Manager resource rather than a cluster."""
+    return "/providers/microsoft.containerservice/fleets/" in resource_id.lower()
+
+
 def _sections(catalog: tuple[Control, ...], findings: list[Finding]) -> list[ControlSection]:
     by_control: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -303,11 +308,13 @@ def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -
     for finding in findings:
         sid = finding.subscription_id
         per_sub[sid][finding.status] += 1
+        if finding.subscription_name:
+            names.setdefault(sid, finding.subscription_name)
+        if _is_fleet(finding.resource_id):
+            continue  # a Fleet Manager resource (AKS-FLT-01) is not a cluster
         clusters_per_sub[sid].add(finding.resource_id)
         if finding.status == "fail":
             failing_clusters[sid].add(finding.resource_id)
-        if finding.subscription_name:
-            names.setdefault(sid, finding.subscription_name)
     in_scope = set(names) | set(per_sub) | {s.lower() for s in scan.scope.get("subscriptions", []) or []}
     rows = []
     for sid in in_scope:
@@ -361,7 +368,7 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
     worst: dict[str, int] = {}
     first: dict[str, Finding] = {}
     for f in findings:
-        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
+        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/") or _is_fleet(f.resource_id):
             continue
         rank = SEVERITY_RANK.get(f.severity, 0)
         weight[f.resource_id] += 2**rank
