@@ -136,6 +136,17 @@ def build_fleets() -> tuple[list[FleetBuilder], list[dict[str, Any]]]:
         ],
         gates=[approved("prod", t0 + timedelta(hours=1, minutes=55))],
     )
+    # The lower ring already ran the target (an earlier run): its stage is skipped by design.
+    f = fleet("lower-at-target", {"t-stg": "staging", "t-prd": "prod"})
+    f.run(
+        "k8s-1-33-2",
+        RINGS,
+        [
+            MemberUpdate("m-t-stg", cluster_id("t-stg"), "staging", "Skipped", t0, t0, message=at_target),
+            done("t-prd", "prod", t0 + timedelta(hours=2)),
+        ],
+        gates=[approved("prod", t0 + timedelta(hours=1, minutes=55))],
+    )
     # Latest node image selection for production.
     f = fleet("latest-images", {"l-stg": "staging", "l-prd": "prod"})
     f.run(
@@ -218,6 +229,7 @@ CASES: dict[str, tuple[Case, ...]] = {
         Case("hidden-failure", "fail", ("reported Completed although member(s) failed: m-h-prd2 (stage prod: drain",)),
         Case("skipped-member", "warn", ("skipped: m-k-prd2 (stage prod: skipped by the user)",)),
         Case("already-there", "pass"),
+        Case("lower-at-target", "pass"),
         Case("latest-images", "warn", ("node images selected 'Latest' for production",)),
         Case("no-status", "unknown", ("was not collected",)),
         Case("idle", "not_applicable", ("no update run started in the last 90 days",)),

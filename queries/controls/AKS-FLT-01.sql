@@ -43,7 +43,11 @@ stage_rings AS (
            max(m.rings) AS rings,
            bool_or(m.ring_rank = m.rings) AS has_production,
            string_agg(DISTINCT m.ring_names[m.ring_rank], ', ' ORDER BY m.ring_names[m.ring_rank])
-               FILTER (WHERE m.ring_rank < m.rings) AS lower_rings_here
+               FILTER (WHERE m.ring_rank < m.rings) AS lower_rings_here,
+           -- Every member skipped because it already ran the target: the stage had nothing left to prove.
+           coalesce(bool_and(lower(m.state) = 'skipped'
+                             AND regexp_matches(coalesce(m.message, ''), 'already at|ahead of target', 'i')), false)
+               AS all_at_target
     FROM fleet_run_stages s
     LEFT JOIN member_rings m ON m.run_key = s.run_key AND m.stage_index = s.stage_index
     WHERE s.run_key IN (SELECT run_key FROM runs)
@@ -87,8 +91,8 @@ issues AS (
     FROM lower_stages l
     JOIN production p ON p.run_key = l.run_key AND p.stage_index = l.prod_index
     WHERE l.stage_index > l.prod_index
-       OR (p.start_time IS NOT NULL AND (l.completed_time IS NULL OR l.completed_time > p.start_time
-                                         OR lower(coalesce(l.state, '')) <> 'completed'))
+       OR (p.start_time IS NOT NULL AND NOT l.all_at_target
+           AND (l.completed_time IS NULL OR l.completed_time > p.start_time OR lower(coalesce(l.state, '')) <> 'completed'))
     UNION ALL
     -- A production stage that also updates lower-ring clusters updates them in parallel, not first.
     SELECT run_key, 'fail', 1,
