@@ -1,8 +1,9 @@
 """The upgrade ledger: upgrade events from every scan, de-duplicated, kept beyond Azure's retention.
 
 Sources (docs/history.md): Resource Graph `resourcechanges` rows, `containerserviceeventresources` scheduled
-events, the differences between consecutive scans of a cluster, and Fleet Manager update runs and gate approvals. The fold of one scan is SQL
-(queries/history/fold.sql); this module decides which scans to fold, into which tables, in which transaction.
+events, the differences between consecutive scans of a cluster, and Fleet Manager update runs and gate
+approvals. The fold of one scan is SQL (queries/history/fold.sql); this module decides which scans to fold,
+into which tables, in which transaction.
 
 - `update_ledger(con)` folds every committed scan the ledger does not hold yet, oldest first, in one
   transaction of its own (`scan_and_store` calls it right after `write_scan` commits). A scan that arrives

@@ -1,4 +1,4 @@
-"""Builders of Fleet Manager evidence for tests: Resource Graph rows and ARM gate lists, as the collectors store them."""
+"""Builders of Fleet Manager evidence for tests: Resource Graph rows and ARM gate lists, as collectors store them."""
 
 from __future__ import annotations
 

@@ -117,7 +117,9 @@ def build_fleets() -> tuple[list[FleetBuilder], list[dict[str, Any]]]:
         [
             done("k-stg", "staging", t0),
             done("k-prd", "prod", t0 + timedelta(hours=2)),
-            MemberUpdate("m-k-prd2", cluster_id("k-prd2"), "prod", "Skipped", later, later, message="skipped by the user"),
+            MemberUpdate(
+                "m-k-prd2", cluster_id("k-prd2"), "prod", "Skipped", later, later, message="skipped by the user"
+            ),
         ],
         gates=[approved("prod", t0 + timedelta(hours=1, minutes=55))],
     )
@@ -221,7 +223,9 @@ def build_authority() -> tuple[list[FleetBuilder], list[dict[str, Any]]]:
 CASES: dict[str, tuple[Case, ...]] = {
     "AKS-FLT-01": (
         Case("clean", "pass", ("1 update run(s) in the last 90 days rolled out in order", "'k8s-1-33-2'")),
-        Case("parallel", "fail", ("also updates staging clusters", "no approval gate before it and no stage before it")),
+        Case(
+            "parallel", "fail", ("also updates staging clusters", "no approval gate before it and no stage before it")
+        ),
         Case("reversed", "fail", ("lower stage 'staging' comes after production stage 'prod'",)),
         Case("skipped-stage", "fail", ("lower stage 'non-prod' was Skipped when production stage 'prod' started",)),
         Case("ungated", "fail", ("stage 'non-prod' before it has no wait and no approval after it",)),
@@ -235,11 +239,20 @@ CASES: dict[str, tuple[Case, ...]] = {
         Case("idle", "not_applicable", ("no update run started in the last 90 days",)),
         Case("old-run", "not_applicable"),
         Case("by-position", "pass", ("production judged by stage position",)),
-        Case("one-by-one", "fail", ("production stage 'default' has no approval gate before it and no stage before it",)),
+        Case(
+            "one-by-one", "fail", ("production stage 'default' has no approval gate before it and no stage before it",)
+        ),
     ),
     "AKS-FLT-02": (
-        Case("fleet-managed", "pass", ("Fleet upgrades member flt02/m-flt02-fleet-managed (group prod)",
-                                       "flt02/stable (Stable)", "flt02/node-image (NodeImage)")),  # fmt: skip
+        Case(
+            "fleet-managed",
+            "pass",
+            (
+                "Fleet upgrades member flt02/m-flt02-fleet-managed (group prod)",
+                "flt02/stable (Stable)",
+                "flt02/node-image (NodeImage)",
+            ),
+        ),  # fmt: skip
         Case("own-channel", "fail", ("auto-upgrade channel stable both upgrade Kubernetes", "whichever runs first")),
         Case("own-node-os", "fail", ("nodeOSUpgradeChannel NodeImage both update node images",)),
         Case("not-covered", "pass", ("no enabled auto-upgrade profile covers it",)),
@@ -303,12 +316,12 @@ def test_unknown_when_the_fleet_query_failed(tmp_path: Path) -> None:
     fleet.member("lost-prd", "prod")
     rows = [r for r in fleet.evidence() if r.kind == "fleet"]
     error = ErrorRow("fleet_resources", "1 subscriptions from x", 403, "AuthorizationFailed", "denied")
-    scan_id = store_scan(
-        tmp_path / "x.duckdb", [ring_cluster("lost-prd", "prod")], extra_evidence=rows, errors=[error]
-    )
+    scan_id = store_scan(tmp_path / "x.duckdb", [ring_cluster("lost-prd", "prod")], extra_evidence=rows, errors=[error])
     con = open_db(tmp_path / "x.duckdb")
     try:
-        results = {f.control_id: f for f in evaluate(con, scan_id, default_policy()) if f.control_id.startswith("AKS-FLT")}
+        results = {
+            f.control_id: f for f in evaluate(con, scan_id, default_policy()) if f.control_id.startswith("AKS-FLT")
+        }
     finally:
         con.close()
     assert results["AKS-FLT-01"].status == "unknown", results["AKS-FLT-01"].message
@@ -362,7 +375,9 @@ def test_rng01_judges_ring_order_from_update_runs(tmp_path: Path, hours: float, 
     con = open_db(tmp_path / "r.duckdb")
     try:
         finding = next(
-            f for f in evaluate(con, scan_id, default_policy()) if f.control_id == "AKS-RNG-01" and f.cluster == "rng-prd"
+            f
+            for f in evaluate(con, scan_id, default_policy())
+            if f.control_id == "AKS-RNG-01" and f.cluster == "rng-prd"
         )
     finally:
         con.close()
@@ -386,7 +401,9 @@ def test_update_runs_and_approvals_feed_the_ledger(tmp_path: Path) -> None:
             "FROM upgrade_events WHERE source LIKE 'fleet%' ORDER BY cluster_id, window_end, phase"
         ).fetchall()
         ord_finding = next(
-            f for f in evaluate(con, scan_id, default_policy()) if f.control_id == "AKS-ORD-01" and f.cluster == "rng-prd"
+            f
+            for f in evaluate(con, scan_id, default_policy())
+            if f.control_id == "AKS-ORD-01" and f.cluster == "rng-prd"
         )
     finally:
         con.close()

@@ -86,7 +86,9 @@ def test_scan_collects_fleet_evidence_with_two_queries_and_one_call_per_fleet(
     scan_id, stats = scan(db, emulator)
     con = open_db(db)
     try:
-        kinds = dict(con.execute("SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind", [scan_id]).fetchall())
+        kinds = dict(
+            con.execute("SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind", [scan_id]).fetchall()
+        )
         gates = con.execute(
             "SELECT payload->'$.value' FROM evidence WHERE kind = 'fleet_gates' AND scope LIKE '%/platform'"
         ).fetchone()[0]
@@ -98,7 +100,9 @@ def test_scan_collects_fleet_evidence_with_two_queries_and_one_call_per_fleet(
     assert kinds["fleet_member"] == 2 and kinds["fleet_update_strategy"] == 1 and kinds["fleet_update_run"] == 1
     assert kinds["fleet_auto_upgrade_profile"] == 1 and kinds["fleet_gate"] == 1 and kinds["fleet_gates"] == 2
     # Resource Graph: one query for the fleets, one for their child resources; ARM: one gates list per fleet.
-    assert stats["calls"]["fleet"] == 1 and stats["calls"]["fleet_resources"] == 1 and stats["calls"]["fleet_gates"] == 2
+    assert (
+        stats["calls"]["fleet"] == 1 and stats["calls"]["fleet_resources"] == 1 and stats["calls"]["fleet_gates"] == 2
+    )
     assert emulator.counters()["fleets"] == 2
     # Resource Graph rows carry no systemData; the ARM gate list has who approved.
     assert "systemData" not in run_row
@@ -165,7 +169,9 @@ def test_a_failing_gates_list_is_a_collection_error(tmp_path: Path) -> None:
 
 def test_the_fleet_file_is_validated() -> None:
     data = emulated_fleet()
-    data["fleetManager"]["updateRuns"][0]["id"] = "/subscriptions/x/resourceGroups/y/providers/Microsoft.ContainerService/fleets/ghost/updateRuns/r"
+    data["fleetManager"]["updateRuns"][0]["id"] = (
+        "/subscriptions/x/resourceGroups/y/providers/Microsoft.ContainerService/fleets/ghost/updateRuns/r"
+    )
     with pytest.raises(FleetError, match="belongs to no fleet"):
         Fleet(data)
     data = emulated_fleet()

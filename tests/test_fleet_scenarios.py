@@ -59,7 +59,9 @@ def test_generated_fleets_strategies_profiles_and_runs(fleet: dict[str, Any]) ->
         if r["properties"]["status"]["status"]["state"] == "Completed" and r["properties"]["status"]["failureCount"]
     ]  # fmt: skip
     assert len(completed_with_failure) == 1
-    assert all(g["properties"]["state"] == "Completed" and "@" in g["systemData"]["lastModifiedBy"] for g in block["gates"])
+    assert all(
+        g["properties"]["state"] == "Completed" and "@" in g["systemData"]["lastModifiedBy"] for g in block["gates"]
+    )
     # One production member kept its own channel; the others left upgrades to Fleet.
     members = {m["properties"]["clusterResourceId"].lower() for m in block["members"] if "/fleet-platform/" in m["id"]}
     channels = sorted(

@@ -531,9 +531,9 @@ class _Evolution:
             clusters=self.clusters,
             own=self._own,
             emit=emit,
-            patches=lambda region, minor: list(month.regions[region].listed.get(minor, []))
-            if region in month.regions
-            else [],
+            patches=lambda region, minor: (
+                list(month.regions[region].listed.get(minor, [])) if region in month.regions else []
+            ),
             latest_image=latest,
             older_image=month.builder.older_image,
             rng=random.Random(f"aks-evolve-fleet|{self.seed}|{month.index}"),

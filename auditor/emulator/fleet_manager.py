@@ -92,7 +92,9 @@ class FleetManagerData:
         prefix = f"/subscriptions/{subscription_id.lower()}/"
         found = [f for f in self.fleets if f["id"].lower().startswith(prefix)]
         if resource_group is not None:
-            found = [f for f in found if f["id"].lower().startswith(f"{prefix}resourcegroups/{resource_group.lower()}/")]
+            found = [
+                f for f in found if f["id"].lower().startswith(f"{prefix}resourcegroups/{resource_group.lower()}/")
+            ]
         return found
 
     def collection(self, fleet_id: str, segment: str) -> list[dict[str, Any]] | None:

@@ -327,7 +327,10 @@ def update_run(
         "provisioningState": "Succeeded",
         "strategy": {"stages": stages},
         "managedClusterUpdate": {
-            "upgrade": {"type": upgrade_type, **({"kubernetesVersion": kubernetes_version} if kubernetes_version else {})},
+            "upgrade": {
+                "type": upgrade_type,
+                **({"kubernetesVersion": kubernetes_version} if kubernetes_version else {}),
+            },
             "nodeImageSelection": {"type": node_image_selection},
         },
         "status": {

@@ -157,7 +157,11 @@ def plan_fleets(clusters: list[dict[str, Any]], seed: int, as_of: datetime) -> F
                     fleet["id"], "rapid", "Rapid", created, strategy_id=strategy["id"], node_image_selection="Latest"
                 ),
                 profile_resource(
-                    fleet["id"], "lts-paused", "TargetKubernetesVersion", created, disabled=True,
+                    fleet["id"],
+                    "lts-paused",
+                    "TargetKubernetesVersion",
+                    created,
+                    disabled=True,
                     target_kubernetes_version="1.32",
                 ),  # fmt: skip
             ]
@@ -232,10 +236,10 @@ def _upgrade_cluster(
         previous = str(properties["currentKubernetesVersion"])
         world.emit(cluster, moment, {"properties.provisioningState": _delta("Succeeded", "Upgrading")})
         moment += timedelta(minutes=rng.randint(8, 15))
-        changes = {"properties.currentKubernetesVersion": _delta(previous, target)}
+        reached = {"properties.currentKubernetesVersion": _delta(previous, target)}
         if properties.get("kubernetesVersion") != target:
-            changes["properties.kubernetesVersion"] = _delta(properties.get("kubernetesVersion"), target, "User")
-        world.emit(cluster, moment, changes)
+            reached["properties.kubernetesVersion"] = _delta(properties.get("kubernetesVersion"), target, "User")
+        world.emit(cluster, moment, reached)
         properties["currentKubernetesVersion"] = properties["kubernetesVersion"] = target
     pools = properties.get("agentPoolProfiles", [])
     order = [i for i, p in enumerate(pools) if p.get("mode") == "System"]
@@ -336,8 +340,13 @@ def run_update(
             approved_at = moment + timedelta(minutes=rng.randint(20, 180))
             gates.append(
                 GateOutcome(
-                    stage["name"], stage["beforeGates"][0]["displayName"], state="Completed", start=moment,
-                    end=approved_at, approver=approver, name=f"{name}-{stage['name']}-before",
+                    stage["name"],
+                    stage["beforeGates"][0]["displayName"],
+                    state="Completed",
+                    start=moment,
+                    end=approved_at,
+                    approver=approver,
+                    name=f"{name}-{stage['name']}-before",
                 )  # fmt: skip
             )
             moment = approved_at + timedelta(minutes=1)
@@ -350,7 +359,9 @@ def run_update(
                     continue
                 cluster = world.clusters[cid]
                 member_name = f"member-{cluster['name']}"
-                reason = _skip_reason(str(cluster["properties"]["currentKubernetesVersion"]), target) if target else None
+                reason = (
+                    _skip_reason(str(cluster["properties"]["currentKubernetesVersion"]), target) if target else None
+                )
                 if reason:
                     members.append(MemberUpdate(member_name, cluster["id"], group, "Skipped", at, at, message=reason))
                     continue
@@ -358,8 +369,9 @@ def run_update(
                 end = _upgrade_cluster(world, cid, at, target, images, failed)
                 error = ("UpgradeFailed", "a node pool upgrade exceeded the drain timeout") if failed else None
                 members.append(
-                    MemberUpdate(member_name, cluster["id"], group, "Failed" if failed else "Completed", at, end,
-                                 error=error)  # fmt: skip
+                    MemberUpdate(
+                        member_name, cluster["id"], group, "Failed" if failed else "Completed", at, end, error=error
+                    )  # fmt: skip
                 )
                 at = end + timedelta(minutes=rng.randint(1, 5))
             stage_end = max(stage_end, at)
@@ -424,13 +436,9 @@ def run_month(
     kept = [r for r in state.block["updateRuns"] if _created(r) >= cutoff]
     kept_ids = {r["id"].lower() for r in kept}
     state.block["updateRuns"] = kept
-    state.block["gates"] = [
-        g for g in state.block["gates"] if g["properties"]["target"]["id"].lower() in kept_ids
-    ]
+    state.block["gates"] = [g for g in state.block["gates"] if g["properties"]["target"]["id"].lower() in kept_ids]
     live = {cid for plan in state.plans for cid, _ in plan.members}
-    state.block["members"] = [
-        m for m in state.block["members"] if m["properties"]["clusterResourceId"].lower() in live
-    ]
+    state.block["members"] = [m for m in state.block["members"] if m["properties"]["clusterResourceId"].lower() in live]
 
 
 def _triggered(state: FleetState, run: dict[str, Any]) -> None:

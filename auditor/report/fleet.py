@@ -57,7 +57,8 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
     """One entry per fleet of the scan, ordered by name then id."""
     verdicts = {f.resource_id.lower(): f for f in findings if f.control_id == "AKS-FLT-01"}
     fleets = con.execute(
-        "SELECT f.fleet_key, f.fleet_id, f.name, f.resource_group, f.location, coalesce(s.display_name, f.subscription_id), "
+        "SELECT f.fleet_key, f.fleet_id, f.name, f.resource_group, f.location, "
+        "coalesce(s.display_name, f.subscription_id), "
         "(SELECT count(*) FROM fleet_members m WHERE m.fleet_key = f.fleet_key) "
         "FROM fleets f LEFT JOIN subscriptions s USING (subscription_id) ORDER BY f.name, f.fleet_key"
     ).fetchall()
@@ -101,7 +102,8 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
         "count(*) FILTER (WHERE lower(m.state) = 'skipped') "
         "FROM fleet_run_stages s LEFT JOIN fleet_run_members m USING (run_key, stage_index) "
         "WHERE s.run_key IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY s.run_key, s.stage_index, s.stage_name, s.state, s.start_time, s.completed_time, s.after_wait_seconds "
+        "GROUP BY s.run_key, s.stage_index, s.stage_name, s.state, s.start_time, s.completed_time, "
+        "s.after_wait_seconds "
         "ORDER BY s.run_key, s.stage_index",
         [keys],
     ).fetchall():
