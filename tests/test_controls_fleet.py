@@ -423,3 +423,40 @@ def test_update_runs_and_approvals_feed_the_ledger(tmp_path: Path) -> None:
     sources = {e["source"] for e in events}
     assert {"fleet_update_run", "fleet_gate"} <= sources
     assert all(e["campaign"] for e in events if e["source"].startswith("fleet"))
+
+
+def test_a_member_set_up_as_fleet_manager_recommends_passes_the_channel_controls(tmp_path: Path) -> None:
+    """Cluster auto-upgrade off (channel none, node OS None), covered by enabled Stable and NodeImage profiles:
+    AKS-CHN-01, AKS-CHN-02 and AKS-FLT-02 pass and name the profiles; AKS-WIN-01 judges the window Fleet honours."""
+    from tests.evidence import maintenance_window
+
+    fleets, clusters = build_authority()
+    windowless = ring_cluster("flt02-no-window", "prod", channel="none", node_os="None")
+    fleets[0].member("flt02-no-window", "prod")
+    maintenance = {
+        "flt02-fleet-managed": [maintenance_window("aksManagedAutoUpgradeSchedule", duration=4)],
+        "flt02-own-channel": [maintenance_window("aksManagedAutoUpgradeSchedule", duration=4)],
+    }
+    db = tmp_path / "rec.duckdb"
+    evidence = [row for f in fleets for row in f.evidence()]
+    scan_id = store_scan(db, [*clusters, windowless], extra_evidence=evidence, maintenance=maintenance)
+    con = open_db(db)
+    try:
+        results = {(f.control_id, f.cluster): f for f in evaluate(con, scan_id, default_policy())}
+    finally:
+        con.close()
+    managed = "flt02-fleet-managed"
+    for control in ("AKS-CHN-01", "AKS-CHN-02", "AKS-WIN-01", "AKS-FLT-02"):
+        finding = results[(control, managed)]
+        assert finding.status == "pass", (control, finding.message)
+    assert "Fleet Manager auto-upgrade profile flt02/stable (Stable)" in results[("AKS-CHN-01", managed)].message
+    assert "flt02/node-image (NodeImage)" in results[("AKS-CHN-02", managed)].message
+    assert "runs in aksManagedAutoUpgradeSchedule" in results[("AKS-WIN-01", managed)].message
+    # Without a window, a run upgrades the member whenever it reaches it.
+    no_window = results[("AKS-WIN-01", "flt02-no-window")]
+    assert no_window.status == "fail" and "Fleet Manager auto-upgrade profile" in no_window.message
+    # Its profile's strategy was not collected: Fleet coverage cannot be shown, so its own channel (none) decides.
+    lost = results[("AKS-CHN-01", "flt02-lost")]
+    assert lost.status == "fail", lost.message
+    # A member with its own allowed channel passes AKS-CHN-01 (AKS-FLT-02 fails it for the second authority).
+    assert results[("AKS-CHN-01", "flt02-own-channel")].status == "pass"

@@ -4,18 +4,30 @@
 -- with API 2022-06-01 or later, older clusters default to None, and the payload cannot tell them apart.
 --   * autoUpgradeProfile present without nodeOSUpgradeChannel -> unknown (the evidence does not show the value);
 --   * no autoUpgradeProfile at all -> fail (nothing configures node OS patching; as AKS-CHN-01 reads it: none).
+-- A Fleet Manager member covered by an enabled NodeImage auto-upgrade profile gets its node images from Fleet's update
+-- runs (docs/fleet.md): automated, whatever its own node OS channel says.
 WITH judged AS (
-    SELECT c.*, cp.allowed_node_os_upgrade_channels AS allowed,
-           node_os_automated(c.upgrade_channel, c.node_os_upgrade_channel, c.has_auto_upgrade_profile,
-                             cp.allowed_node_os_upgrade_channels) AS automated
+    SELECT c.*, cp.allowed_node_os_upgrade_channels AS allowed, f.node_image_profiles,
+           CASE WHEN f.node_image_profiles IS NOT NULL THEN true
+                ELSE node_os_automated(c.upgrade_channel, c.node_os_upgrade_channel, c.has_auto_upgrade_profile,
+                                       cp.allowed_node_os_upgrade_channels) END AS automated,
+           f.node_image_profiles IS NOT NULL
+               AND NOT coalesce(node_os_automated(c.upgrade_channel, c.node_os_upgrade_channel,
+                                                  c.has_auto_upgrade_profile, cp.allowed_node_os_upgrade_channels),
+                                false) AS by_fleet
     FROM clusters c
     JOIN cluster_params cp USING (cluster_id)
+    LEFT JOIN fleet_cluster_authority f ON f.cluster_key = lower(c.cluster_id)
 )
 SELECT
     cluster_id AS resource_id,
     NULL AS node_pool,
     CASE WHEN automated THEN 'pass' WHEN NOT automated THEN 'fail' ELSE 'unknown' END AS status,
     CASE
+        WHEN by_fleet THEN
+            'node images are updated by Fleet Manager auto-upgrade profile ' || node_image_profiles
+            || '; the cluster''s own node OS channel is ' || coalesce(node_os_upgrade_channel_raw, 'absent')
+            || ', as Fleet Manager recommends for its members'
         WHEN upgrade_channel = 'node-image' AND automated THEN
             'upgradeChannel node-image patches nodes with new node images (it forces nodeOSUpgradeChannel NodeImage)'
         WHEN upgrade_channel = 'node-image' THEN
@@ -41,6 +53,6 @@ SELECT
     CASE WHEN has_auto_upgrade_profile THEN
         'autoUpgradeProfile.nodeOSUpgradeChannel=' || coalesce(node_os_upgrade_channel_raw, 'absent')
         || '; autoUpgradeProfile.upgradeChannel=' || coalesce(upgrade_channel_raw, 'absent')
-    ELSE 'autoUpgradeProfile absent' END AS evidence,
+    ELSE 'autoUpgradeProfile absent' END || coalesce('; Fleet profiles=' || node_image_profiles, '') AS evidence,
     NULL AS target
 FROM judged;

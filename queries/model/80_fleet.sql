@@ -129,12 +129,17 @@ covered AS (
                       ORDER BY fleet_name || '/' || profile_name || ' (' || channel || ')')
                FILTER (WHERE kind = 'node-image' AND strategy_collected) AS node_image_profiles,
            string_agg(DISTINCT fleet_name || '/' || profile_name, ', ' ORDER BY fleet_name || '/' || profile_name)
-               FILTER (WHERE NOT strategy_collected) AS unresolved_profiles
+               FILTER (WHERE NOT strategy_collected) AS unresolved_profiles,
+           -- The cluster channels the Kubernetes profiles stand for (AKS-CHN-01): Stable and Rapid as their names
+           -- say, TargetKubernetesVersion the newest patch of a pinned minor, as `patch` does.
+           list_sort(list_distinct(list(CASE lower(channel) WHEN 'stable' THEN 'stable' WHEN 'rapid' THEN 'rapid'
+                                                          WHEN 'targetkubernetesversion' THEN 'patch' END)
+                                   FILTER (WHERE kind = 'kubernetes' AND strategy_collected))) AS kubernetes_channels
     FROM fleet_coverage
     GROUP BY cluster_key
 )
 SELECT m.cluster_key, m.fleet_names, m.memberships, c.kubernetes_profiles, c.node_image_profiles,
-       c.unresolved_profiles
+       c.unresolved_profiles, coalesce(c.kubernetes_channels, []) AS kubernetes_channels
 FROM memberships m
 LEFT JOIN covered c USING (cluster_key);
 
