@@ -358,6 +358,8 @@ def describe_change(event: dict[str, Any]) -> str:
     versions = ""
     if event.get("from_version") or event.get("to_version"):
         versions = f"{event.get('from_version') or '?'} -> {event.get('to_version') or '?'}"
+        if not event.get("from_version"):
+            versions = f"to {event['to_version']}"  # Fleet Manager records the target, not where it came from
     if phase == "reached":
         return versions
     return f"{phase} {versions}".strip()
