@@ -168,7 +168,7 @@ per_fleet AS (
            string_agg('''' || v.name || '''', ', ' ORDER BY v.start_time, v.name)
                FILTER (WHERE v.verdict = 'pass') AS pass_names,
            bool_or(NOT v.by_ring) AS by_position,
-           arg_max(v.kubernetes_version, v.start_time) FILTER (WHERE v.verdict = 'fail') AS failing_version
+           arg_max(v.kubernetes_version, (v.start_time, v.name)) FILTER (WHERE v.verdict = 'fail') AS failing_version
     FROM fleets f
     LEFT JOIN run_verdicts v USING (fleet_key)
     GROUP BY ALL

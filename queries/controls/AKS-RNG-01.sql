@@ -53,7 +53,7 @@ moves AS (
     -- image), from a Fleet Manager update run where one covers it (proof), else from the ledger's other sources.
     -- No row: it ran it since before its history began.
     SELECT i.cid, i.kind, i.value,
-           coalesce(arg_min(r.window_start, r.window_end) FILTER (WHERE r.source = 'fleet_update_run'),
+           coalesce(arg_min(r.window_start, (r.window_end, r.window_start)) FILTER (WHERE r.source = 'fleet_update_run'),
                     arg_min(r.window_start, r.window_end)) AS moved_from,
            coalesce(min(r.window_end) FILTER (WHERE r.source = 'fleet_update_run'), min(r.window_end)) AS moved_by,
            arg_min(regexp_extract(r.evidence_ref, '/updateRuns/([^/]+)$', 1, 'i'), (r.window_end, r.evidence_ref))
