@@ -96,12 +96,27 @@ def sign_pdf(path: Path, key: SigningKey, *, reason: str) -> None:
     temporary.replace(path)
 
 
+def signer_name(certificate: x509.Certificate) -> str:
+    """A certificate's holder as a reader names it: common name, then organisation (or the full subject)."""
+    from cryptography.x509.oid import NameOID
+
+    def first(oid: x509.ObjectIdentifier) -> str:
+        values = certificate.subject.get_attributes_for_oid(oid)
+        return str(values[0].value) if values else ""
+
+    common, organisation = first(NameOID.COMMON_NAME), first(NameOID.ORGANIZATION_NAME)
+    if not common:
+        return certificate.subject.rfc4514_string() or "(no subject)"
+    return f"{common} ({organisation})" if organisation else common
+
+
 @dataclass(frozen=True)
 class PdfSignature:
     """One embedded signature, validated."""
 
     field: str
-    signer: str
+    signer: str  # common name (organisation)
+    subject: str  # the certificate's full subject, RFC 4514
     fingerprint: str  # SHA-256 of the signer's certificate
     signed_at: str
     intact: bool  # the signed bytes still hash to the signed digest
@@ -134,7 +149,11 @@ def pdf_signatures(data: bytes, trust_anchors: list[x509.Certificate] | None = N
     results = []
     for signature in embedded:
         context = ValidationContext(trust_roots=anchors, allow_fetching=False)
-        status = validate_pdf_signature(signature, context)
+        try:
+            status = validate_pdf_signature(signature, context)
+        except Exception as exc:  # a malformed or tampered signature: shown as a failed signature, not a crash
+            results.append(_unreadable(str(signature.field_name), exc))
+            continue
         certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
         level = status.modification_level
         changes = "none" if level is None else str(level.name).lower()
@@ -144,7 +163,8 @@ def pdf_signatures(data: bytes, trust_anchors: list[x509.Certificate] | None = N
         results.append(
             PdfSignature(
                 field=str(signature.field_name),
-                signer=certificate.subject.rfc4514_string(),
+                signer=signer_name(certificate),
+                subject=certificate.subject.rfc4514_string(),
                 fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
                 signed_at=when,
                 intact=bool(status.intact),
@@ -156,6 +176,11 @@ def pdf_signatures(data: bytes, trust_anchors: list[x509.Certificate] | None = N
             )
         )
     return results
+
+
+def _unreadable(field: str, exc: Exception) -> PdfSignature:
+    reason = f"cannot validate: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    return PdfSignature(field, "unknown signer", "", "", "unknown", False, False, None, False, "unknown", reason)
 
 
 def load_certificates(paths: list[Path]) -> list[x509.Certificate]:

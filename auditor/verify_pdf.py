@@ -29,7 +29,7 @@ from auditor.report.package import (
     is_default_policy,
     read_package,
 )
-from auditor.signing import PdfSignature, pdf_signatures
+from auditor.signing import PdfSignature, pdf_signatures, signer_name
 from auditor.verify import Check, VerifyResult, verify
 
 PDF_NAME = "report.pdf"
@@ -48,10 +48,7 @@ def verify_with_signatures(
     manifest = read_manifest(manifest_path)
     pdf_path = manifest_path.parent / PDF_NAME
     if PDF_NAME in dict(manifest.get("files", {})) and pdf_path.exists():
-        data = pdf_path.read_bytes()
-        signatures = pdf_signatures(data, trust_anchors)
-        result.checks.extend(_seal_checks(data, signatures, label=f"{PDF_NAME} "))
-        result.checks.extend(_signature_checks(signatures, trust_anchors, label=f"{PDF_NAME} "))
+        result.checks.extend(_document_checks(pdf_path.read_bytes(), trust_anchors, label=f"{PDF_NAME} "))
     attestation = manifest_path.parent / ATTESTATION_NAME
     if attestation.exists():
         result.checks.extend(_attestation_checks(attestation, manifest_path, manifest, trust_anchors))
@@ -75,10 +72,13 @@ def verify_pdf(
         raise AuditorError(f"cannot read {pdf_path}: {exc.strerror}") from exc
     if not data.startswith(b"%PDF-"):
         raise AuditorError(f"{pdf_path} is not a PDF")
-    signatures = pdf_signatures(data, trust_anchors)
-    checks = _seal_checks(data, signatures, label="")
-    checks.extend(_signature_checks(signatures, trust_anchors, label=""))
-    package = read_package(data)
+    checks = _document_checks(data, trust_anchors, label="")
+    label = f"{pdf_path} (its attached {MANIFEST_NAME})"
+    try:
+        package = read_package(data)
+    except AuditorError as exc:
+        checks.append(Check("PDF structure", False, "a readable PDF", "unreadable", str(exc)[:200]))
+        return VerifyResult("unknown", label, checks)
     checks.append(
         Check(
             "PDF/A",
@@ -97,10 +97,8 @@ def verify_pdf(
         detail = "" if attached.copies == 1 else f"{attached.copies} attachments share this name"
         actual = f"{attached.relationship or 'no AFRelationship'}, {len(attached.data)} bytes"
         checks.append(Check(f"attachment {name}", ok, relationship, actual, detail))
-    label = f"{pdf_path} (its attached {MANIFEST_NAME})"
     if MANIFEST_NAME not in package.attachments:
-        result = VerifyResult("unknown", label, checks)
-        return result
+        return VerifyResult("unknown", label, checks)
     with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
         folder = Path(tmp)
         for name, attached in package.attachments.items():
@@ -164,6 +162,17 @@ def _attached_findings_check(path: Path, manifest: dict[str, Any]) -> Check:
     )
 
 
+def _document_checks(data: bytes, anchors: list[x509.Certificate] | None, *, label: str) -> list[Check]:
+    """The seal, the revisions and the signatures of a PDF's bytes."""
+    try:
+        signatures = pdf_signatures(data, anchors)
+    except AuditorError as exc:
+        checks = _seal_checks(data, [], label=label)
+        checks.append(Check(f"{label}signature", False, "readable signatures", "unreadable", str(exc)[:200]))
+        return checks
+    return _seal_checks(data, signatures, label=label) + _signature_checks(signatures, anchors, label=label)
+
+
 def _seal_checks(data: bytes, signatures: list[PdfSignature], *, label: str) -> list[Check]:
     """The seal of the report as written, and whether anything but signatures was added since."""
     seal = check_seal(data)
@@ -207,7 +216,9 @@ def _signature_checks(
     checks = []
     for signature in signatures:
         ok = signature.intact and signature.valid and signature.unchanged
-        if not signature.intact:
+        if signature.summary.startswith("cannot validate"):
+            detail = signature.summary
+        elif not signature.intact:
             detail = "the signed bytes changed: the document is not what was signed"
         elif not signature.valid:
             detail = "the signature does not match the signer's key"
@@ -220,8 +231,8 @@ def _signature_checks(
                 f"{label}signature",
                 ok,
                 "intact, valid, unchanged since signing",
-                f"signed by {signature.signer} at {signature.signed_at}",
-                detail,
+                f"signed by {signature.signer}",
+                f"{detail}; signed at {signature.signed_at} by {signature.subject or 'an unknown signer'}",
             )
         )
         if anchors:
@@ -270,8 +281,12 @@ def _attestation_checks(
                     f"{name} signature",
                     ok,
                     "a DSSE signature that verifies",
-                    f"signed by {signer}",
-                    "" if ok else "the DSSE signature does not verify: the statement changed or the key differs",
+                    f"signed by {signer_name(certificate) if certificate else signer}",
+                    (
+                        f"DSSE, signed by {signer}"
+                        if ok
+                        else "the DSSE signature does not verify: the statement changed or the key differs"
+                    ),
                 )
             )
             if anchors:
