@@ -120,6 +120,11 @@ def test_defaults_are_attached_as_a_policy_file_that_loads_to_the_same_threshold
     assert code == 0, out + err
 
 
+def test_the_integrity_appendix_says_how_to_verify_the_pdf_alone(made: dict[str, Any]) -> None:
+    text = " ".join(PdfReader(made["pdf"]).pages[-1].extract_text().split())
+    assert "PDF/A-3b" in text and "auditor verify --db DATABASE --pdf report.pdf" in text
+
+
 def test_fresh_report_verifies_on_its_own(made: dict[str, Any]) -> None:
     code, out, err = _run("--db", str(made["db"]), "--pdf", str(made["pdf"]))
     assert code == 0, out + err
