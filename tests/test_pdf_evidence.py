@@ -120,6 +120,18 @@ def test_defaults_are_attached_as_a_policy_file_that_loads_to_the_same_threshold
     assert code == 0, out + err
 
 
+@pytest.mark.skipif(
+    shutil.which("qpdf") is None, reason="needs Debian's qpdf (make test installs it with apt-get where it can)"
+)
+def test_qpdf_finds_no_structural_error_in_the_sealed_pdf(made: dict[str, Any]) -> None:
+    import subprocess
+
+    for pdf in (made["pdf"], made["defaults_pdf"]):
+        result = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "No syntax or stream encoding errors found" in result.stdout
+
+
 def test_the_integrity_appendix_says_how_to_verify_the_pdf_alone(made: dict[str, Any]) -> None:
     text = " ".join(PdfReader(made["pdf"]).pages[-1].extract_text().split())
     assert "PDF/A-3b" in text and "auditor verify --db DATABASE --pdf report.pdf" in text

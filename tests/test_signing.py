@@ -7,6 +7,8 @@ import base64
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,14 @@ def test_the_signature_is_pades_over_the_report_and_keeps_pdfa(signed: dict[str,
     assert field["/F"] & 4 and not field["/F"] & (1 | 2 | 32)  # printed, not hidden (PDF/A-3 §6.3.2)
     assert reader.xmp_metadata is not None and reader.xmp_metadata.pdfaid_part == "3"
     assert set(reader.attachments) == {"findings.json", "report-manifest.json", "policy.toml"}
+
+
+@pytest.mark.skipif(
+    shutil.which("qpdf") is None, reason="needs Debian's qpdf (make test installs it with apt-get where it can)"
+)
+def test_qpdf_finds_no_structural_error_in_the_signed_pdf(signed: dict[str, Any]) -> None:
+    result = subprocess.run(["qpdf", "--check", str(signed["pdf"])], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "No syntax or stream encoding errors found" in result.stdout, result.stdout
 
 
 def test_an_untrusted_signer_fails_when_an_anchor_is_required(signed: dict[str, Any]) -> None:
