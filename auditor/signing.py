@@ -88,9 +88,10 @@ def sign_pdf(path: Path, key: SigningKey, *, reason: str) -> None:
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
     )
-    source = path.read_bytes()
+    writer = IncrementalPdfFileWriter(io.BytesIO(path.read_bytes()))
+    _producer_as_in_xmp(writer)
     output = io.BytesIO()
-    signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(source)), metadata, signer=signer, output=output)
+    signers.sign_pdf(writer, metadata, signer=signer, output=output)
     temporary = path.with_name(path.name + ".signing")
     temporary.write_bytes(output.getvalue())
     temporary.replace(path)
@@ -108,6 +109,21 @@ def signer_name(certificate: x509.Certificate) -> str:
     if not common:
         return certificate.subject.rfc4514_string() or "(no subject)"
     return f"{common} ({organisation})" if organisation else common
+
+
+def _producer_as_in_xmp(writer: Any) -> None:
+    """Keep the Info dictionary's /Producer equal to the XMP's pdf:Producer, as PDF/A requires (ISO 19005-3
+    §6.6.2.3.1): pyHanko rewrites pdf:Producer to its own name but appends it to /Producer."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    try:
+        current = writer.trailer["/Info"]
+    except KeyError:
+        return
+    info = generic.DictionaryObject({key: value for key, value in current.items()})
+    info[generic.NameObject("/Producer")] = generic.TextStringObject(VENDOR)
+    writer.set_info(info)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,29 @@ def test_qpdf_finds_no_structural_error_in_the_signed_pdf(signed: dict[str, Any]
     assert result.returncode == 0 and "No syntax or stream encoding errors found" in result.stdout, result.stdout
 
 
+def _xmp_and_info(pdf: Path) -> tuple[dict[str, str], dict[str, str]]:
+    reader = PdfReader(pdf)
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
+    return info, {
+        "/Producer": str(xmp.pdf_producer),
+        "/Creator": str(xmp.xmp_creator_tool),
+        "/Keywords": str(xmp.pdf_keywords),
+        "/Title": str((xmp.dc_title or {}).get("x-default")),
+    }
+
+
+def test_info_and_xmp_agree_before_and_after_signing(signed: dict[str, Any], tmp_path: Path) -> None:
+    # PDF/A-3 §6.6.2.3.1: every Info entry with an XMP equivalent holds the same value.
+    unsigned = tmp_path / "unsigned"
+    assert _report("--db", str(signed["db"]), "--format", "pdf", "--out", str(unsigned))[0] == 0
+    for pdf in (unsigned / "report.pdf", signed["pdf"]):
+        info, xmp = _xmp_and_info(pdf)
+        for key, value in xmp.items():
+            assert info[key] == value, (pdf.parent.name, key)
+
+
 def test_an_untrusted_signer_fails_when_an_anchor_is_required(signed: dict[str, Any]) -> None:
     stranger: KeyFiles = signed["stranger"]
     code, out, _ = _verify("--db", str(signed["db"]), "--pdf", str(signed["pdf"]), "--trust-cert", str(stranger.ca))
