@@ -53,10 +53,16 @@ def scan_and_store(
     show_progress: bool = False,
     clock: Any = None,
     credential: Any = None,
+    kubernetes: bool = False,
+    kubeconfig: str | None = None,
 ) -> ScanResult:
-    """Collect a scan and commit it whole to the database."""
+    """Collect a scan and commit it whole to the database; with `kubernetes`, read inside every cluster a
+    context of the kubeconfig (default: $KUBECONFIG or ~/.kube/config) reaches."""
     from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
+    from auditor.collect.kubernetes import KubernetesClients
 
+    # An unusable kubeconfig is a one-line error before anything is opened or called.
+    kube = KubernetesClients.from_kubeconfig(kubeconfig) if kubernetes else None
     # Open (and migrate) the store first: a bad database fails before any call is made.
     con = open_db(db_path, create=True)
     try:
@@ -75,9 +81,9 @@ def scan_and_store(
             from auditor.progress import rich_progress
 
             with rich_progress() as hook:
-                record = run_scan(clients, options, progress=hook)
+                record = run_scan(clients, options, progress=hook, kubernetes=kube)
         else:
-            record = run_scan(clients, options)
+            record = run_scan(clients, options, kubernetes=kube)
         write_scan(con, record)
         # The upgrade ledger, in its own transaction right after the scan committed (auditor/history.py).
         from auditor.history import record_scan

@@ -26,7 +26,7 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 LEVELS = ("cluster", "pool", "fleet")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation"}
-_OPTIONAL_META = {"thresholds"}
+_OPTIONAL_META = {"thresholds", "references"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
@@ -47,6 +47,7 @@ class Control:
     sql: str
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()  # https URLs of the Microsoft (and Kubernetes) pages the rule rests on
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
         # Names are untrusted: quote them so a copied command cannot run anything else.
@@ -150,6 +151,13 @@ def _load_control(toml_path: Path) -> Control:
     thresholds = meta.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
         raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
+    references = meta.get("references", [])
+    if (
+        not isinstance(references, list)
+        or ("references" in meta and not references)
+        or not all(isinstance(r, str) and r.startswith("https://") and " " not in r for r in references)
+    ):
+        raise AuditorError(f"{toml_path}: 'references' must be a non-empty list of https URLs")
     sql = sql_path.read_text(encoding="utf-8")
     if not sql.strip():
         raise AuditorError(f"{sql_path}: empty SQL")
@@ -164,6 +172,7 @@ def _load_control(toml_path: Path) -> Control:
         remediation=meta["remediation"].strip(),
         sql=sql,
         thresholds=tuple(thresholds),
+        references=tuple(references),
     )
 
 
