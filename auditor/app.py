@@ -270,6 +270,7 @@ def run_demo(
     from auditor.emulator import EmulatorServer
     from auditor.emulator.evolve import evolve_fleet, month_steps
     from auditor.emulator.generator import generate_fleet
+    from auditor.emulator.workloads import kubernetes_sections
 
     output_directory(out_dir)
     db_path = out_dir / "auditor.duckdb"
@@ -294,6 +295,10 @@ def run_demo(
             def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
                 return scan_start + timedelta(seconds=time.monotonic() - began)
 
+        # What runs inside each cluster this month (evolution carries the ARM side only): the demo scans with
+        # --kubernetes against the emulator's API servers, through the kubeconfig the emulator writes. Every
+        # context is granted, so blocking PDBs and node drift show, not access faults (tests cover those).
+        fleet["kubernetes"] = kubernetes_sections(fleet["managedClusters"], seed, access_faults=False)
         with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
             result = scan_and_store(
                 db_path,
@@ -302,6 +307,8 @@ def run_demo(
                 show_progress=not quiet and sys.stderr.isatty(),
                 clock=clock,
                 credential=demo_credential,
+                kubernetes=True,
+                kubeconfig=str(server.kubeconfig_file),
             )
         results.append(result)
         if not quiet:

@@ -42,6 +42,8 @@ DESIGN_LEVELS = {
     "AKS-ORD-01": "cluster",
     "AKS-HLT-01": "cluster",
     "AKS-RNG-01": "fleet",
+    "AKS-PDB-01": "cluster",
+    "AKS-NOD-01": "pool",
 }
 CATALOG = load_catalog()
 

@@ -866,10 +866,12 @@ def generate_fleet(
     seed: int,
     regions: int | Sequence[str] = 4,
     as_of: datetime | None = None,
+    kubernetes: bool = True,
 ) -> dict[str, Any]:
     """A realistic synthetic fleet (the fleet JSON of docs/emulator.md); same arguments, same fleet.
 
-    as_of defaults to today at 00:00 UTC; pass it explicitly for a reproducible fleet.
+    as_of defaults to today at 00:00 UTC; pass it explicitly for a reproducible fleet. With `kubernetes`, each
+    cluster also gets in-cluster content (workloads, PodDisruptionBudgets, node drift: auditor/emulator/workloads.py).
     """
     if clusters < 0 or subscriptions < 1:
         raise ValueError("clusters must be >= 0 and subscriptions >= 1")
@@ -981,6 +983,10 @@ def generate_fleet(
             ],
         },
     }
+    if kubernetes:
+        from auditor.emulator.workloads import kubernetes_sections
+
+        fleet["kubernetes"] = kubernetes_sections(cluster_rows, seed)
     return fleet
 
 

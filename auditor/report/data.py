@@ -92,6 +92,8 @@ class ReportData:
     drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    # Blocking PodDisruptionBudgets of the clusters that fail AKS-PDB-01 (auditor/report/kubernetes.py).
+    blocking_pdbs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -200,6 +202,9 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
+    from auditor.report.kubernetes import blocking_pdbs
+
+    blocking = blocking_pdbs(con, findings)
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -228,6 +233,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         error_summary=error_summary,
         drift=drift,
         timelines=timelines,
+        blocking_pdbs=blocking,
     )
 
 
