@@ -133,7 +133,9 @@ def derived_nodes(cluster: Mapping[str, Any]) -> list[dict[str, Any]]:
         image = str(pool.get("nodeImageVersion") or "")
         vm_size = str(pool.get("vmSize") or "")
         arch = "arm64" if re.match(r"^Standard_[A-Za-z]+\d+p", vm_size) else "amd64"  # D4pds_v5: Arm64
+        windows = os_type.lower() == "windows"
         for name in pool_node_names(cluster, pool):
+            uid = uuid.uuid5(uuid.NAMESPACE_URL, f"{str(cluster['id']).lower()}/nodes/{name}")
             labels = {
                 LEGACY_AGENT_POOL_LABEL: pool["name"],
                 AGENT_POOL_LABEL: pool["name"],
@@ -152,21 +154,24 @@ def derived_nodes(cluster: Mapping[str, Any]) -> list[dict[str, Any]]:
                 {
                     "metadata": {
                         "name": name,
-                        "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cluster['id'].lower()}/nodes/{name}")),
+                        "uid": str(uid),
                         "labels": labels,
                     },
                     "spec": {"providerID": f"azure://{str(cluster['id']).lower()}/nodes/{name}"},
                     "status": {
                         "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                        # Every field the API marks required, so typed clients (kubernetes' models) read it.
                         "nodeInfo": {
-                            "kubeletVersion": f"v{version}" if version else "",
-                            "kubeProxyVersion": f"v{version}" if version else "",
-                            "operatingSystem": os_type.lower(),
                             "architecture": arch,
-                            "osImage": "Windows Server 2022 Datacenter"
-                            if os_type.lower() == "windows"
-                            else "Ubuntu 22.04.5 LTS",
+                            "bootID": str(uuid.uuid5(uid, "boot")),
                             "containerRuntimeVersion": "containerd://1.7.27",
+                            "kernelVersion": "10.0.20348.3207" if windows else "5.15.0-1079-azure",
+                            "kubeProxyVersion": f"v{version}" if version else "",
+                            "kubeletVersion": f"v{version}" if version else "",
+                            "machineID": uid.hex,
+                            "operatingSystem": os_type.lower(),
+                            "osImage": "Windows Server 2022 Datacenter" if windows else "Ubuntu 22.04.5 LTS",
+                            "systemUUID": str(uuid.uuid5(uid, "system")),
                         },
                     },
                 }
