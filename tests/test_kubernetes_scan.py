@@ -19,7 +19,14 @@ from auditor.collect import AzureClients, ScanOptions, run_scan
 from auditor.collect.base import ClusterRef
 from auditor.collect.clients import StaticTokenCredential
 from auditor.collect.context import CollectContext
-from auditor.collect.kubernetes import RESOURCES, KubeContext, KubernetesClients, KubernetesCollector, ResourceList
+from auditor.collect.kubernetes import (
+    RESOURCES,
+    KubeContext,
+    KubernetesClients,
+    KubernetesCollector,
+    ResourceList,
+    without_userinfo,
+)
 from auditor.collect.limiter import Limiter, LimiterSettings
 from auditor.controls import evaluate
 from auditor.emulator.kubernetes import node_name
@@ -415,3 +422,31 @@ def test_cli_scan_with_kubernetes_reports_blocking_pdbs_without_tokens(
     outputs += [p.read_bytes().decode("latin-1") for p in out.iterdir() if p.is_file()]
     for token in kubeconfig_tokens(emulator):
         assert not any(token in text for text in outputs)
+
+
+def test_stored_server_urls_carry_no_credentials() -> None:
+    assert (
+        without_userinfo("https://user:secret@a.hcp.eastus.azmk8s.io:443/x") == "https://a.hcp.eastus.azmk8s.io:443/x"
+    )
+    assert without_userinfo("https://a.hcp.eastus.azmk8s.io") == "https://a.hcp.eastus.azmk8s.io"
+
+
+def test_report_commands_quote_names_from_the_cluster() -> None:
+    from auditor.report.kubernetes import _with_commands
+
+    pdb = {
+        "context": "ctx; rm -rf ~",
+        "namespace": "shop",
+        "name": "api$(id)",
+        "max_unavailable": "0",
+        "min_available": None,
+        "workload_count": 1,
+        "expected": 3,
+        "healthy": 3,
+        "workloads": "Deployment/api (3/3 ready)",
+    }
+    shown = _with_commands(pdb)
+    assert shown["show"] == "kubectl --context 'ctx; rm -rf ~' -n shop get pdb 'api$(id)'"
+    assert shown["fix_command"].endswith("""patch pdb 'api$(id)' --type merge -p '{"spec":{"maxUnavailable":1}}'""")
+    single = _with_commands({**pdb, "max_unavailable": None, "min_available": "1", "expected": 1})
+    assert single["fix_command"] == "kubectl --context 'ctx; rm -rf ~' -n shop scale deployment/api --replicas=2"

@@ -115,6 +115,17 @@ class KubeContext:
         return self.user.lower().startswith("clusteradmin")
 
 
+def without_userinfo(url: str) -> str:
+    """The URL without a `user:password@` part, so a server URL can be stored and shown."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unreadable server URL)"
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _host(url: str) -> str:
     try:
         return (urlsplit(url.strip()).hostname or "").rstrip(".").lower()
@@ -281,7 +292,7 @@ class KubernetesCollector:
                     "context": context.name,
                     "cluster": context.cluster,
                     "user": context.user,
-                    "server": context.server,
+                    "server": without_userinfo(context.server),
                     "tlsServerName": context.tls_server_name or None,
                     "matchedOn": via,
                 },
@@ -355,7 +366,8 @@ class KubernetesCollector:
         ctx.record(
             resource.kind,
             cluster.cluster_id,
-            f"GET {context.server.rstrip('/')}{resource.path}?limit={kube.page_size} ({pages} page(s))",
+            f"GET {without_userinfo(context.server).rstrip('/')}{resource.path}?limit={kube.page_size} "
+            f"({pages} page(s))",
             envelope,
         )
 
