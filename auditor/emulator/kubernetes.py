@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +218,7 @@ class _Cluster:
     section: dict[str, Any]
     token: str
     objects: dict[str, list[dict[str, Any]]] | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # resourceVersion of each list: the content's digest
 
     @property
     def access(self) -> str:
@@ -368,7 +369,8 @@ class KubernetesApi:
             return _status(
                 400, "BadRequest", f"the emulator does not support the parameter(s) {', '.join(unsupported)}"
             )
-        items = [i for i in self._objects(entry)[resource.plural] if not namespace or _sort_key(i)[0] == namespace]
+        objects = self._objects(entry)
+        items = [i for i in objects[resource.plural] if not namespace or _sort_key(i)[0] == namespace]
         if name:
             self._count("gets")
             for item in items:
@@ -379,7 +381,7 @@ class KubernetesApi:
                 404, "NotFound", f'{resource.plural} "{name}" not found', {"name": name, "kind": resource.plural}
             )
         self._count("lists")
-        return self._list(resource, items, query)
+        return self._list(resource, items, query, entry.versions[resource.plural])
 
     def _version(self, entry: _Cluster) -> KubeReply:
         properties = entry.cluster.get("properties") or {}
@@ -390,8 +392,9 @@ class KubernetesApi:
             {"major": major, "minor": rest.partition(".")[0], "gitVersion": f"v{version}", "platform": "linux/amd64"},
         )
 
-    def _list(self, resource: _Resource, items: list[dict[str, Any]], query: Mapping[str, str]) -> KubeReply:
-        resource_version = "1" + hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()[:8]
+    def _list(
+        self, resource: _Resource, items: list[dict[str, Any]], query: Mapping[str, str], resource_version: str
+    ) -> KubeReply:
         start = 0
         if query.get("continue"):
             decoded = _decode_continue(query["continue"])
@@ -438,6 +441,10 @@ class KubernetesApi:
                 for resource in _RESOURCES.values():
                     if resource.plural != "nodes":
                         objects[resource.plural] = sorted(section.get(resource.fleet_key) or [], key=_sort_key)
+                entry.versions = {
+                    plural: "1" + hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()[:8]
+                    for plural, items in objects.items()
+                }
                 entry.objects = objects
             return entry.objects
 

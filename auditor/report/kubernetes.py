@@ -38,7 +38,7 @@ def blocking_pdbs(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> li
     rows = con.execute(
         f"SELECT {', '.join('v.' + c for c in _COLUMNS)}, s.context FROM k8s_pdb_verdicts v "
         "JOIN k8s_status s USING (cluster_id) WHERE v.status = 'fail' AND v.cluster_id IN (SELECT unnest(?)) "
-        "ORDER BY v.cluster_id, v.namespace, v.name",
+        "ORDER BY v.cluster_id, v.namespace, v.name, v.reason",
         [ids],
     ).fetchall()
     by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)

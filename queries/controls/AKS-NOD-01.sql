@@ -13,9 +13,9 @@ WITH pool_nodes AS (
         count(n.node_name) FILTER (WHERE n.quarantined) AS quarantined,
         count(n.node_name) FILTER (WHERE n.unschedulable AND NOT n.quarantined) AS cordoned,
         count(n.node_name) FILTER (WHERE n.node_image_version IS NULL OR n.kubelet_minor_num IS NULL) AS unreadable,
-        string_agg(n.node_name || ' runs ' || n.node_image_version, ', ' ORDER BY n.node_name)
+        string_agg(n.node_name || ' runs ' || n.node_image_version, ', ' ORDER BY n.node_name, n.node_image_version)
             FILTER (WHERE n.node_image_version <> p.node_image_version) AS image_text,
-        string_agg(n.node_name || ' kubelet ' || n.kubelet_version, ', ' ORDER BY n.node_name)
+        string_agg(n.node_name || ' kubelet ' || n.kubelet_version, ', ' ORDER BY n.node_name, n.kubelet_version)
             FILTER (WHERE n.kubelet_minor_num <> p.current_minor_num) AS kubelet_text,
         string_agg(n.node_name, ', ' ORDER BY n.node_name) FILTER (WHERE n.quarantined) AS quarantined_text,
         string_agg(n.node_name, ', ' ORDER BY n.node_name) FILTER (WHERE n.unschedulable AND NOT n.quarantined)

@@ -9,12 +9,12 @@ WITH per_cluster AS (
         count(*) FILTER (WHERE status = 'warn') AS warning,
         count(*) FILTER (WHERE status = 'unknown') AS undecided,
         string_agg(namespace || '/' || name || coalesce(' (' || workloads || ')', '') || ': ' || reason, ' | '
-                   ORDER BY namespace, name) FILTER (WHERE status = 'fail') AS fail_text,
-        string_agg(namespace || '/' || name || ': ' || reason, ' | ' ORDER BY namespace, name)
+                   ORDER BY namespace, name, reason) FILTER (WHERE status = 'fail') AS fail_text,
+        string_agg(namespace || '/' || name || ': ' || reason, ' | ' ORDER BY namespace, name, reason)
             FILTER (WHERE status = 'warn') AS warn_text,
-        string_agg(namespace || '/' || name || ': ' || reason, ' | ' ORDER BY namespace, name)
+        string_agg(namespace || '/' || name || ': ' || reason, ' | ' ORDER BY namespace, name, reason)
             FILTER (WHERE status = 'unknown') AS unknown_text,
-        string_agg(namespace || '/' || name || '=' || status, ', ' ORDER BY namespace, name) AS states
+        string_agg(namespace || '/' || name || '=' || status, ', ' ORDER BY namespace, name, status) AS states
     FROM k8s_pdb_verdicts
     GROUP BY cluster_id
 ),

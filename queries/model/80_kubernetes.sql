@@ -24,7 +24,7 @@ kinds AS (
 errors AS (
     SELECT scope AS cluster_id,
            string_agg(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '')) || ': ' || message, ' | '
-                      ORDER BY call, code, message) AS error
+                      ORDER BY call, code, status, message) AS error
     FROM scan_errors
     WHERE call = 'kubernetes' OR call LIKE 'k8s\_%' ESCAPE '\'
     GROUP BY scope
@@ -122,18 +122,19 @@ shaped AS (
 matched AS (
     SELECT
         s.cluster_id, s.namespace, s.name,
-        any_value(s.min_available) AS min_available,
-        any_value(s.max_unavailable) AS max_unavailable,
-        any_value(s.status_expected) AS status_expected,
-        any_value(s.status_healthy) AS status_healthy,
-        any_value(s.disruptions_allowed) AS disruptions_allowed,
-        any_value(label_selector_matches(s.selector, '{}') IS NULL) AS selector_invalid,
+        -- One PDB per (namespace, name) in a real cluster; min/max keep the result deterministic all the same.
+        min(s.min_available) AS min_available,
+        min(s.max_unavailable) AS max_unavailable,
+        min(s.status_expected) AS status_expected,
+        min(s.status_healthy) AS status_healthy,
+        min(s.disruptions_allowed) AS disruptions_allowed,
+        bool_or(label_selector_matches(s.selector, '{}') IS NULL) AS selector_invalid,
         count(w.name) AS workload_count,
         coalesce(sum(w.desired), 0) AS desired,
         coalesce(sum(w.ready), 0) AS ready,
         coalesce(bool_or(w.desired = 1), false) AS single_replica,
         string_agg(w.kind || '/' || w.name || ' (' || w.ready || '/' || w.desired || ' ready)', ', '
-                   ORDER BY w.kind, w.name) AS workloads
+                   ORDER BY w.kind, w.name, w.ready, w.desired) AS workloads
     FROM shaped s
     LEFT JOIN k8s_workloads w
         ON w.cluster_id = s.cluster_id AND w.namespace = s.namespace
