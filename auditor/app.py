@@ -212,7 +212,7 @@ def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, re
     """Write a generated fleet to a JSON file."""
     from auditor.emulator.generator import generate_fleet, write_fleet
 
-    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, regions=regions)
+    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, regions=regions, kubernetes=True)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_fleet(fleet, out_path)
     return out_path

@@ -66,7 +66,9 @@ def fleet_of(clusters: int, heavy: bool) -> dict[str, Any]:
     from auditor.emulator.generator import generate_fleet
     from auditor.emulator.workloads import kubernetes_sections
 
-    fleet = generate_fleet(clusters=clusters, subscriptions=max(1, clusters // 20), seed=5, regions=6, as_of=AS_OF)
+    fleet = generate_fleet(
+        clusters=clusters, subscriptions=max(1, clusters // 20), seed=5, regions=6, as_of=AS_OF, kubernetes=True
+    )
     if heavy:
         for cluster in fleet["managedClusters"]:
             for pool in cluster["properties"]["agentPoolProfiles"]:

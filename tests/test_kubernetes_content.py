@@ -65,7 +65,7 @@ def test_older_image_keeps_the_family() -> None:
 
 
 def test_nodes_follow_the_pools() -> None:
-    fleet = generate_fleet(30, 2, seed=4, regions=2, as_of=AS_OF)
+    fleet = generate_fleet(30, 2, seed=4, regions=2, as_of=AS_OF, kubernetes=True)
     for cluster in fleet["managedClusters"]:
         nodes = derived_nodes(cluster)
         stopped = cluster["properties"]["powerState"]["code"] == "Stopped"
@@ -81,8 +81,9 @@ def test_nodes_follow_the_pools() -> None:
 
 
 def test_generated_content_is_deterministic_realistic_and_valid() -> None:
-    first = generate_fleet(200, 6, seed=9, regions=3, as_of=AS_OF)
-    second = generate_fleet(200, 6, seed=9, regions=3, as_of=AS_OF)
+    first = generate_fleet(200, 6, seed=9, regions=3, as_of=AS_OF, kubernetes=True)
+    second = generate_fleet(200, 6, seed=9, regions=3, as_of=AS_OF, kubernetes=True)
+    assert "kubernetes" not in generate_fleet(20, 2, seed=9, regions=3, as_of=AS_OF)  # opt-in for the library
     assert first["kubernetes"] == second["kubernetes"]
     Fleet(first)  # the fleet validates, `kubernetes` key included
     sections = first["kubernetes"]
@@ -109,7 +110,7 @@ def test_generated_content_is_deterministic_realistic_and_valid() -> None:
 
 
 def test_the_same_cluster_keeps_its_workloads_as_its_pools_change() -> None:
-    cluster = generate_fleet(5, 1, seed=2, regions=1, as_of=AS_OF)["managedClusters"][0]
+    cluster = generate_fleet(5, 1, seed=2, regions=1, as_of=AS_OF, kubernetes=True)["managedClusters"][0]
     later = copy.deepcopy(cluster)
     later["properties"]["agentPoolProfiles"][0]["nodeImageVersion"] += "-next"
     before, after = cluster_content(cluster, 2), cluster_content(later, 2)

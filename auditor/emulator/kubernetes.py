@@ -110,16 +110,18 @@ def node_name(cluster_id: str, pool: str, os_type: str, index: int) -> str:
     return f"aks-{pool}-{scale_set:08d}-vmss{digits}"
 
 
-def pool_node_names(cluster: Mapping[str, Any], pool: Mapping[str, Any]) -> list[str]:
-    """Names of a pool's nodes: `count` nodes, none when the pool (or the cluster) is stopped."""
+def pool_node_count(cluster: Mapping[str, Any], pool: Mapping[str, Any]) -> int:
+    """How many nodes a pool has: its `count`, none when the pool (or the cluster) is stopped."""
     properties = cluster.get("properties") or {}
     stopped = any(str((p.get("powerState") or {}).get("code", "")).lower() == "stopped" for p in (properties, pool))
     count = pool.get("count")
-    if stopped or not isinstance(count, int) or count <= 0:
-        return []
-    return [
-        node_name(str(cluster["id"]), str(pool["name"]), str(pool.get("osType") or "Linux"), i) for i in range(count)
-    ]
+    return 0 if stopped or not isinstance(count, int) or count <= 0 else count
+
+
+def pool_node_names(cluster: Mapping[str, Any], pool: Mapping[str, Any]) -> list[str]:
+    """Names of a pool's nodes, in index order."""
+    os_type = str(pool.get("osType") or "Linux")
+    return [node_name(str(cluster["id"]), str(pool["name"]), os_type, i) for i in range(pool_node_count(cluster, pool))]
 
 
 def derived_nodes(cluster: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1178,7 +1178,7 @@ def serve_forever(
     if fleet is None:
         from auditor.emulator.generator import generate_fleet
 
-        loaded = as_fleet(generate_fleet(clusters=100, subscriptions=10, seed=1, regions=5))
+        loaded = as_fleet(generate_fleet(clusters=100, subscriptions=10, seed=1, regions=5, kubernetes=True))
     elif isinstance(fleet, Path):
         loaded = load_fleet(fleet)
     else:

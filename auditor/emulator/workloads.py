@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from auditor.emulator.kubernetes import pool_node_names
+from auditor.emulator.kubernetes import node_name, pool_node_count
 from auditor.kubelabels import QUARANTINED, UPGRADE_STATUS_LABEL
 
 # (name, kind) of the services an application team runs; StatefulSets hold state.
@@ -128,7 +127,9 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
 
 
 def _uid(cluster_id: str, *parts: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join((cluster_id, *parts))))
+    """A stable UID for a generated object (UUID-shaped, as the API server writes them)."""
+    h = hashlib.sha1("/".join((cluster_id, *parts)).encode(), usedforsecurity=False).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
 def _workload(
@@ -269,13 +270,14 @@ def _node_patches(cluster: Mapping[str, Any], rng: random.Random, blocking: bool
     patches: dict[str, Any] = {}
     properties = cluster.get("properties") or {}
     for pool in properties.get("agentPoolProfiles") or []:
-        names = pool_node_names(cluster, pool)
-        if not names:
+        count = pool_node_count(cluster, pool)
+        if not count:
             continue
         image = str(pool.get("nodeImageVersion") or "")
         version = str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or "")
         roll = rng.random()
-        node = names[rng.randrange(len(names))]
+        os_type = str(pool.get("osType") or "Linux")
+        node = node_name(str(cluster["id"]), str(pool["name"]), os_type, rng.randrange(count))
         if roll < (0.25 if blocking else 0.02):
             stale_kubelet = rng.random() < 0.4
             patches[node] = {
