@@ -57,7 +57,7 @@ decided AS (
                  || coalesce(node_image_version, 'unreported') || ' (' || image_text || ')' END,
             CASE WHEN other_kubelet > 0 THEN other_kubelet || ' on another Kubernetes minor than the pool''s '
                  || coalesce(current_orchestrator_version, 'unreported') || ' (' || kubelet_text || ')' END,
-            CASE WHEN quarantined > 0 THEN quarantined || ' quarantined by an upgrade that could not drain them ('
+            CASE WHEN quarantined > 0 THEN quarantined || ' quarantined (an upgrade could not drain: '
                  || quarantined_text || ')' END,
             CASE WHEN cordoned > 0 THEN cordoned || ' cordoned (unschedulable: ' || cordoned_text || ')' END
         ) AS differences
