@@ -54,10 +54,16 @@ def scan_and_store(
     show_progress: bool = False,
     clock: Any = None,
     credential: Any = None,
+    kubernetes: bool = False,
+    kubeconfig: str | None = None,
 ) -> ScanResult:
-    """Collect a scan and commit it whole to the database."""
+    """Collect a scan and commit it whole to the database; with `kubernetes`, read inside every cluster a
+    context of the kubeconfig (default: $KUBECONFIG or ~/.kube/config) reaches."""
     from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
+    from auditor.collect.kubernetes import KubernetesClients
 
+    # An unusable kubeconfig is a one-line error before anything is opened or called.
+    kube = KubernetesClients.from_kubeconfig(kubeconfig) if kubernetes else None
     # Open (and migrate) the store first: a bad database fails before any call is made.
     con = open_db(db_path, create=True)
     try:
@@ -76,9 +82,9 @@ def scan_and_store(
             from auditor.progress import rich_progress
 
             with rich_progress() as hook:
-                record = run_scan(clients, options, progress=hook)
+                record = run_scan(clients, options, progress=hook, kubernetes=kube)
         else:
-            record = run_scan(clients, options)
+            record = run_scan(clients, options, kubernetes=kube)
         write_scan(con, record)
         # The upgrade ledger, in its own transaction right after the scan committed (auditor/history.py).
         from auditor.history import record_scan
@@ -224,7 +230,7 @@ def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, re
     """Write a generated fleet to a JSON file."""
     from auditor.emulator.generator import generate_fleet, write_fleet
 
-    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, regions=regions)
+    fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, regions=regions, kubernetes=True)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_fleet(fleet, out_path)
     return out_path
@@ -282,6 +288,7 @@ def run_demo(
     from auditor.emulator import EmulatorServer
     from auditor.emulator.evolve import evolve_fleet, month_steps
     from auditor.emulator.generator import generate_fleet
+    from auditor.emulator.workloads import kubernetes_sections
 
     output_directory(out_dir)
     db_path = out_dir / "auditor.duckdb"
@@ -306,6 +313,10 @@ def run_demo(
             def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
                 return scan_start + timedelta(seconds=time.monotonic() - began)
 
+        # What runs inside each cluster this month (evolution carries the ARM side only): the demo scans with
+        # --kubernetes against the emulator's API servers, through the kubeconfig the emulator writes. Every
+        # context is granted, so blocking PDBs and node drift show, not access faults (tests cover those).
+        fleet["kubernetes"] = kubernetes_sections(fleet["managedClusters"], seed, access_faults=False)
         with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
             result = scan_and_store(
                 db_path,
@@ -314,6 +325,8 @@ def run_demo(
                 show_progress=not quiet and sys.stderr.isatty(),
                 clock=clock,
                 credential=demo_credential,
+                kubernetes=True,
+                kubeconfig=str(server.kubeconfig_file),
             )
         results.append(result)
         if not quiet:

@@ -100,6 +100,17 @@ def cli() -> None:
 @click.option(
     "--all-pool-profiles", is_flag=True, help="One upgrade-profile call per pool instead of per image family."
 )
+@click.option(
+    "--kubernetes",
+    is_flag=True,
+    help="Also read inside each cluster a kubeconfig context reaches: PDBs, workloads, nodes (read-only).",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Kubeconfig for --kubernetes (default: $KUBECONFIG, else ~/.kube/config).",
+)
 @quiet_option
 @handle_errors
 def scan(
@@ -111,11 +122,15 @@ def scan(
     cloud: str,
     concurrency: int,
     all_pool_profiles: bool,
+    kubernetes: bool,
+    kubeconfig: str | None,
     quiet: bool,
 ) -> None:
     """Collect every AKS cluster in scope into the database; prints the scan id."""
     from auditor.app import scan_and_store
 
+    if kubeconfig and not kubernetes:
+        raise click.UsageError("--kubeconfig is read only with --kubernetes (reading inside clusters is opt-in)")
     result = scan_and_store(
         db_path,
         subscriptions=subscriptions,
@@ -126,6 +141,8 @@ def scan(
         concurrency=concurrency,
         all_pool_profiles=all_pool_profiles,
         show_progress=not quiet and sys.stderr.isatty(),
+        kubernetes=kubernetes,
+        kubeconfig=kubeconfig,
     )
     if not quiet:
         _stderr(result.summary())

@@ -47,7 +47,7 @@ class Control:
     sql: str
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
-    references: tuple[str, ...] = ()  # https URLs of the Microsoft pages the rule encodes
+    references: tuple[str, ...] = ()  # https URLs of the Microsoft (and Kubernetes) pages the rule rests on
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
         # Names are untrusted: quote them so a copied command cannot run anything else.
@@ -152,10 +152,10 @@ def _load_control(toml_path: Path) -> Control:
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
         raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
     references = meta.get("references", [])
-    if "references" in meta and (
+    if (
         not isinstance(references, list)
-        or not references
-        or not all(isinstance(r, str) and r.startswith("https://") and len(r) > 8 for r in references)
+        or ("references" in meta and not references)
+        or not all(isinstance(r, str) and r.startswith("https://") and len(r) > 8 and " " not in r for r in references)
     ):
         raise AuditorError(f"{toml_path}: 'references' must be a non-empty list of https URLs")
     sql = sql_path.read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 from duckdb.func import FunctionNullHandling
 
+from auditor.kubelabels import selector_matches_json
 from auditor.nodeimage import parse_node_image
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, Policy
@@ -41,19 +42,21 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         r[0]
         for r in con.execute(
             "SELECT function_name FROM duckdb_functions() "
-            "WHERE function_name IN ('node_image_family', 'node_image_date')"
+            "WHERE function_name IN ('node_image_family', 'node_image_date', 'label_selector_matches')"
         ).fetchall()
     }
-    functions: dict[str, tuple[Callable[..., Any], str]] = {
-        "node_image_family": (_image_family, "VARCHAR"),
-        "node_image_date": (_image_date, "DATE"),
+    functions: dict[str, tuple[Callable[..., Any], list[str], str]] = {
+        "node_image_family": (_image_family, ["VARCHAR"], "VARCHAR"),
+        "node_image_date": (_image_date, ["VARCHAR"], "DATE"),
+        # Kubernetes label selector semantics (auditor/kubelabels.py): selector JSON, labels JSON -> BOOLEAN.
+        "label_selector_matches": (selector_matches_json, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
     }
-    for name, (function, returns) in functions.items():
+    for name, (function, parameters, returns) in functions.items():
         if name not in existing:
             con.create_function(
                 name,
                 function,
-                ["VARCHAR"],
+                parameters,  # type: ignore[arg-type]
                 returns,
                 null_handling=FunctionNullHandling.SPECIAL,
                 side_effects=False,

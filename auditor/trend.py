@@ -44,6 +44,7 @@ _CODE = (
     "controls.py",
     "model.py",
     "nodeimage.py",
+    "kubelabels.py",  # the label selector semantics behind AKS-PDB-01
     "policy.py",
     "history.py",
     "trend.py",

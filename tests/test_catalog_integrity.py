@@ -44,6 +44,8 @@ DESIGN_LEVELS = {
     "AKS-RNG-01": "fleet",
     "AKS-FLT-01": "fleet",
     "AKS-FLT-02": "cluster",
+    "AKS-PDB-01": "cluster",
+    "AKS-NOD-01": "pool",
 }
 CATALOG = load_catalog()
 
@@ -80,6 +82,14 @@ def test_metadata_validates(control: Control) -> None:
         assert threshold in THRESHOLDS
         assert threshold in control.sql, f"{control.id} declares {threshold} but its SQL does not read it"
     assert control.sql.lstrip().startswith(f"-- {control.id}"), "the SQL opens with a comment naming its control"
+
+
+def test_in_cluster_controls_cite_their_sources() -> None:
+    """The controls added with the in-cluster evidence cite the Microsoft pages their rules rest on."""
+    for control_id in ("AKS-PDB-01", "AKS-NOD-01"):
+        control = next(c for c in CATALOG if c.id == control_id)
+        assert control.references and all(r.startswith("https://") for r in control.references)
+        assert any(r.startswith("https://learn.microsoft.com/") for r in control.references)
 
 
 @pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])
@@ -130,6 +140,8 @@ def test_bad_metadata_is_refused(tmp_path: Path) -> None:
         ("AKS-VER-04", lambda t: t.replace("{pool}", "{poool}"), "unknown placeholder"),
         ("AKS-VER-04", lambda t: t.replace('evidence = ["cluster"]', "evidence = []"), "evidence"),
         ("AKS-VER-04", lambda t: t.replace('severity = "high"', 'severity = "urgent"'), "severity"),
+        ("AKS-VER-04", lambda t: t + "references = []\n", "references"),
+        ("AKS-VER-04", lambda t: t + 'references = ["http://learn.microsoft.com/azure/aks"]\n', "references"),
     ]:
         target = tmp_path / f"{name}.toml"
         target.write_text(edit((source / "AKS-VER-04.toml").read_text(encoding="utf-8")), encoding="utf-8")

@@ -20,6 +20,10 @@ class ClusterRef:
     resource_group: str
     location: str
     pools: tuple[tuple[str, str], ...]  # (pool name, nodeImageVersion)
+    # API server host names (properties.fqdn, properties.privateFQDN): how a kubeconfig context is matched.
+    fqdn: str = ""
+    private_fqdn: str = ""
+    stopped: bool = False  # powerState Stopped: the control plane is deallocated, its API server answers nothing
 
 
 @dataclass(frozen=True)

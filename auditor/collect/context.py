@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -19,6 +19,9 @@ from azure.core.pipeline import PipelineResponse
 from auditor.collect.clients import AzureClients
 from auditor.collect.limiter import Limiter
 from auditor.store import ErrorRow, EvidenceSpool
+
+if TYPE_CHECKING:
+    from auditor.collect.kubernetes import KubernetesClients
 
 T = TypeVar("T")
 RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
@@ -56,6 +59,7 @@ class CollectContext:
     calls: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
     on_call: Callable[[str], None] | None = None
+    kubernetes: KubernetesClients | None = None  # set when the scan reads inside clusters (--kubernetes)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, scope: str, request: str, payload: Any) -> None:
@@ -68,6 +72,18 @@ class CollectContext:
         with self._lock:
             self.errors.append(error)
         return error
+
+    def count_call(self, kind: str) -> None:
+        """Count one call sent (collectors that do not go through `call`, e.g. the Kubernetes one)."""
+        with self._lock:
+            self.calls[kind] += 1
+        if self.on_call is not None:
+            self.on_call(kind)
+
+    def count_retry(self, kind: str) -> None:
+        """Count one retry of a call of this kind."""
+        with self._lock:
+            self.retries[kind] += 1
 
     def call(self, kind: str, scope: str, bucket: Bucket, operation: Callable[..., T]) -> T:
         """Run one read call through the limiter with bounded retries; raise CallFailed when it fails for good.

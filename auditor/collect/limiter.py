@@ -45,6 +45,10 @@ class LimiterSettings:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     max_retry_after_s: float = 120.0
+    # Each cluster's API server, as client-go's default client-side limit (QPS 5, burst 10): a scan never
+    # weighs on a control plane more than kubectl would.
+    kubernetes_burst: float = 10.0
+    kubernetes_qps: float = 5.0
 
 
 class Limiter:
@@ -72,6 +76,18 @@ class Limiter:
         if wait > 0:
             # A hair later than our model says: the server's bucket must have refilled, not nearly.
             self._sleep(wait + SAFETY_MARGIN_S)
+
+    def acquire_kubernetes(self, cluster_id: str) -> None:
+        """Wait for a token of this cluster's API server bucket."""
+        key = ("kubernetes", cluster_id.lower())
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = TokenBucket(self.settings.kubernetes_burst, self.settings.kubernetes_qps)
+                self._buckets[key] = bucket
+            wait = bucket.reserve(time.monotonic())
+        if wait > 0:
+            self._sleep(wait)
 
     def acquire_graph(self) -> None:
         """Wait for the Resource Graph user quota."""

@@ -19,6 +19,11 @@ def pool_refs(properties: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((str(p.get("name", "")), str(p.get("nodeImageVersion") or "")) for p in pools if isinstance(p, dict))
 
 
+def _power_state(properties: dict[str, Any]) -> str:
+    state = properties.get("powerState")
+    return str(state.get("code") or "").lower() if isinstance(state, dict) else ""
+
+
 def query_pages(
     ctx: CollectContext,
     kind: str,
@@ -102,6 +107,8 @@ class ManagedClustersCollector:
             seen.add(cluster_id.lower())
             ctx.record(self.kind, cluster_id, "POST /providers/Microsoft.ResourceGraph/resources", row)
             properties = row.get("properties") or {}
+            if not isinstance(properties, dict):
+                properties = {}
             inventory.clusters.append(
                 ClusterRef(
                     cluster_id=cluster_id,
@@ -109,7 +116,10 @@ class ManagedClustersCollector:
                     subscription_id=str(row.get("subscriptionId", "")).lower(),
                     resource_group=str(row.get("resourceGroup", "")),
                     location=str(row.get("location", "")).lower(),
-                    pools=pool_refs(properties if isinstance(properties, dict) else {}),
+                    pools=pool_refs(properties),
+                    fqdn=str(properties.get("fqdn") or ""),
+                    private_fqdn=str(properties.get("privateFQDN") or ""),
+                    stopped=_power_state(properties) == "stopped",
                 )
             )
 

@@ -21,6 +21,7 @@ from auditor.collect.base import Collector, Inventory, Task
 from auditor.collect.clients import AzureClients
 from auditor.collect.context import CallFailed, CollectContext
 from auditor.collect.fleet import FleetGatesCollector, FleetResourcesCollector, FleetsCollector
+from auditor.collect.kubernetes import KubernetesClients, KubernetesCollector
 from auditor.collect.limiter import Limiter
 from auditor.collect.resource_graph import (
     ManagedClustersCollector,
@@ -54,6 +55,8 @@ STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
             FleetGatesCollector(),
         ),
     ),
+    # Inside the clusters (opt-in: only when the scan has a kubeconfig); one task per cluster.
+    ("kubernetes", (KubernetesCollector(),)),
 )
 
 
@@ -83,12 +86,17 @@ def run_scan(
     *,
     limiter: Limiter | None = None,
     progress: ProgressHook | None = None,
+    kubernetes: KubernetesClients | None = None,
 ) -> ScanRecord:
-    """Collect every source in scope; failures become collection errors, never silent gaps."""
+    """Collect every source in scope; failures become collection errors, never silent gaps.
+
+    With `kubernetes` (a kubeconfig's contexts), each cluster a context reaches is also read from inside.
+    """
     started_at = options.clock()
     began = time.monotonic()
     clients.max_connections = max(clients.max_connections, options.concurrency)
-    ctx = CollectContext(clients=clients, limiter=limiter or Limiter())
+    ctx = CollectContext(clients=clients, limiter=limiter or Limiter(), kubernetes=kubernetes)
+    stage_seconds: dict[str, float] = {}
     inventory = Inventory(
         subscriptions=[s.lower() for s in options.subscriptions],
         management_groups=list(options.management_groups),
@@ -98,7 +106,10 @@ def run_scan(
     try:
         for stage, collectors in STAGES:
             tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
+            stage_began = time.monotonic()
             _run_stage(pool, stage, tasks, progress)
+            if tasks:
+                stage_seconds[stage] = round(time.monotonic() - stage_began, 3)
             if stage == "subscriptions":
                 _check_reachable(ctx, inventory, options)
     except BaseException:
@@ -116,7 +127,16 @@ def run_scan(
         "clusters": len(inventory.clusters),
         "seconds": round(time.monotonic() - began, 3),
         "concurrency": options.concurrency,
+        "stage_seconds": stage_seconds,
     }
+    scope: dict[str, Any] = {
+        "subscriptions": sorted(inventory.subscriptions),
+        "management_groups": list(options.management_groups),
+        "requested_subscriptions": sorted(s.lower() for s in options.subscriptions),
+    }
+    if kubernetes is not None:
+        # The scan read inside the clusters: without this the in-cluster controls say it was never asked for.
+        scope["kubernetes"] = {"kubeconfig": kubernetes.source}
     return ScanRecord(
         scan_id=new_scan_id(started_at),
         started_at=started_at,
@@ -124,11 +144,7 @@ def run_scan(
         tool_version=__version__,
         cloud=clients.cloud,
         endpoint=clients.base_url,
-        scope={
-            "subscriptions": sorted(inventory.subscriptions),
-            "management_groups": list(options.management_groups),
-            "requested_subscriptions": sorted(s.lower() for s in options.subscriptions),
-        },
+        scope=scope,
         stats=stats,
         evidence=ctx.evidence,
         errors=ctx.errors,

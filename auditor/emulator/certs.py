@@ -146,3 +146,55 @@ def generate_certificates(directory: Path) -> CertificatePaths:
     paths.key_file.chmod(0o600)
     paths.key_file.write_bytes(key_bytes)
     return paths
+
+
+def generate_host_certificates(directory: Path, stem: str, names: list[str], ca_name: str) -> CertificatePaths:
+    """A fresh CA and a server certificate for these DNS names (wildcards allowed), written as
+    <stem>-ca.pem, <stem>-server.pem and <stem>-server-key.pem: the emulator's Kubernetes API servers, each
+    reached by its cluster's API server name through TLS SNI, as a cluster's own CA would sign them."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    not_before = now - dt.timedelta(minutes=5)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    issuer = _name(ca_name)
+    ca_certificate = (
+        x509.CertificateBuilder()
+        .subject_name(issuer)
+        .issuer_name(issuer)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(now + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_certificate = (
+        x509.CertificateBuilder()
+        .subject_name(_name("kube-apiserver"))
+        .issuer_name(issuer)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(now + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names or ["localhost"]]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = CertificatePaths(
+        directory / f"{stem}-ca.pem", directory / f"{stem}-server.pem", directory / f"{stem}-server-key.pem"
+    )
+    paths.ca_file.write_bytes(ca_certificate.public_bytes(serialization.Encoding.PEM))
+    paths.cert_file.write_bytes(server_certificate.public_bytes(serialization.Encoding.PEM))
+    paths.key_file.touch(mode=0o600, exist_ok=True)
+    paths.key_file.chmod(0o600)
+    paths.key_file.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths

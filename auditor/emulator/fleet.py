@@ -10,6 +10,7 @@ Layout (docs/emulator.md has the full description)::
      "resourceChanges": [...], "scheduledEvents": [...],
      "managementGroups": {"<group id>": ["<subscription id>", ...]},   (optional)
      "fleetManager": {"fleets": [...], "members": [...], ...},         (optional, auditor/emulator/fleet_manager.py)
+     "kubernetes": {"<lower-case cluster id>": {...}},                  (optional, auditor/emulator/kubernetes.py)
      "emulator": {...},                                                (optional behaviour)
      "generator": {...}}                                               (optional, written by the generator)
 """
@@ -44,7 +45,21 @@ _TOP_LEVEL_KEYS = {
     "fleetManager",
     "emulator",
     "generator",
+    "kubernetes",
 }
+# What a cluster's entry under "kubernetes" may hold (docs/emulator.md): objects as the Kubernetes API returns
+# them, node merge patches, and how the cluster answers.
+KUBERNETES_KEYS = {
+    "access",
+    "forbiddenResources",
+    "nodes",
+    "nodePatches",
+    "podDisruptionBudgets",
+    "deployments",
+    "statefulSets",
+    "replicaSets",
+}
+KUBERNETES_ACCESS = ("granted", "forbidden", "unauthorized", "unreachable", "no-context")
 
 
 class FleetError(AuditorError):
@@ -105,6 +120,7 @@ class Fleet:
         self._latest_images = {
             normalise_location(key): dict(value) for key, value in (self.data.get("latestNodeImages") or {}).items()
         }
+        self._kubernetes = {key.lower(): value for key, value in (self.data.get("kubernetes") or {}).items()}
 
     @property
     def subscription_ids(self) -> list[str]:
@@ -138,6 +154,10 @@ class Fleet:
     def latest_node_image(self, location: str, family: str) -> str | None:
         """The newest nodeImageVersion of an image family in a region, or None."""
         return self._latest_images.get(normalise_location(location), {}).get(family)
+
+    def kubernetes(self, cluster_id: str) -> dict[str, Any]:
+        """The cluster's in-cluster content (objects, node patches, access), empty when the fleet has none."""
+        return dict(self._kubernetes.get(cluster_id.lower(), {}))
 
     def to_dict(self) -> dict[str, Any]:
         """A deep copy of the fleet JSON."""
@@ -207,6 +227,7 @@ def _validate(data: Mapping[str, Any], source: str) -> None:
         "latestNodeImages",
         "managementGroups",
         "emulator",
+        "kubernetes",
     ):
         if key in data and data[key] is not None and not isinstance(data[key], dict):
             raise _fail(source, key, "expected an object")
@@ -218,6 +239,8 @@ def _validate(data: Mapping[str, Any], source: str) -> None:
             isinstance(c, dict) and isinstance(c.get("name"), str) for c in configs
         ):
             raise _fail(source, where, "expected a list of objects with a name")
+    for cluster_id, section in (data.get("kubernetes") or {}).items():
+        _validate_kubernetes(cluster_id, section, seen_clusters, source)
     for location, body in (data.get("kubernetesVersions") or {}).items():
         where = f"kubernetesVersions[{location!r}]"
         if not isinstance(body, dict) or not isinstance(body.get("values"), list):
@@ -241,6 +264,32 @@ def _validate(data: Mapping[str, Any], source: str) -> None:
     for group, members in (data.get("managementGroups") or {}).items():
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise _fail(source, f"managementGroups[{group!r}]", "expected a list of subscription ids")
+
+
+def _validate_kubernetes(cluster_id: str, section: Any, clusters: set[str], source: str) -> None:
+    where = f"kubernetes[{cluster_id!r}]"
+    if cluster_id.lower() not in clusters:
+        raise _fail(source, where, "no managed cluster has that id")
+    if not isinstance(section, dict):
+        raise _fail(source, where, "expected an object")
+    unknown = sorted(set(section) - KUBERNETES_KEYS)
+    if unknown:
+        raise _fail(source, where, f"unknown key(s) {', '.join(unknown)}")
+    if section.get("access", "granted") not in KUBERNETES_ACCESS:
+        raise _fail(source, f"{where}.access", f"expected one of {', '.join(KUBERNETES_ACCESS)}")
+    for key in ("nodes", "podDisruptionBudgets", "deployments", "statefulSets", "replicaSets"):
+        items = section.get(key, [])
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("metadata"), dict) and isinstance(i["metadata"].get("name"), str)
+            for i in items
+        ):
+            raise _fail(source, f"{where}.{key}", "expected a list of objects with metadata.name")
+    patches = section.get("nodePatches", {})
+    if not isinstance(patches, dict) or not all(isinstance(p, dict) for p in patches.values()):
+        raise _fail(source, f"{where}.nodePatches", "expected an object mapping node name to a JSON merge patch")
+    forbidden = section.get("forbiddenResources", [])
+    if not isinstance(forbidden, list) or not all(isinstance(r, str) for r in forbidden):
+        raise _fail(source, f"{where}.forbiddenResources", "expected a list of resource names (e.g. nodes)")
 
 
 def load_fleet(path: Path) -> Fleet:

@@ -866,10 +866,13 @@ def generate_fleet(
     seed: int,
     regions: int | Sequence[str] = 4,
     as_of: datetime | None = None,
+    kubernetes: bool = False,
 ) -> dict[str, Any]:
     """A realistic synthetic fleet (the fleet JSON of docs/emulator.md); same arguments, same fleet.
 
-    as_of defaults to today at 00:00 UTC; pass it explicitly for a reproducible fleet.
+    as_of defaults to today at 00:00 UTC; pass it explicitly for a reproducible fleet. With `kubernetes` (what
+    `auditor emulator generate` and `serve` do), each cluster also gets in-cluster content (workloads,
+    PodDisruptionBudgets, node drift: auditor/emulator/workloads.py).
     """
     if clusters < 0 or subscriptions < 1:
         raise ValueError("clusters must be >= 0 and subscriptions >= 1")
@@ -986,6 +989,10 @@ def generate_fleet(
     from auditor.emulator.fleet_scenarios import add_to_generated
 
     add_to_generated(fleet, builder, seed, moment)
+    if kubernetes:
+        from auditor.emulator.workloads import kubernetes_sections
+
+        fleet["kubernetes"] = kubernetes_sections(cluster_rows, seed)
     return fleet
 
 

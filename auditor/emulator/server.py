@@ -39,6 +39,7 @@ from auditor.emulator.faults import (
 )
 from auditor.emulator.fleet import Fleet, as_fleet, load_fleet, normalise_location, resource_group_of
 from auditor.emulator.fleet_manager import FLEET_TYPE, fleet_route, graph_row
+from auditor.emulator.kubernetes import KUBECONFIG_FILE, KubernetesApi
 from auditor.nodeimage import parse_node_image
 
 DEFAULT_SERVE_PORT = 8443
@@ -345,6 +346,11 @@ class EmulatorServer:
             else None
         )
         self._arg_rows = self._build_arg_rows()
+        # Each cluster's Kubernetes API, on this same port, told apart by TLS SNI (auditor/emulator/kubernetes.py).
+        self.kubernetes = KubernetesApi(self.fleet)
+        self._kube_context: ssl.SSLContext | None = None
+        self._kube_certificates: CertificatePaths | None = None
+        self._kubeconfig: Path | None = None
         self._actions: dict[str, Callable[[dict[str, str], dict[str, str], Any], _Reply]] = {
             "list_subscriptions": self._list_subscriptions,
             "get_subscription": self._get_subscription,
@@ -376,9 +382,15 @@ class EmulatorServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self._certificates.cert_file, self._certificates.key_file)
+        if self.kubernetes.hosts:
+            self._start_kubernetes(context, directory)
         self._stopping.clear()
         self._server = _TLSServer((self.host, self.port), context, self)
         self.port = self._server.server_address[1]
+        if self.kubernetes.hosts and self._kube_certificates is not None:
+            self._kubeconfig = self.kubernetes.write_kubeconfig(
+                directory / KUBECONFIG_FILE, self.port, self._kube_certificates.ca_file
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -387,6 +399,36 @@ class EmulatorServer:
         )
         self._thread.start()
         return self
+
+    def _start_kubernetes(self, context: ssl.SSLContext, directory: Path) -> None:
+        """A cluster CA and an API server certificate for the clusters' names; SNI picks it per connection."""
+        from auditor.emulator.certs import generate_host_certificates
+
+        self._kube_certificates = generate_host_certificates(
+            directory / "kubernetes", "apiserver", self.kubernetes.certificate_names(), "aks-upgrade-auditor cluster CA"
+        )
+        kube_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        kube_context.minimum_version = ssl.TLSVersion.TLSv1_2
+        kube_context.load_cert_chain(self._kube_certificates.cert_file, self._kube_certificates.key_file)
+        self._kube_context = kube_context
+
+        def choose(connection: Any, server_name: str | None, _: ssl.SSLContext) -> None:
+            if server_name and self.kubernetes.serves(server_name):
+                connection.context = kube_context
+                connection.auditor_api_server = server_name.lower()
+
+        context.sni_callback = choose
+
+    @property
+    def kubeconfig_file(self) -> Path:
+        """The kubeconfig with one context per cluster's Kubernetes API (for `auditor scan --kubernetes`)."""
+        if self._kubeconfig is None:
+            raise RuntimeError("emulator not started, or its fleet has no cluster with an fqdn")
+        return self._kubeconfig
+
+    def kubernetes_counters(self) -> dict[str, int]:
+        """Counters of the emulated Kubernetes API servers (auditor.emulator.kubernetes.COUNTER_NAMES)."""
+        return self.kubernetes.counters()
 
     def stop(self) -> None:
         """Stop serving, close open connections and remove temporary certificates."""
@@ -497,9 +539,18 @@ class EmulatorServer:
             handler.close_connection = True
 
     def _process(self, handler: _Handler, method: str, body: bytes) -> _Reply:
-        self._count("requests")
         url = urlsplit(handler.path)
         query = {key.lower(): value for key, value in parse_qsl(url.query, keep_blank_values=True)}
+        api_server = getattr(handler.connection, "auditor_api_server", None)
+        if api_server is not None:  # a cluster's Kubernetes API (SNI), not ARM
+            latency = self._faults.latency_seconds()
+            if latency:
+                self._stopping.wait(latency)
+            answer = self.kubernetes.handle(
+                api_server, method, url.path, query, handler.headers.get("Authorization", "")
+            )
+            return _Reply(answer.status, answer.body, {})
+        self._count("requests")
         token = self._bearer_token(handler.headers.get("Authorization", ""))
         if token is None:
             self._count("unauthorized")
@@ -1208,7 +1259,7 @@ def serve_forever(
     if fleet is None:
         from auditor.emulator.generator import generate_fleet
 
-        loaded = as_fleet(generate_fleet(clusters=100, subscriptions=10, seed=1, regions=5))
+        loaded = as_fleet(generate_fleet(clusters=100, subscriptions=10, seed=1, regions=5, kubernetes=True))
     elif isinstance(fleet, Path):
         loaded = load_fleet(fleet)
     else:
@@ -1239,7 +1290,14 @@ def serve_forever(
             f"  CA file:  {server.ca_file}\n"
             f"  export AUDITOR_ACCESS_TOKEN={token}\n"
             f"  auditor scan --endpoint {server.endpoint} --ca-bundle {server.ca_file}\n"
-            "Press Ctrl-C to stop.",
+            + (
+                f"  kubeconfig: {server.kubeconfig_file} ({len(server.kubernetes.hosts)} Kubernetes API servers)\n"
+                f"  auditor scan --endpoint {server.endpoint} --ca-bundle {server.ca_file} "
+                f"--kubernetes --kubeconfig {server.kubeconfig_file}\n"
+                if server.kubernetes.hosts
+                else ""
+            )
+            + "Press Ctrl-C to stop.",
             file=out,
             flush=True,
         )

@@ -94,6 +94,8 @@ class ReportData:
     timelines: list[dict[str, Any]] = field(default_factory=list)
     # Azure Kubernetes Fleet Manager: strategies, profiles, latest update runs and their gates (auditor.report.fleet).
     fleets: list[dict[str, Any]] = field(default_factory=list)
+    # Blocking PodDisruptionBudgets of the clusters that fail AKS-PDB-01 (auditor/report/kubernetes.py).
+    blocking_pdbs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -205,6 +207,9 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     from auditor.report.fleet import fleet_overview
 
     fleets = fleet_overview(con, findings)
+    from auditor.report.kubernetes import blocking_pdbs
+
+    blocking = blocking_pdbs(con, findings)
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -234,6 +239,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         drift=drift,
         timelines=timelines,
         fleets=fleets,
+        blocking_pdbs=blocking,
     )
 
 
