@@ -282,6 +282,8 @@ def evaluate(
                 )
             )
     _apply_waivers(findings, policy, as_of[0])
+    # SQL rows come back in whatever order the threads finished: a total order makes every output byte-stable.
+    findings.sort(key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or "", f.status, f.message))
     return findings
 
 

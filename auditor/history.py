@@ -263,7 +263,7 @@ def _literal(value: str) -> str:
 
 _TIMELINE_SQL = """
 WITH names AS (
-    SELECT cluster_id, arg_max(name, taken_at) AS name FROM history_snapshots GROUP BY cluster_id
+    SELECT cluster_id, arg_max(name, (taken_at, name)) AS name FROM history_snapshots GROUP BY cluster_id
 ),
 step_campaign AS (
     SELECT cluster_id, kind, target, to_version, campaign_key
@@ -274,8 +274,8 @@ labelled AS (
         e.*,
         coalesce(s.campaign_key, (
             SELECT arg_min(c.campaign_key,
-                           greatest(epoch(c.first_at) - epoch(e.window_end),
-                                    epoch(e.window_start) - epoch(c.last_at), 0))
+                           (greatest(epoch(c.first_at) - epoch(e.window_end),
+                                     epoch(e.window_start) - epoch(c.last_at), 0), c.campaign_key))
             FROM upgrade_campaigns c
             WHERE c.cluster_id = e.cluster_id AND c.kind = e.kind
               AND e.window_end >= c.first_at - to_hours(w.window_hours)
@@ -296,7 +296,8 @@ LEFT JOIN names n USING (cluster_id)
 LEFT JOIN upgrade_campaigns c USING (campaign_key)
 WHERE {where}
 ORDER BY cluster, l.window_end, l.window_start,
-         CASE l.target WHEN 'control_plane' THEN 0 WHEN 'cluster' THEN 1 ELSE 2 END, l.target, l.kind, l.phase
+         CASE l.target WHEN 'control_plane' THEN 0 WHEN 'cluster' THEN 1 ELSE 2 END, l.target, l.kind, l.phase,
+         l.source, l.evidence_ref, l.event_key
 """
 
 TIMELINE_COLUMNS = (

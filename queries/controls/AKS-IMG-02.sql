@@ -3,7 +3,7 @@
 -- 'pool_upgrade_profile', scope 'location|family' or 'location|family|pool') or was never made.
 WITH profile_errors AS (
     SELECT lower(split_part(scope, '|', 1)) AS location, split_part(scope, '|', 2) AS image_family,
-           any_value(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
+           min(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
     FROM scan_errors WHERE call = 'pool_upgrade_profile' GROUP BY ALL
 ),
 judged AS (
