@@ -242,6 +242,10 @@ DEMO_REPORTS = ("pdf", "html", "csv", "json")
 DEMO_WARMUP_MONTHS = 3
 
 
+DEMO_DB_NAME = "demo.duckdb"
+DEMO_ORIGIN = "demo"  # auditor_meta 'origin' of a store `auditor demo` created, and may therefore replace
+
+
 def run_demo(
     out_dir: Path,
     *,
@@ -255,9 +259,11 @@ def run_demo(
     """Generate a fleet, let it evolve month by month, serve each month with the emulator and scan it (the
     last scan today), then write the reports of the latest scan, drift section included.
 
-    The demo database (out_dir/auditor.duckdb) is replaced on each run, so the history is always `months`
-    scans; a database holding scans of anything but the emulator is never replaced.
+    The demo keeps its scans in a store of its own, out_dir/demo.duckdb, never in `scan`'s default store. It is
+    built beside under a temporary name and moved into place only once whole, and it replaces only a store that
+    an earlier demo created (marked so in auditor_meta): a store holding anyone else's scans is never touched.
     """
+    import os
     import time
     from datetime import UTC, datetime, timedelta
 
@@ -266,8 +272,10 @@ def run_demo(
     from auditor.emulator.generator import generate_fleet
 
     output_directory(out_dir)
-    db_path = out_dir / "auditor.duckdb"
-    _replace_demo_database(db_path)
+    db_path = out_dir / DEMO_DB_NAME
+    _check_demo_database(db_path)
+    building = out_dir / f".{DEMO_DB_NAME}.building-{os.getpid()}"
+    _remove_store_files(building)
     now = datetime.now(UTC)
     today = datetime(now.year, now.month, now.day, tzinfo=UTC)
     # The generated fleet lives a few unseen months first, so the scanned history starts from a fleet already
@@ -279,27 +287,34 @@ def run_demo(
 
     demo_credential = StaticTokenCredential("demo-token")  # the emulator accepts any bearer token
     results: list[ScanResult] = []
-    for number, (moment, fleet) in enumerate(history, start=1):
-        clock = None
-        if number < len(history):
-            # Each month's scan runs at this time of day; the last one runs now.
-            began, scan_start = time.monotonic(), moment + (now - today)
+    try:
+        for number, (moment, fleet) in enumerate(history, start=1):
+            clock = None
+            if number < len(history):
+                # Each month's scan runs at this time of day; the last one runs now.
+                began, scan_start = time.monotonic(), moment + (now - today)
 
-            def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
-                return scan_start + timedelta(seconds=time.monotonic() - began)
+                def clock(began: float = began, scan_start: datetime = scan_start) -> datetime:
+                    return scan_start + timedelta(seconds=time.monotonic() - began)
 
-        with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
-            result = scan_and_store(
-                db_path,
-                endpoint=server.endpoint,
-                ca_bundle=str(server.ca_file),
-                show_progress=not quiet and sys.stderr.isatty(),
-                clock=clock,
-                credential=demo_credential,
-            )
-        results.append(result)
-        if not quiet:
-            print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}", file=sys.stderr)
+            with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
+                result = scan_and_store(
+                    building,
+                    endpoint=server.endpoint,
+                    ca_bundle=str(server.ca_file),
+                    show_progress=not quiet and sys.stderr.isatty(),
+                    clock=clock,
+                    credential=demo_credential,
+                )
+            results.append(result)
+            if not quiet:
+                print(f"month {number}/{len(history)} ({moment:%Y-%m-%d}): {result.summary()}", file=sys.stderr)
+        _mark_demo_database(building)
+        _check_demo_database(db_path)  # again: another process may have put a store there meanwhile
+        _remove_store_files(db_path)
+        os.replace(building, db_path)
+    finally:
+        _remove_store_files(building)
     if not quiet and any(r.status != "complete" for r in results):
         print("warning: a demo scan is partial", file=sys.stderr)
     paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
@@ -308,10 +323,21 @@ def run_demo(
     return paths
 
 
-def _replace_demo_database(db_path: Path) -> None:
-    """Remove a previous demo database; refuse when it holds any scan that did not come from the emulator."""
-    from urllib.parse import urlparse
+def _remove_store_files(db_path: Path) -> None:
+    db_path.unlink(missing_ok=True)
+    db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
 
+
+def _mark_demo_database(db_path: Path) -> None:
+    con = open_db(db_path)
+    try:
+        con.execute("INSERT OR REPLACE INTO auditor_meta VALUES ('origin', ?)", [DEMO_ORIGIN])
+    finally:
+        con.close()
+
+
+def _check_demo_database(db_path: Path) -> None:
+    """Refuse to go on when db_path exists and is not a store an earlier demo created."""
     import duckdb
 
     if not db_path.exists():
@@ -319,21 +345,16 @@ def _replace_demo_database(db_path: Path) -> None:
     try:
         con = duckdb.connect(str(db_path), read_only=True)
         try:
-            endpoints = [row[0] for row in con.execute("SELECT DISTINCT endpoint FROM scans").fetchall()]
+            row = con.execute("SELECT value FROM auditor_meta WHERE key = 'origin'").fetchone()
         finally:
             con.close()
     except duckdb.Error as exc:
         detail = " ".join(str(exc).split())[:200]
         raise AuditorError(
-            f"{db_path} exists and is not a demo database ({detail}): the demo will not "
-            "replace it; choose another --out"
+            f"{db_path} exists and is not a demo store ({detail}): the demo will not replace it; choose another --out"
         ) from exc
-    loopback = ("127.0.0.1", "localhost", "::1")
-    foreign = [e for e in endpoints if (urlparse(e).hostname or "") not in loopback]
-    if foreign:
+    if not row or row[0] != DEMO_ORIGIN:
         raise AuditorError(
-            f"{db_path} holds scans of {foreign[0]}, not only of the emulator: the demo will "
-            "not replace it; choose another --out"
+            f"{db_path} exists and was not created by `auditor demo`: the demo will not replace it; "
+            "choose another --out"
         )
-    db_path.unlink()
-    db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)

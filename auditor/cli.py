@@ -296,7 +296,8 @@ def policy_check(policy_file: Path) -> None:
 @handle_errors
 def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: int, quiet: bool) -> None:
     """Generate a fleet, let it evolve over months, scan each month with the emulator and write the reports of
-    the latest scan (with its drift). No Azure account needed. Replaces the demo database in --out."""
+    the latest scan (with its drift). No Azure account needed. The scans go to --out/demo.duckdb, the demo's own
+    store (replaced on each run), never to `scan`'s default store."""
     from auditor.app import run_demo
 
     for path in run_demo(
