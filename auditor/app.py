@@ -13,7 +13,7 @@ from auditor.controls import Finding, evaluate, load_catalog
 from auditor.errors import AuditorError
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, load_policy
-from auditor.store import open_db, resolve_scan, write_scan
+from auditor.store import check_creatable, open_db, resolve_scan, write_scan
 
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 
@@ -54,31 +54,50 @@ def scan_and_store(
     clock: Any = None,
     credential: Any = None,
 ) -> ScanResult:
-    """Collect a scan and commit it whole to the database."""
+    """Collect a scan and commit it whole to the database.
+
+    The store is held only twice, briefly: to check it before any call is made (a bad store fails first), and to
+    commit. Readers (`findings`, `trend`, `report`) work while the scan collects; a scan that fails before its
+    commit leaves no new file behind.
+    """
     from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
 
-    # Open (and migrate) the store first: a bad database fails before any call is made.
-    con = open_db(db_path, create=True)
-    try:
-        clients = AzureClients(
-            credential or credential_from_environment(), cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle
-        )
-        options = ScanOptions(
-            subscriptions=subscriptions,
-            management_groups=management_groups,
-            concurrency=concurrency,
-            all_pool_profiles=all_pool_profiles,
-        )
-        if clock is not None:
-            options.clock = clock
-        if show_progress:
-            from auditor.progress import rich_progress
+    existed = db_path.exists()
+    if existed:
+        open_db(db_path).close()  # checks the schema, migrates it forward
+    else:
+        check_creatable(db_path)
+    clients = AzureClients(
+        credential or credential_from_environment(), cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle
+    )
+    options = ScanOptions(
+        subscriptions=subscriptions,
+        management_groups=management_groups,
+        concurrency=concurrency,
+        all_pool_profiles=all_pool_profiles,
+    )
+    if clock is not None:
+        options.clock = clock
+    if show_progress:
+        from auditor.progress import rich_progress
 
-            with rich_progress() as hook:
-                record = run_scan(clients, options, progress=hook)
-        else:
-            record = run_scan(clients, options)
+        with rich_progress() as hook:
+            record = run_scan(clients, options, progress=hook)
+    else:
+        record = run_scan(clients, options)
+    try:
+        con = open_db(db_path, create=True)
+    except BaseException:
+        record.discard()
+        raise
+    try:
         write_scan(con, record)
+    except BaseException:
+        con.close()
+        if not existed:
+            _remove_store_files(db_path)  # this scan created the file and committed nothing into it
+        raise
+    try:
         # The upgrade ledger, in its own transaction right after the scan committed (auditor/history.py).
         from auditor.history import record_scan
 
@@ -91,7 +110,7 @@ def scan_and_store(
 def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> list[Finding]:
     """Findings of one scan under a policy."""
     policy = load_policy(policy_path)
-    con = open_db(db_path)
+    con = open_db(db_path, read_only=True)
     try:
         scan = resolve_scan(con, scan_selector)
         return evaluate(con, scan.scan_id, policy)

@@ -512,6 +512,25 @@ def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
     click.echo(json.dumps(refresh(source_dir, target), indent=2, default=str))
 
 
+def _configure_logging() -> None:
+    """The tool's own notices (e.g. waiting for a store another process holds) as one line each on stderr; the
+    Azure SDK's log records never reach the terminal (their failures surface as the tool's own one-line errors)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    ours = logging.getLogger("auditor")
+    if not ours.handlers:
+        ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
+    azure = logging.getLogger("azure")
+    if not azure.handlers:
+        azure.addHandler(logging.NullHandler())
+    azure.propagate = False
+
+
 def main() -> None:
     """Entry point of the `auditor` console script."""
+    _configure_logging()
     cli(prog_name="auditor")

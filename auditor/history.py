@@ -390,7 +390,7 @@ def history_timeline(
     from auditor.store import open_db, resolve_scan
 
     policy = load_policy(policy_path)
-    con = open_db(db_path)
+    con = open_db(db_path, read_only=not rebuild)
     try:
         rebuilt = rebuild_ledger(con) if rebuild else None
         scan = resolve_scan(con, scan_selector)

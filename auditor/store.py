@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,22 +33,92 @@ def schema_version() -> int:
     return len(_migrations())
 
 
-def open_db(path: Path, *, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the store, creating or migrating it forward; refuse another tool's or a newer schema."""
+# How long to wait for another process that holds the store (a scan committing, a report caching its
+# findings) before giving up. Every holder keeps it seconds, not minutes: a scan holds it only to commit.
+LOCK_WAIT_SECONDS = 300.0
+_log = logging.getLogger(__name__)
+
+
+def open_db(
+    path: Path, *, create: bool = False, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """Open the store, creating or migrating it forward; refuse another tool's or a newer schema.
+
+    read_only connections let other readers in at the same time (DuckDB's shared file lock); a store of an older
+    schema is migrated first through a short read-write connection. While another process holds the store for
+    writing, wait up to `wait` seconds for it (once, a line on stderr says so), then fail with one line.
+    """
     if not create and not path.exists():
-        raise StoreError(f"no database at {path}: run `auditor scan` (or `auditor demo`) first")
+        raise StoreError(f"no database at {path}: run `auditor scan` (or `auditor demo`) first{_demo_hint(path)}")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only and path.exists())
-    except duckdb.Error as exc:
-        raise StoreError(f"cannot open {path} as a DuckDB database: {exc}") from exc
+    read_only = read_only and path.exists()
+    con = _connect(path, read_only=read_only, wait=wait)
     try:
         _check_and_migrate(con, path, allow_migrate=not read_only)
+    except _NeedsMigration:
+        con.close()
+        _connect_and_migrate(path, wait)
+        con = _connect(path, read_only=True, wait=wait)
     except Exception:
         con.close()
         raise
     return con
+
+
+def _demo_hint(path: Path) -> str:
+    demo = path.with_name("demo.duckdb")
+    if path.name != demo.name and demo.exists():
+        return f" (the demo's scans are in {demo}: pass --db {demo} or set AUDITOR_DB)"
+    return ""
+
+
+def _connect_and_migrate(path: Path, wait: float) -> None:
+    con = _connect(path, read_only=False, wait=wait)
+    try:
+        _check_and_migrate(con, path, allow_migrate=True)
+    finally:
+        con.close()
+
+
+class _NeedsMigration(Exception):
+    """A read-only connection found an older schema."""
+
+
+def _connect(path: Path, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = " ".join(str(exc).split())
+            if "lock" not in text.lower():
+                raise StoreError(f"cannot open {path} as a DuckDB database: {text}") from exc
+            holder = re.search(r"\(PID (\d+)\)", text)
+            who = f"process {holder.group(1)}" if holder else "another process"
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"{path} is in use by {who} (a scan committing, or a command caching findings); "
+                    "retry when it has finished"
+                ) from exc
+            if not announced:
+                _log.warning("waiting for %s: in use by %s", path, who)
+                announced = True
+            time.sleep(0.2)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open {path} as a DuckDB database: {' '.join(str(exc).split())}") from exc
+
+
+def check_creatable(path: Path) -> None:
+    """Fail now, before any work, when a store could not be created at path later (nothing is created here)."""
+    parent = path.parent
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create a database at {path}: {parent} is not a writable directory")
 
 
 def _check_and_migrate(con: duckdb.DuckDBPyConnection, path: Path, *, allow_migrate: bool) -> None:
@@ -65,7 +138,7 @@ def _check_and_migrate(con: duckdb.DuckDBPyConnection, path: Path, *, allow_migr
     if current == target:
         return
     if not allow_migrate:
-        raise StoreError(f"{path} has schema version {current}; open it once read-write to migrate to {target}")
+        raise _NeedsMigration()
     # Each migration runs in its own transaction: a failure leaves the store at the last good version.
     for number, migration in enumerate(_migrations()[current:], start=current + 1):
         con.execute("BEGIN TRANSACTION")
@@ -119,6 +192,11 @@ class ScanRecord:
     @property
     def status(self) -> str:
         return "partial" if self.errors else "complete"
+
+    def discard(self) -> None:
+        """Drop the evidence spooled for a scan that will not be committed."""
+        if isinstance(self.evidence, EvidenceSpool):
+            self.evidence.discard()
 
 
 class EvidenceSpool:
