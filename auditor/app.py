@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.controls import Finding, evaluate, load_catalog
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, load_policy
 from auditor.store import check_creatable, open_db, resolve_scan, write_scan
@@ -107,15 +107,48 @@ def scan_and_store(
         con.close()
 
 
-def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> list[Finding]:
+@dataclass
+class ScanFindings:
+    """One scan's findings under a policy, and the subscriptions in its scope (id -> display name)."""
+
+    scan_id: str
+    findings: list[Finding]
+    subscriptions: dict[str, str]
+
+
+def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> ScanFindings:
     """Findings of one scan under a policy."""
     policy = load_policy(policy_path)
     con = open_db(db_path, read_only=True)
     try:
         scan = resolve_scan(con, scan_selector)
-        return evaluate(con, scan.scan_id, policy)
+        findings = evaluate(con, scan.scan_id, policy)
+        names = dict(con.execute("SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall())
     finally:
         con.close()
+    for sid in scan.scope.get("subscriptions") or []:
+        names.setdefault(str(sid).lower(), "")
+    for f in findings:
+        if f.subscription_id:
+            names.setdefault(f.subscription_id, f.subscription_name)
+    return ScanFindings(scan.scan_id, findings, dict(sorted(names.items())))
+
+
+def check_filters(statuses: Sequence[str], control_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The --status and --control values normalised (case-insensitive); an unknown one is an InputError that
+    lists the valid values."""
+    from auditor.controls import STATUSES
+
+    wanted_status = [s.strip().lower() for s in statuses]
+    unknown = [s for s, w in zip(statuses, wanted_status, strict=True) if w not in STATUSES]
+    if unknown:
+        raise InputError(f"unknown --status {', '.join(map(repr, unknown))}: choose from {', '.join(STATUSES)}")
+    known = [c.id for c in load_catalog()]
+    wanted_control = [c.strip().upper() for c in control_ids]
+    unknown = [c for c, w in zip(control_ids, wanted_control, strict=True) if w not in known]
+    if unknown:
+        raise InputError(f"unknown --control {', '.join(map(repr, unknown))}: choose from {', '.join(known)}")
+    return wanted_status, wanted_control
 
 
 def filter_findings(
@@ -124,11 +157,21 @@ def filter_findings(
     statuses: Sequence[str] = (),
     control_ids: Sequence[str] = (),
     subscriptions: Sequence[str] = (),
+    known_subscriptions: dict[str, str] | None = None,
 ) -> list[Finding]:
-    """Keep the findings matching every given filter (case-insensitive)."""
-    wanted_status = {s.lower() for s in statuses}
-    wanted_control = {c.upper() for c in control_ids}
-    wanted_sub = {s.lower() for s in subscriptions}
+    """Keep the findings matching every given filter (case-insensitive). Statuses and control ids must be known;
+    subscriptions (ids or display names) must be in `known_subscriptions` when it is given."""
+    wanted_status, wanted_control = check_filters(statuses, control_ids)
+    wanted_sub = {s.strip().lower() for s in subscriptions}
+    if known_subscriptions is not None and wanted_sub:
+        valid = set(known_subscriptions) | {n.lower() for n in known_subscriptions.values() if n}
+        unknown = [s for s in subscriptions if s.strip().lower() not in valid]
+        if unknown:
+            listed = [f"{sid} ({name})" if name else sid for sid, name in known_subscriptions.items()]
+            shown = ", ".join(listed[:20]) + (f" and {len(listed) - 20} more" if len(listed) > 20 else "")
+            raise InputError(
+                f"unknown --subscription {', '.join(map(repr, unknown))}: the scan covers {shown or 'no subscription'}"
+            )
     return [
         f
         for f in findings

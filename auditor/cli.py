@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from auditor import __version__
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.store import DEFAULT_DB
 
 EXIT_THRESHOLD = 3
@@ -32,6 +32,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except click.ClickException:
             raise  # usage errors keep click's own message and exit code 2
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from exc
         except AuditorError as exc:
             _stderr(f"error: {exc}")
             sys.exit(1)
@@ -145,9 +147,16 @@ def scan(
     default=None,
     help="Exit 3 when a failing, unwaived finding has this severity or higher.",
 )
-@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
-@click.option("--control", "control_ids", multiple=True, help="Only these control ids (repeatable).")
-@click.option("--subscription", "subscriptions", multiple=True, help="Only these subscriptions (repeatable).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only these statuses (repeatable): pass, fail, warn, unknown, waived, not_applicable.",
+)
+@click.option("--control", "control_ids", multiple=True, help="Only these control ids (repeatable, any case).")
+@click.option(
+    "--subscription", "subscriptions", multiple=True, help="Only these subscriptions, by id or name (repeatable)."
+)
 @handle_errors
 def findings(
     db_path: Path,
@@ -160,14 +169,17 @@ def findings(
     subscriptions: tuple[str, ...],
 ) -> None:
     """Evaluate the controls over a scan and print the findings."""
-    from auditor.app import evaluate_scan, filter_findings, threshold_met
+    from auditor.app import check_filters, evaluate_scan, filter_findings, threshold_met
     from auditor.report.tabular import findings_csv, findings_json
 
+    check_filters(statuses, control_ids)  # a typo fails before the scan is evaluated
+    evaluated = evaluate_scan(db_path, scan_selector, policy_path)
     results = filter_findings(
-        evaluate_scan(db_path, scan_selector, policy_path),
+        evaluated.findings,
         statuses=statuses,
         control_ids=control_ids,
         subscriptions=subscriptions,
+        known_subscriptions=evaluated.subscriptions,
     )
     if output_format == "json":
         click.echo(findings_json(results))

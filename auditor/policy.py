@@ -429,9 +429,11 @@ class _Validator:
         missing = sorted(_WAIVER_KEYS - set(raw))
         if missing:
             raise self.error(where, f"a waiver lacks {', '.join(missing)}")
-        control = self.text(raw["control"], where + ("control",), "a waiver's 'control'").strip()
+        # Control ids are case-insensitive, as on the command line: 'aks-img-01' is AKS-IMG-01.
+        control = self.text(raw["control"], where + ("control",), "a waiver's 'control'").strip().upper()
         if not _CONTROL_ID.match(control) or (self.known_controls and control not in self.known_controls):
-            raise self.error(where + ("control",), f"waiver names unknown control '{control}'")
+            known = f" (known: {', '.join(sorted(self.known_controls))})" if self.known_controls else ""
+            raise self.error(where + ("control",), f"waiver names unknown control '{control}'{known}")
         resource = self.text(raw["resource"], where + ("resource",), "a waiver's 'resource'").strip()
         if not resource.startswith(("/", "*")):
             raise self.error(
