@@ -70,6 +70,7 @@ def scan_and_store(
     clients = AzureClients(
         credential or credential_from_environment(), cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle
     )
+    clients.check_credential()
     options = ScanOptions(
         subscriptions=subscriptions,
         management_groups=management_groups,

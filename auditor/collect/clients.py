@@ -7,8 +7,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, TokenCredential
+
+from auditor.errors import CollectionError, InputError
 
 CLOUDS: dict[str, str] = {
     "AzureCloud": "https://management.azure.com",
@@ -29,6 +32,47 @@ class StaticTokenCredential(TokenCredential):
 
     def __repr__(self) -> str:  # never print the token
         return "StaticTokenCredential(<redacted>)"
+
+
+def check_endpoint(endpoint: str) -> str:
+    """An --endpoint as a base URL; a plain-HTTP or malformed one is an InputError (exit 2) saying which."""
+    parsed = urlsplit(endpoint.strip())
+    if parsed.scheme.lower() == "http":
+        raise InputError(
+            f"--endpoint {endpoint} is plain HTTP: the bearer token is only ever sent over HTTPS "
+            "(azure-core refuses it); use https://"
+        )
+    if parsed.scheme.lower() != "https" or not parsed.hostname:
+        raise InputError(f"--endpoint {endpoint!r} is not an HTTPS URL: give it as https://host[:port]")
+    try:
+        parsed.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise InputError(f"--endpoint {endpoint!r} has an invalid port") from None
+    if parsed.query or parsed.fragment:
+        raise InputError(f"--endpoint {endpoint!r} must not carry a query or a fragment")
+    return endpoint.strip()
+
+
+def check_ca_bundle(path: str) -> None:
+    """A --ca-bundle must hold at least one PEM certificate; otherwise every call would fail with a TLS error."""
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError) as exc:
+        raise InputError(f"--ca-bundle {path} holds no usable PEM CA certificate ({exc.__class__.__name__})") from None
+
+
+def credential_message(message: str) -> str:
+    """One line for a credential that yields no token: how to sign in, not the SDK's pages of attempts."""
+    if "DefaultAzureCredential failed to retrieve a token" in message or "unavailable" in message.lower():
+        return (
+            "no Azure credential: sign in with `az login`, run with a managed identity or workload identity "
+            "(AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE), a service principal "
+            "(AZURE_CLIENT_SECRET), or set AUDITOR_ACCESS_TOKEN to a bearer token"
+        )
+    first = message.strip().splitlines()[0] if message.strip() else "no detail"
+    return f"Azure sign-in failed: {first[:300]}"
 
 
 def credential_from_environment() -> TokenCredential:
@@ -55,9 +99,25 @@ class AzureClients:
     _container_clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.endpoint is not None:
+            self.endpoint = check_endpoint(self.endpoint)
+        if self.ca_bundle is not None:
+            check_ca_bundle(self.ca_bundle)
+
     @property
     def base_url(self) -> str:
         return (self.endpoint or CLOUDS[self.cloud]).rstrip("/")
+
+    def check_credential(self) -> None:
+        """Ask the credential for a token before any call, so a missing login is one clear line, not an error per
+        call (the token is not kept: the SDK clients ask again and the credential caches it)."""
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            self.credential.get_token(f"{CLOUDS[self.cloud]}/.default")
+        except ClientAuthenticationError as exc:
+            raise CollectionError(credential_message(str(exc.message or exc))) from None
 
     def _kwargs(self) -> dict[str, Any]:
         arm = CLOUDS[self.cloud]

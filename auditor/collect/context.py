@@ -97,7 +97,10 @@ class CollectContext:
                     self.limiter.block_aks(bucket.subscription_id, bucket.region, retry_after or 1.0)
             except (ServiceRequestError, ServiceResponseError) as exc:
                 retry_after = None
-                last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError", _one_line(exc))
+                code = "Timeout" if isinstance(exc, ServiceResponseError) else transport_code(exc)
+                last = (None, code, _one_line(exc))
+                if code in FATAL_TRANSPORT_CODES:
+                    break  # retrying cannot help: the certificate or the URL is wrong
                 if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
                     break
             except Exception as exc:  # a payload the SDK cannot read: evidence is missing, say why
@@ -125,6 +128,26 @@ class CollectContext:
                 )
 
         return hook
+
+
+# Transport failures that no retry can fix, named so the scan can say what to do about them.
+FATAL_TRANSPORT_CODES = ("CertificateUntrusted", "TLSError", "NonTLSEndpoint", "HostNotFound")
+
+
+def transport_code(exc: Exception) -> str:
+    """What kind of connection failure this is, from azure-core's wrapping of the requests/urllib3 error."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "CertificateUntrusted"
+    if "non-TLS protected" in text:
+        return "NonTLSEndpoint"
+    if "Failed to resolve" in text or "Name or service not known" in text or "getaddrinfo failed" in text:
+        return "HostNotFound"
+    if "[SSL" in text or "SSLError" in text or "TLS" in text:
+        return "TLSError"
+    if "Connection refused" in text:
+        return "ConnectionRefused"
+    return "ConnectionError"
 
 
 def _status(exc: HttpResponseError) -> int | None:

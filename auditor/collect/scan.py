@@ -18,7 +18,7 @@ from auditor.collect.aks import (
     PoolUpgradeProfilesCollector,
 )
 from auditor.collect.base import Collector, Inventory, Task
-from auditor.collect.clients import AzureClients
+from auditor.collect.clients import AzureClients, credential_message
 from auditor.collect.context import CallFailed, CollectContext
 from auditor.collect.limiter import Limiter
 from auditor.collect.resource_graph import (
@@ -143,18 +143,40 @@ def _run_stage(pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress
 
 
 def _check_reachable(ctx: CollectContext, inventory: Inventory, options: ScanOptions) -> None:
-    """With nothing listed and the listing failed in transport, there is no scan to make: say so."""
+    """With nothing listed and the listing failed in transport, there is no scan to make: say why in one line."""
     listed = ctx.evidence.kinds.get("subscription", 0) > 0
     if listed:
         return
     failures = [e for e in ctx.errors if e.call == "subscription" and e.scope == "tenant"]
+    url = ctx.clients.base_url
     if failures and failures[-1].status is None:
-        raise CollectionError(f"cannot reach {ctx.clients.base_url}: {failures[-1].message}")
+        raise CollectionError(_transport_message(url, failures[-1].code, failures[-1].message))
     if failures and failures[-1].status == 401:
-        raise CollectionError(f"{ctx.clients.base_url} refused the credential: {failures[-1].message}")
+        raise CollectionError(f"{url} refused the credential: {failures[-1].message}")
     if not options.subscriptions and not options.management_groups:
         if failures:
-            raise CollectionError(f"cannot list subscriptions at {ctx.clients.base_url}: {failures[-1].message}")
+            raise CollectionError(f"cannot list subscriptions at {url}: {failures[-1].message}")
         raise CollectionError("the credential can read no subscription: nothing to scan")
     # Explicit scope given: scan it even though the listing failed; the failure stays recorded.
     inventory.subscriptions = [s.lower() for s in options.subscriptions]
+
+
+def _transport_message(url: str, code: str | None, message: str) -> str:
+    """One line that says what went wrong on the way to the endpoint and what to do."""
+    if code == "CertificateUntrusted":
+        reason = message.split("certificate verify failed:")[-1].split("(_ssl")[0].strip() or "not trusted"
+        return (
+            f"the TLS certificate of {url} is not trusted ({reason}): pass --ca-bundle with the CA that signed it "
+            "(the emulator prints its CA file when it starts)"
+        )
+    if code == "NonTLSEndpoint":
+        return f"{url} is plain HTTP: the bearer token is only ever sent over HTTPS; use an https:// endpoint"
+    if code == "HostNotFound":
+        return f"cannot reach {url}: the host name does not resolve (check --endpoint or the network's DNS)"
+    if code == "TLSError":
+        return f"cannot reach {url}: the TLS handshake failed ({message[:200]}); is it an HTTPS endpoint?"
+    if code == "ConnectionRefused":
+        return f"cannot reach {url}: connection refused (nothing listens there; is the emulator running?)"
+    if code == "AuthenticationFailed":
+        return credential_message(message)
+    return f"cannot reach {url}: {message}"
