@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class ScanResult:
     status: str
     stats: dict[str, Any]
     errors: int
+    # One line per subscription whose clusters are not all in the evidence (auditor/collect/coverage.py).
+    coverage_gaps: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         calls = ", ".join(f"{kind} {n}" for kind, n in self.stats.get("calls", {}).items())
@@ -37,7 +39,41 @@ class ScanResult:
         )
         if self.status == "partial":
             line += "\nwarning: the scan is partial: controls that needed the missing evidence report unknown"
+        if self.coverage_gaps:
+            coverage = self.stats.get("coverage", {})
+            line += (
+                f"\nwarning: the population is not proven complete: {len(self.coverage_gaps)} of "
+                f"{coverage.get('in_scope', '?')} subscriptions in scope not covered"
+            )
+            shown = self.coverage_gaps[:GAPS_SHOWN]
+            line += "".join(f"\n  {gap}" for gap in shown)
+            if len(self.coverage_gaps) > len(shown):
+                line += f"\n  and {len(self.coverage_gaps) - len(shown)} more (the report's Population reconciliation)"
         return line
+
+
+GAPS_SHOWN = 20
+
+
+def _coverage_gaps(con: Any, record: Any) -> list[str]:
+    """A line per uncovered subscription; where clusters went missing unseen, how many an earlier scan of this
+    store saw there (the identity cannot count them any more)."""
+    gaps = []
+    for row in record.coverage:
+        if row.status == "complete":
+            continue
+        line = row.note
+        if row.status in ("forbidden", "not_listed") and not row.graph_clusters:
+            earlier = con.execute(
+                "SELECT s.scan_id, count(*) FROM evidence e JOIN scans s USING (scan_id) "
+                "WHERE e.kind = 'cluster' AND lower(e.payload->>'$.subscriptionId') = ? AND s.started_at < ? "
+                "GROUP BY s.scan_id, s.started_at ORDER BY s.started_at DESC, s.scan_id DESC LIMIT 1",
+                [row.subscription_id, record.started_at.replace(tzinfo=None)],
+            ).fetchone()
+            if earlier:
+                line += f"; the previous scan of this store ({earlier[0]}) saw {earlier[1]} cluster(s) there"
+        gaps.append(line)
+    return gaps
 
 
 def scan_and_store(
@@ -103,7 +139,7 @@ def scan_and_store(
         from auditor.history import record_scan
 
         record_scan(con)
-        return ScanResult(record.scan_id, record.status, record.stats, len(record.errors))
+        return ScanResult(record.scan_id, record.status, record.stats, len(record.errors), _coverage_gaps(con, record))
     finally:
         con.close()
 

@@ -431,7 +431,15 @@ def emulator() -> None:
 )
 @click.option("--latency-ms", type=click.FloatRange(0), default=None, help="Added latency per call.")
 @click.option("--no-quotas", is_flag=True, help="Do not model Azure's throttling quotas.")
-@click.option("--forbid-subscription", "forbidden", multiple=True, help="Answer 403 for this subscription.")
+@click.option(
+    "--forbid-subscription",
+    "forbidden",
+    multiple=True,
+    help="List this subscription but let no one read its clusters (403; Resource Graph leaves them out).",
+)
+@click.option(
+    "--hide-subscription", "hidden", multiple=True, help="Do not even list this subscription (no access at all)."
+)
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls answered 5xx.")
 @click.option("--storm-seconds", type=click.FloatRange(0), default=None, help="Answer every call 429 for this long.")
 @click.option("--timeout-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls that hang.")
@@ -444,6 +452,7 @@ def emulator_serve(
     latency_ms: float | None,
     no_quotas: bool,
     forbidden: tuple[str, ...],
+    hidden: tuple[str, ...],
     error_rate: float | None,
     storm_seconds: float | None,
     timeout_rate: float | None,
@@ -459,6 +468,8 @@ def emulator_serve(
         faults["timeout_rate"] = timeout_rate
     if truncate_results:
         faults["truncate_results"] = True
+    if hidden:
+        faults["hidden_subscriptions"] = list(hidden)
     serve_emulator(
         fleet_path,
         port=port,

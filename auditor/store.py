@@ -175,6 +175,22 @@ class ErrorRow:
 
 
 @dataclass
+class CoverageRow:
+    """One subscription in a scan's scope and whether its managed clusters are all in the evidence."""
+
+    subscription_id: str
+    display_name: str | None
+    in_scope_by: str
+    listed: bool
+    cluster_read: str
+    graph_clusters: int
+    arm_clusters: int | None
+    missing_clusters: int | None
+    status: str
+    note: str
+
+
+@dataclass
 class ScanRecord:
     """Everything one scan gathered, written in one transaction."""
 
@@ -188,6 +204,7 @@ class ScanRecord:
     stats: dict[str, Any]
     evidence: EvidenceSpool | list[EvidenceRow] = field(default_factory=list)
     errors: list[ErrorRow] = field(default_factory=list)
+    coverage: list[CoverageRow] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -306,6 +323,26 @@ def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
             )
         if error_rows:
             con.executemany("INSERT INTO collection_errors VALUES (?, ?, ?, ?, ?, ?, ?)", error_rows)
+        if record.coverage:
+            con.executemany(
+                "INSERT INTO scan_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        record.scan_id,
+                        c.subscription_id,
+                        c.display_name,
+                        c.in_scope_by,
+                        c.listed,
+                        c.cluster_read,
+                        c.graph_clusters,
+                        c.arm_clusters,
+                        c.missing_clusters,
+                        c.status,
+                        c.note,
+                    )
+                    for c in record.coverage
+                ],
+            )
         con.execute(
             "INSERT INTO scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -158,6 +158,13 @@ class AzureClients:
 
         return SubscriptionClient(self.credential, **self._kwargs())
 
+    def arm(self) -> Any:
+        """An ARM pipeline for the reads no installed SDK has a method for (permissions, management-group
+        descendants): the public `send_request` of a container-service client, with a path relative to the
+        endpoint, through the same credential, TLS settings and connection pool as every other call. (Its
+        subscription binding is unused: send_request sends the path as given.)"""
+        return self.container_service("00000000-0000-0000-0000-000000000000")
+
     def resource_graph(self) -> Any:
         from azure.mgmt.resourcegraph import ResourceGraphClient
 

@@ -20,6 +20,7 @@ from auditor.collect.aks import (
 from auditor.collect.base import Collector, Inventory, Task
 from auditor.collect.clients import AzureClients, credential_message
 from auditor.collect.context import CallFailed, CollectContext
+from auditor.collect.coverage import CoverageCollector, ManagementGroupSubscriptionsCollector, coverage_stats
 from auditor.collect.limiter import Limiter
 from auditor.collect.resource_graph import (
     ManagedClustersCollector,
@@ -28,12 +29,16 @@ from auditor.collect.resource_graph import (
 )
 from auditor.collect.subscriptions import SubscriptionsCollector
 from auditor.errors import CollectionError
-from auditor.store import ScanRecord
+from auditor.store import CoverageRow, ScanRecord
 
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
-    ("subscriptions", (SubscriptionsCollector(),)),
-    ("clusters", (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector())),
+    ("subscriptions", (SubscriptionsCollector(), ManagementGroupSubscriptionsCollector())),
+    # The per-subscription coverage checks run beside Resource Graph; they are reconciled once both are done.
+    (
+        "clusters",
+        (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector(), CoverageCollector()),
+    ),
     # Maintenance first: its per-cluster load decides which bucket the per-region calls go through.
     ("details", (MaintenanceConfigurationsCollector(), KubernetesVersionsCollector(), PoolUpgradeProfilesCollector())),
 )
@@ -77,12 +82,16 @@ def run_scan(
         options={"all_pool_profiles": options.all_pool_profiles, "graph_page_size": options.graph_page_size},
     )
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="collect")
+    coverage: list[CoverageRow] = []
     try:
         for stage, collectors in STAGES:
             tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
             _run_stage(pool, stage, tasks, progress)
             if stage == "subscriptions":
                 _check_reachable(ctx, inventory, options)
+                _scope(inventory, options)
+            elif stage == "clusters":
+                coverage = CoverageCollector().reconcile(ctx, inventory)
     except BaseException:
         # Ctrl-C or a failure: drop queued calls instead of finishing them, and leave nothing behind.
         pool.shutdown(wait=False, cancel_futures=True)
@@ -98,6 +107,7 @@ def run_scan(
         "clusters": len(inventory.clusters),
         "seconds": round(time.monotonic() - began, 3),
         "concurrency": options.concurrency,
+        "coverage": coverage_stats(coverage),
     }
     return ScanRecord(
         scan_id=new_scan_id(started_at),
@@ -114,7 +124,19 @@ def run_scan(
         stats=stats,
         evidence=ctx.evidence,
         errors=ctx.errors,
+        coverage=coverage,
     )
+
+
+def _scope(inventory: Inventory, options: ScanOptions) -> None:
+    """Which subscriptions the population must cover, and why: the ones named, the ones under the management
+    groups (their descendants, already gathered), or every enabled subscription the identity can list."""
+    if options.subscriptions:
+        for sid in options.subscriptions:
+            inventory.scope_by.setdefault(sid.lower(), "subscription")
+    elif not options.management_groups:
+        for sid in inventory.subscriptions:
+            inventory.scope_by.setdefault(sid, "listing")
 
 
 def interleave(tasks: list[Task]) -> list[Task]:

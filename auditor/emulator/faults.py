@@ -22,6 +22,8 @@ CALL_KINDS = (
     "kubernetes_versions",
     "pool_upgrade_profiles",
     "cluster_upgrade_profiles",
+    "permissions",
+    "management_groups",
 )
 
 
@@ -44,7 +46,13 @@ class Behaviour:
     storm_retry_after: int = 1
     server_error_rate: float = 0.0
     fault_kinds: frozenset[str] = field(default_factory=frozenset)
+    # Listed, but the identity may not read their managed clusters: 403 on every call into them (the permissions
+    # API excepted, which shows the missing action), and Resource Graph leaves their rows out.
     forbidden_subscriptions: frozenset[str] = field(default_factory=frozenset)
+    # Not even listed: the identity has no access at all (403 everywhere, 404 on GET /subscriptions/{id}).
+    hidden_subscriptions: frozenset[str] = field(default_factory=frozenset)
+    # Clusters (lower-case ARM ids) Resource Graph has not indexed yet: only the ARM list shows them.
+    graph_lag_clusters: frozenset[str] = field(default_factory=frozenset)
     timeout_rate: float = 0.0
     timeout_seconds: float = 30.0
     timeout_kinds: frozenset[str] = field(default_factory=frozenset)
@@ -92,8 +100,8 @@ def _coerce(name: str, value: Any) -> Any:
         return (float(low), float(high))
     if name in ("fault_kinds", "timeout_kinds"):
         return frozenset(value or ())
-    if name == "forbidden_subscriptions":
-        return frozenset(str(sid).lower() for sid in (value or ()))
+    if name in ("forbidden_subscriptions", "hidden_subscriptions", "graph_lag_clusters"):
+        return frozenset(str(item).lower() for item in (value or ()))
     return value
 
 
@@ -137,6 +145,8 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
             "serverErrorRate",
             "faultKinds",
             "forbiddenSubscriptions",
+            "hiddenSubscriptions",
+            "graphLagClusters",
             "timeouts",
             "truncateResults",
         },
@@ -154,6 +164,10 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
         options["fault_kinds"] = faults["faultKinds"]
     if "forbiddenSubscriptions" in faults:
         options["forbidden_subscriptions"] = faults["forbiddenSubscriptions"]
+    if "hiddenSubscriptions" in faults:
+        options["hidden_subscriptions"] = faults["hiddenSubscriptions"]
+    if "graphLagClusters" in faults:
+        options["graph_lag_clusters"] = faults["graphLagClusters"]
     timeouts = faults.get("timeouts") or {}
     _no_unknown(timeouts, {"rate", "seconds", "kinds"}, f"{where}.faults.timeouts")
     if timeouts:

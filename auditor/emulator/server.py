@@ -124,9 +124,13 @@ def _route(path: str) -> _Route | None:
         return _Route("subscriptions", "get_subscription", {"sid": parts[1]})
     if low == ["providers", "microsoft.resourcegraph", "resources"]:
         return _Route("resource_graph", "resource_graph", {})
+    if n == 5 and low[:3] == ["providers", "microsoft.management", "managementgroups"] and low[4] == "descendants":
+        return _Route("management_groups", "descendants", {"group": parts[3]})
     if n < 5 or low[0] != "subscriptions":
         return None
     sid = parts[1]
+    if low[2:5] == ["providers", "microsoft.authorization", "permissions"] and n == 5:
+        return _Route("permissions", "permissions", {"sid": sid})
     if low[2:5] == ["providers", "microsoft.containerservice", "managedclusters"] and n == 5:
         return _Route("managed_clusters", "list_clusters", {"sid": sid})
     if (
@@ -354,6 +358,8 @@ class EmulatorServer:
             "list_maintenance": self._list_maintenance,
             "get_maintenance": self._get_maintenance,
             "kubernetes_versions": self._kubernetes_versions,
+            "permissions": self._permissions,
+            "descendants": self._descendants,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -559,7 +565,7 @@ class EmulatorServer:
                         f"{decision.retry_after} s.",
                         {**quota_headers, "Retry-After": str(decision.retry_after)},
                     )
-        elif route.kind != "subscriptions" and self._rp_bucket is not None:
+        elif route.kind not in ("subscriptions", "management_groups") and self._rp_bucket is not None:
             key = (route.params["sid"].lower(), self._region_of(route))
             decision = self._rp_bucket.take(key)
             if not decision.allowed:
@@ -571,11 +577,20 @@ class EmulatorServer:
                     f"retry after {decision.retry_after} s.",
                     {"Retry-After": str(decision.retry_after)},
                 )
-        if route.kind not in ("subscriptions", "resource_graph"):
+        if route.kind not in ("subscriptions", "resource_graph", "management_groups"):
             sid = route.params["sid"].lower()
-            if sid in self.behaviour.forbidden_subscriptions:
+            # A forbidden subscription's permissions answer (and show what is missing); a hidden one's do not.
+            denied = sid in self.behaviour.hidden_subscriptions or (
+                sid in self.behaviour.forbidden_subscriptions and route.kind != "permissions"
+            )
+            if denied:
                 self._count("forbidden")
-                return self._forbidden(f"/subscriptions/{sid}", "Microsoft.ContainerService/managedClusters/read")
+                action = (
+                    "Microsoft.Authorization/permissions/read"
+                    if route.kind == "permissions"
+                    else "Microsoft.ContainerService/managedClusters/read"
+                )
+                return self._forbidden(f"/subscriptions/{sid}", action)
         if self._faults.times_out(route.kind):
             self._count("timeouts")
             # Hang past the client's read timeout; stop() cuts the wait short.
@@ -732,13 +747,57 @@ class EmulatorServer:
     # ----------------------------------------------------------------- ARM actions
 
     def _list_subscriptions(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
-        return self._page(self.fleet.subscriptions, "/subscriptions", query)
+        hidden = self.behaviour.hidden_subscriptions
+        visible = [s for s in self.fleet.subscriptions if str(s.get("subscriptionId", "")).lower() not in hidden]
+        return self._page(visible, "/subscriptions", query)
 
     def _get_subscription(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
         subscription = self.fleet.subscription(params["sid"])
-        if subscription is None:
+        if subscription is None or params["sid"].lower() in self.behaviour.hidden_subscriptions:
             return _error(404, "SubscriptionNotFound", f"The subscription '{params['sid']}' could not be found.")
         return _ok(subscription)
+
+    def _permissions(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
+        """What the caller may do at subscription scope (Permissions - List For Subscription, api 2022-04-01):
+        Reader (`*/read`) on an ordinary subscription; on a forbidden one, a role that reads the subscription and
+        its resource groups but no managed cluster."""
+        missing = self._subscription_missing(params["sid"])
+        if missing:
+            return missing
+        if params["sid"].lower() in self.behaviour.forbidden_subscriptions:
+            actions = [
+                "Microsoft.Resources/subscriptions/read",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ]
+        else:
+            actions = ["*/read"]
+        return _ok({"value": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]})
+
+    def _descendants(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
+        """The subscriptions under a management group (ManagementGroups_GetDescendants; nested groups are not
+        modelled: the fleet maps a group to its subscriptions)."""
+        group = params["group"]
+        mapping = self.fleet.management_groups
+        if mapping is None or group.lower() not in mapping:
+            return self._forbidden(
+                f"/providers/Microsoft.Management/managementGroups/{group}",
+                "Microsoft.Management/managementGroups/read",
+            )
+        items = []
+        for sid in mapping[group.lower()]:
+            subscription = self.fleet.subscription(sid) or {}
+            items.append(
+                {
+                    "id": f"/subscriptions/{sid}",
+                    "type": "/subscriptions",
+                    "name": sid,
+                    "properties": {
+                        "displayName": subscription.get("displayName", sid),
+                        "parent": {"id": f"/providers/Microsoft.Management/managementGroups/{group}"},
+                    },
+                }
+            )
+        return self._page(items, f"/providers/Microsoft.Management/managementGroups/{group}/descendants", query)
 
     def _list_clusters(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
         missing = self._subscription_missing(params["sid"])
@@ -934,7 +993,7 @@ class EmulatorServer:
         else:
             requested = set(known)
             scope = "/"
-        allowed = (requested & known) - forbidden
+        allowed = (requested & known) - forbidden - self.behaviour.hidden_subscriptions
         if (requested and not allowed) or (not requested and (subscriptions or groups)):
             return None, self._forbidden(scope, "Microsoft.ResourceGraph/resources/read")
         return allowed, None
@@ -963,7 +1022,12 @@ class EmulatorServer:
         allowed, denial = self._arg_scope(request)
         if denial is not None or allowed is None:
             return denial or _error(403, "AuthorizationFailed", "no subscriptions in scope")
-        rows = [r for r in self._arg_rows[table] if _row_subscription(r) in allowed]
+        lagging = self.behaviour.graph_lag_clusters
+        rows = [
+            r
+            for r in self._arg_rows[table]
+            if _row_subscription(r) in allowed and not (lagging and str(r.get("id", "")).lower() in lagging)
+        ]
         if limit is not None:
             rows = rows[:limit]
         fingerprint = hashlib.sha256(

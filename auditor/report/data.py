@@ -92,6 +92,31 @@ class ReportData:
     drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    # The population reconciliation (scan_coverage), gaps first; None for a scan made before it was recorded.
+    coverage: list[dict[str, Any]] | None = None
+    # Nodes outside agent pools that no control can see, one row per cluster and kind (model table unseen_nodes).
+    not_covered: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def coverage_totals(self) -> dict[str, int]:
+        """In scope, reached, forbidden, not listed, unreconciled, unproven; clusters per source."""
+        rows = self.coverage or []
+        return {
+            "in_scope": len(rows),
+            "reached": sum(1 for r in rows if r["arm_clusters"] is not None),
+            "complete": sum(1 for r in rows if r["status"] == "complete"),
+            "forbidden": sum(1 for r in rows if r["status"] == "forbidden"),
+            "not_listed": sum(1 for r in rows if r["status"] == "not_listed"),
+            "unreconciled": sum(1 for r in rows if r["status"] == "unreconciled"),
+            "unproven": sum(1 for r in rows if r["status"] == "error"),
+            "graph_clusters": sum(r["graph_clusters"] for r in rows),
+            "arm_clusters": sum(r["arm_clusters"] or 0 for r in rows),
+            "missing_clusters": sum(r["missing_clusters"] or 0 for r in rows),
+        }
+
+    @property
+    def coverage_gaps(self) -> list[dict[str, Any]]:
+        return [r for r in self.coverage or [] if r["status"] != "complete"]
 
     @property
     def score(self) -> float:
@@ -200,6 +225,15 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
+    coverage = scan_coverage(con, scan.scan_id)
+    not_covered = [
+        dict(zip(("resource_id", "cluster", "subscription", "node_pool", "kind", "detail"), row, strict=True))
+        for row in con.execute(
+            "SELECT u.cluster_id, c.name, coalesce(nullif(s.display_name, ''), c.subscription_id), u.node_pool, "
+            "u.kind, u.detail FROM unseen_nodes u JOIN clusters c USING (cluster_id) "
+            "LEFT JOIN subscriptions s USING (subscription_id) ORDER BY lower(c.name), u.cluster_id, u.kind"
+        ).fetchall()
+    ]
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -228,7 +262,37 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         error_summary=error_summary,
         drift=drift,
         timelines=timelines,
+        coverage=coverage,
+        not_covered=not_covered,
     )
+
+
+_COVERAGE_COLUMNS = (
+    "subscription_id",
+    "display_name",
+    "in_scope_by",
+    "listed",
+    "cluster_read",
+    "graph_clusters",
+    "arm_clusters",
+    "missing_clusters",
+    "status",
+    "note",
+)
+_COVERAGE_ORDER = {"forbidden": 0, "not_listed": 1, "unreconciled": 2, "error": 3, "complete": 4}
+
+
+def scan_coverage(con: duckdb.DuckDBPyConnection, scan_id: str) -> list[dict[str, Any]] | None:
+    """The scan's coverage rows, gaps first; None when the scan recorded none (made before schema version 4)."""
+    rows = [
+        dict(zip(_COVERAGE_COLUMNS, row, strict=True))
+        for row in con.execute(
+            f"SELECT {', '.join(_COVERAGE_COLUMNS)} FROM scan_coverage WHERE scan_id = ? ORDER BY subscription_id",
+            [scan_id],
+        ).fetchall()
+    ]
+    rows.sort(key=lambda r: (_COVERAGE_ORDER.get(r["status"], 9), str(r["display_name"] or "").lower()))
+    return rows or None
 
 
 TIMELINE_EVENTS = 40  # per cluster, the latest; `auditor history --cluster NAME` prints them all

@@ -47,4 +47,7 @@ SELECT
     'nodeImageVersion=' || coalesce(node_image_version, 'null') || '; latestNodeImageVersion for ' || location || '|'
         || coalesce(image_family, '?') || '=' || coalesce(latest, 'not collected') AS evidence,
     latest AS target
-FROM judged;
+FROM judged
+UNION ALL
+-- Nodes outside agent pools (queries/model/25_unseen_nodes.sql): nothing to judge, so never a pass.
+SELECT cluster_id, node_pool, status, detail, evidence, NULL FROM unseen_nodes;
