@@ -225,21 +225,25 @@ def threshold_met(findings: Iterable[Finding], severity: str) -> bool:
 
 
 def print_findings_table(findings: list[Finding]) -> None:
-    """Findings as a table on stdout."""
-    from rich.console import Console
+    """Findings as a table on stdout; a cluster name that repeats shows its subscription."""
+    from rich.markup import escape
     from rich.table import Table
 
+    from auditor.terminal import cluster_labels, stdout_console
+
+    labels = cluster_labels(
+        (f.resource_id, f.cluster, f.subscription_name or f.subscription_id, f.resource_group)
+        for f in findings
+        if f.cluster
+    )
     table = Table(show_lines=False)
     for column in ("Control", "Status", "Severity", "Cluster", "Pool", "Message"):
         table.add_column(column, overflow="fold")
     for f in findings:
         # rich markup in untrusted names must not be interpreted: pass plain Text via escape.
-        from rich.markup import escape
-
-        table.add_row(
-            f.control_id, f.status, f.severity, escape(f.cluster), escape(f.node_pool or ""), escape(f.message)
-        )
-    Console(file=sys.stdout, soft_wrap=False).print(table)
+        cluster = labels.get(f.resource_id.lower(), f.cluster)
+        table.add_row(f.control_id, f.status, f.severity, escape(cluster), escape(f.node_pool or ""), escape(f.message))
+    stdout_console().print(table)
 
 
 def write_reports(
@@ -283,10 +287,11 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
         }
         print(json.dumps(payload, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout)
+    from auditor.terminal import stdout_console
+
+    console = stdout_console()
     table = Table(title="Controls")
     for column in ("ID", "Level", "Severity", "Title"):
         table.add_column(column)

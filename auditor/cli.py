@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -32,6 +33,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except click.ClickException:
             raise  # usage errors keep click's own message and exit code 2
+        except BrokenPipeError:
+            # The reader went away (`| head`): what it did not read is not wanted. Stop quietly, and keep the
+            # interpreter's final flush from complaining about the closed pipe.
+            silence_stdout()
+            sys.exit(0)
         except InputError as exc:
             raise click.UsageError(str(exc)) from exc
         except AuditorError as exc:
@@ -50,6 +56,16 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
 
     return wrapper
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone, so nothing more is written to the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (an in-memory stream under test): nothing will flush to a pipe
 
 
 db_option = click.option(
@@ -181,14 +197,18 @@ def findings(
         subscriptions=subscriptions,
         known_subscriptions=evaluated.subscriptions,
     )
-    if output_format == "json":
-        click.echo(findings_json(results))
-    elif output_format == "csv":
-        click.echo(findings_csv(results), nl=False)
-    else:
-        from auditor.app import print_findings_table
+    try:
+        if output_format == "json":
+            click.echo(findings_json(results))
+        elif output_format == "csv":
+            click.echo(findings_csv(results), nl=False)
+        else:
+            from auditor.app import print_findings_table
 
-        print_findings_table(results)
+            print_findings_table(results)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()  # `| head`: the gate below still decides the exit code
     if fail_on and threshold_met(results, fail_on):
         _stderr(f"failing findings at or above severity {fail_on}: exit {EXIT_THRESHOLD}")
         sys.exit(EXIT_THRESHOLD)
@@ -326,11 +346,18 @@ def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: in
     default=None,
     help="Only scans started on or after this date (YYYY-MM-DD, UTC).",
 )
+@click.option(
+    "--scope",
+    "scope",
+    default="latest",
+    show_default=True,
+    help="Scope id (or prefix) whose scans to compare; 'latest' is the newest scan's. The trend lists the others.",
+)
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @quiet_option
 @handle_errors
-def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: str, quiet: bool) -> None:
+def trend(db_path: Path, since: Any, scope: str, policy_path: Path | None, output_format: str, quiet: bool) -> None:
     """Drift across scans: results per scan and control, failures new and resolved since the previous scan,
     fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md)."""
     from auditor.policy import load_policy
@@ -344,11 +371,15 @@ def trend(db_path: Path, since: Any, policy_path: Path | None, output_format: st
             con,
             policy,
             since=since.date() if since else None,
+            scope=scope,
             progress=None if quiet else _stderr,
             details=output_format == "json",
         )
     finally:
         con.close()
+    if result.other_scopes and not quiet:
+        others = "; ".join(f"{o['id']} ({o['label']}, {o['scans']} scan(s))" for o in result.other_scopes)
+        _stderr(f"note: only scans of one scope are compared; the store also holds {others}: choose with --scope ID")
     if output_format == "json":
         result.write_json(sys.stdout)  # streamed: a large fleet's lists run to hundreds of MB
     else:
@@ -553,7 +584,17 @@ def _configure_logging() -> None:
     azure.propagate = False
 
 
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()  # the last buffered output met a closed pipe: nothing to report
+
+
 def main() -> None:
     """Entry point of the `auditor` console script."""
     _configure_logging()
-    cli(prog_name="auditor")
+    try:
+        cli(prog_name="auditor")
+    finally:
+        _flush_stdout()

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
 
 EVENTS = "upgrade_events"
@@ -396,12 +396,21 @@ def history_timeline(
         scan = resolve_scan(con, scan_selector)
         prepare_model(con, scan.scan_id, policy)
         if cluster:
-            known = con.execute(
-                "SELECT count(*) FROM history_snapshots WHERE lower(name) = lower(?) OR cluster_id = lower(?)",
-                [cluster, cluster],
-            ).fetchone()
-            if not known or not known[0]:
+            known = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT cluster_id FROM history_snapshots WHERE lower(name) = lower(?) "
+                    "OR cluster_id = lower(?) ORDER BY cluster_id",
+                    [cluster, cluster],
+                ).fetchall()
+            ]
+            if not known:
                 raise AuditorError(f"no cluster named '{cluster}' in the scans up to {scan.scan_id}")
+            if len(known) > 1:
+                # Clusters are identified by ARM id: a name two clusters share does not choose one.
+                raise InputError(
+                    f"--cluster {cluster!r} names {len(known)} clusters: pass the ARM id of one of " + ", ".join(known)
+                )
         return scan.scan_id, timeline(con, cluster=cluster), rebuilt
     finally:
         con.close()
@@ -414,9 +423,20 @@ def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_clu
 
         print(json.dumps(json_ready(events), indent=2))
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from auditor.terminal import cluster_labels, stdout_console
+
+    labels = cluster_labels(
+        (
+            e["cluster_id"],
+            str(e["cluster"]),
+            _id_part(e["cluster_id"], "subscriptions"),
+            _id_part(e["cluster_id"], "resourcegroups"),
+        )
+        for e in events
+    )
 
     table = Table(show_lines=False)
     columns = ["When (UTC)", "Cluster", "Target", "Change", "Source", "Campaign"]
@@ -427,7 +447,7 @@ def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_clu
     for event in events:
         cells = [
             describe_time(event).replace("between ", "").replace(" and ", " .. "),
-            str(event["cluster"]),
+            labels.get(str(event["cluster_id"]).lower(), str(event["cluster"])),
             describe_target(event),
             f"{'node image' if event['kind'] == 'node-image' else 'kubernetes'} {describe_change(event)}",
             str(event["source"]),
@@ -436,7 +456,14 @@ def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_clu
         if not show_cluster:
             del cells[1]
         table.add_row(*(escape(c) for c in cells))
-    Console(file=sys.stdout, soft_wrap=False).print(table)
+    stdout_console().print(table)
+
+
+def _id_part(resource_id: str, segment: str) -> str:
+    """The value after `segment` in an ARM id ('subscriptions' -> the subscription id)."""
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index(segment) + 1] if segment in lowered and lowered.index(segment) + 1 < len(parts) else ""
 
 
 def describe_target(event: dict[str, Any]) -> str:

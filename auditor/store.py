@@ -399,6 +399,67 @@ def _scan_from_row(row: Sequence[Any]) -> Scan:
     return Scan(*values)
 
 
+@dataclass(frozen=True)
+class ScanScope:
+    """What a scan covered, as asked: every subscription a tenant's identity can read, named subscriptions, or
+    management groups, in one cloud. Trends and new/resolved findings compare a scan only with earlier scans of the
+    same scope: a scan of another tenant or of a subset is not "the fleet got better or worse"."""
+
+    kind: str  # 'tenant' | 'subscriptions' | 'management_groups'
+    cloud: str
+    members: tuple[str, ...]  # tenant ids, subscription ids or management-group ids, lower case, sorted
+
+    @property
+    def scope_id(self) -> str:
+        """A short stable id to select the scope by (`auditor trend --scope`)."""
+        text = "\x1f".join((self.kind, self.cloud.lower(), *self.members))
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    @property
+    def label(self) -> str:
+        if self.kind == "subscriptions":
+            shown = ", ".join(self.members[:3]) + (
+                f" and {len(self.members) - 3} more" if len(self.members) > 3 else ""
+            )
+            return f"{len(self.members)} named subscription(s): {shown}"
+        if self.kind == "management_groups":
+            return f"management group(s) {', '.join(self.members)}"
+        tenants = ", ".join(self.members) if self.members else "tenant not recorded"
+        return f"every readable subscription of {tenants}" + ("" if self.cloud == "AzureCloud" else f" ({self.cloud})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.scope_id, "kind": self.kind, "cloud": self.cloud, "members": list(self.members),
+                "label": self.label}  # fmt: skip
+
+
+def scan_scopes(con: duckdb.DuckDBPyConnection, scans: Sequence[Scan]) -> dict[str, ScanScope]:
+    """The scope of each scan. Scans recorded before the scope kept its tenants get them from their evidence."""
+    missing = [s.scan_id for s in scans if "tenants" not in s.scope]
+    tenants: dict[str, list[str]] = {}
+    if missing:
+        rows = con.execute(
+            "SELECT scan_id, list(DISTINCT lower(payload->>'$.tenantId') ORDER BY lower(payload->>'$.tenantId')) "
+            "FILTER (WHERE payload->>'$.tenantId' IS NOT NULL) FROM evidence "
+            "WHERE kind = 'subscription' AND scan_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY scan_id",
+            [missing],
+        ).fetchall()
+        tenants = {r[0]: list(r[1] or []) for r in rows}
+    scopes = {}
+    for scan in scans:
+        scope = scan.scope
+        requested = sorted(str(s).lower() for s in scope.get("requested_subscriptions") or [])
+        groups = sorted(str(g).lower() for g in scope.get("management_groups") or [])
+        if requested:
+            kind, members = "subscriptions", requested
+        elif groups:
+            kind, members = "management_groups", groups
+        else:
+            kind = "tenant"
+            members = sorted(scope["tenants"]) if "tenants" in scope else tenants.get(scan.scan_id, [])
+        scopes[scan.scan_id] = ScanScope(kind, scan.cloud, tuple(members))
+    return scopes
+
+
 def list_scans(con: duckdb.DuckDBPyConnection) -> list[Scan]:
     """Every committed scan, oldest first."""
     rows = con.execute(f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at, scan_id").fetchall()

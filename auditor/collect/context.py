@@ -97,9 +97,9 @@ class CollectContext:
                     self.limiter.block_aks(bucket.subscription_id, bucket.region, retry_after or 1.0)
             except (ServiceRequestError, ServiceResponseError) as exc:
                 retry_after = None
-                code = "Timeout" if isinstance(exc, ServiceResponseError) else transport_code(exc)
-                last = (None, code, _one_line(exc))
-                if code in FATAL_TRANSPORT_CODES:
+                transport = "Timeout" if isinstance(exc, ServiceResponseError) else transport_code(exc)
+                last = (None, transport, _one_line(exc))
+                if transport in FATAL_TRANSPORT_CODES:
                     break  # retrying cannot help: the certificate or the URL is wrong
                 if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
                     break

@@ -117,6 +117,19 @@ def run_scan(
         cloud=clients.cloud,
         endpoint=clients.base_url,
         scope={
+            # What was asked for decides which earlier scans this one is compared with (auditor.store.ScanScope).
+            "kind": "subscriptions"
+            if options.subscriptions
+            else ("management_groups" if options.management_groups else "tenant"),
+            "tenants": sorted(
+                {str(meta["tenantId"]).lower() for meta in inventory.listed.values() if meta.get("tenantId")}
+                if not options.subscriptions
+                else {
+                    str(inventory.listed[sid]["tenantId"]).lower()
+                    for sid in inventory.scope_by
+                    if sid in inventory.listed and inventory.listed[sid].get("tenantId")
+                }
+            ),
             "subscriptions": sorted(inventory.subscriptions),
             "management_groups": list(options.management_groups),
             "requested_subscriptions": sorted(s.lower() for s in options.subscriptions),

@@ -14,7 +14,7 @@ import duckdb
 from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
 from auditor.policy import Policy
-from auditor.store import Scan, resolve_scan
+from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
 from auditor.trend import Drift, build_drift
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -96,6 +96,8 @@ class ReportData:
     coverage: list[dict[str, Any]] | None = None
     # Nodes outside agent pools that no control can see, one row per cluster and kind (model table unseen_nodes).
     not_covered: list[dict[str, Any]] = field(default_factory=list)
+    # What the scan covered as asked (tenant, named subscriptions or management groups): drift compares only these.
+    scope: ScanScope | None = None
 
     @property
     def coverage_totals(self) -> dict[str, int]:
@@ -264,6 +266,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         timelines=timelines,
         coverage=coverage,
         not_covered=not_covered,
+        scope=scan_scopes(con, [scan])[scan.scan_id],
     )
 
 
