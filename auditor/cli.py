@@ -74,7 +74,9 @@ db_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_DB,
     show_default=True,
-    help="DuckDB database file.",
+    envvar="AUDITOR_DB",
+    show_envvar=True,
+    help="DuckDB database file (the store of scans).",
 )
 scan_option = click.option(
     "--scan", "scan_selector", default="latest", show_default=True, help="Scan id (or unique prefix), or 'latest'."

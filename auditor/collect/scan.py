@@ -34,13 +34,19 @@ from auditor.store import CoverageRow, ScanRecord
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
     ("subscriptions", (SubscriptionsCollector(), ManagementGroupSubscriptionsCollector())),
-    # The per-subscription coverage checks run beside Resource Graph; they are reconciled once both are done.
+    ("clusters", (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector())),
+    # Maintenance first: its per-cluster load decides which bucket the per-region calls go through. The two
+    # coverage calls per subscription spend no AKS regional bucket, so they ride along while the details wait on
+    # theirs; they are reconciled with Resource Graph once the stage is done.
     (
-        "clusters",
-        (ManagedClustersCollector(), ResourceChangesCollector(), ScheduledEventsCollector(), CoverageCollector()),
+        "details",
+        (
+            MaintenanceConfigurationsCollector(),
+            KubernetesVersionsCollector(),
+            PoolUpgradeProfilesCollector(),
+            CoverageCollector(),
+        ),
     ),
-    # Maintenance first: its per-cluster load decides which bucket the per-region calls go through.
-    ("details", (MaintenanceConfigurationsCollector(), KubernetesVersionsCollector(), PoolUpgradeProfilesCollector())),
 )
 
 
@@ -90,7 +96,7 @@ def run_scan(
             if stage == "subscriptions":
                 _check_reachable(ctx, inventory, options)
                 _scope(inventory, options)
-            elif stage == "clusters":
+            elif stage == "details":
                 coverage = CoverageCollector().reconcile(ctx, inventory)
     except BaseException:
         # Ctrl-C or a failure: drop queued calls instead of finishing them, and leave nothing behind.
