@@ -80,19 +80,14 @@ def _shuffled_copy(source: Path, target: Path) -> None:
 
 
 def test_every_scan_evaluates_to_the_same_findings_in_every_process(demo_store: Path, tmp_path: Path) -> None:
-    runs = [_digests(demo_store, threads) for threads in (1, 4, 1, 4)]
-    reference = runs[0]
+    reference = _digests(demo_store, 1)
     assert len(reference) == 6
-    for number, run in enumerate(runs[1:], start=2):
-        assert run == reference, f"run {number} differs: {_differences(reference, run)[:20]}"
+    # The demo store exercises every control of the catalog, so the comparison below covers each of them.
+    seen = {control for scan in reference.values() for control in scan["controls_seen"]}  # type: ignore[attr-defined]
+    assert {c.id for c in load_catalog()} <= seen
+    threaded = _digests(demo_store, 4)
+    assert threaded == reference, f"1 and 4 threads differ: {_differences(reference, threaded)[:20]}"
     shuffled = tmp_path / "shuffled.duckdb"
     _shuffled_copy(demo_store, shuffled)
     moved = _digests(shuffled, 4)
     assert moved == reference, f"physical row order changed findings: {_differences(reference, moved)[:20]}"
-
-
-def test_the_demo_store_exercises_every_control(demo_store: Path) -> None:
-    """The determinism test above means something only if every control of the catalog produced findings."""
-    runs = _digests(demo_store, 2)
-    seen = {control for scan in runs.values() for control in scan["controls_seen"]}  # type: ignore[attr-defined]
-    assert {c.id for c in load_catalog()} <= seen

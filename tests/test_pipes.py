@@ -16,11 +16,9 @@ COMMANDS = [
     ["trend", "--format", "json"],
     ["history"],
     ["history", "--format", "json"],
-    ["findings"],
     ["findings", "--format", "json"],
     ["findings", "--format", "csv"],
     ["controls", "--format", "json"],
-    ["controls"],
 ]
 
 
