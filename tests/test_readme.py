@@ -20,6 +20,7 @@ import pytest
 
 from auditor.emulator import EmulatorServer
 from auditor.emulator.generator import generate_fleet
+from tests.signing_keys import make_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -76,10 +77,14 @@ def test_every_usage_line_runs_on_the_demo_store(
     shutil.copy(demo_store, tmp_path / "store.duckdb")
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copytree(ROOT / "tests" / "fixtures" / "aks-data", tmp_path / "aks-data")
+    keys = make_keys(tmp_path / "keys", password=b"readme password")  # signer.p12 and ca.pem of the README
+    shutil.copy(keys.p12, tmp_path / "signer.p12")
+    shutil.copy(keys.ca, tmp_path / "ca.pem")
     env = {
         **os.environ,
         "AUDITOR_DB": str(tmp_path / "store.duckdb"),
         "AUDITOR_ACCESS_TOKEN": "readme-token",
+        "SIGN_PASSWORD": "readme password",
         "PYTHONPATH": str(ROOT),
     }
     port = str(_free_port())
