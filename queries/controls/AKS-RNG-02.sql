@@ -44,6 +44,8 @@ shares AS (
 ),
 described AS (
     SELECT *,
+        'maxSurge ' || surge || ', maxUnavailable ' || unavailable || ', drain ' || drain || ' min, soak ' || soak
+        || ' min' AS settings,
         '''' || pool_name || ''' (' || coalesce(os_name, '?') || ', ' || coalesce(image_family, 'unknown image family')
         || ', ' || mode || '; maxSurge ' || surge || ', maxUnavailable ' || unavailable || ', drain ' || drain
         || ' min, soak ' || soak || ' min)' AS text
@@ -75,7 +77,7 @@ matched AS (
                    lower(l.name) || chr(31) || l.cluster_id || chr(31) || l.pool_name) FILTER (
                WHERE l.surge_share >= p.surge_share AND l.unavailable_share >= p.unavailable_share
                  AND l.drain <= p.drain AND l.soak <= p.soak) AS mirror,
-           arg_min('''' || l.name || '/' || l.pool_name || ''' (' || l.ring || '): ' || l.text,
+           arg_min('''' || l.name || '/' || l.pool_name || ''' (' || l.ring || '): ' || l.settings,
                    lower(l.name) || chr(31) || l.cluster_id || chr(31) || l.pool_name) AS gentler
     FROM production p
     LEFT JOIN lower_pools l

@@ -114,7 +114,7 @@ explained AS (
             ELSE
                 kind || ': each of ' || openings || ' production windows follows a lower-ring window by at least '
                 || lead_hours || ' h (next: ' || strftime(next_at, '%Y-%m-%d %H:%M') || ' UTC, after ' || next_first_who
-                || ' at ' || strftime(next_first_at, '%Y-%m-%d %H:%M') || ')'
+                || ' at ' || strftime(next_first_at, '%Y-%m-%d %H:%M') || ' UTC)'
         END AS text
     FROM (SELECT *, CASE kind WHEN 'auto-upgrade' THEN 'aksManagedAutoUpgradeSchedule'
                               ELSE 'aksManagedNodeOSUpgradeSchedule' END AS config_key_name FROM per_kind)
