@@ -162,13 +162,14 @@ def test_csv_neutralises_formulas(out: Path) -> None:
 
 def test_json_keeps_values_exact(out: Path) -> None:
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert {f["cluster"] for f in findings} == {SCRIPT, RLO, "huge", "formula"}
+    # Subscription-level findings (AKS-WIN-04) name no cluster.
+    assert {f["cluster"] for f in findings if f["cluster"]} == {SCRIPT, RLO, "huge", "formula"}
     assert any(f["tags"].get("owner") == FORMULA for f in findings)
 
 
 def test_pdf_renders_and_shows_the_literal_text(out: Path) -> None:
     reader = PdfReader(out / "report.pdf")
-    assert 4 <= len(reader.pages) <= 40
+    assert 4 <= len(reader.pages) <= 60
     text = "".join("".join(page.extract_text().split()) for page in reader.pages)
     assert "<script>alert('pwned')</script>" in text
     assert "<b>Org</b>" in text

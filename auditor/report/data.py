@@ -104,7 +104,8 @@ class ReportData:
 
     @property
     def failing_clusters(self) -> int:
-        return len({f.resource_id for f in self.findings if f.status == "fail"})
+        # Subscription-level findings (no cluster) are not clusters.
+        return len({f.resource_id for f in self.findings if f.status == "fail" and f.cluster})
 
     @property
     def expired_waivers(self) -> int:
@@ -355,7 +356,7 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
     worst: dict[str, int] = {}
     first: dict[str, Finding] = {}
     for f in findings:
-        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
+        if f.status != "fail" or not f.cluster or not f.resource_id.lower().startswith("/subscriptions/"):
             continue
         rank = SEVERITY_RANK.get(f.severity, 0)
         weight[f.resource_id] += 2**rank
