@@ -202,6 +202,51 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
     console.print(thresholds)
 
 
+def write_calendar(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    weeks: int,
+    start_day: Any,
+    output_format: str,
+    out_path: Path | None,
+) -> Path | None:
+    """The maintenance calendar of a scan as ics, table or json: to out_path (returned), or to stdout."""
+    from datetime import UTC, datetime
+
+    from auditor.maintenance_calendar import calendar_of_scan, print_table, to_ical, to_json
+
+    start = (
+        datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
+        if start_day is not None
+        else datetime.now(UTC).replace(second=0, microsecond=0)
+    )
+    calendar = calendar_of_scan(db_path, scan_selector, load_policy(policy_path), start, weeks)
+    if output_format == "ics":
+        payload = to_ical(calendar)
+    elif output_format == "json":
+        payload = (to_json(calendar) + "\n").encode()
+    elif out_path is not None:
+        import io
+
+        buffer = io.StringIO()
+        print_table(calendar, buffer)
+        payload = buffer.getvalue().encode()
+    else:
+        print_table(calendar)
+        payload = b""
+    for problem in calendar.problems:
+        print(f"warning: {problem['cluster']}/{problem['configuration']}: {problem['problem']}", file=sys.stderr)
+    if out_path is not None:
+        output_directory(out_path.parent)
+        out_path.write_bytes(payload)
+        return out_path
+    if payload:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    return None
+
+
 def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, regions: int, seed: int) -> Path:
     """Write a generated fleet to a JSON file."""
     from auditor.emulator.generator import generate_fleet, write_fleet

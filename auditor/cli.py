@@ -395,6 +395,40 @@ def history(
         _stderr(f"{len(events)} upgrade event(s) of {clusters} cluster(s) as of scan {scan_id}")
 
 
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--weeks", type=click.IntRange(1, 104), default=8, show_default=True, help="How far ahead.")
+@click.option(
+    "--from",
+    "start_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day (YYYY-MM-DD, UTC); now by default.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["ics", "table", "json"]), default="table", show_default=True
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here.")
+@handle_errors
+def calendar(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    weeks: int,
+    start_day: Any,
+    output_format: str,
+    out_path: Path | None,
+) -> None:
+    """Maintenance windows, freezes and expected node-image releases of a scan, in UTC (docs/calendar.md)."""
+    from auditor.app import write_calendar
+
+    result = write_calendar(db_path, scan_selector, policy_path, weeks, start_day, output_format, out_path)
+    if out_path is not None:
+        click.echo(str(result))
+
+
 @cli.group()
 def emulator() -> None:
     """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""
