@@ -430,3 +430,38 @@ def print_table(calendar: MaintenanceCalendar, out: IO[str] | None = None) -> No
     # Piped or written to a file, a table wide enough to read (a terminal keeps its own width).
     console = Console(file=target, soft_wrap=False, width=None if target.isatty() else 200)
     console.print(table)
+
+
+# ------------------------------------------------------------------------------------------------ views
+
+REPORT_CHART_DAYS = 28
+REPORT_TABLE_DAYS = 14
+UNTAGGED = "(untagged)"
+
+
+def weekly_load(calendar: MaintenanceCalendar, order: Iterable[str] = ()) -> dict[str, list[list[int]]]:
+    """Per environment, 7 x 24 counts (Monday first, UTC hours): the clusters with a window open at some time of that
+    weekday and hour during the calendar's period. Environments follow `order` (the ring order), then by name."""
+    seen: dict[str, list[list[set[str]]]] = {}
+    for event in calendar.windows():
+        if event.starts is None or event.ends is None:
+            continue
+        grid = seen.setdefault(event.environment or UNTAGGED, [[set() for _ in range(24)] for _ in range(7)])
+        hour = event.starts.replace(minute=0, second=0, microsecond=0)
+        while hour < event.ends:
+            grid[hour.weekday()][hour.hour].add(event.cluster_id)
+            hour += timedelta(hours=1)
+    rank = {name.lower(): i for i, name in enumerate(order)}
+    names = sorted(seen, key=lambda n: (n == UNTAGGED, rank.get(n.lower(), len(rank)), n.lower(), n))
+    return {name: [[len(cell) for cell in row] for row in seen[name]] for name in names}
+
+
+def upcoming(calendar: MaintenanceCalendar, days: int = REPORT_TABLE_DAYS) -> list[CalendarEvent]:
+    """The events that begin within `days` of the calendar's start (and windows already open then)."""
+    horizon = calendar.start + timedelta(days=days)
+    return [
+        e
+        for e in calendar.events
+        if (e.starts is not None and e.starts < horizon)
+        or (e.first_day is not None and datetime(e.first_day.year, e.first_day.month, e.first_day.day, tzinfo=UTC) < horizon)
+    ]
