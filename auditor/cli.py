@@ -429,6 +429,57 @@ def calendar(
         click.echo(str(result))
 
 
+@cli.command()
+@click.option("--cluster", "cluster_id", required=True, help="The managed cluster's ARM id.")
+@click.option("--pool", default=None, help="The agent pool about to be upgraded (the control plane when absent).")
+@click.option("--target-version", default=None, help="The Kubernetes version of the step (X.Y.Z).")
+@click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA certificate file to trust for --endpoint.",
+)
+@click.option(
+    "--cloud",
+    type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+    default="AzureCloud",
+    show_default=True,
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def preflight(
+    cluster_id: str,
+    pool: str | None,
+    target_version: str | None,
+    endpoint: str | None,
+    ca_bundle: str | None,
+    cloud: str,
+    output_format: str,
+) -> None:
+    """Live gate before one upgrade step: exit 0 allowed, 3 blocked (one line: what blocks, what to do first)."""
+    import json
+
+    from auditor.preflight import PreflightUsageError, run_preflight
+
+    try:
+        result = run_preflight(
+            cluster_id, pool=pool, target=target_version, endpoint=endpoint, ca_bundle=ca_bundle, cloud=cloud
+        )
+    except PreflightUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        if not result.allowed:
+            _stderr(result.verdict())
+    else:
+        for check in result.checks:
+            click.echo(f"{check.status:5}  {check.name}: {check.detail}")
+        click.echo(result.verdict())
+    if not result.allowed:
+        sys.exit(EXIT_THRESHOLD)
+
+
 @cli.group()
 def emulator() -> None:
     """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""
