@@ -430,7 +430,10 @@ def _demo_preflight(fleet: dict[str, Any], out_dir: Path, *, quiet: bool, creden
             )
             gates.append(result.as_dict())
             if not quiet:
-                print(f"preflight {cluster_id.split('/')[-1]} {pool or 'control plane'}: {result.verdict()}", file=sys.stderr)
+                print(
+                    f"preflight {cluster_id.split('/')[-1]} {pool or 'control plane'}: {result.verdict()}",
+                    file=sys.stderr,
+                )
     path.write_text(json.dumps({"gates": gates}, indent=2) + "\n", encoding="utf-8")
     return path
 

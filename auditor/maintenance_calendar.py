@@ -220,7 +220,9 @@ def release_line(image_family: str, lines: Iterable[str]) -> str | None:
     return max(matches, key=lambda line: (len(line), line)) if matches else None
 
 
-def _cadence_events(pools: list[tuple[str, int]], start: datetime, until: datetime) -> tuple[list[CalendarEvent], list[str]]:
+def _cadence_events(
+    pools: list[tuple[str, int]], start: datetime, until: datetime
+) -> tuple[list[CalendarEvent], list[str]]:
     """The next expected release of each release line the fleet's pools run, from the catalog's observed cadence."""
     by_line: dict[str, list[date]] = defaultdict(list)
     for release in load_node_images():
@@ -340,9 +342,7 @@ def build_calendar(
     return calendar
 
 
-def calendar_of_scan(
-    db_path: Any, scan_selector: str, policy: Any, start: datetime, weeks: int
-) -> MaintenanceCalendar:
+def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datetime, weeks: int) -> MaintenanceCalendar:
     """Open the database, prepare the model of the chosen scan and build its calendar over `weeks` from `start`."""
     from auditor.model import prepare_model
     from auditor.store import open_db, resolve_scan
@@ -463,5 +463,8 @@ def upcoming(calendar: MaintenanceCalendar, days: int = REPORT_TABLE_DAYS) -> li
         e
         for e in calendar.events
         if (e.starts is not None and e.starts < horizon)
-        or (e.first_day is not None and datetime(e.first_day.year, e.first_day.month, e.first_day.day, tzinfo=UTC) < horizon)
+        or (
+            e.first_day is not None
+            and datetime(e.first_day.year, e.first_day.month, e.first_day.day, tzinfo=UTC) < horizon
+        )
     ]

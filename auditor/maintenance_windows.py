@@ -224,9 +224,7 @@ def parse_window(payload: Any) -> MaintenanceWindow:
     sign = -1 if offset[1] == "-" else 1
     utc_offset = sign * timedelta(hours=int(offset[2]), minutes=int(offset[3]))
     raw_duration = payload.get("durationHours")
-    duration = (
-        DEFAULT_DURATION_HOURS if raw_duration is None else _integer(raw_duration, "durationHours", 4, 24)
-    )
+    duration = DEFAULT_DURATION_HOURS if raw_duration is None else _integer(raw_duration, "durationHours", 4, 24)
     start_date = None if payload.get("startDate") in (None, "") else _day(payload.get("startDate"), "startDate")
     spans: list[tuple[date, date]] = []
     raw_spans = payload.get("notAllowedDates") or []
@@ -307,9 +305,9 @@ def _days_between(window: MaintenanceWindow, first: date, since: date) -> Iterat
     k = max(0, months_since // window.interval - 1)
     while True:
         year, month = _add_months(first.year, first.month, k * window.interval)
-        day = first if k == 0 else _day_in_month(window, year, month)
-        if day is not None:
-            yield day
+        found = first if k == 0 else _day_in_month(window, year, month)
+        if found is not None:
+            yield found
         k += 1
 
 

@@ -219,13 +219,16 @@ def evaluate_preflight(
         )
         upgrades = [
             str(u.get("kubernetes_version") or u.get("kubernetesVersion"))
-            for u in ((profile_props.get("control_plane_profile") or profile_props.get("controlPlaneProfile") or {}).get("upgrades") or [])
+            for u in (
+                (profile_props.get("control_plane_profile") or profile_props.get("controlPlaneProfile") or {}).get(
+                    "upgrades"
+                )
+                or []
+            )
         ]
         upgrades.sort(key=_key)
         if target is None:
-            checks.append(
-                Check("target-available", SKIP, "no --target-version given", {"available": upgrades})
-            )
+            checks.append(Check("target-available", SKIP, "no --target-version given", {"available": upgrades}))
         elif target == cp_version:
             checks.append(
                 Check("target-available", PASS, f"the control plane already runs {target}", {"available": upgrades})
@@ -248,9 +251,8 @@ def evaluate_preflight(
 
     chosen = next((r for r in pool_rows if str(r["name"]).lower() == pool.lower()), None)
     if chosen is None:
-        raise AuditorError(
-            f"cluster {name} has no agent pool '{pool}' (pools: {', '.join(str(r['name']) for r in pool_rows) or 'none'})"
-        )
+        listed = ", ".join(str(r["name"]) for r in pool_rows) or "none"
+        raise AuditorError(f"cluster {name} has no agent pool '{pool}' (pools: {listed})")
     system = chosen["mode"].lower() == "system"
     step = "system-pool" if system else "user-pool"
     goal = target or cp_version
@@ -324,8 +326,13 @@ def evaluate_preflight(
             f"pool '{chosen['name']}' is already {chosen['state']}"
             if busy
             else f"pool '{chosen['name']}' runs {chosen['version'] or '?'} and is {chosen['state']}",
-            {"pool": chosen["name"], "provisioningState": chosen["state"], "currentOrchestratorVersion": chosen["version"]},
-            f"wait for its operation to end (az aks nodepool wait -g {group} --cluster-name {name} -n {chosen['name']} --updated)",
+            {
+                "pool": chosen["name"],
+                "provisioningState": chosen["state"],
+                "currentOrchestratorVersion": chosen["version"],
+            },
+            f"wait for its operation to end (az aks nodepool wait -g {group} --cluster-name {name} "
+            f"-n {chosen['name']} --updated)",
         )
     )
     if target is not None:

@@ -40,7 +40,10 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         cluster(
             "seattle",
             tags={"Environment": "staging"},
-            pools=[pool("system"), pool("win", mode="User", os_type="Windows", image="AKSWindows-2022-containerd-20348.3300.261110")],
+            pools=[
+                pool("system"),
+                pool("win", mode="User", os_type="Windows", image="AKSWindows-2022-containerd-20348.3300.261110"),
+            ],
         ),
         cluster("hostile", tags={"environment": HOSTILE}),
         cluster("lost"),
@@ -60,7 +63,12 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         ],
         # The last Friday of every month at 20:00 -08:00 = Saturday 04:00 UTC.
         "seattle": [
-            _window(AUTO, {"relativeMonthly": {"intervalMonths": 1, "weekIndex": "Last", "dayOfWeek": "Friday"}}, "20:00", "-08:00")
+            _window(
+                AUTO,
+                {"relativeMonthly": {"intervalMonths": 1, "weekIndex": "Last", "dayOfWeek": "Friday"}},
+                "20:00",
+                "-08:00",
+            )
         ],
         "hostile": [_window(AUTO, {"weekly": {"intervalWeeks": 1, "dayOfWeek": "Wednesday"}}, "02:00", "+00:00")],
         "broken": [_window(AUTO, {"weekly": {"intervalWeeks": 9, "dayOfWeek": "Monday"}}, "02:00", "+00:00")],

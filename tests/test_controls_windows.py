@@ -164,7 +164,11 @@ CASES: dict[str, tuple[Case, ...]] = {
                 Member("stg", env("staging"), (weekly("Saturday"),)),
                 Member("prod", env("prod"), (weekly("Saturday"),)),
             ),
-            says=("production aksManagedAutoUpgradeSchedule opens 2026-11-28 01:00 UTC", "'stg' (staging)", "same time"),
+            says=(
+                "production aksManagedAutoUpgradeSchedule opens 2026-11-28 01:00 UTC",
+                "'stg' (staging)",
+                "same time",
+            ),
         ),
         Case(
             "production-first",
@@ -282,7 +286,11 @@ CASES: dict[str, tuple[Case, ...]] = {
                 ),
             ),
             pool="user",
-            says=("maxUnavailable 1", "6 round(s) x (10 min provisioning + 60 min drain timeout + 5 min soak)", "450 min"),
+            says=(
+                "maxUnavailable 1",
+                "6 round(s) x (10 min provisioning + 60 min drain timeout + 5 min soak)",
+                "450 min",
+            ),
         ),
         Case("no-window", "not_applicable", (Member("prod", cluster),), pool="system", says=("AKS-WIN-01",)),
         Case(

@@ -42,7 +42,11 @@ def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     events = [c for c in Calendar.from_ical((out / "maintenance.ics").read_bytes()).walk() if c.name == "VEVENT"]
     assert events and all(str(e["UID"]) for e in events)
     gates = json.loads((out / "preflight.json").read_text(encoding="utf-8"))["gates"]
-    assert [(g["step"], g["allowed"]) for g in gates] == [("user-pool", False), ("control-plane", True), ("user-pool", False)]
+    assert [(g["step"], g["allowed"]) for g in gates] == [
+        ("user-pool", False),
+        ("control-plane", True),
+        ("user-pool", False),
+    ]
     assert "System pool(s)" in gates[0]["verdict"] and "behind the target" in gates[2]["verdict"]
     scans = _scans(out / "auditor.duckdb")
     assert len(scans) == 6

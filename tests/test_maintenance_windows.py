@@ -177,7 +177,9 @@ def test_nothing_before_start_date_and_phase_flags() -> None:
     undated = occurrences(parse_window(window({"daily": {"intervalDays": 2}})), utc(2026, 12, 1), utc(2026, 12, 5))
     assert undated and all(o.phase_assumed for o in undated)
     every_week = occurrences(
-        parse_window(window({"weekly": {"intervalWeeks": 1, "dayOfWeek": "Friday"}})), utc(2026, 12, 1), utc(2026, 12, 9)
+        parse_window(window({"weekly": {"intervalWeeks": 1, "dayOfWeek": "Friday"}})),
+        utc(2026, 12, 1),
+        utc(2026, 12, 9),
     )
     assert every_week and not any(o.phase_assumed for o in every_week)
 
@@ -193,12 +195,22 @@ def test_previous_occurrence_and_defaults() -> None:
     assert parsed.duration_hours == 24 and parsed.duration_defaulted and parsed.offset_text == "+00:00"
     previous = previous_occurrence(parsed, utc(2026, 12, 4, 3))
     assert previous is not None and previous.starts == utc(2026, 11, 27, 3)
-    assert previous_occurrence(parse_window(window({"daily": {"intervalDays": 1}}, startDate="2026-12-01")), utc(2026, 12, 1)) is None
+    assert (
+        previous_occurrence(
+            parse_window(window({"daily": {"intervalDays": 1}}, startDate="2026-12-01")), utc(2026, 12, 1)
+        )
+        is None
+    )
 
 
 def test_cli_style_nulls_and_case_are_accepted() -> None:
     payload = {
-        "schedule": {"absoluteMonthly": None, "daily": None, "relativeMonthly": None, "weekly": {"intervalWeeks": 1, "dayOfWeek": "monday"}},
+        "schedule": {
+            "absoluteMonthly": None,
+            "daily": None,
+            "relativeMonthly": None,
+            "weekly": {"intervalWeeks": 1, "dayOfWeek": "monday"},
+        },
         "startTime": "09:00",
         "utcOffset": None,
         "durationHours": 4,
@@ -220,7 +232,10 @@ def test_cli_style_nulls_and_case_are_accepted() -> None:
         (window({"daily": {"intervalDays": 1}}, utcOffset="+5:30"), "utcOffset"),
         (window({"daily": {"intervalDays": 1}}, durationHours=2), "durationHours 2 is outside 4..24"),
         (window({"daily": {"intervalDays": 1}}, startDate="next week"), "startDate"),
-        (window({"daily": {"intervalDays": 1}}, notAllowedDates=[{"start": "2026-12-31", "end": "2026-12-01"}]), "ends"),
+        (
+            window({"daily": {"intervalDays": 1}}, notAllowedDates=[{"start": "2026-12-31", "end": "2026-12-01"}]),
+            "ends",
+        ),
         (window({"daily": {"intervalDays": True}}), "integer"),
         ("not an object", "not an object"),
     ],

@@ -96,7 +96,7 @@ def test_control_plane_behind_blocks_a_pool(emulator: EmulatorServer) -> None:
     assert result.exit_code == 3
     line = last_line(result)
     assert line.startswith(f"blocked: the control plane runs 1.33.2, behind the target {TARGET}")
-    assert f"first: upgrade the control plane first: az aks upgrade -g rg1 -n healthy --control-plane-only" in line
+    assert "first: upgrade the control plane first: az aks upgrade -g rg1 -n healthy --control-plane-only" in line
 
 
 def test_system_pool_still_upgrading_blocks_user_pools_and_the_control_plane(emulator: EmulatorServer) -> None:
@@ -136,7 +136,15 @@ def test_failed_and_stopped_clusters_block(emulator: EmulatorServer) -> None:
 
 def test_json_gives_every_check_with_its_evidence(emulator: EmulatorServer) -> None:
     result = preflight(
-        emulator, "--cluster", cid("system-upgrading"), "--pool", "user1", "--target-version", TARGET, "--format", "json"
+        emulator,
+        "--cluster",
+        cid("system-upgrading"),
+        "--pool",
+        "user1",
+        "--target-version",
+        TARGET,
+        "--format",
+        "json",
     )
     assert result.exit_code == 3
     payload = json.loads(result.stdout)

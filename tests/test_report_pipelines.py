@@ -65,7 +65,9 @@ def test_upgrade_pipelines_gate_every_step_in_order(pipeline: Path) -> None:
     steps = []
     for number, line in enumerate(lines):
         if line.startswith(("az aks upgrade", "az aks nodepool upgrade")):
-            gate = next(lines[i] for i in range(number - 1, -1, -1) if "auditor preflight" in lines[i] or "az aks" in lines[i])
+            gate = next(
+                lines[i] for i in range(number - 1, -1, -1) if "auditor preflight" in lines[i] or "az aks" in lines[i]
+            )
             assert gate.startswith("auditor preflight"), f"{pipeline.name}: no preflight right before {line!r}"
             if line.startswith("az aks upgrade"):
                 assert "--control-plane-only" in line and "--pool" not in gate

@@ -100,7 +100,7 @@ class ReportData:
     drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
-    # The maintenance calendar from the scan's start (auditor.maintenance_calendar): the chart's weeks, the table's days.
+    # The maintenance calendar from the scan's start (auditor.maintenance_calendar): chart weeks, table days.
     calendar: MaintenanceCalendar | None = None
     calendar_load: dict[str, list[list[int]]] = field(default_factory=dict)
     calendar_upcoming: list[CalendarEvent] = field(default_factory=list)
