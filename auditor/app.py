@@ -177,6 +177,7 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
                     "evidence": list(c.evidence),
                     "remediation": c.remediation,
                     "frameworks": list(c.frameworks),
+                    "references": list(c.references),
                 }
                 for c in catalog
             ],

@@ -14,14 +14,15 @@ the same code over the weeks it shows.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import duckdb
 import numpy as np
 
 from auditor.maintenance_windows import (
-    Occurrence,
     WindowError,
     occurrences,
     parse_cached,
@@ -34,31 +35,36 @@ HORIZON_DAYS = 184
 # Room before the scan for the longest lead a policy may ask of a lower ring (ring_window_lead_hours <= 168).
 _LEAD_ROOM = timedelta(days=8)
 
-_COLUMNS = (
-    "cluster_id",
-    "config_key",
-    "kind",
-    "starts_at",
-    "ends_at",
-    "previous_end",
-    "clipped",
-    "phase_assumed",
-    "in_horizon",
-)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """One window's occurrences as column values (epoch seconds, UTC): cheap to repeat for every cluster using it."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    previous_ends: tuple[int, ...]  # -1: no earlier occurrence
+    clipped: tuple[bool, ...]
+    phase_assumed: tuple[bool, ...]
+    in_horizon: tuple[bool, ...]
 
 
 @lru_cache(maxsize=4096)
-def _expanded(window_json: str, since: datetime, until: datetime) -> tuple[tuple[Occurrence, ...], Occurrence | None]:
-    """Occurrences of a window in [since, until) and the one before the first (memoised: fleets repeat a few window
-    definitions many times)."""
+def _expanded(window_json: str, started: datetime, until: datetime) -> _Columns:
+    """A window's occurrences from two recurrence periods (and the lead room) before `started` to `until`, with the
+    end of the occurrence before each (memoised: fleets repeat a few window definitions many times)."""
     window = parse_cached(window_json)
-    found = tuple(occurrences(window, since, until))
+    found = occurrences(window, started - 2 * window.period - _LEAD_ROOM, until)
     before = previous_occurrence(window, found[0].starts) if found else None
-    return found, before
-
-
-def _naive(moment: datetime) -> np.datetime64:
-    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "s")
+    previous = [before, *found[:-1]] if found else []
+    return _Columns(
+        tuple(int(o.starts.timestamp()) for o in found),
+        tuple(int(o.ends.timestamp()) for o in found),
+        tuple(int(p.ends.timestamp()) if p is not None else -1 for p in previous),
+        tuple(o.clipped for o in found),
+        tuple(o.phase_assumed for o in found),
+        tuple(o.ends > started for o in found),
+    )
 
 
 def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
@@ -68,7 +74,8 @@ def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT cluster_id, lower(config_name), CAST(payload->'$.properties.maintenanceWindow' AS VARCHAR) "
         "FROM maintenance WHERE form = 'window' ORDER BY cluster_id, lower(config_name)"
     ).fetchall()
-    columns: dict[str, list[object]] = {name: [] for name in _COLUMNS}
+    labels: dict[str, list[str]] = {"cluster_id": [], "config_key": [], "kind": []}
+    values: dict[str, list[Any]] = {name: [] for name in _Columns.__dataclass_fields__}
     problems: list[tuple[str, str, str, str]] = []
     if row is not None:
         started = row[0].replace(tzinfo=UTC)
@@ -80,34 +87,29 @@ def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
             # Canonical text, so equal windows share one expansion whatever their key order.
             canonical = json.dumps(json.loads(window_json), sort_keys=True, separators=(",", ":"))
             try:
-                period = parse_cached(canonical).period
-                since = started - 2 * period - _LEAD_ROOM
-                found, before = _expanded(canonical, since, horizon_end)
+                columns = _expanded(canonical, started, horizon_end)
             except WindowError as exc:
                 problems.append((cluster_id, config_key, kind, str(exc)))
                 continue
-            previous = before
-            for occurrence in found:
-                columns["cluster_id"].append(cluster_id)
-                columns["config_key"].append(config_key)
-                columns["kind"].append(kind)
-                columns["starts_at"].append(_naive(occurrence.starts))
-                columns["ends_at"].append(_naive(occurrence.ends))
-                columns["previous_end"].append(_naive(previous.ends) if previous else np.datetime64("NaT"))
-                columns["clipped"].append(occurrence.clipped)
-                columns["phase_assumed"].append(occurrence.phase_assumed)
-                columns["in_horizon"].append(occurrence.ends > started)
-                previous = occurrence
+            count = len(columns.starts)
+            labels["cluster_id"].extend([cluster_id] * count)
+            labels["config_key"].extend([config_key] * count)
+            labels["kind"].extend([kind] * count)
+            for name in values:
+                values[name].extend(getattr(columns, name))
+    epoch = {name: np.array(values[name], dtype=np.int64) for name in ("starts", "ends", "previous_ends")}
+    previous = epoch["previous_ends"].astype("datetime64[s]")
+    previous[epoch["previous_ends"] < 0] = np.datetime64("NaT")
     arrays = {
-        "cluster_id": np.array(columns["cluster_id"], dtype=object),
-        "config_key": np.array(columns["config_key"], dtype=object),
-        "kind": np.array(columns["kind"], dtype=object),
-        "starts_at": np.array(columns["starts_at"], dtype="datetime64[s]"),
-        "ends_at": np.array(columns["ends_at"], dtype="datetime64[s]"),
-        "previous_end": np.array(columns["previous_end"], dtype="datetime64[s]"),
-        "clipped": np.array(columns["clipped"], dtype=bool),
-        "phase_assumed": np.array(columns["phase_assumed"], dtype=bool),
-        "in_horizon": np.array(columns["in_horizon"], dtype=bool),
+        "cluster_id": np.array(labels["cluster_id"], dtype=object),
+        "config_key": np.array(labels["config_key"], dtype=object),
+        "kind": np.array(labels["kind"], dtype=object),
+        "starts_at": epoch["starts"].astype("datetime64[s]"),
+        "ends_at": epoch["ends"].astype("datetime64[s]"),
+        "previous_end": previous,
+        "clipped": np.array(values["clipped"], dtype=bool),
+        "phase_assumed": np.array(values["phase_assumed"], dtype=bool),
+        "in_horizon": np.array(values["in_horizon"], dtype=bool),
     }
     con.register("_occurrence_arrays", arrays)
     try:

@@ -262,3 +262,25 @@ def test_cli_formats_and_out_file(scan: tuple[Path, str], tmp_path: Path) -> Non
     assert bad.exit_code == 2
     missing = runner.invoke(cli, ["calendar", "--db", str(db), "--scan", "nope"])
     assert missing.exit_code == 1 and "no scan 'nope'" in missing.stderr
+
+
+def test_report_has_the_maintenance_calendar_section(scan: tuple[Path, str]) -> None:
+    from auditor.report.data import build_report
+    from auditor.report.html import render_html_text
+
+    db, scan_id = scan
+    con = open_db(db)
+    try:
+        data = build_report(con, scan_id, default_policy())
+    finally:
+        con.close()
+    # As of the scan (2026-11-24 06:00 UTC), not of the reading: Mondays 01:00 at +05:30 are Sundays 19:30 UTC.
+    assert data.calendar is not None and data.calendar.start == datetime(2026, 11, 24, 6, tzinfo=UTC)
+    assert list(data.calendar_load) == ["staging", "prod", HOSTILE]
+    assert sum(map(sum, data.calendar_load["prod"])) > 0
+    html = render_html_text(data, "html")
+    section = html.split('id="calendar"', 1)[1].split("</section>", 1)[0]
+    assert 'alt="Clusters with a maintenance window open' in section and "data:image/svg+xml;base64," in section
+    assert "Sun 2026-11-29 19:30" in section and "india" in section
+    assert "broken/aksManagedAutoUpgradeSchedule" in section  # the unreadable window is named, not dropped
+    assert "every week on Monday at 01:00 UTC+05:30" in section

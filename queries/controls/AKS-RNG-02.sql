@@ -65,25 +65,48 @@ lower_pools AS (
     JOIN described d ON d.cluster_id = k.cluster_id
     WHERE k.ring_rank BETWEEN 1 AND len(k.rings) - 1
 ),
-matched AS (
-    -- Per production pool: lower-ring pools of the same kind, and those no gentler.
-    SELECT p.cluster_id, p.pool_name, p.text, p.image_family, p.surge_share, p.unavailable_share,
-           count(l.pool_name) AS same_kind,
-           count(l.pool_name) FILTER (
+lower_settings AS (
+    -- Lower-ring pools reduced to their distinct kinds and settings (a fleet repeats a few), each with an example.
+    SELECT ring_tag, rings_key, os_key, image_family, lower(mode) AS mode_key, surge_share, unavailable_share, drain,
+           soak, min('''' || name || '/' || pool_name || ''' (' || ring || ')') AS example,
+           min('''' || name || '/' || pool_name || ''' (' || ring || '): ' || settings) AS described
+    FROM lower_pools
+    GROUP BY ALL
+),
+production_settings AS (
+    SELECT DISTINCT ring_tag, rings_key, os_key, image_family, lower(mode) AS mode_key, surge_share,
+           unavailable_share, drain, soak
+    FROM production
+),
+judged_settings AS (
+    -- Per production kind and settings: lower-ring pools of the same kind, and those no gentler.
+    SELECT p.ring_tag, p.rings_key, p.os_key, p.image_family, p.mode_key, p.surge_share, p.unavailable_share,
+           p.drain, p.soak,
+           count(l.mode_key) AS same_kind,
+           count(l.mode_key) FILTER (
                WHERE l.surge_share >= p.surge_share AND l.unavailable_share >= p.unavailable_share
                  AND l.drain <= p.drain AND l.soak <= p.soak) AS mirrors,
-           count(l.pool_name) FILTER (WHERE l.surge_share IS NULL OR l.unavailable_share IS NULL) AS unreadable,
-           arg_min('''' || l.name || '/' || l.pool_name || ''' (' || l.ring || ')',
-                   lower(l.name) || chr(31) || l.cluster_id || chr(31) || l.pool_name) FILTER (
+           count(l.mode_key) FILTER (WHERE l.surge_share IS NULL OR l.unavailable_share IS NULL) AS unreadable,
+           min(l.example) FILTER (
                WHERE l.surge_share >= p.surge_share AND l.unavailable_share >= p.unavailable_share
                  AND l.drain <= p.drain AND l.soak <= p.soak) AS mirror,
-           arg_min('''' || l.name || '/' || l.pool_name || ''' (' || l.ring || '): ' || l.settings,
-                   lower(l.name) || chr(31) || l.cluster_id || chr(31) || l.pool_name) AS gentler
-    FROM production p
-    LEFT JOIN lower_pools l
+           min(l.described) AS gentler
+    FROM production_settings p
+    LEFT JOIN lower_settings l
       ON l.ring_tag = p.ring_tag AND l.rings_key = p.rings_key AND l.os_key IS NOT DISTINCT FROM p.os_key
-     AND l.image_family = p.image_family AND lower(l.mode) = lower(p.mode)
+     AND l.image_family = p.image_family AND l.mode_key = p.mode_key
     GROUP BY ALL
+),
+matched AS (
+    SELECT p.cluster_id, p.pool_name, p.text, p.image_family, p.surge_share, p.unavailable_share,
+           j.same_kind, j.mirrors, j.unreadable, j.mirror, j.gentler
+    FROM production p
+    JOIN judged_settings j
+      ON j.ring_tag = p.ring_tag AND j.rings_key = p.rings_key AND j.os_key IS NOT DISTINCT FROM p.os_key
+     AND j.image_family IS NOT DISTINCT FROM p.image_family AND j.mode_key = lower(p.mode)
+     AND j.surge_share IS NOT DISTINCT FROM p.surge_share
+     AND j.unavailable_share IS NOT DISTINCT FROM p.unavailable_share
+     AND j.drain = p.drain AND j.soak = p.soak
 ),
 judged AS (
     SELECT *,

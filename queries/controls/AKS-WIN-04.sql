@@ -28,14 +28,19 @@ occ AS (
     WHERE o.in_horizon
 ),
 events AS (
-    SELECT subscription_id, kind, starts_at AS moment, 1 AS delta FROM occ
-    UNION ALL
-    SELECT subscription_id, kind, ends_at AS moment, -1 AS delta FROM occ
+    -- Net change of open windows at each instant: windows that end and begin at one instant do not overlap
+    -- (ends are exclusive), so summing them first gives exactly the clusters open from that instant on.
+    SELECT subscription_id, kind, moment, sum(delta) AS delta
+    FROM (
+        SELECT subscription_id, kind, starts_at AS moment, 1 AS delta FROM occ
+        UNION ALL
+        SELECT subscription_id, kind, ends_at AS moment, -1 AS delta FROM occ
+    )
+    GROUP BY ALL
 ),
 running AS (
-    -- A window ends before another begins at the same instant (ends are exclusive): -1 sorts first.
     SELECT subscription_id, kind, moment,
-           sum(delta) OVER (PARTITION BY subscription_id, kind ORDER BY moment, delta ROWS UNBOUNDED PRECEDING) AS open_now
+           sum(delta) OVER (PARTITION BY subscription_id, kind ORDER BY moment ROWS UNBOUNDED PRECEDING) AS open_now
     FROM events
 ),
 peaks AS (
