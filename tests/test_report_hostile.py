@@ -112,7 +112,8 @@ def test_html_has_no_live_markup_from_the_data(out: Path) -> None:
     assert len(scripts) == 2  # the table script and the inert JSON data block: nothing from the data
     assert not [tag for tag, _ in parser.tags if tag in ("b", "i", "iframe", "object", "embed", "svg")]
     images = [dict(attrs) for tag, attrs in parser.tags if tag == "img"]
-    assert len(images) == 4 and all(str(i["src"]).startswith("data:image/svg+xml;base64,") for i in images)
+    # Four summary charts and the maintenance calendar chart.
+    assert len(images) == 5 and all(str(i["src"]).startswith("data:image/svg+xml;base64,") for i in images)
     for tag, attrs in parser.tags:
         for name, _ in attrs:
             assert not name.startswith("on"), f"event handler attribute on <{tag}>"
