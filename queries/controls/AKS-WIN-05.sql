@@ -56,10 +56,14 @@ prod_occ AS (
     CROSS JOIN scan s
     WHERE p.ring_rank = len(p.rings) AND o.starts_at >= s.started_at
 ),
+slots AS (
+    -- Production openings shared by many clusters (a fleet repeats a few windows) are judged once.
+    SELECT DISTINCT ring_tag, rings_key, kind, starts_at, cycle_start, latest_lower FROM prod_occ
+),
 led AS (
     -- The last lower-ring opening early enough for this production opening (as-of join).
     SELECT p.*, l.starts_at AS led_at
-    FROM prod_occ p
+    FROM slots p
     ASOF LEFT JOIN lower_occ l
       ON l.ring_tag = p.ring_tag AND l.rings_key = p.rings_key AND l.kind = p.kind AND l.starts_at <= p.latest_lower
 ),
@@ -71,7 +75,11 @@ first_in_cycle AS (
       ON l.ring_tag = p.ring_tag AND l.rings_key = p.rings_key AND l.kind = p.kind AND l.starts_at >= p.cycle_start
 ),
 judged AS (
-    SELECT *, led_at IS NOT NULL AND led_at >= cycle_start AS ok FROM first_in_cycle
+    SELECT o.*, f.led_at, f.first_at, f.first_who, f.led_at IS NOT NULL AND f.led_at >= o.cycle_start AS ok
+    FROM prod_occ o
+    JOIN first_in_cycle f
+      ON f.ring_tag = o.ring_tag AND f.rings_key = o.rings_key AND f.kind = o.kind AND f.starts_at = o.starts_at
+     AND f.cycle_start = o.cycle_start AND f.latest_lower = o.latest_lower
 ),
 per_kind AS (
     SELECT cluster_id, kind, any_value(config_key) AS config_key, any_value(lead_hours) AS lead_hours,
