@@ -36,7 +36,6 @@ HORIZON_DAYS = 184
 _LEAD_ROOM = timedelta(days=8)
 
 
-
 @dataclass(frozen=True)
 class _Columns:
     """One window's occurrences as column values (epoch seconds, UTC): cheap to repeat for every cluster using it."""
