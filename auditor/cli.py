@@ -455,6 +455,91 @@ def history(
         _stderr(f"{len(events)} upgrade event(s) of {clusters} cluster(s) as of scan {scan_id}")
 
 
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--weeks", type=click.IntRange(1, 104), default=8, show_default=True, help="How far ahead.")
+@click.option(
+    "--from",
+    "start_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day (YYYY-MM-DD, UTC); now by default.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["ics", "table", "json"]), default="table", show_default=True
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here.")
+@handle_errors
+def calendar(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    weeks: int,
+    start_day: Any,
+    output_format: str,
+    out_path: Path | None,
+) -> None:
+    """Maintenance windows, freezes and expected node-image releases of a scan, in UTC (docs/calendar.md)."""
+    from auditor.app import write_calendar
+
+    result = write_calendar(db_path, scan_selector, policy_path, weeks, start_day, output_format, out_path)
+    if out_path is not None:
+        click.echo(str(result))
+
+
+@cli.command()
+@click.option("--cluster", "cluster_id", required=True, help="The managed cluster's ARM id.")
+@click.option("--pool", default=None, help="The agent pool about to be upgraded (the control plane when absent).")
+@click.option("--target-version", default=None, help="The Kubernetes version of the step (X.Y.Z).")
+@click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA certificate file to trust for --endpoint.",
+)
+@click.option(
+    "--cloud",
+    type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+    default="AzureCloud",
+    show_default=True,
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def preflight(
+    cluster_id: str,
+    pool: str | None,
+    target_version: str | None,
+    endpoint: str | None,
+    ca_bundle: str | None,
+    cloud: str,
+    output_format: str,
+) -> None:
+    """Live gate before one upgrade step: exit 0 allowed, 3 blocked (one line: what blocks, what to do first)."""
+    import json
+
+    from auditor.preflight import PreflightUsageError, run_preflight
+
+    try:
+        result = run_preflight(
+            cluster_id, pool=pool, target=target_version, endpoint=endpoint, ca_bundle=ca_bundle, cloud=cloud
+        )
+    except PreflightUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        if not result.allowed:
+            _stderr(result.verdict())
+    else:
+        for check in result.checks:
+            click.echo(f"{check.status:5}  {check.name}: {check.detail}")
+        click.echo(result.verdict())
+    if not result.allowed:
+        sys.exit(EXIT_THRESHOLD)
+
+
 @cli.group()
 def emulator() -> None:
     """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""

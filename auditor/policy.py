@@ -46,6 +46,21 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         list,
         "AKS-RNG-01: ring tag values from the first ring to production (the last)",
     ),
+    "window_overlap_max_clusters": (
+        10,
+        int,
+        "AKS-WIN-04: most clusters of one subscription whose windows of one kind may be open at once",
+    ),
+    "ring_window_lead_hours": (
+        24,
+        int,
+        "AKS-WIN-05: a lower ring's window opens at least this many hours before production's, every cycle",
+    ),
+    "node_provisioning_minutes": (
+        10,
+        int,
+        "AKS-WIN-06: minutes to provision a surge node, per round of a rolling upgrade",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -56,6 +71,9 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "system_max_unavailable": (0, 1000),
     "campaign_window_hours": (1, 720),
     "history_lookback_days": (1, 3650),
+    "window_overlap_max_clusters": (1, 100_000),
+    "ring_window_lead_hours": (0, 168),  # the window model keeps a week of room before the scan
+    "node_provisioning_minutes": (1, 240),
 }
 
 # List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.

@@ -48,6 +48,8 @@ _CODE = (
     "history.py",
     "trend.py",
     "catalog/__init__.py",
+    "maintenance_windows.py",
+    "window_model.py",
 )
 
 _NOT_EVALUATED = ("kql", "schema", "trend", "frameworks")

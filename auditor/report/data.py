@@ -6,13 +6,21 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
 from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
+from auditor.maintenance_calendar import (
+    REPORT_CHART_DAYS,
+    CalendarEvent,
+    MaintenanceCalendar,
+    build_calendar,
+    upcoming,
+    weekly_load,
+)
 from auditor.policy import Policy
 from auditor.store import Scan, resolve_scan
 from auditor.trend import Drift, build_drift
@@ -92,6 +100,10 @@ class ReportData:
     drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    # The maintenance calendar from the scan's start (auditor.maintenance_calendar): chart weeks, table days.
+    calendar: MaintenanceCalendar | None = None
+    calendar_load: dict[str, list[list[int]]] = field(default_factory=dict)
+    calendar_upcoming: list[CalendarEvent] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -104,7 +116,8 @@ class ReportData:
 
     @property
     def failing_clusters(self) -> int:
-        return len({f.resource_id for f in self.findings if f.status == "fail"})
+        # Subscription-level findings (no cluster) are not clusters.
+        return len({f.resource_id for f in self.findings if f.status == "fail" and f.cluster})
 
     @property
     def expired_waivers(self) -> int:
@@ -200,6 +213,11 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
+    # The calendar as of the scan (not of the reading), from the model tables of this scan.
+    start = scan.started_at.replace(tzinfo=UTC)
+    calendar = build_calendar(
+        con, start, start + timedelta(days=REPORT_CHART_DAYS), environment_tag=str(policy.thresholds["ring_tag"])
+    )
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -228,6 +246,9 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         error_summary=error_summary,
         drift=drift,
         timelines=timelines,
+        calendar=calendar,
+        calendar_load=weekly_load(calendar, policy.thresholds["ring_order"]),
+        calendar_upcoming=upcoming(calendar),
     )
 
 
@@ -355,7 +376,7 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
     worst: dict[str, int] = {}
     first: dict[str, Finding] = {}
     for f in findings:
-        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
+        if f.status != "fail" or not f.cluster or not f.resource_id.lower().startswith("/subscriptions/"):
             continue
         rank = SEVERITY_RANK.get(f.severity, 0)
         weight[f.resource_id] += 2**rank
