@@ -25,6 +25,11 @@ CALL_KINDS = (
 )
 
 
+# How error replies are written: ARM JSON; an HTML gateway page (not JSON); ARM JSON or plain text that echoes
+# the request's headers, Authorization included, as some proxies and gateways do.
+ERROR_BODIES = ("arm", "html", "echo-json", "echo-text")
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """How the emulator answers besides the payloads: latency, quotas, faults.
@@ -49,6 +54,10 @@ class Behaviour:
     timeout_seconds: float = 30.0
     timeout_kinds: frozenset[str] = field(default_factory=frozenset)
     truncate_results: bool = False
+    # Hostile payloads (malformed-input tests): how error replies are written, and rows served verbatim after
+    # the fleet's own in every Resource Graph `resources` answer (objectArray).
+    error_body: str = "arm"
+    extra_graph_rows: tuple[Any, ...] = ()
     seed: int = 0
     token: str | None = None
 
@@ -78,6 +87,8 @@ class Behaviour:
             raise ValueError("resource_graph_quota must be at least 1 (or None for no quota)")
         if self.rp_burst is not None and (self.rp_burst < 1 or self.rp_refill_per_second <= 0):
             raise ValueError("rp_burst must be at least 1 and rp_refill_per_second positive (or rp_burst None)")
+        if self.error_body not in ERROR_BODIES:
+            raise ValueError(f"error_body must be one of {', '.join(ERROR_BODIES)}, got {self.error_body!r}")
         for name in ("fault_kinds", "timeout_kinds"):
             unknown = sorted(set(getattr(self, name)) - set(CALL_KINDS))
             if unknown:
@@ -92,6 +103,8 @@ def _coerce(name: str, value: Any) -> Any:
         return (float(low), float(high))
     if name in ("fault_kinds", "timeout_kinds"):
         return frozenset(value or ())
+    if name == "extra_graph_rows":
+        return tuple(value or ())
     if name == "forbidden_subscriptions":
         return frozenset(str(sid).lower() for sid in (value or ()))
     return value
@@ -139,6 +152,8 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
             "forbiddenSubscriptions",
             "timeouts",
             "truncateResults",
+            "errorBody",
+            "extraGraphRows",
         },
         f"{where}.faults",
     )
@@ -162,6 +177,12 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
         options["timeout_kinds"] = timeouts.get("kinds", ())
     if "truncateResults" in faults:
         options["truncate_results"] = bool(faults["truncateResults"])
+    if "errorBody" in faults:
+        options["error_body"] = faults["errorBody"]
+    if "extraGraphRows" in faults:
+        if not isinstance(faults["extraGraphRows"], list):
+            raise FleetError(f"{where}.faults.extraGraphRows: expected a list of rows")
+        options["extra_graph_rows"] = faults["extraGraphRows"]
     try:
         return Behaviour().with_overrides(options)
     except (TypeError, ValueError) as exc:

@@ -388,12 +388,26 @@ def _covers(waiver: Any, finding: Finding) -> bool:
 
 def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> list[dict[str, Any]]:
     """The exceptions register: every waiver of the policy, its state on the scan date, what it covered."""
-    waived = [f for f in findings if f.waiver]
+    # Findings by the waiver recorded on them, so each waiver finds its own in one lookup (linear in waivers plus
+    # findings); a record without the waiver's resource (an older cache) is matched the slow way.
+    recorded: dict[tuple[str, str, str, str], list[Finding]] = {}
+    unkeyed: list[Finding] = []
+    for finding in findings:
+        record = finding.waiver
+        if not record:
+            continue
+        if "resource" in record:
+            key = (finding.control_id, str(record.get("reason")), str(record["resource"]), str(record.get("expires")))
+            recorded.setdefault(key, []).append(finding)
+        else:
+            unkeyed.append(finding)
     register = []
     for waiver in policy.waivers:
         expires = getattr(waiver, "expires", None)
         expired = bool(as_of and expires and not waiver.active(as_of))
-        covered = [f for f in waived if _covers(waiver, f)]
+        covered = recorded.get((waiver.control, waiver.reason, waiver.resource, str(waiver.expires)), []) + [
+            f for f in unkeyed if _covers(waiver, f)
+        ]
         register.append(
             {
                 "control": waiver.control,
