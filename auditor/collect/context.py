@@ -20,7 +20,7 @@ from azure.core.pipeline import PipelineResponse
 
 from auditor.collect.clients import AzureClients
 from auditor.collect.limiter import Limiter, ScanCancelled
-from auditor.safetext import clean_message, has_surrogates, replace_surrogates
+from auditor.safetext import clean_message, has_surrogates, one_line, redact, replace_surrogates
 from auditor.store import ErrorRow, EvidenceSpool
 
 T = TypeVar("T")
@@ -119,11 +119,11 @@ class CollectContext:
             try:
                 return operation(raw_response_hook=self._hook(bucket))
             except ClientAuthenticationError as exc:
-                last = (_status(exc), "AuthenticationFailed", _describe(exc))
+                last = (_status(exc), "AuthenticationFailed", _describe(exc, self.secrets))
                 break
             except HttpResponseError as exc:
                 status = _status(exc)
-                last = (status, _code(exc), _describe(exc))
+                last = (status, _code(exc), _describe(exc, self.secrets))
                 if status not in RETRIABLE_STATUS:
                     break
                 retry_after = _retry_after(exc) if status in (429, 503) else None
@@ -131,11 +131,15 @@ class CollectContext:
                     self.limiter.block_aks(bucket.subscription_id, bucket.region, retry_after or 1.0)
             except (ServiceRequestError, ServiceResponseError) as exc:
                 retry_after = None
-                last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError", _describe(exc))
+                last = (
+                    None,
+                    "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError",
+                    _describe(exc, self.secrets),
+                )
                 if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
                     break
             except Exception as exc:  # a payload the SDK cannot read: evidence is missing, say why
-                last = (None, "MalformedResponse", f"{type(exc).__name__}: {_describe(exc)}")
+                last = (None, "MalformedResponse", f"{type(exc).__name__}: {_describe(exc, self.secrets)}")
                 break
             if attempt + 1 < settings.max_attempts:
                 with self._lock:
@@ -188,10 +192,11 @@ def _retry_after(exc: HttpResponseError) -> float | None:
 _TAG = re.compile(r"<[^>]*>")
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, secrets: tuple[str, ...]) -> str:
     """What went wrong, in words: the ARM error message, or what a body that is not ARM JSON held.
 
-    Cleaning (secrets, controls, length) happens once, in CollectContext.fail.
+    A body is redacted before it is shortened, so no cut can leave part of a token unrecognised; the message is
+    cleaned again (secrets, controls, length) in CollectContext.fail.
     """
     error = getattr(exc, "error", None)
     message = getattr(error, "message", None)
@@ -210,7 +215,7 @@ def _describe(exc: Exception) -> str:
         try:
             json.loads(body)
         except ValueError:
-            text = " ".join(_TAG.sub(" ", body).split())
-            return f"{status}; the body is not JSON ({content_type}, {len(body)} characters): {text[:300]}"
-        return f"{status}; the JSON body is not an ARM error: {' '.join(body.split())[:300]}"
+            text = one_line(redact(_TAG.sub(" ", body), secrets), 300)
+            return f"{status}; the body is not JSON ({content_type}, {len(body)} characters): {text}"
+        return f"{status}; the JSON body is not an ARM error: {one_line(redact(body, secrets), 300)}"
     return str(exc).split("\nContent:", 1)[0]
