@@ -236,12 +236,13 @@ def evaluate(
         "LEFT JOIN subscriptions s USING (subscription_id)"
     ).fetchall():
         stopped = bool(power) and power.lower() == "stopped"
+        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: empty, not null.
         context[cluster_id] = (
-            name,
-            sub_id,
+            name or "",
+            sub_id or "",
             sub_name,
-            group,
-            location,
+            group or "",
+            location or "",
             json.loads(tags_json or "{}"),
             stopped,
         )

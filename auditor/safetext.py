@@ -25,11 +25,13 @@ _HEADER_NAMES = (
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # `Authorization: Bearer x`, `"authorization": "x"`, `authorization=x` as proxies echo request headers.
     (
-        re.compile(rf"(?i)(?<![A-Za-z0-9-])({_HEADER_NAMES})(\\?[\"']?\s*[:=]\s*\\?[\"']?\s*)([^\"'\r\n,;}}&]+)"),
+        re.compile(
+            rf"(?i)(?<![A-Za-z0-9-])({_HEADER_NAMES})(\\?[\"']?\s*(?:[:=]|%3a|%3d)\s*\\?[\"']?\s*)([^\"'\r\n,;}}&]+)"
+        ),
         rf"\1\2{REDACTED}",
     ),
     # A bearer token wherever it stands.
-    (re.compile(r"(?i)\b(bearer)(\s+|%20|\+)([A-Za-z0-9\-._~+/]{8,}=*)"), rf"\1\2{REDACTED}"),
+    (re.compile(r"(?i)(?<![A-Za-z])(bearer)(\s+|%20|\+)([A-Za-z0-9\-._~+/]{8,}=*)"), rf"\1\2{REDACTED}"),
     # JSON Web Tokens (Entra ID access tokens) even without a scheme in front.
     (re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"), REDACTED),
     # OAuth and SAS parameters in echoed URLs or form bodies.

@@ -490,7 +490,8 @@ class EmulatorServer:
     def _hostile_error(self, handler: _Handler, reply: _Reply) -> bytes:
         """An error body as a gateway or proxy writes it (Behaviour.error_body); sets its Content-Type."""
         phrase = HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else "Error"
-        echoed = [f"{name}: {value}" for name, value in handler.headers.items()]
+        # Sorted by name, so a short excerpt of the echo still holds the Authorization header.
+        echoed = sorted(f"{name}: {value}" for name, value in handler.headers.items())
         style = self.behaviour.error_body
         if style == "html":
             reply.headers["Content-Type"] = "text/html"
