@@ -19,8 +19,8 @@ from tests.evidence import cluster, store_scan
 PAYLOADS = {
     "cr": "ok\r=1+1",
     "crlf": "ok\r\n+SUM(A1:A9)",
-    "lf": "ok\n@HYPERLINK(\"http://evil.example\")",
-    "quoted": 'ok\n"=cmd|\' /C calc\'!A0',
+    "lf": 'ok\n@HYPERLINK("http://evil.example")',
+    "quoted": "ok\n\"=cmd|' /C calc'!A0",
     "spaces": "ok\r   -2+3",
     "tab": "ok\r\t=1",
     "separator": "ok\u2028=1+1",

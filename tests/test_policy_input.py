@@ -18,6 +18,7 @@ from auditor.policy_check import check_policy
 from auditor.store import open_db
 from tests.evidence import cluster, pool, store_scan
 
+OLD_IMAGE = "AKSUbuntu-2204gen2containerd-202601.01.0"
 POLICY = """[thresholds]
 image_max_age_days = 14
 
@@ -126,7 +127,7 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
             rg=f"rg{i % 10}",
             channel=None,
             node_os=None,
-            pools=[pool("system", image="AKSUbuntu-2204gen2containerd-202601.01.0", upgrade_settings={"maxSurge": "0"})],
+            pools=[pool("system", image=OLD_IMAGE, upgrade_settings={"maxSurge": "0"})],
         )
         for i in range(200)
     ]
