@@ -106,7 +106,7 @@ def test_a_full_disk_under_the_evidence_spool_is_named_and_nothing_is_stored(tmp
             text=True,
             timeout=120,
             env={**os.environ, **TOKEN, "TMPDIR": str(spools)},
-            preexec_fn=small_files,  # noqa: PLW1509 (the limit must apply to the child only)
+            preexec_fn=small_files,  # the limit applies to the child only
         )
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot write the evidence spool ") and "File too large" in result.stderr

@@ -201,3 +201,16 @@ def test_a_null_row_beside_one_good_cluster_loses_nothing(tmp_path: Path) -> Non
     record.evidence.discard()
     assert record.stats["clusters"] == 1
     assert [e.code for e in record.errors] == ["MalformedRow"]
+
+
+def test_hostile_knobs_can_be_set_in_a_fleet_file() -> None:
+    from auditor.emulator.faults import behaviour_from_settings
+    from auditor.emulator.fleet import FleetError
+
+    behaviour = behaviour_from_settings({"faults": {"errorBody": "echo-text", "extraGraphRows": [None, {"a": 1}]}})
+    assert behaviour.error_body == "echo-text"
+    assert behaviour.extra_graph_rows == (None, {"a": 1})
+    with pytest.raises(FleetError, match="error_body must be one of arm, html, echo-json, echo-text"):
+        behaviour_from_settings({"faults": {"errorBody": "xml"}})
+    with pytest.raises(FleetError, match="extraGraphRows: expected a list"):
+        behaviour_from_settings({"faults": {"extraGraphRows": {"id": "x"}}})
