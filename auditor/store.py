@@ -47,7 +47,7 @@ def open_db(path: Path, *, create: bool = False, read_only: bool = False) -> duc
     try:
         con = duckdb.connect(str(path), read_only=read_only and path.exists())
     except duckdb.Error as exc:
-        raise StoreError(f"cannot open {path} as a DuckDB database: {clean_message(str(exc), limit=300)}") from exc
+        raise StoreError(unreadable_store(path, exc, opening=True)) from exc
     try:
         _check_complete(con, path)
         _check_and_migrate(con, path, allow_migrate=not read_only)
@@ -60,30 +60,33 @@ def open_db(path: Path, *, create: bool = False, read_only: bool = False) -> duc
     return con
 
 
-# DuckDB's file: three 4 KiB headers, then `total_blocks` blocks of `block_size` bytes.
+# DuckDB's file: three 4 KiB headers, then blocks of `block_size` bytes.
 _DUCKDB_HEADER_BYTES = 3 * 4096
 
 
 def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Refuse a database file shorter than DuckDB's own block count says (truncated by a copy or a full disk)
-    before anything reads a missing block or writes after it."""
-    row = con.execute("SELECT block_size, total_blocks FROM pragma_database_size() LIMIT 1").fetchone()
-    if not row or not row[0] or not path.exists():
+    """Refuse a database file too short to hold the blocks DuckDB says are in use (cut by a copy, a transfer or a
+    full disk) before anything reads a missing block or writes after it. Used blocks, not total ones: DuckDB
+    trims free blocks off the end of the file, so only the used ones give a size the file must reach."""
+    row = con.execute("SELECT block_size, used_blocks FROM pragma_database_size() LIMIT 1").fetchone()
+    if not row or not row[0] or not path.is_file():
         return
     expected = _DUCKDB_HEADER_BYTES + int(row[0]) * int(row[1])
     size = path.stat().st_size
     if size < expected:
         raise StoreError(
-            f"{path} is truncated ({size:,} of {expected:,} bytes): it was not modified; "
-            "restore it from a backup or point --db at another file"
+            f"{path} is truncated ({size:,} bytes, but its {int(row[1]):,} blocks in use need {expected:,}): "
+            "it was not modified; restore it from a backup or point --db at another file"
         )
 
 
-def unreadable_store(path: Path | str, exc: BaseException) -> str:
+def unreadable_store(path: Path | str, exc: BaseException, *, opening: bool = False) -> str:
     """One line for a database that DuckDB cannot read or write."""
     detail = clean_message(str(exc), limit=300)
     if isinstance(exc, duckdb.IOException) and "Could not read enough bytes" in str(exc):
         return f"{path} is truncated or damaged ({detail}): it was not modified; restore it from a backup"
+    if opening:
+        return f"cannot open {path} as a DuckDB database: {detail}"
     if "No space left on device" in str(exc):
         return f"no space left on the device holding {path}: free some space and run the command again ({detail})"
     return f"cannot use the database {path}: {detail}"
