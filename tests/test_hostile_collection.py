@@ -108,10 +108,13 @@ def test_every_good_cluster_is_stored_and_each_bad_item_is_an_error(
         "the cluster cannot be identified",
     }
     assert ("maintenance_configurations", NO_SUBSCRIPTION_ID, "IncompleteRow") in {e[:3] for e in errors}
+    # westus holds only the incomplete row: its versions and image profile are recorded as not collected.
+    assert ("kubernetes_versions", "westus", "IncompleteRow") in {e[:3] for e in errors}
+    assert ("pool_upgrade_profile", "westus|AKSUbuntu-2204gen2containerd", "IncompleteRow") in {e[:3] for e in errors}
     surrogate = [e for e in errors if e[2] == "MalformedText"]
     assert len(surrogate) == 1 and "tagged" in surrogate[0][1]
     assert "$.tags.owner" in surrogate[0][3] and "U+FFFD" in surrogate[0][3]
-    html = [e for e in errors if e[0] == "pool_upgrade_profile"]
+    html = [e for e in errors if e[0] == "pool_upgrade_profile" and e[2] != "IncompleteRow"]
     assert html and all("the body is not JSON (text/html" in e[3] for e in html)
     assert status == ("partial",)
     assert record.stats["clusters"] == len(GOOD)  # routed clusters: the incomplete row is stored, never routed
@@ -150,6 +153,15 @@ def test_the_incomplete_cluster_is_unknown_where_evidence_is_missing(
     nosub = [f for f in findings if f["resource_id"] == NO_SUBSCRIPTION_ID]
     assert nosub and nosub[0]["status"] == "unknown"
     assert "IncompleteRow" in nosub[0]["message"] or "lacks a usable subscriptionId" in nosub[0]["message"]
+    # Every control that needs evidence the row could not address is unknown, never a pass.
+    result = CliRunner().invoke(cli, ["findings", "--db", str(db), "--format", "json"])
+    needing_calls = {"AKS-VER-01", "AKS-VER-03", "AKS-IMG-02", "AKS-WIN-01", "AKS-WIN-02"}
+    statuses = {
+        f["control_id"]: f["status"]
+        for f in json.loads(result.stdout)
+        if f["resource_id"] == NO_SUBSCRIPTION_ID and f["control_id"] in needing_calls
+    }
+    assert statuses == dict.fromkeys(needing_calls, "unknown")
 
 
 def test_report_trend_and_export_work_on_the_hostile_scan(
@@ -214,3 +226,14 @@ def test_hostile_knobs_can_be_set_in_a_fleet_file() -> None:
         behaviour_from_settings({"faults": {"errorBody": "xml"}})
     with pytest.raises(FleetError, match="extraGraphRows: expected a list"):
         behaviour_from_settings({"faults": {"extraGraphRows": {"id": "x"}}})
+
+
+def test_resource_graph_failing_for_good_stores_no_empty_scan(tmp_path: Path) -> None:
+    from auditor.errors import CollectionError
+
+    with EmulatorServer(
+        small_fleet(), state_dir=tmp_path / "emu", server_error_rate=1.0, fault_kinds=["resource_graph"]
+    ) as server:
+        clients = AzureClients(StaticTokenCredential("t" * 8), endpoint=server.endpoint, ca_bundle=str(server.ca_file))
+        with pytest.raises(CollectionError, match=r"Resource Graph could not list the clusters of 2 subscription\(s\)"):
+            run_scan(clients, ScanOptions(), limiter=quick_limiter())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.collect.aks import image_family
 from auditor.collect.base import ClusterRef, Inventory, Task
 from auditor.collect.context import GRAPH, CallFailed, CollectContext
 from auditor.paths import read_query
@@ -128,6 +129,7 @@ class ManagedClustersCollector:
             inventory.options.get("graph_page_size", PAGE_SIZE),
         )
         seen: set[str] = set()
+        unroutable: list[dict[str, Any]] = []
         for index, row in enumerate(rows):
             if not isinstance(row, dict):
                 reject_row(ctx, "resource_graph", index, row, f"is {_json_kind(row)}, not an object")
@@ -145,6 +147,7 @@ class ManagedClustersCollector:
             incomplete = missing_routing_fields(row)
             if incomplete:
                 self._unroutable(ctx, cluster_id, incomplete)
+                unroutable.append(row)
                 continue
             properties = row.get("properties")
             inventory.clusters.append(
@@ -157,6 +160,33 @@ class ManagedClustersCollector:
                     pools=pool_refs(properties if isinstance(properties, dict) else {}),
                 )
             )
+
+        self._regions_left_out(ctx, inventory, unroutable)
+
+    @staticmethod
+    def _regions_left_out(ctx: CollectContext, inventory: Inventory, unroutable: list[dict[str, Any]]) -> None:
+        """Per-region evidence only an incomplete row could have been routed for is not collected: say so, so a
+        control never reports it missing without a reason."""
+        routed = {c.location for c in inventory.clusters}
+        routed_families = {(c.location, image_family(image)) for c in inventory.clusters for _, image in c.pools}
+        regions: set[str] = set()
+        families: set[tuple[str, str]] = set()
+        for row in unroutable:
+            location = row.get("location")
+            if not isinstance(location, str) or not location.strip() or has_surrogates(location):
+                continue
+            location = location.lower()
+            if location not in routed:
+                regions.add(location)
+            properties = row.get("properties")
+            for _, image in pool_refs(properties if isinstance(properties, dict) else {}):
+                if (location, image_family(image)) not in routed_families:
+                    families.add((location, image_family(image)))
+        reason = "no complete Resource Graph row in the region to address the call through"
+        for region in sorted(regions):
+            ctx.fail("kubernetes_versions", region, None, "IncompleteRow", f"not collected: {reason}")
+        for region, family in sorted(families):
+            ctx.fail("pool_upgrade_profile", f"{region}|{family}", None, "IncompleteRow", f"not collected: {reason}")
 
     @staticmethod
     def _unroutable(ctx: CollectContext, cluster_id: str, missing: list[str]) -> None:
