@@ -14,6 +14,7 @@ import duckdb
 from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
 from auditor.policy import Policy
+from auditor.safetext import redact
 from auditor.store import Scan, resolve_scan
 from auditor.trend import Drift, build_drift
 
@@ -159,8 +160,10 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
     as_of: date | None = as_of_row[0] if as_of_row else None
     error_rows = con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    # Messages are redacted before they are stored; redacted again here for scans stored by older versions.
     errors = [
-        dict(zip(("call", "scope", "status", "code", "message"), row, strict=True)) for row in error_rows.fetchall()
+        dict(zip(("call", "scope", "status", "code", "message"), (*row[:4], redact(row[4] or "")), strict=True))
+        for row in error_rows.fetchall()
     ]
     error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
     error_summary = [
