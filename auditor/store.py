@@ -344,7 +344,11 @@ _SPOOL_COLUMNS = "{'seq': 'INTEGER', 'kind': 'VARCHAR', 'scope': 'VARCHAR', 'req
 def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
     """Store a whole scan atomically (one transaction) and return its evidence digest."""
     spool = record.evidence if isinstance(record.evidence, EvidenceSpool) else EvidenceSpool.of(record.evidence)
-    spool.close()
+    try:
+        spool.close()  # the last buffered evidence reaches the disk, or the disk is full: nothing to commit
+    except StoreError:
+        spool.discard()
+        raise
     digest = spool.digest()
     error_rows = [
         (record.scan_id, seq, e.call, e.scope, e.status, e.code, e.message) for seq, e in enumerate(record.errors)

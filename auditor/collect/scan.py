@@ -190,9 +190,12 @@ def _check_listed(ctx: CollectContext, inventory: Inventory) -> None:
     would pass every gate on nothing, so the scan stops here, storing nothing."""
     if ctx.evidence.kinds.get("cluster", 0) or inventory.clusters:
         return
-    failures = [e for e in ctx.errors if e.call == "resource_graph" and e.code != "ResultTruncated"]
+    # Calls that failed, not answers that were incomplete (truncated) or held unusable rows (kept as evidence).
+    failures = [
+        e for e in ctx.errors if e.call == "resource_graph" and e.code not in ("ResultTruncated", "MalformedRow")
+    ]
     if not failures:
-        return  # the query answered: the scope holds no cluster
+        return  # the query answered: the scope holds no usable cluster row
     scope = ", ".join(inventory.management_groups) or f"{len(inventory.subscriptions)} subscription(s)"
     status = f"HTTP {failures[-1].status}" if failures[-1].status else failures[-1].code or "error"
     raise CollectionError(
