@@ -223,11 +223,41 @@ def test_hostile_knobs_can_be_set_in_a_fleet_file() -> None:
 
     behaviour = behaviour_from_settings({"faults": {"errorBody": "echo-text", "extraGraphRows": [None, {"a": 1}]}})
     assert behaviour.error_body == "echo-text"
-    assert behaviour.extra_graph_rows == (None, {"a": 1})
+    assert behaviour.extra_graph_rows == (("resources", None), ("resources", {"a": 1}))
+    by_table = behaviour_from_settings({"faults": {"extraGraphRows": {"resourceChanges": [None]}}})
+    assert by_table.extra_graph_rows == (("resourcechanges", None),)
     with pytest.raises(FleetError, match="error_body must be one of arm, html, echo-json, echo-text"):
         behaviour_from_settings({"faults": {"errorBody": "xml"}})
     with pytest.raises(FleetError, match="extraGraphRows: expected a list"):
         behaviour_from_settings({"faults": {"extraGraphRows": {"id": "x"}}})
+    with pytest.raises(FleetError, match="unknown table"):
+        behaviour_from_settings({"faults": {"extraGraphRows": {"vms": []}}})
+
+
+def test_null_and_id_less_change_and_event_rows_are_errors_not_crashes(tmp_path: Path) -> None:
+    bad = [None, {"properties": {"changeType": "Update"}}, "text"]
+    with EmulatorServer(
+        small_fleet(),
+        state_dir=tmp_path / "emu",
+        extra_graph_rows={"resourcechanges": bad, "containerserviceeventresources": bad},
+    ) as server:
+        record = scan(server)
+    db = tmp_path / "a.duckdb"
+    con = open_db(db, create=True)
+    try:
+        write_scan(con, record)
+        record_scan(con)
+        rejected = con.execute("SELECT count(*) FROM evidence WHERE kind = 'rejected_row'").fetchone()
+    finally:
+        con.close()
+    assert record.stats["clusters"] == 3
+    assert sorted((e.call, e.code) for e in record.errors) == sorted(
+        [(kind, "MalformedRow") for kind in ("resource_change", "scheduled_event") for _ in bad]
+    )
+    assert rejected == (6,)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["history", "--db", str(db)]).exit_code == 0
+    assert runner.invoke(cli, ["findings", "--db", str(db), "--format", "json"]).exit_code == 0
 
 
 def test_resource_graph_failing_for_good_stores_no_empty_scan(tmp_path: Path) -> None:

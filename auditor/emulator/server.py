@@ -997,9 +997,9 @@ class EmulatorServer:
         if denial is not None or allowed is None:
             return denial or _error(403, "AuthorizationFailed", "no subscriptions in scope")
         rows = [r for r in self._arg_rows[table] if _row_subscription(r) in allowed]
-        verbatim = {id(row) for row in self.behaviour.extra_graph_rows} if table == "resources" else set()
-        if verbatim:
-            rows = [*rows, *self.behaviour.extra_graph_rows]
+        extra = [row for extra_table, row in self.behaviour.extra_graph_rows if extra_table == table]
+        verbatim = {id(row) for row in extra}
+        rows = [*rows, *extra]
         if limit is not None:
             rows = rows[:limit]
         fingerprint = hashlib.sha256(
