@@ -12,7 +12,7 @@ from typing import Any
 from auditor.controls import Finding, evaluate, load_catalog
 from auditor.errors import AuditorError
 from auditor.paths import output_directory
-from auditor.policy import THRESHOLDS, load_policy
+from auditor.policy import THRESHOLDS, Policy, load_policy
 from auditor.signing import SigningKey
 from auditor.store import open_db, resolve_scan, write_scan
 
@@ -89,9 +89,57 @@ def scan_and_store(
         con.close()
 
 
+@dataclass(frozen=True)
+class ScanCompleteness:
+    """Whether a stored scan holds what a gate needs: every source collected, and at least one cluster."""
+
+    scan_id: str
+    status: str
+    clusters: int
+    errors: dict[str, int]  # collection errors per call
+
+    @property
+    def problem(self) -> str | None:
+        """Why findings of this scan cannot be trusted to be whole, in one line; None when they can."""
+        if self.status == "partial":
+            calls = ", ".join(f"{call} {count}" for call, count in self.errors.items())
+            total = sum(self.errors.values())
+            return (
+                f"scan {self.scan_id} is partial: {total} collection error(s) ({calls}); findings that needed the "
+                "missing evidence are unknown, and clusters Azure did not return are not judged at all"
+            )
+        if self.clusters == 0:
+            return f"scan {self.scan_id} holds no cluster: there was nothing to judge"
+        return None
+
+
+def scan_completeness(db_path: Path, scan_selector: str) -> ScanCompleteness:
+    """Resolve a scan and tell whether it is complete."""
+    con = open_db(db_path)
+    try:
+        scan = resolve_scan(con, scan_selector)
+        clusters = con.execute(
+            "SELECT count(*) FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan.scan_id]
+        ).fetchone()
+        errors = con.execute(
+            "SELECT call, count(*) FROM collection_errors WHERE scan_id = ? GROUP BY call ORDER BY call",
+            [scan.scan_id],
+        ).fetchall()
+    finally:
+        con.close()
+    return ScanCompleteness(scan.scan_id, scan.status, int(clusters[0]) if clusters else 0, dict(errors))
+
+
+def warn_policy(policy: Policy) -> None:
+    """A valid policy's warnings (a fleet-wide waiver with a far expiry), on stderr."""
+    for warning in policy.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> list[Finding]:
     """Findings of one scan under a policy."""
     policy = load_policy(policy_path)
+    warn_policy(policy)
     con = open_db(db_path)
     try:
         scan = resolve_scan(con, scan_selector)
@@ -129,18 +177,21 @@ def threshold_met(findings: Iterable[Finding], severity: str) -> bool:
 def print_findings_table(findings: list[Finding]) -> None:
     """Findings as a table on stdout."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from auditor.safetext import one_line
+
+    def cell(text: str) -> str:
+        # Untrusted names and messages: rich markup is not interpreted, and line breaks, NUL, ESC and bidirectional
+        # overrides are shown as escapes, so no cell can add rows, recolour or reorder the terminal.
+        return escape(one_line(text))
 
     table = Table(show_lines=False)
     for column in ("Control", "Status", "Severity", "Cluster", "Pool", "Message"):
         table.add_column(column, overflow="fold")
     for f in findings:
-        # rich markup in untrusted names must not be interpreted: pass plain Text via escape.
-        from rich.markup import escape
-
-        table.add_row(
-            f.control_id, f.status, f.severity, escape(f.cluster), escape(f.node_pool or ""), escape(f.message)
-        )
+        table.add_row(f.control_id, f.status, f.severity, cell(f.cluster), cell(f.node_pool or ""), cell(f.message))
     Console(file=sys.stdout, soft_wrap=False).print(table)
 
 
@@ -160,6 +211,7 @@ def write_reports(
     from auditor.report.manifest import write_manifest
 
     policy = load_policy(policy_path)
+    warn_policy(policy)
     con = open_db(db_path)
     try:
         data = build_report(con, scan_selector, policy)

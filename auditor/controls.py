@@ -19,7 +19,7 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.model import prepare_model
 from auditor.paths import queries_dir
-from auditor.policy import THRESHOLDS, Policy
+from auditor.policy import THRESHOLDS, Policy, WaiverIndex
 
 STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -250,12 +250,13 @@ def evaluate(
         "LEFT JOIN subscriptions s USING (subscription_id)"
     ).fetchall():
         stopped = bool(power) and power.lower() == "stopped"
+        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: empty, not null.
         context[cluster_id] = (
-            name,
-            sub_id,
+            name or "",
+            sub_id or "",
             sub_name,
-            group,
-            location,
+            group or "",
+            location or "",
             json.loads(tags_json or "{}"),
             stopped,
         )
@@ -309,18 +310,12 @@ def evaluate(
 def _apply_waivers(findings: list[Finding], policy: Policy, as_of: Any) -> None:
     if not policy.waivers:
         return
-    by_control: dict[str, list[Any]] = {}
-    for waiver in policy.waivers:
-        by_control.setdefault(waiver.control, []).append(waiver)
+    index = WaiverIndex(policy.waivers)
     for finding in findings:
-        if finding.status != "fail" or finding.control_id not in by_control:
+        if finding.status != "fail":
             continue
         # An active waiver wins over an expired one for the same finding; an expired one is still flagged.
-        matching = [
-            w
-            for w in by_control[finding.control_id]
-            if w.matches(finding.control_id, finding.resource_id, finding.node_pool)
-        ]
+        matching = index.matching(finding.control_id, finding.resource_id, finding.node_pool)
         if not matching:
             continue
         active = [w for w in matching if w.active(as_of)]

@@ -15,3 +15,7 @@ class CollectionError(AuditorError):
 
 class PolicyError(AuditorError):
     """A policy file is malformed; the message names the file and line."""
+
+
+class CredentialError(AuditorError):
+    """A credential that cannot be used as given (a malformed token); the message never holds the secret."""

@@ -32,7 +32,7 @@ from auditor.controls import STATUSES, Finding, evaluate, load_catalog
 from auditor.errors import AuditorError
 from auditor.paths import queries_dir
 from auditor.policy import Policy
-from auditor.store import Scan, list_scans
+from auditor.store import Scan, list_scans, rollback_quietly
 
 # Bump when what is cached changes shape or meaning: every cached evaluation is then recomputed.
 CACHE_FORMAT = "1"
@@ -188,7 +188,7 @@ def store_evaluation(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
 
 

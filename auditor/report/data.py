@@ -22,6 +22,7 @@ from auditor.maintenance_calendar import (
     weekly_load,
 )
 from auditor.policy import Policy
+from auditor.safetext import redact
 from auditor.store import Scan, resolve_scan
 from auditor.trend import Drift, build_drift
 
@@ -172,8 +173,10 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
     as_of: date | None = as_of_row[0] if as_of_row else None
     error_rows = con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    # Messages are redacted before they are stored; redacted again here for scans stored by older versions.
     errors = [
-        dict(zip(("call", "scope", "status", "code", "message"), row, strict=True)) for row in error_rows.fetchall()
+        dict(zip(("call", "scope", "status", "code", "message"), (*row[:4], redact(row[4] or "")), strict=True))
+        for row in error_rows.fetchall()
     ]
     error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
     error_summary = [
@@ -409,12 +412,26 @@ def _covers(waiver: Any, finding: Finding) -> bool:
 
 def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> list[dict[str, Any]]:
     """The exceptions register: every waiver of the policy, its state on the scan date, what it covered."""
-    waived = [f for f in findings if f.waiver]
+    # Findings by the waiver recorded on them, so each waiver finds its own in one lookup (linear in waivers plus
+    # findings); a record without the waiver's resource (an older cache) is matched the slow way.
+    recorded: dict[tuple[str, str, str, str], list[Finding]] = {}
+    unkeyed: list[Finding] = []
+    for finding in findings:
+        record = finding.waiver
+        if not record:
+            continue
+        if "resource" in record:
+            key = (finding.control_id, str(record.get("reason")), str(record["resource"]), str(record.get("expires")))
+            recorded.setdefault(key, []).append(finding)
+        else:
+            unkeyed.append(finding)
     register = []
     for waiver in policy.waivers:
         expires = getattr(waiver, "expires", None)
         expired = bool(as_of and expires and not waiver.active(as_of))
-        covered = [f for f in waived if _covers(waiver, f)]
+        covered = recorded.get((waiver.control, waiver.reason, waiver.resource, str(waiver.expires)), []) + [
+            f for f in unkeyed if _covers(waiver, f)
+        ]
         register.append(
             {
                 "control": waiver.control,
