@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/trend.py
+	$(BIN)/python bench/waivers.py
 	$(BIN)/python bench/scan.py
 
 clean:

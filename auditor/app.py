@@ -12,7 +12,7 @@ from typing import Any
 from auditor.controls import Finding, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
 from auditor.paths import output_directory
-from auditor.policy import THRESHOLDS, load_policy
+from auditor.policy import THRESHOLDS, Policy, load_policy
 from auditor.signing import SigningKey
 from auditor.store import check_creatable, open_db, resolve_scan, write_scan
 
@@ -145,6 +145,53 @@ def scan_and_store(
         con.close()
 
 
+@dataclass(frozen=True)
+class ScanCompleteness:
+    """Whether a stored scan holds what a gate needs: every source collected, and at least one cluster."""
+
+    scan_id: str
+    status: str
+    clusters: int
+    errors: dict[str, int]  # collection errors per call
+
+    @property
+    def problem(self) -> str | None:
+        """Why findings of this scan cannot be trusted to be whole, in one line; None when they can."""
+        if self.status == "partial":
+            calls = ", ".join(f"{call} {count}" for call, count in self.errors.items())
+            total = sum(self.errors.values())
+            return (
+                f"scan {self.scan_id} is partial: {total} collection error(s) ({calls}); findings that needed the "
+                "missing evidence are unknown, and clusters Azure did not return are not judged at all"
+            )
+        if self.clusters == 0:
+            return f"scan {self.scan_id} holds no cluster: there was nothing to judge"
+        return None
+
+
+def scan_completeness(db_path: Path, scan_selector: str) -> ScanCompleteness:
+    """Resolve a scan and tell whether it is complete."""
+    con = open_db(db_path, read_only=True)
+    try:
+        scan = resolve_scan(con, scan_selector)
+        clusters = con.execute(
+            "SELECT count(*) FROM evidence WHERE scan_id = ? AND kind = 'cluster'", [scan.scan_id]
+        ).fetchone()
+        errors = con.execute(
+            "SELECT call, count(*) FROM collection_errors WHERE scan_id = ? GROUP BY call ORDER BY call",
+            [scan.scan_id],
+        ).fetchall()
+    finally:
+        con.close()
+    return ScanCompleteness(scan.scan_id, scan.status, int(clusters[0]) if clusters else 0, dict(errors))
+
+
+def warn_policy(policy: Policy) -> None:
+    """A valid policy's warnings (a fleet-wide waiver with a far expiry), on stderr."""
+    for warning in policy.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 @dataclass
 class ScanFindings:
     """One scan's findings under a policy, and the subscriptions in its scope (id -> display name)."""
@@ -157,6 +204,7 @@ class ScanFindings:
 def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> ScanFindings:
     """Findings of one scan under a policy."""
     policy = load_policy(policy_path)
+    warn_policy(policy)
     con = open_db(db_path, read_only=True)
     try:
         scan = resolve_scan(con, scan_selector)
@@ -230,7 +278,13 @@ def print_findings_table(findings: list[Finding]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from auditor.safetext import one_line
     from auditor.terminal import cluster_labels, stdout_console
+
+    def cell(text: str) -> str:
+        # Untrusted names and messages: rich markup is not interpreted, and line breaks, NUL, ESC and bidirectional
+        # overrides are shown as escapes, so no cell can add rows, recolour or reorder the terminal.
+        return escape(one_line(text))
 
     labels = cluster_labels(
         (f.resource_id, f.cluster, f.subscription_name or f.subscription_id, f.resource_group)
@@ -241,9 +295,8 @@ def print_findings_table(findings: list[Finding]) -> None:
     for column in ("Control", "Status", "Severity", "Cluster", "Pool", "Message"):
         table.add_column(column, overflow="fold")
     for f in findings:
-        # rich markup in untrusted names must not be interpreted: pass plain Text via escape.
         cluster = labels.get(f.resource_id.lower(), f.cluster)
-        table.add_row(f.control_id, f.status, f.severity, escape(cluster), escape(f.node_pool or ""), escape(f.message))
+        table.add_row(f.control_id, f.status, f.severity, cell(cluster), cell(f.node_pool or ""), cell(f.message))
     stdout_console().print(table)
 
 
@@ -263,6 +316,7 @@ def write_reports(
     from auditor.report.manifest import write_manifest
 
     policy = load_policy(policy_path)
+    warn_policy(policy)
     con = open_db(db_path)
     try:
         data = build_report(con, scan_selector, policy)
@@ -298,6 +352,7 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
                     "evidence": list(c.evidence),
                     "remediation": c.remediation,
                     "frameworks": list(c.frameworks),
+                    "references": list(c.references),
                 }
                 for c in catalog
             ],
@@ -322,6 +377,51 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
     for name, (_, _, meaning) in THRESHOLDS.items():
         thresholds.add_row(name, json.dumps(policy.thresholds[name]), meaning)
     console.print(thresholds)
+
+
+def write_calendar(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    weeks: int,
+    start_day: Any,
+    output_format: str,
+    out_path: Path | None,
+) -> Path | None:
+    """The maintenance calendar of a scan as ics, table or json: to out_path (returned), or to stdout."""
+    from datetime import UTC, datetime
+
+    from auditor.maintenance_calendar import calendar_of_scan, print_table, to_ical, to_json
+
+    start = (
+        datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
+        if start_day is not None
+        else datetime.now(UTC).replace(second=0, microsecond=0)
+    )
+    calendar = calendar_of_scan(db_path, scan_selector, load_policy(policy_path), start, weeks)
+    if output_format == "ics":
+        payload = to_ical(calendar)
+    elif output_format == "json":
+        payload = (to_json(calendar) + "\n").encode()
+    elif out_path is not None:
+        import io
+
+        buffer = io.StringIO()
+        print_table(calendar, buffer)
+        payload = buffer.getvalue().encode()
+    else:
+        print_table(calendar)
+        payload = b""
+    for problem in calendar.problems:
+        print(f"warning: {problem['cluster']}/{problem['configuration']}: {problem['problem']}", file=sys.stderr)
+    if out_path is not None:
+        output_directory(out_path.parent)
+        out_path.write_bytes(payload)
+        return out_path
+    if payload:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    return None
 
 
 def generate_fleet_file(out_path: Path, *, clusters: int, subscriptions: int, regions: int, seed: int) -> Path:
@@ -442,12 +542,97 @@ def run_demo(
     paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
     if not paths:
         raise AuditorError("the demo wrote no report")
+    paths.append(_demo_calendar(db_path, results[-1].scan_id, out_dir))
+    paths.append(_demo_preflight(history[-1][1], out_dir, quiet=quiet, credential=demo_credential))
     return paths
 
 
 def _remove_store_files(db_path: Path) -> None:
     db_path.unlink(missing_ok=True)
     db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
+
+
+def _demo_calendar(db_path: Path, scan_id: str, out_dir: Path) -> Path:
+    """The latest scan's maintenance calendar for the next eight weeks, as output/maintenance.ics."""
+    from datetime import UTC, datetime
+
+    from auditor.maintenance_calendar import calendar_of_scan, to_ical
+    from auditor.policy import default_policy
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    path = out_dir / "maintenance.ics"
+    path.write_bytes(to_ical(calendar_of_scan(db_path, scan_id, default_policy(), start, 8)))
+    return path
+
+
+def _demo_preflight(fleet: dict[str, Any], out_dir: Path, *, quiet: bool, credential: Any) -> Path:
+    """Three upgrade gates against the demo fleet served by the emulator, one cluster caught mid-upgrade:
+    a User pool while its System pool still upgrades (blocked), a control plane with an available target (allowed),
+    and a User pool of that cluster before its control plane moved (blocked). Written to output/preflight.json."""
+    from auditor.collect.clients import AzureClients
+    from auditor.emulator import EmulatorServer
+    from auditor.emulator.scenarios import mid_upgrade
+    from auditor.preflight import read_cluster, run_preflight
+
+    def modes(cluster: dict[str, Any]) -> set[str]:
+        return {str(p.get("mode", "User")) for p in cluster.get("properties", {}).get("agentPoolProfiles", [])}
+
+    candidates = [
+        c
+        for c in sorted(fleet["managedClusters"], key=lambda c: c["id"].lower())
+        if {"System", "User"} <= modes(c)
+        and c.get("properties", {}).get("provisioningState") == "Succeeded"
+        and c.get("properties", {}).get("powerState", {}).get("code", "Running") == "Running"
+    ]
+    path = out_dir / "preflight.json"
+    gates: list[dict[str, Any]] = []
+    with EmulatorServer(fleet, state_dir=out_dir / "emulator") as server:
+        clients = AzureClients(credential, endpoint=server.endpoint, ca_bundle=str(server.ca_file))
+        targets: dict[str, str] = {}
+        for cluster in candidates:
+            profile = read_cluster(clients, cluster["id"])["profile"].get("properties", {})
+            upgrades = sorted(
+                (str(u["kubernetesVersion"]) for u in profile.get("controlPlaneProfile", {}).get("upgrades", [])),
+                key=lambda v: tuple(int(p) for p in v.split(".")),
+            )
+            if upgrades:
+                targets[cluster["id"]] = upgrades[0]
+            if len(targets) == 2:
+                break
+    if len(targets) < 2:
+        # A fleet this small has nothing to show: say so in the file rather than invent a cluster.
+        note = "the demo fleet has no two running clusters with System and User pools and an available upgrade"
+        path.write_text(json.dumps({"gates": [], "note": note}, indent=2) + "\n", encoding="utf-8")
+        return path
+    (busy, busy_target), (idle, idle_target) = list(targets.items())
+    user_pool = {
+        c["id"]: next(p["name"] for p in c["properties"]["agentPoolProfiles"] if p.get("mode") == "User")
+        for c in candidates
+        if c["id"] in targets
+    }
+    caught = mid_upgrade(fleet, busy, "system-pools", busy_target)
+    with EmulatorServer(caught, state_dir=out_dir / "emulator") as server:
+        for cluster_id, pool, target in (
+            (busy, user_pool[busy], None),
+            (idle, None, idle_target),
+            (idle, user_pool[idle], idle_target),
+        ):
+            result = run_preflight(
+                cluster_id,
+                pool=pool,
+                target=target,
+                endpoint=server.endpoint,
+                ca_bundle=str(server.ca_file),
+                credential=credential,
+            )
+            gates.append(result.as_dict())
+            if not quiet:
+                print(
+                    f"preflight {cluster_id.split('/')[-1]} {pool or 'control plane'}: {result.verdict()}",
+                    file=sys.stderr,
+                )
+    path.write_text(json.dumps({"gates": gates}, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _mark_demo_database(db_path: Path) -> None:

@@ -1,11 +1,17 @@
-"""The command line: thin click commands over the library. Exit codes: 0 ok, 1 error, 2 usage, 3 --fail-on met."""
+"""The command line: thin click commands over the library. Exit codes: 0 ok, 1 error, 2 usage, 3 --fail-on met,
+4 --fail-on on a scan that could not collect what the gate needs; 130 / 143 after Ctrl-C / SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import logging
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +26,24 @@ EXIT_THRESHOLD = 3
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 
 
+EXIT_INCOMPLETE = 4  # --fail-on: the scan could not collect what the gate needs (partial, or no cluster)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop the way Ctrl-C does (queued calls dropped, nothing partial stored), exit 143."""
+
+
 def _stderr(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _printable(message: str) -> str:
+    """A message from the library or from outside, safe to print: the access token and anything that looks like
+    a bearer token redacted, on one line, control and bidirectional characters shown as escapes."""
+    from auditor.collect.clients import TOKEN_ENV
+    from auditor.safetext import clean_message
+
+    return clean_message(message, [os.environ.get(TOKEN_ENV, "").strip()], limit=2000)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,16 +63,24 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except InputError as exc:
             raise click.UsageError(str(exc)) from exc
         except AuditorError as exc:
-            _stderr(f"error: {exc}")
+            _stderr(f"error: {_printable(str(exc))}")
             sys.exit(1)
-        except KeyboardInterrupt:
-            _stderr("interrupted: nothing partial was stored")
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            _stderr(f"{'terminated' if terminated else 'interrupted'}: nothing partial was stored")
+            _exit_now(143 if terminated else 130)
         except Exception as exc:  # a bug or an unforeseen failure: still one line, the details on request
             if os.environ.get("AUDITOR_DEBUG"):
                 raise
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):
+                from auditor.store import unreadable_store
+
+                _stderr(f"error: {_printable(unreadable_store(kwargs.get('db_path') or 'the database', exc))}")
+                sys.exit(1)
             _stderr(
-                f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+                f"error: unexpected {type(exc).__name__}: {_printable(str(exc))[:500]} "
                 "(set AUDITOR_DEBUG=1 for the traceback)"
             )
             sys.exit(1)
@@ -68,6 +98,37 @@ def silence_stdout() -> None:
         pass  # stdout is not a file descriptor (an in-memory stream under test): nothing will flush to a pipe
 
 
+def _exit_now(code: int) -> None:
+    """Exit after an interrupt. Worker threads still inside an HTTP call would hold the interpreter's exit until
+    their call ends (it joins them): their scan is already discarded, so the process leaves without waiting."""
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if not busy:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def install_signal_handlers() -> None:
+    """Ctrl-C and SIGTERM stop the command cleanly; a second signal while it cleans up exits at once, quietly
+    (a spool it leaves behind is removed by the next scan)."""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            with contextlib.suppress(OSError):
+                os.write(2, b"interrupted again: exiting now\n")
+            os._exit(128 + signum)
+        if signum == signal.SIGTERM:
+            raise Terminated()
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
 db_option = click.option(
     "--db",
     "db_path",
@@ -78,9 +139,61 @@ db_option = click.option(
     show_envvar=True,
     help="DuckDB database file (the store of scans).",
 )
+
+
+def _scan_selector(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty scan id names no scan: give a scan id, a unique prefix of one, or 'latest'")
+    return value.strip() if value is not None else None
+
+
 scan_option = click.option(
-    "--scan", "scan_selector", default="latest", show_default=True, help="Scan id (or unique prefix), or 'latest'."
+    "--scan",
+    "scan_selector",
+    default="latest",
+    show_default=True,
+    callback=_scan_selector,
+    help="Scan id (or unique prefix), or 'latest'.",
 )
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Management group ids: 1-90 alphanumerics, hyphens, underscores, periods and parentheses, not ending with a
+# period (https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/resource-name-rules).
+_MANAGEMENT_GROUP = re.compile(r"[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]")
+
+
+def _subscription_ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Subscription GUIDs, also accepted as /subscriptions/<guid>; anything else is a usage error."""
+    checked = []
+    for value in values:
+        candidate = value.strip()
+        if candidate.lower().startswith("/subscriptions/"):
+            candidate = candidate[len("/subscriptions/") :].strip("/")
+        if not _GUID.fullmatch(candidate):
+            raise click.BadParameter(
+                f"{value!r} is not a subscription id: expected a GUID such as 00000000-0000-0000-0000-000000000000"
+            )
+        checked.append(candidate.lower())
+    return tuple(dict.fromkeys(checked))
+
+
+def _management_groups(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Management group ids, also accepted as /providers/Microsoft.Management/managementGroups/<id>."""
+    checked = []
+    prefix = "/providers/microsoft.management/managementgroups/"
+    for value in values:
+        candidate = value.strip()
+        if candidate.lower().startswith(prefix):
+            candidate = candidate[len(prefix) :].strip("/")
+        if not _MANAGEMENT_GROUP.fullmatch(candidate):
+            raise click.BadParameter(
+                f"{value!r} is not a management group id: 1 to 90 letters, digits, '-', '_', '.', '(' or ')', "
+                "not ending with '.'"
+            )
+        checked.append(candidate)
+    return tuple(dict.fromkeys(checked))
+
+
 policy_option = click.option(
     "--policy",
     "policy_path",
@@ -95,12 +208,29 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only resu
 @click.version_option(__version__, prog_name="auditor")
 def cli() -> None:
     """Audit AKS fleets for upgrade and patching controls."""
+    if not os.environ.get("AUDITOR_DEBUG"):
+        # The Azure SDK logs (with tracebacks) what it tolerates, such as an error body that is not JSON; each
+        # failure is already a collection error or an error line, so its log stays out of stderr.
+        logging.getLogger("azure").addHandler(logging.NullHandler())
+        logging.getLogger("azure").propagate = False
 
 
 @cli.command()
 @db_option
-@click.option("--subscription", "subscriptions", multiple=True, help="Subscription id to scan (repeatable).")
-@click.option("--management-group", "management_groups", multiple=True, help="Management group to scan (repeatable).")
+@click.option(
+    "--subscription",
+    "subscriptions",
+    multiple=True,
+    callback=_subscription_ids,
+    help="Subscription id (a GUID) to scan (repeatable).",
+)
+@click.option(
+    "--management-group",
+    "management_groups",
+    multiple=True,
+    callback=_management_groups,
+    help="Management group id to scan (repeatable).",
+)
 @click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
 @click.option(
     "--ca-bundle",
@@ -163,7 +293,13 @@ def scan(
     "--fail-on",
     type=click.Choice(SEVERITY_ORDER),
     default=None,
-    help="Exit 3 when a failing, unwaived finding has this severity or higher.",
+    help="Exit 3 when a failing, unwaived finding has this severity or higher; exit 4 when the scan is partial "
+    "or holds no cluster (the gate cannot pass on missing evidence).",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="With --fail-on: let a partial or empty scan pass the gate (it is still reported on stderr).",
 )
 @click.option(
     "--status",
@@ -182,16 +318,19 @@ def findings(
     policy_path: Path | None,
     output_format: str,
     fail_on: str | None,
+    allow_partial: bool,
     statuses: tuple[str, ...],
     control_ids: tuple[str, ...],
     subscriptions: tuple[str, ...],
 ) -> None:
     """Evaluate the controls over a scan and print the findings."""
-    from auditor.app import check_filters, evaluate_scan, filter_findings, threshold_met
+    from auditor.app import check_filters, evaluate_scan, filter_findings, scan_completeness, threshold_met
     from auditor.report.tabular import findings_csv, findings_json
 
     check_filters(statuses, control_ids)  # a typo fails before the scan is evaluated
-    evaluated = evaluate_scan(db_path, scan_selector, policy_path)
+    # The scan is resolved once: a scan committed meanwhile cannot change what `latest` means halfway.
+    completeness = scan_completeness(db_path, scan_selector)
+    evaluated = evaluate_scan(db_path, completeness.scan_id, policy_path)
     results = filter_findings(
         evaluated.findings,
         statuses=statuses,
@@ -211,9 +350,17 @@ def findings(
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()  # `| head`: the gate below still decides the exit code
+    if completeness.problem:
+        _stderr(f"warning: {_printable(completeness.problem)}")
     if fail_on and threshold_met(results, fail_on):
         _stderr(f"failing findings at or above severity {fail_on}: exit {EXIT_THRESHOLD}")
         sys.exit(EXIT_THRESHOLD)
+    if fail_on and completeness.problem and not allow_partial:
+        _stderr(
+            f"the gate cannot pass on an incomplete scan: exit {EXIT_INCOMPLETE} "
+            "(--allow-partial lets it pass; a complete scan is the fix)"
+        )
+        sys.exit(EXIT_INCOMPLETE)
 
 
 def _formats(value: str) -> list[str]:
@@ -289,7 +436,11 @@ def report(
     help="The report-manifest.json written beside the reports.",
 )
 @click.option(
-    "--scan", "scan_selector", default=None, help="Scan id; must be the manifest's (default: the manifest's)."
+    "--scan",
+    "scan_selector",
+    default=None,
+    callback=_scan_selector,
+    help="Scan id; must be the manifest's (default: the manifest's).",
 )
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -501,6 +652,91 @@ def history(
         _stderr(f"{len(events)} upgrade event(s) of {clusters} cluster(s) as of scan {scan_id}")
 
 
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--weeks", type=click.IntRange(1, 104), default=8, show_default=True, help="How far ahead.")
+@click.option(
+    "--from",
+    "start_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day (YYYY-MM-DD, UTC); now by default.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["ics", "table", "json"]), default="table", show_default=True
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here.")
+@handle_errors
+def calendar(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    weeks: int,
+    start_day: Any,
+    output_format: str,
+    out_path: Path | None,
+) -> None:
+    """Maintenance windows, freezes and expected node-image releases of a scan, in UTC (docs/calendar.md)."""
+    from auditor.app import write_calendar
+
+    result = write_calendar(db_path, scan_selector, policy_path, weeks, start_day, output_format, out_path)
+    if out_path is not None:
+        click.echo(str(result))
+
+
+@cli.command()
+@click.option("--cluster", "cluster_id", required=True, help="The managed cluster's ARM id.")
+@click.option("--pool", default=None, help="The agent pool about to be upgraded (the control plane when absent).")
+@click.option("--target-version", default=None, help="The Kubernetes version of the step (X.Y.Z).")
+@click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA certificate file to trust for --endpoint.",
+)
+@click.option(
+    "--cloud",
+    type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+    default="AzureCloud",
+    show_default=True,
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def preflight(
+    cluster_id: str,
+    pool: str | None,
+    target_version: str | None,
+    endpoint: str | None,
+    ca_bundle: str | None,
+    cloud: str,
+    output_format: str,
+) -> None:
+    """Live gate before one upgrade step: exit 0 allowed, 3 blocked (one line: what blocks, what to do first)."""
+    import json
+
+    from auditor.preflight import PreflightUsageError, run_preflight
+
+    try:
+        result = run_preflight(
+            cluster_id, pool=pool, target=target_version, endpoint=endpoint, ca_bundle=ca_bundle, cloud=cloud
+        )
+    except PreflightUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        if not result.allowed:
+            _stderr(result.verdict())
+    else:
+        for check in result.checks:
+            click.echo(f"{check.status:5}  {check.name}: {check.detail}")
+        click.echo(result.verdict())
+    if not result.allowed:
+        sys.exit(EXIT_THRESHOLD)
+
+
 @cli.group()
 def emulator() -> None:
     """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""
@@ -629,10 +865,8 @@ def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
 
 
 def _configure_logging() -> None:
-    """The tool's own notices (e.g. waiting for a store another process holds) as one line each on stderr; the
-    Azure SDK's log records never reach the terminal (their failures surface as the tool's own one-line errors)."""
-    import logging
-
+    """The tool's own notices (e.g. waiting for a store another process holds) as one line each on stderr. (The
+    Azure SDK's log records are kept off the terminal by `cli` itself.)"""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("note: %(message)s"))
     ours = logging.getLogger("auditor")
@@ -640,10 +874,6 @@ def _configure_logging() -> None:
         ours.addHandler(handler)
     ours.setLevel(logging.INFO)
     ours.propagate = False
-    azure = logging.getLogger("azure")
-    if not azure.handlers:
-        azure.addHandler(logging.NullHandler())
-    azure.propagate = False
 
 
 def _flush_stdout() -> None:
@@ -655,6 +885,7 @@ def _flush_stdout() -> None:
 
 def main() -> None:
     """Entry point of the `auditor` console script."""
+    install_signal_handlers()
     _configure_logging()
     try:
         cli(prog_name="auditor")

@@ -19,14 +19,14 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.model import prepare_model
 from auditor.paths import queries_dir
-from auditor.policy import THRESHOLDS, Policy
+from auditor.policy import THRESHOLDS, Policy, WaiverIndex
 
 STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-LEVELS = ("cluster", "pool", "fleet")
+LEVELS = ("cluster", "pool", "fleet", "subscription")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation"}
-_OPTIONAL_META = {"thresholds"}
+_OPTIONAL_META = {"thresholds", "references"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
@@ -47,6 +47,7 @@ class Control:
     sql: str
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()  # the Microsoft pages the rule's facts come from
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
         # Names are untrusted: quote them so a copied command cannot run anything else.
@@ -141,7 +142,12 @@ def _load_control(toml_path: Path) -> Control:
     ):
         raise AuditorError(f"{toml_path}: 'evidence' must be a non-empty list of evidence kinds (snake_case)")
     used = {name for _, name, _, _ in string.Formatter().parse(meta["remediation"]) if name is not None}
-    allowed = _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
+    # A subscription-level finding names no cluster, group or pool: only {target} can be filled in.
+    allowed = (
+        {"target"}
+        if meta["level"] == "subscription"
+        else _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
+    )
     if used - allowed:
         raise AuditorError(
             f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
@@ -150,6 +156,13 @@ def _load_control(toml_path: Path) -> Control:
     thresholds = meta.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
         raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
+    references = meta.get("references", [])
+    if "references" in meta and (
+        not isinstance(references, list)
+        or not references
+        or not all(isinstance(r, str) and r.startswith("https://") and len(r) > 8 for r in references)
+    ):
+        raise AuditorError(f"{toml_path}: 'references' must be a non-empty list of https URLs")
     sql = sql_path.read_text(encoding="utf-8")
     if not sql.strip():
         raise AuditorError(f"{sql_path}: empty SQL")
@@ -164,6 +177,7 @@ def _load_control(toml_path: Path) -> Control:
         remediation=meta["remediation"].strip(),
         sql=sql,
         thresholds=tuple(thresholds),
+        references=tuple(references),
     )
 
 
@@ -236,15 +250,23 @@ def evaluate(
         "LEFT JOIN subscriptions s USING (subscription_id)"
     ).fetchall():
         stopped = bool(power) and power.lower() == "stopped"
+        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: empty, not null.
         context[cluster_id] = (
-            name,
-            sub_id,
+            name or "",
+            sub_id or "",
             sub_name,
-            group,
-            location,
+            group or "",
+            location or "",
             json.loads(tags_json or "{}"),
             stopped,
         )
+    # Subscription-level findings (resource_id '/subscriptions/<id>') carry the subscription, and no cluster.
+    for sub_id, sub_name in con.execute(
+        "SELECT lower(subscription_id), coalesce(any_value(display_name), '') FROM subscriptions GROUP BY 1"
+    ).fetchall():
+        context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, sub_name, "", "", {}, False))
+    for (sub_id,) in con.execute("SELECT DISTINCT subscription_id FROM clusters").fetchall():
+        context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, "", "", "", {}, False))
     missing: tuple[Any, ...] = ("", "", "", "", "", {}, False)
     findings: list[Finding] = []
     for control in controls if controls is not None else load_catalog():
@@ -259,6 +281,8 @@ def evaluate(
         for resource_id, node_pool, status, message, evidence, target in rows:
             if status not in STATUSES:
                 raise AuditorError(f"control {control_id} returned status {status!r} for {resource_id}")
+            if not resource_id:
+                raise AuditorError(f"control {control_id} returned a {status} row that names no resource")
             name, sub_id, sub_name, group, location, tags, stopped = context.get(resource_id, missing)
             if stopped:
                 message = f"{message} (cluster is stopped)"
@@ -290,18 +314,12 @@ def evaluate(
 def _apply_waivers(findings: list[Finding], policy: Policy, as_of: Any) -> None:
     if not policy.waivers:
         return
-    by_control: dict[str, list[Any]] = {}
-    for waiver in policy.waivers:
-        by_control.setdefault(waiver.control, []).append(waiver)
+    index = WaiverIndex(policy.waivers)
     for finding in findings:
-        if finding.status != "fail" or finding.control_id not in by_control:
+        if finding.status != "fail":
             continue
         # An active waiver wins over an expired one for the same finding; an expired one is still flagged.
-        matching = [
-            w
-            for w in by_control[finding.control_id]
-            if w.matches(finding.control_id, finding.resource_id, finding.node_pool)
-        ]
+        matching = index.matching(finding.control_id, finding.resource_id, finding.node_pool)
         if not matching:
             continue
         active = [w for w in matching if w.active(as_of)]

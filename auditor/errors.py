@@ -19,3 +19,7 @@ class PolicyError(AuditorError):
 
 class InputError(AuditorError):
     """A value given on the command line is not one the tool knows: a usage error (exit 2), listing the valid ones."""
+
+
+class CredentialError(AuditorError):
+    """A credential that cannot be used as given (a malformed token); the message never holds the secret."""

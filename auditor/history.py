@@ -28,6 +28,7 @@ import duckdb
 
 from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
+from auditor.store import rollback_quietly
 
 EVENTS = "upgrade_events"
 SNAPSHOTS = "upgrade_snapshots"
@@ -150,7 +151,7 @@ def update_ledger(con: duckdb.DuckDBPyConnection) -> LedgerUpdate:
         new, seen = _fold_into_ledger(con, pending)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
     return LedgerUpdate(len(pending), new, seen, rebuilt)
 
@@ -164,7 +165,7 @@ def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> LedgerUpdate:
         new, seen = _fold_into_ledger(con, scans)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
     return LedgerUpdate(len(scans), new, seen, rebuilt=True)
 

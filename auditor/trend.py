@@ -32,7 +32,7 @@ from auditor.controls import STATUSES, Finding, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
 from auditor.policy import Policy
-from auditor.store import Scan, ScanScope, list_scans, scan_scopes
+from auditor.store import Scan, ScanScope, list_scans, rollback_quietly, scan_scopes
 
 # Bump when what is cached changes shape or meaning: every cached evaluation is then recomputed.
 CACHE_FORMAT = "1"
@@ -48,6 +48,8 @@ _CODE = (
     "history.py",
     "trend.py",
     "catalog/__init__.py",
+    "maintenance_windows.py",
+    "window_model.py",
 )
 
 _NOT_EVALUATED = ("kql", "schema", "trend", "frameworks")
@@ -186,7 +188,7 @@ def store_evaluation(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
 
 

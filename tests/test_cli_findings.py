@@ -98,7 +98,8 @@ def test_status_and_subscription_filters(db: Path) -> None:
     two = _json(_findings(db, "--format", "json", "--status", "fail", "--status", "pass"))
     assert {f["status"] for f in two} == {"fail", "pass"}
     other = _json(_findings(db, "--format", "json", "--subscription", OTHER_SUB))
-    assert other and {f["cluster"] for f in other} == {"stale"}
+    assert other and {f["cluster"] for f in other if f["cluster"]} == {"stale"}
+    assert {f["subscription_id"] for f in other} == {OTHER_SUB}  # its subscription-level findings too
     by_name = _json(_findings(db, "--format", "json", "--subscription", "contoso prod"))
     assert by_name and {f["subscription_id"] for f in by_name} == {SUB}
     typo = _findings(db, "--format", "json", "--subscription", "nope")

@@ -4,6 +4,7 @@ today), and the reports of the latest scan with its drift section."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,26 @@ def _scans(db: Path) -> list[Any]:
 def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     paths = app.run_demo(out, clusters=8, subscriptions=2, seed=5, quiet=True, formats=("html", "json"))
-    assert [p.name for p in paths] == ["report.html", "findings.json", "report-manifest.json", "report.intoto.json"]
+    assert [p.name for p in paths] == [
+        "report.html",
+        "findings.json",
+        "report-manifest.json",
+        "report.intoto.json",
+        "maintenance.ics",
+        "preflight.json",
+    ]
+    # The calendar of the latest scan, and three upgrade gates against a cluster caught mid-upgrade.
+    from icalendar import Calendar
+
+    events = [c for c in Calendar.from_ical((out / "maintenance.ics").read_bytes()).walk() if c.name == "VEVENT"]
+    assert events and all(str(e["UID"]) for e in events)
+    gates = json.loads((out / "preflight.json").read_text(encoding="utf-8"))["gates"]
+    assert [(g["step"], g["allowed"]) for g in gates] == [
+        ("user-pool", False),
+        ("control-plane", True),
+        ("user-pool", False),
+    ]
+    assert "System pool(s)" in gates[0]["verdict"] and "behind the target" in gates[2]["verdict"]
     scans = _scans(out / "demo.duckdb")
     assert len(scans) == 6
     assert all(s.status == "complete" and s.endpoint.startswith("https://127.0.0.1:") for s in scans)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, TokenCredential
 
-from auditor.errors import CollectionError, InputError
+from auditor.errors import CollectionError, CredentialError, InputError
 
 CLOUDS: dict[str, str] = {
     "AzureCloud": "https://management.azure.com",
@@ -24,14 +24,40 @@ TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"  # noqa: S105 (the variable's name, not a sec
 class StaticTokenCredential(TokenCredential):
     """A bearer token given from outside (pipelines, proxies, the emulator)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, source: str = TOKEN_ENV) -> None:
+        check_token(token, source)
         self._token = token
+
+    @property
+    def secret(self) -> str:
+        """The token itself, for redaction only: never print or store it."""
+        return self._token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         return AccessToken(self._token, int(time.time()) + 3600)
 
     def __repr__(self) -> str:  # never print the token
         return "StaticTokenCredential(<redacted>)"
+
+
+def check_token(token: str, source: str = TOKEN_ENV) -> None:
+    """Refuse a token that cannot be a bearer token: an embedded line break or control character would split
+    the Authorization header (and land the token in an error line), a non-ASCII one cannot be sent at all.
+    The message says where and what, never the token."""
+    for position, char in enumerate(token, start=1):
+        code = ord(char)
+        if code < 0x21 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029):
+            what = "a space" if char == " " else f"a control character (U+{code:04X})"
+            raise CredentialError(
+                f"{source} holds {what} at position {position} of {len(token)}: a bearer token is one line of "
+                "printable ASCII; refusing to send it (check how the variable was set: a trailing CR from a "
+                "Windows file is the usual cause)"
+            )
+        if code > 0x7E:
+            raise CredentialError(
+                f"{source} holds a non-ASCII character (U+{code:04X}) at position {position} of {len(token)}: "
+                "a bearer token is printable ASCII; refusing to send it"
+            )
 
 
 def check_endpoint(endpoint: str) -> str:
@@ -104,6 +130,11 @@ class AzureClients:
             self.endpoint = check_endpoint(self.endpoint)
         if self.ca_bundle is not None:
             check_ca_bundle(self.ca_bundle)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Literal secrets of this scan's credential, to redact from anything stored or printed."""
+        secret = getattr(self.credential, "secret", None)
+        return (secret,) if isinstance(secret, str) and secret else ()
 
     @property
     def base_url(self) -> str:

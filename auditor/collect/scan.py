@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from auditor.collect.resource_graph import (
     ScheduledEventsCollector,
 )
 from auditor.collect.subscriptions import SubscriptionsCollector
-from auditor.errors import CollectionError
+from auditor.errors import AuditorError, CollectionError
 from auditor.store import CoverageRow, ScanRecord
 
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
@@ -92,14 +91,19 @@ def run_scan(
     try:
         for stage, collectors in STAGES:
             tasks: list[Task] = [t for c in collectors for t in c.tasks(ctx, inventory)]
-            _run_stage(pool, stage, tasks, progress)
+            _run_stage(ctx, pool, stage, tasks, progress)
             if stage == "subscriptions":
                 _check_reachable(ctx, inventory, options)
                 _scope(inventory, options)
+                _check_unreadable_scope(inventory, options)
+            elif stage == "clusters":
+                _check_listed(ctx, inventory)
             elif stage == "details":
                 coverage = CoverageCollector().reconcile(ctx, inventory)
     except BaseException:
-        # Ctrl-C or a failure: drop queued calls instead of finishing them, and leave nothing behind.
+        # Ctrl-C, SIGTERM or a failure: wake sleeping workers, drop queued calls instead of finishing them,
+        # and leave nothing behind.
+        ctx.limiter.stop()
         pool.shutdown(wait=False, cancel_futures=True)
         ctx.evidence.discard()
         raise
@@ -171,14 +175,23 @@ def interleave(tasks: list[Task]) -> list[Task]:
     return ordered
 
 
-def _run_stage(pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress: ProgressHook | None) -> None:
+def _run_stage(
+    ctx: CollectContext, pool: ThreadPoolExecutor, stage: str, tasks: list[Task], progress: ProgressHook | None
+) -> None:
     total = len(tasks)
     if progress:
         progress(stage, 0, total)
     futures = [pool.submit(task) for task in interleave(tasks)]
     for done, future in enumerate(as_completed(futures), start=1):
-        with contextlib.suppress(CallFailed):  # already a collection_errors row
+        try:
             future.result()
+        except CallFailed:
+            pass  # already a collection_errors row
+        except AuditorError:
+            raise  # the scan itself cannot go on (the evidence spool cannot be written)
+        except Exception as exc:
+            # One item the collector could not handle must not lose every other one: it becomes a row.
+            ctx.fail(stage, "collector", None, "CollectorFailed", f"{type(exc).__name__}: {exc}")
         if progress:
             progress(stage, done, total)
 
@@ -198,8 +211,9 @@ def _check_reachable(ctx: CollectContext, inventory: Inventory, options: ScanOpt
         if failures:
             raise CollectionError(f"cannot list subscriptions at {url}: {failures[-1].message}")
         raise CollectionError("the credential can read no subscription: nothing to scan")
-    # Explicit scope given: scan it even though the listing failed; the failure stays recorded.
-    inventory.subscriptions = [s.lower() for s in options.subscriptions]
+    if failures:
+        # Explicit scope given: scan it even though the listing failed; the failure stays recorded.
+        inventory.subscriptions = [s.lower() for s in options.subscriptions]
 
 
 def _transport_message(url: str, code: str | None, message: str) -> str:
@@ -221,3 +235,33 @@ def _transport_message(url: str, code: str | None, message: str) -> str:
     if code == "AuthenticationFailed":
         return credential_message(message)
     return f"cannot reach {url}: {message}"
+
+
+def _check_unreadable_scope(inventory: Inventory, options: ScanOptions) -> None:
+    """Subscriptions were asked for by id and the listing shows none of them readable: nothing to store. (Some
+    of them missing is a partial scan: each one a coverage row, auditor/collect/coverage.py.)"""
+    if not options.subscriptions or options.management_groups or inventory.subscriptions:
+        return
+    missing = sorted({s.lower() for s in options.subscriptions})
+    raise CollectionError(
+        f"none of the requested subscriptions can be read with this credential ({', '.join(missing[:5])}"
+        f"{' and more' if len(missing) > 5 else ''}): nothing was scanned or stored"
+    )
+
+
+def _check_listed(ctx: CollectContext, inventory: Inventory) -> None:
+    """No cluster row came back and the Resource Graph listing failed for good: an empty scan stored as `latest`
+    would pass every gate on nothing, so the scan stops here, storing nothing."""
+    if ctx.evidence.kinds.get("cluster", 0) or inventory.clusters:
+        return
+    # Calls that failed, not answers that were incomplete (truncated) or held unusable rows (kept as evidence).
+    failures = [
+        e for e in ctx.errors if e.call == "resource_graph" and e.code not in ("ResultTruncated", "MalformedRow")
+    ]
+    if not failures:
+        return  # the query answered: the scope holds no usable cluster row
+    scope = ", ".join(inventory.management_groups) or f"{len(inventory.subscriptions)} subscription(s)"
+    status = f"HTTP {failures[-1].status}" if failures[-1].status else failures[-1].code or "error"
+    raise CollectionError(
+        f"Resource Graph could not list the clusters of {scope} ({status}: {failures[-1].message}): nothing was stored"
+    )

@@ -28,7 +28,8 @@ class SubscriptionsCollector:
 
             def capture(response: Any) -> None:
                 raw_response_hook(response)
-                pages.append(json.loads(response.http_response.text()))
+                if response.http_response.status_code == 200:  # an error body is the SDK's to report, not a page
+                    pages.append(json.loads(response.http_response.text()))
 
             list(client.subscriptions.list(raw_response_hook=capture, **kwargs))
             return [item for page in pages for item in page.get("value", [])]

@@ -27,6 +27,12 @@ CALL_KINDS = (
 )
 
 
+# How error replies are written: ARM JSON; an HTML gateway page (not JSON); ARM JSON or plain text that echoes
+# the request's headers, Authorization included, as some proxies and gateways do.
+ERROR_BODIES = ("arm", "html", "echo-json", "echo-text")
+GRAPH_TABLES = ("resources", "resourcechanges", "containerserviceeventresources")
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """How the emulator answers besides the payloads: latency, quotas, faults.
@@ -57,6 +63,10 @@ class Behaviour:
     timeout_seconds: float = 30.0
     timeout_kinds: frozenset[str] = field(default_factory=frozenset)
     truncate_results: bool = False
+    # Hostile payloads (malformed-input tests): how error replies are written, and (table, row) pairs served
+    # verbatim after the fleet's own rows in every Resource Graph answer of that table (objectArray).
+    error_body: str = "arm"
+    extra_graph_rows: tuple[tuple[str, Any], ...] = ()
     seed: int = 0
     token: str | None = None
 
@@ -86,6 +96,13 @@ class Behaviour:
             raise ValueError("resource_graph_quota must be at least 1 (or None for no quota)")
         if self.rp_burst is not None and (self.rp_burst < 1 or self.rp_refill_per_second <= 0):
             raise ValueError("rp_burst must be at least 1 and rp_refill_per_second positive (or rp_burst None)")
+        tables = sorted({table for table, _ in self.extra_graph_rows} - set(GRAPH_TABLES))
+        if tables:
+            raise ValueError(
+                f"extra_graph_rows: unknown table(s) {', '.join(tables)}; known: {', '.join(GRAPH_TABLES)}"
+            )
+        if self.error_body not in ERROR_BODIES:
+            raise ValueError(f"error_body must be one of {', '.join(ERROR_BODIES)}, got {self.error_body!r}")
         for name in ("fault_kinds", "timeout_kinds"):
             unknown = sorted(set(getattr(self, name)) - set(CALL_KINDS))
             if unknown:
@@ -100,6 +117,13 @@ def _coerce(name: str, value: Any) -> Any:
         return (float(low), float(high))
     if name in ("fault_kinds", "timeout_kinds"):
         return frozenset(value or ())
+    if name == "extra_graph_rows":
+        # A list is rows of `resources`; a mapping gives rows per table; (table, row) pairs pass through.
+        if isinstance(value, Mapping):
+            return tuple((str(table).lower(), row) for table, rows in value.items() for row in rows)
+        return tuple(
+            item if isinstance(item, tuple) and len(item) == 2 else ("resources", item) for item in (value or ())
+        )
     if name in ("forbidden_subscriptions", "hidden_subscriptions", "graph_lag_clusters"):
         return frozenset(str(item).lower() for item in (value or ()))
     return value
@@ -149,6 +173,8 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
             "graphLagClusters",
             "timeouts",
             "truncateResults",
+            "errorBody",
+            "extraGraphRows",
         },
         f"{where}.faults",
     )
@@ -176,6 +202,23 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
         options["timeout_kinds"] = timeouts.get("kinds", ())
     if "truncateResults" in faults:
         options["truncate_results"] = bool(faults["truncateResults"])
+    if "errorBody" in faults:
+        options["error_body"] = faults["errorBody"]
+    if "extraGraphRows" in faults:
+        extra = faults["extraGraphRows"]
+        if not isinstance(extra, list | Mapping) or (
+            isinstance(extra, Mapping) and not all(isinstance(rows, list) for rows in extra.values())
+        ):
+            raise FleetError(f"{where}.faults.extraGraphRows: expected a list of rows, or lists of rows by table")
+        unknown = (
+            sorted(str(t) for t in extra if str(t).lower() not in GRAPH_TABLES) if isinstance(extra, Mapping) else []
+        )
+        if unknown:
+            raise FleetError(
+                f"{where}.faults.extraGraphRows: unknown table(s) {', '.join(unknown)}; "
+                f"known: {', '.join(GRAPH_TABLES)}"
+            )
+        options["extra_graph_rows"] = faults["extraGraphRows"]
     try:
         return Behaviour().with_overrides(options)
     except (TypeError, ValueError) as exc:

@@ -7,6 +7,7 @@ Real SDK clients talk to it unchanged: ``base_url=server.endpoint``, any static 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,6 +40,7 @@ from auditor.emulator.faults import (
     format_hms,
 )
 from auditor.emulator.fleet import Fleet, as_fleet, load_fleet, normalise_location, resource_group_of
+from auditor.errors import AuditorError
 from auditor.nodeimage import parse_node_image
 
 DEFAULT_SERVE_PORT = 8443
@@ -378,7 +381,13 @@ class EmulatorServer:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self._certificates.cert_file, self._certificates.key_file)
         self._stopping.clear()
-        self._server = _TLSServer((self.host, self.port), context, self)
+        try:
+            self._server = _TLSServer((self.host, self.port), context, self)
+        except OSError as exc:
+            if self._temp_dir is not None:
+                self._temp_dir.cleanup()
+                self._temp_dir = None
+            raise AuditorError(_listen_failure(self.host, self.port, exc)) from exc
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -480,12 +489,36 @@ class EmulatorServer:
             self._record_error(traceback.format_exc())
             reply = _error(500, "InternalServerError", f"emulator handler failed: {type(exc).__name__}: {exc}")
             payload = json.dumps(reply.body).encode("utf-8")
+        if reply.status >= 400 and self.behaviour.error_body != "arm":
+            payload = self._hostile_error(handler, reply)
         self._write(handler, method, reply, payload)
+
+    def _hostile_error(self, handler: _Handler, reply: _Reply) -> bytes:
+        """An error body as a gateway or proxy writes it (Behaviour.error_body); sets its Content-Type."""
+        phrase = HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else "Error"
+        # Sorted by name, so a short excerpt of the echo still holds the Authorization header.
+        echoed = sorted(f"{name}: {value}" for name, value in handler.headers.items())
+        style = self.behaviour.error_body
+        if style == "html":
+            reply.headers["Content-Type"] = "text/html"
+            text = (
+                f"<html><head><title>{reply.status} {phrase}</title></head><body><center><h1>{reply.status} "
+                f"{phrase}</h1></center><hr><center>emulated gateway</center></body></html>"
+            )
+        elif style == "echo-text":
+            reply.headers["Content-Type"] = "text/plain; charset=utf-8"
+            text = f"{reply.status} {phrase}\nRequest headers:\n" + "\n".join(echoed)
+        else:  # echo-json: an ARM error whose message repeats the request headers
+            error = dict(reply.body.get("error") or {}) if isinstance(reply.body, dict) else {}
+            error["message"] = f"{error.get('message', phrase)} Request headers: {'; '.join(echoed)}"
+            return json.dumps({"error": error}, separators=(",", ":")).encode("utf-8")
+        return text.encode("utf-8")
 
     def _write(self, handler: _Handler, method: str, reply: _Reply, payload: bytes) -> None:
         try:
             handler.send_response(reply.status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
+            content_type = reply.headers.pop("Content-Type", "application/json; charset=utf-8")
+            handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(payload)))
             handler.send_header("x-ms-request-id", str(uuid.uuid4()))
             for name, value in reply.headers.items():
@@ -1028,6 +1061,9 @@ class EmulatorServer:
             for r in self._arg_rows[table]
             if _row_subscription(r) in allowed and not (lagging and str(r.get("id", "")).lower() in lagging)
         ]
+        extra = [row for extra_table, row in self.behaviour.extra_graph_rows if extra_table == table]
+        verbatim = {id(row) for row in extra}
+        rows = [*rows, *extra]
         if limit is not None:
             rows = rows[:limit]
         fingerprint = hashlib.sha256(
@@ -1043,12 +1079,16 @@ class EmulatorServer:
         has_more = offset + top < len(rows)
         truncated = has_more and self.behaviour.truncate_results
         columns = projection or (list(_ARG_CLUSTER_COLUMNS) if table == "resources" else _row_columns(rows))
-        shaped = [{column: row.get(column) for column in columns} for row in page]
+        shaped = [row if id(row) in verbatim else {column: row.get(column) for column in columns} for row in page]
         data: Any
         if result_format == "table":
+            cells = [[r.get(column) if isinstance(r, dict) else None for column in columns] for r in shaped]
             data = {
-                "columns": [{"name": column, "type": _column_type([r[column] for r in shaped])} for column in columns],
-                "rows": [[r[column] for column in columns] for r in shaped],
+                "columns": [
+                    {"name": column, "type": _column_type([row[i] for row in cells])}
+                    for i, column in enumerate(columns)
+                ],
+                "rows": cells,
             }
         else:
             data = shaped
@@ -1064,6 +1104,18 @@ class EmulatorServer:
         elif has_more:
             response["$skipToken"] = _encode_token({"q": fingerprint, "o": offset + top})
         return _ok(response)
+
+
+def _listen_failure(host: str, port: int, exc: OSError) -> str:
+    """One line for a port the emulator cannot listen on."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: the port is already in use (another emulator?); "
+            "choose another with --port, or --port 0 for any free port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges); choose --port"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _row_subscription(row: dict[str, Any]) -> str:

@@ -6,14 +6,23 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
 from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
+from auditor.maintenance_calendar import (
+    REPORT_CHART_DAYS,
+    CalendarEvent,
+    MaintenanceCalendar,
+    build_calendar,
+    upcoming,
+    weekly_load,
+)
 from auditor.policy import Policy
+from auditor.safetext import redact
 from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
 from auditor.trend import Drift, build_drift
 
@@ -98,6 +107,10 @@ class ReportData:
     not_covered: list[dict[str, Any]] = field(default_factory=list)
     # What the scan covered as asked (tenant, named subscriptions or management groups): drift compares only these.
     scope: ScanScope | None = None
+    # The maintenance calendar from the scan's start (auditor.maintenance_calendar): chart weeks, table days.
+    calendar: MaintenanceCalendar | None = None
+    calendar_load: dict[str, list[list[int]]] = field(default_factory=dict)
+    calendar_upcoming: list[CalendarEvent] = field(default_factory=list)
 
     @property
     def coverage_totals(self) -> dict[str, int]:
@@ -131,7 +144,8 @@ class ReportData:
 
     @property
     def failing_clusters(self) -> int:
-        return len({f.resource_id for f in self.findings if f.status == "fail"})
+        # Subscription-level findings (no cluster) are not clusters.
+        return len({f.resource_id for f in self.findings if f.status == "fail" and f.cluster})
 
     @property
     def expired_waivers(self) -> int:
@@ -186,8 +200,10 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
     as_of: date | None = as_of_row[0] if as_of_row else None
     error_rows = con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    # Messages are redacted before they are stored; redacted again here for scans stored by older versions.
     errors = [
-        dict(zip(("call", "scope", "status", "code", "message"), row, strict=True)) for row in error_rows.fetchall()
+        dict(zip(("call", "scope", "status", "code", "message"), (*row[:4], redact(row[4] or "")), strict=True))
+        for row in error_rows.fetchall()
     ]
     error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
     error_summary = [
@@ -236,6 +252,11 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
             "LEFT JOIN subscriptions s USING (subscription_id) ORDER BY lower(c.name), u.cluster_id, u.kind"
         ).fetchall()
     ]
+    # The calendar as of the scan (not of the reading), from the model tables of this scan.
+    start = scan.started_at.replace(tzinfo=UTC)
+    calendar = build_calendar(
+        con, start, start + timedelta(days=REPORT_CHART_DAYS), environment_tag=str(policy.thresholds["ring_tag"])
+    )
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -267,6 +288,9 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         coverage=coverage,
         not_covered=not_covered,
         scope=scan_scopes(con, [scan])[scan.scan_id],
+        calendar=calendar,
+        calendar_load=weekly_load(calendar, policy.thresholds["ring_order"]),
+        calendar_upcoming=upcoming(calendar),
     )
 
 
@@ -422,7 +446,7 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
     worst: dict[str, int] = {}
     first: dict[str, Finding] = {}
     for f in findings:
-        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
+        if f.status != "fail" or not f.cluster or not f.resource_id.lower().startswith("/subscriptions/"):
             continue
         rank = SEVERITY_RANK.get(f.severity, 0)
         weight[f.resource_id] += 2**rank
@@ -455,12 +479,26 @@ def _covers(waiver: Any, finding: Finding) -> bool:
 
 def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> list[dict[str, Any]]:
     """The exceptions register: every waiver of the policy, its state on the scan date, what it covered."""
-    waived = [f for f in findings if f.waiver]
+    # Findings by the waiver recorded on them, so each waiver finds its own in one lookup (linear in waivers plus
+    # findings); a record without the waiver's resource (an older cache) is matched the slow way.
+    recorded: dict[tuple[str, str, str, str], list[Finding]] = {}
+    unkeyed: list[Finding] = []
+    for finding in findings:
+        record = finding.waiver
+        if not record:
+            continue
+        if "resource" in record:
+            key = (finding.control_id, str(record.get("reason")), str(record["resource"]), str(record.get("expires")))
+            recorded.setdefault(key, []).append(finding)
+        else:
+            unkeyed.append(finding)
     register = []
     for waiver in policy.waivers:
         expires = getattr(waiver, "expires", None)
         expired = bool(as_of and expires and not waiver.active(as_of))
-        covered = [f for f in waived if _covers(waiver, f)]
+        covered = recorded.get((waiver.control, waiver.reason, waiver.resource, str(waiver.expires)), []) + [
+            f for f in unkeyed if _covers(waiver, f)
+        ]
         register.append(
             {
                 "control": waiver.control,
