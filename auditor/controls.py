@@ -262,7 +262,7 @@ def evaluate(
         )
     # Subscription-level findings (resource_id '/subscriptions/<id>') carry the subscription, and no cluster.
     for sub_id, sub_name in con.execute(
-        "SELECT lower(subscription_id), coalesce(any_value(display_name), '') FROM subscriptions GROUP BY 1"
+        "SELECT lower(subscription_id), coalesce(min(display_name), '') FROM subscriptions GROUP BY 1"
     ).fetchall():
         context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, sub_name, "", "", {}, False))
     for (sub_id,) in con.execute("SELECT DISTINCT subscription_id FROM clusters").fetchall():

@@ -296,7 +296,7 @@ def build_calendar(
     for row in con.execute(
         "SELECT c.cluster_id, c.name, c.subscription_id, coalesce(s.display_name, ''), c.resource_group, "
         "CAST(c.tags AS VARCHAR), c.upgrade_channel, coalesce(c.node_os_upgrade_channel_raw, 'not set') "
-        "FROM clusters c LEFT JOIN (SELECT lower(subscription_id) AS subscription_id, any_value(display_name) "
+        "FROM clusters c LEFT JOIN (SELECT lower(subscription_id) AS subscription_id, min(display_name) "
         "AS display_name FROM subscriptions GROUP BY 1) s USING (subscription_id) ORDER BY c.cluster_id"
     ).fetchall():
         tags = json.loads(row[5] or "{}")
@@ -347,7 +347,7 @@ def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datet
     from auditor.model import prepare_model
     from auditor.store import open_db, resolve_scan
 
-    con = open_db(db_path)
+    con = open_db(db_path, read_only=True)
     try:
         scan = resolve_scan(con, scan_selector)
         prepare_model(con, scan.scan_id, policy)

@@ -86,8 +86,8 @@ described AS (
     FROM per_kind
 ),
 decided AS (
-    SELECT subscription_id, any_value(clusters) AS clusters, any_value(max_clusters) AS max_clusters,
-           any_value(unread) AS unread,
+    SELECT subscription_id, min(clusters) AS clusters, min(max_clusters) AS max_clusters,
+           min(unread) AS unread,
            bool_or(crowded) AS crowded,
            max(peak) AS peak,
            sum(windowed) AS windowed,

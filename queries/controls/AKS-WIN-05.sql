@@ -82,7 +82,7 @@ judged AS (
      AND f.cycle_start = o.cycle_start AND f.latest_lower = o.latest_lower
 ),
 per_kind AS (
-    SELECT cluster_id, kind, any_value(config_key) AS config_key, any_value(lead_hours) AS lead_hours,
+    SELECT cluster_id, kind, min(config_key) AS config_key, min(lead_hours) AS lead_hours,
            count(*) AS openings,
            count(*) FILTER (WHERE NOT ok) AS failing,
            bool_or(phase_assumed) AS phase_assumed,
