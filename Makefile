@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/trend.py
 	$(BIN)/python bench/incluster.py
+	$(BIN)/python bench/waivers.py
 	$(BIN)/python bench/scan.py
 
 clean:

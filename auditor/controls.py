@@ -19,11 +19,11 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.model import prepare_model
 from auditor.paths import queries_dir
-from auditor.policy import THRESHOLDS, Policy
+from auditor.policy import THRESHOLDS, Policy, WaiverIndex
 
 STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-LEVELS = ("cluster", "pool", "fleet")
+LEVELS = ("cluster", "pool", "fleet", "subscription")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation"}
 _OPTIONAL_META = {"thresholds", "references"}
@@ -142,7 +142,12 @@ def _load_control(toml_path: Path) -> Control:
     ):
         raise AuditorError(f"{toml_path}: 'evidence' must be a non-empty list of evidence kinds (snake_case)")
     used = {name for _, name, _, _ in string.Formatter().parse(meta["remediation"]) if name is not None}
-    allowed = _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
+    # A subscription-level finding names no cluster, group or pool: only {target} can be filled in.
+    allowed = (
+        {"target"}
+        if meta["level"] == "subscription"
+        else _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
+    )
     if used - allowed:
         raise AuditorError(
             f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
@@ -152,9 +157,9 @@ def _load_control(toml_path: Path) -> Control:
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
         raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
     references = meta.get("references", [])
-    if (
+    if "references" in meta and (
         not isinstance(references, list)
-        or ("references" in meta and not references)
+        or not references
         or not all(isinstance(r, str) and r.startswith("https://") and len(r) > 8 and " " not in r for r in references)
     ):
         raise AuditorError(f"{toml_path}: 'references' must be a non-empty list of https URLs")
@@ -227,6 +232,12 @@ def load_catalog() -> tuple[Control, ...]:
     return tuple(replace(controls[cid], frameworks=tuple(references[cid])) for cid in sorted(controls))
 
 
+def _tags(tags_json: str | None) -> dict[str, Any]:
+    """A resource's tags as stored; a `tags` that is not a JSON object (malformed evidence) is no tags."""
+    tags = json.loads(tags_json or "{}")
+    return tags if isinstance(tags, dict) else {}
+
+
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     scan_id: str,
@@ -245,21 +256,34 @@ def evaluate(
         "LEFT JOIN subscriptions s USING (subscription_id)"
     ).fetchall():
         stopped = bool(power) and power.lower() == "stopped"
+        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: empty, not null.
         context[cluster_id] = (
-            name,
-            sub_id,
+            name or "",
+            sub_id or "",
             sub_name,
-            group,
-            location,
-            json.loads(tags_json or "{}"),
+            group or "",
+            location or "",
+            _tags(tags_json),
             stopped,
         )
-    # Fleet-level findings name a Fleet Manager resource: give them its name, subscription and resource group.
+    # Fleet-level findings name a Fleet Manager resource: give them its name, subscription and resource group
+    # (empty, not null, where Resource Graph left a field out).
     for fleet_id, name, sub_id, sub_name, group, location, tags_json in con.execute(
         "SELECT f.fleet_id, f.name, f.subscription_id, coalesce(s.display_name, ''), f.resource_group, f.location, "
-        "CAST(f.tags AS VARCHAR) FROM fleets f LEFT JOIN subscriptions s USING (subscription_id)"
+        "CAST(f.tags AS VARCHAR) FROM fleets f LEFT JOIN (SELECT subscription_id, min(display_name) AS display_name "
+        "FROM subscriptions GROUP BY 1) s USING (subscription_id)"
     ).fetchall():
-        context.setdefault(fleet_id, (name, sub_id, sub_name, group, location, json.loads(tags_json or "{}"), False))
+        context.setdefault(
+            fleet_id,
+            (name or "", sub_id or "", sub_name, group or "", location or "", _tags(tags_json), False),
+        )
+    # Subscription-level findings (resource_id '/subscriptions/<id>') carry the subscription, and no cluster.
+    for sub_id, sub_name in con.execute(
+        "SELECT lower(subscription_id), coalesce(min(display_name), '') FROM subscriptions GROUP BY 1"
+    ).fetchall():
+        context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, sub_name, "", "", {}, False))
+    for (sub_id,) in con.execute("SELECT DISTINCT subscription_id FROM clusters").fetchall():
+        context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, "", "", "", {}, False))
     missing: tuple[Any, ...] = ("", "", "", "", "", {}, False)
     findings: list[Finding] = []
     for control in controls if controls is not None else load_catalog():
@@ -274,6 +298,8 @@ def evaluate(
         for resource_id, node_pool, status, message, evidence, target in rows:
             if status not in STATUSES:
                 raise AuditorError(f"control {control_id} returned status {status!r} for {resource_id}")
+            if not resource_id:
+                raise AuditorError(f"control {control_id} returned a {status} row that names no resource")
             name, sub_id, sub_name, group, location, tags, stopped = context.get(resource_id, missing)
             if stopped:
                 message = f"{message} (cluster is stopped)"
@@ -297,24 +323,20 @@ def evaluate(
                 )
             )
     _apply_waivers(findings, policy, as_of[0])
+    # SQL rows come back in whatever order the threads finished: a total order makes every output byte-stable.
+    findings.sort(key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or "", f.status, f.message))
     return findings
 
 
 def _apply_waivers(findings: list[Finding], policy: Policy, as_of: Any) -> None:
     if not policy.waivers:
         return
-    by_control: dict[str, list[Any]] = {}
-    for waiver in policy.waivers:
-        by_control.setdefault(waiver.control, []).append(waiver)
+    index = WaiverIndex(policy.waivers)
     for finding in findings:
-        if finding.status != "fail" or finding.control_id not in by_control:
+        if finding.status != "fail":
             continue
         # An active waiver wins over an expired one for the same finding; an expired one is still flagged.
-        matching = [
-            w
-            for w in by_control[finding.control_id]
-            if w.matches(finding.control_id, finding.resource_id, finding.node_pool)
-        ]
+        matching = index.matching(finding.control_id, finding.resource_id, finding.node_pool)
         if not matching:
             continue
         active = [w for w in matching if w.active(as_of)]

@@ -460,3 +460,95 @@ def test_a_member_set_up_as_fleet_manager_recommends_passes_the_channel_controls
     assert lost.status == "fail", lost.message
     # A member with its own allowed channel passes AKS-CHN-01 (AKS-FLT-02 fails it for the second authority).
     assert results[("AKS-CHN-01", "flt02-own-channel")].status == "pass"
+
+
+def _malformed(kind: str, edit: Any) -> Any:
+    """An evidence mutation: `edit` applied to every payload of this kind (returns the new payload)."""
+
+    def mutate(row_kind: str, payload: Any) -> Any:
+        return edit(payload) if row_kind == kind else payload
+
+    return mutate
+
+
+def _set(path: str, value: Any) -> Any:
+    def edit(payload: Any) -> Any:
+        target = payload
+        *parents, last = path.split(".")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+        return payload
+
+    return edit
+
+
+def _every_stage(key: str, value: Any) -> Any:
+    def edit(payload: Any) -> Any:
+        for stage in payload["properties"]["status"]["stages"]:
+            stage[key] = value
+        return payload
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("mutation", "flt01", "flt02"),
+    [
+        (_malformed("fleet_update_run", _set("properties.status.stages", "garbage")), "unknown", "pass"),
+        (_malformed("fleet_update_run", _set("properties.strategy.stages", {"a": 1})), "unknown", "pass"),
+        (_malformed("fleet_update_run", _every_stage("groups", "x")), "unknown", "pass"),
+        (_malformed("fleet_update_run", _every_stage("beforeGates", 7)), "unknown", "pass"),
+        (_malformed("fleet_update_run", lambda p: [p]), "unknown", "pass"),
+        (_malformed("fleet_update_strategy", _set("properties.strategy.stages", 5)), "pass", "unknown"),
+        (_malformed("fleet_member", _set("properties", "x")), "pass", "unknown"),
+        (_malformed("fleet_gates", lambda p: {"value": "nope"}), "pass", "pass"),
+        (
+            _malformed(
+                "fleet_auto_upgrade_profile",
+                _set("properties.autoUpgradeProfileStatus", {"lastTriggerUpgradeVersions": {}}),
+            ),
+            "pass",
+            "pass",
+        ),  # noqa: E501
+        (_malformed("fleet", _set("tags", "x")), "pass", "pass"),
+    ],
+)
+def test_malformed_fleet_evidence_is_unknown_never_a_crash(
+    tmp_path: Path, mutation: Any, flt01: str, flt02: str
+) -> None:
+    """Payload shapes Azure should never send (hostile input): every control still evaluates, a run or a strategy
+    that cannot be read is unknown (never a pass), and the report renders."""
+    import copy
+
+    from auditor.app import write_reports
+    from auditor.store import EvidenceRow
+
+    fleet = FleetBuilder("hostile")
+    clusters = [ring_cluster(name, env) for name, env in (("h-dev", "dev"), ("h-stg", "staging"), ("h-prd", "prod"))]
+    for name, env in (("h-dev", "dev"), ("h-stg", "staging"), ("h-prd", "prod")):
+        fleet.member(name, env)
+    strategy = fleet.strategy("rings", RINGS)
+    fleet.profile("auto", "Stable", strategy_id=strategy)
+    t0 = days_ago(10)
+    fleet.run(
+        "r1",
+        RINGS,
+        [done("h-dev", "dev", t0), done("h-stg", "staging", t0), done("h-prd", "prod", t0 + timedelta(hours=6))],
+        gates=[approved("prod", t0 + timedelta(hours=5, minutes=50))],
+    )
+    evidence = [
+        EvidenceRow(row.kind, row.scope, row.request, mutation(row.kind, copy.deepcopy(row.payload)))
+        for row in fleet.evidence()
+    ]
+    db = tmp_path / "hostile.duckdb"
+    scan_id = store_scan(db, clusters, extra_evidence=evidence)
+    con = open_db(db)
+    try:
+        results = {(f.control_id, f.cluster): f for f in evaluate(con, scan_id, default_policy())}
+    finally:
+        con.close()
+    assert all(f.message for f in results.values())
+    assert results[("AKS-FLT-01", "hostile")].status == flt01, results[("AKS-FLT-01", "hostile")].message
+    assert results[("AKS-FLT-02", "h-prd")].status == flt02, results[("AKS-FLT-02", "h-prd")].message
+    assert write_reports(db, scan_id, None, ["html"], tmp_path / "out")

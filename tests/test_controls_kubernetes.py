@@ -108,9 +108,9 @@ class Case:
 
     id: str
     expect: str
-    pdbs: tuple[dict[str, Any], ...] = ()
-    workloads: tuple[dict[str, Any], ...] = ()
-    nodes: tuple[dict[str, Any], ...] = field(default_factory=healthy_nodes)
+    pdbs: tuple[Any, ...] = ()
+    workloads: tuple[Any, ...] = ()
+    nodes: tuple[Any, ...] = field(default_factory=healthy_nodes)
     pools: tuple[dict[str, Any], ...] = field(default_factory=lambda: (pool("system"),))
     missing: tuple[str, ...] = ()  # evidence kinds not collected
     errors: tuple[tuple[str, int | None, str, str], ...] = ()  # (call, status, code, message)
@@ -271,6 +271,47 @@ CASES: dict[str, tuple[Case, ...]] = {
             errors=(("k8s_deployments", 403, "Forbidden", "deployments is forbidden"),),
             says=("the workloads they select were not collected",),
         ),
+        # Malformed list items (i17's hostile-input bar): never a crash, never a pass on what cannot be read.
+        Case(
+            "pdb-item-not-an-object",
+            "unknown",
+            (None, pdb("api", app="api", max_unavailable=1)),
+            (workload("api"),),
+            says=("?/(list item 1): is not a readable PodDisruptionBudget",),
+        ),
+        Case(
+            "pdb-metadata-not-an-object",
+            "unknown",
+            ({"metadata": "shop/api", "spec": {"maxUnavailable": 0}},),
+            (workload("api"),),
+            says=("is not a readable PodDisruptionBudget",),
+        ),
+        Case(
+            "unreadable-workload-item",
+            "unknown",
+            (pdb("api", app="api", max_unavailable=1),),
+            (workload("api"), {"_kind": "Deployment", "metadata": "web"}),
+            says=("1 workload item(s) of the cluster cannot be read",),
+        ),
+        Case(
+            "owner-references-not-a-list",
+            "unknown",
+            (pdb("rs", app="rs", max_unavailable=1),),
+            (
+                {
+                    **workload("rs", kind="ReplicaSet"),
+                    "metadata": {"name": "rs", "namespace": "shop", "ownerReferences": "x"},
+                },
+            ),
+            says=("cannot be read",),
+        ),
+        Case(
+            "blocking-pdb-beside-an-unreadable-workload",
+            "fail",
+            (pdb("api", app="api", max_unavailable=0),),
+            (workload("api"), {"_kind": "StatefulSet"}),
+            says=("maxUnavailable 0 allows no eviction",),
+        ),
         Case("stopped", "unknown", missing=KINDS, power="Stopped", says=("the cluster is stopped",)),
         Case("not-requested", "unknown", requested=False, says=("auditor scan --kubernetes",)),
     ),
@@ -350,6 +391,13 @@ CASES: dict[str, tuple[Case, ...]] = {
             says=("no node carries the label kubernetes.azure.com/agentpool=system",),
         ),
         Case("no-image-label", "unknown", nodes=(node("n1", image=None),), pool="system", says=("node-image label",)),
+        Case(
+            "unreadable-node-item",
+            "unknown",
+            nodes=(node("n1"), None, {"metadata": {"name": "n3", "labels": ["agentpool=system"]}}),
+            pool="system",
+            says=("2 item(s) of the cluster's node list cannot be read",),
+        ),
         Case(
             "nodes-forbidden",
             "unknown",

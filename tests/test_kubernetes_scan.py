@@ -450,3 +450,42 @@ def test_report_commands_quote_names_from_the_cluster() -> None:
     assert shown["fix_command"].endswith("""patch pdb 'api$(id)' --type merge -p '{"spec":{"maxUnavailable":1}}'""")
     single = _with_commands({**pdb, "max_unavailable": None, "min_available": "1", "expected": 1})
     assert single["fix_command"] == "kubectl --context 'ctx; rm -rf ~' -n shop scale deployment/api --replicas=2"
+
+
+def test_kubeconfig_tokens_echoed_by_an_api_server_are_redacted(tmp_path: Path) -> None:
+    """An API server (or a proxy before it) that repeats the request headers, Authorization included, in its error
+    Status: the message is stored, the kubeconfig's token is not (nor anywhere else in the store)."""
+    with EmulatorServer(kube_fleet(), state_dir=tmp_path / "emu", error_body="echo-json") as server:
+        tokens = kubeconfig_tokens(server)
+        kube = KubernetesClients.from_kubeconfig(str(server.kubeconfig_file))
+        assert set(tokens) <= set(kube.secrets())  # redacted literally, not only by the Bearer pattern
+        db = tmp_path / "echo.duckdb"
+        scan(server, db)
+    con = open_db(db)
+    try:
+        refused = con.execute(
+            "SELECT e.message FROM collection_errors e JOIN evidence c ON c.scope = e.scope AND c.kind = 'cluster' "
+            "WHERE c.payload->>'$.name' = 'refuses' AND e.call = 'kubernetes'"
+        ).fetchone()
+        dump = "\n".join(
+            str(row)
+            for table in ("evidence", "collection_errors", "scans")
+            for row in con.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608
+        )
+    finally:
+        con.close()
+    assert refused is not None and "Request headers" in refused[0] and "<redacted>" in refused[0], refused
+    for token in tokens:
+        assert token not in dump
+
+
+def test_a_kubeconfig_yaml_error_does_not_quote_the_file(tmp_path: Path) -> None:
+    """PyYAML quotes the offending line in its errors; a kubeconfig's line may hold a token."""
+    secret = "kubeconfig-token-7f3e9a1c55"
+    broken = tmp_path / "kubeconfig"
+    broken.write_text(f"apiVersion: v1\nusers:\n- name: u\n  user:\n    token: {secret} : oops\n", encoding="utf-8")
+    with pytest.raises(CollectionError) as raised:
+        KubernetesClients.from_kubeconfig(str(broken))
+    message = str(raised.value)
+    assert "cannot read kubeconfig" in message and "line 5" in message
+    assert secret not in message

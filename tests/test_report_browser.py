@@ -88,7 +88,8 @@ def _rows(driver: Any) -> list[dict[str, str]]:
       return Array.from(document.querySelectorAll('#all tbody tr')).map(function (tr) {
         var c = tr.cells;
         return {control: c[0].textContent, status: c[1].textContent, severity: c[2].textContent,
-                cluster: c[4].firstChild ? c[4].firstChild.nodeValue : '', pool: c[5].textContent};
+                cluster: c[4].firstChild && c[4].firstChild.nodeType === 3 ? c[4].firstChild.nodeValue : '',
+                pool: c[5].textContent};
       });"""
     return list(driver.execute_script(script))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.collect.base import FleetRef, Inventory, Task
 from auditor.collect.context import Bucket, CallFailed, CollectContext
-from auditor.collect.resource_graph import PAGE_SIZE, query_pages
+from auditor.collect.resource_graph import PAGE_SIZE, missing_routing_fields, query_pages, reject_row
 from auditor.paths import read_query
 
 GRAPH_REQUEST = "POST /providers/Microsoft.ResourceGraph/resources"
@@ -35,9 +35,11 @@ def _in_scope(inventory: Inventory) -> bool:
 
 
 class FleetsCollector:
-    """Every Fleet Manager resource in scope (Resource Graph `resources`), one evidence row each."""
+    """Every Fleet Manager resource in scope (Resource Graph `resources`), one evidence row each. A row that is not a
+    fleet object is kept as a `rejected_row` with a MalformedRow error; a fleet row lacking what its gates call is
+    addressed by is stored but never routes that call (an IncompleteRow error says so)."""
 
-    kind = "fleet"
+    kind = "fleet"  # the evidence kind, and the call that collection_errors name
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
         return [Task(lambda: self.collect(ctx, inventory))]
@@ -54,26 +56,44 @@ class FleetsCollector:
             inventory.options.get("graph_page_size", PAGE_SIZE),
         )
         seen: set[str] = set()
-        for row in rows:
-            fleet_id = str(row.get("id", ""))
-            if not fleet_id or fleet_id.lower() in seen or str(row.get("type", "")).lower() != FLEET_TYPE:
+        for index, row in enumerate(rows):
+            fleet_id = _identified(ctx, self.kind, index, row)
+            if fleet_id is None:
+                continue
+            row_type = row.get("type")
+            if not isinstance(row_type, str) or row_type.lower() != FLEET_TYPE:
+                reject_row(ctx, self.kind, index, row, f"is of type {row_type!r}, not a Fleet Manager resource")
+                continue
+            if fleet_id.lower() in seen:
                 continue
             seen.add(fleet_id.lower())
             ctx.record(self.kind, fleet_id, GRAPH_REQUEST, row)
+            missing = missing_routing_fields(row)
+            if missing:
+                ctx.fail(
+                    FleetGatesCollector.kind,
+                    fleet_id,
+                    None,
+                    "IncompleteRow",
+                    f"not collected: the Resource Graph row of {fleet_id} lacks a usable {', '.join(missing)}, "
+                    "so its gates cannot be listed",
+                )
+                continue
             inventory.fleets.append(
                 FleetRef(
                     fleet_id=fleet_id,
-                    name=str(row.get("name", "")),
-                    subscription_id=str(row.get("subscriptionId", "")).lower(),
-                    resource_group=str(row.get("resourceGroup", "")),
-                    location=str(row.get("location", "")).replace(" ", "").lower(),
+                    name=row["name"],
+                    subscription_id=row["subscriptionId"].lower(),
+                    resource_group=row["resourceGroup"],
+                    location=row["location"].replace(" ", "").lower(),
                 )
             )
 
 
 class FleetResourcesCollector:
     """Members, update strategies, update runs, auto-upgrade profiles and gates (Resource Graph `aksresources`):
-    one query for all of them; each row is kept as one evidence row of its own kind."""
+    one query for all of them; each row is kept as one evidence row of its own kind (an unusable one as a
+    `rejected_row`, with a MalformedRow error)."""
 
     kind = "fleet_resources"  # the call; rows are recorded under the kinds of CHILD_KINDS
 
@@ -92,13 +112,31 @@ class FleetResourcesCollector:
             inventory.options.get("graph_page_size", PAGE_SIZE),
         )
         seen: set[str] = set()
-        for row in rows:
-            row_id = str(row.get("id", ""))
-            kind = CHILD_KINDS.get(str(row.get("type", "")).lower())
-            if kind is None or not row_id or row_id.lower() in seen:
+        for index, row in enumerate(rows):
+            row_id = _identified(ctx, self.kind, index, row)
+            if row_id is None:
+                continue
+            row_type = row.get("type")
+            kind = CHILD_KINDS.get(row_type.lower()) if isinstance(row_type, str) else None
+            if kind is None:
+                reject_row(ctx, self.kind, index, row, f"is of type {row_type!r}, not a Fleet Manager child resource")
+                continue
+            if row_id.lower() in seen:
                 continue
             seen.add(row_id.lower())
             ctx.record(kind, row_id, GRAPH_REQUEST, row)
+
+
+def _identified(ctx: CollectContext, call: str, index: int, row: Any) -> str | None:
+    """The row's ARM id, or None after keeping the row as rejected (not an object, or no usable id)."""
+    if not isinstance(row, dict):
+        reject_row(ctx, call, index, row, "is not an object")
+        return None
+    row_id = row.get("id")
+    if not isinstance(row_id, str) or not row_id.strip():
+        reject_row(ctx, call, index, row, "has no id")
+        return None
+    return row_id
 
 
 class FleetGatesCollector:

@@ -10,6 +10,7 @@ token, and error messages are built from status codes and Status messages, never
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -22,7 +23,9 @@ from urllib.parse import urlsplit
 
 from auditor.collect.base import ClusterRef, Inventory, Task
 from auditor.collect.context import RETRIABLE_STATUS, CollectContext
+from auditor.collect.limiter import ScanCancelled
 from auditor.errors import CollectionError
+from auditor.safetext import clean_message
 
 ACCESS_CALL = "kubernetes"  # collection errors about reaching a cluster at all (no context, 401, unreachable)
 CONTEXT_KIND = "k8s_context"  # which kubeconfig context and user read the cluster
@@ -167,8 +170,13 @@ class KubernetesClients:
             )
         try:
             merged = KubeConfigMerger(os.pathsep.join(existing)).config
+        except yaml.MarkedYAMLError as exc:
+            # Not str(exc): PyYAML quotes the offending line, which may hold a token.
+            mark = exc.problem_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise CollectionError(f"cannot read kubeconfig {source}: {exc.problem or 'not YAML'}{where}") from None
         except (yaml.YAMLError, ConfigException, OSError, UnicodeDecodeError) as exc:
-            raise CollectionError(f"cannot read kubeconfig {source}: {' '.join(str(exc).split())[:300]}") from exc
+            raise CollectionError(f"cannot read kubeconfig {source}: {clean_message(str(exc), limit=300)}") from exc
         if merged is None:
             raise CollectionError(f"kubeconfig {source} holds no configuration")
         try:
@@ -176,6 +184,36 @@ class KubernetesClients:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CollectionError(f"kubeconfig {source} is malformed: {exc}") from exc
         return cls(source=source, contexts=contexts, page_size=page_size, _config=merged)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Literal credentials of the kubeconfig's users (tokens, passwords, client keys, auth-provider tokens, the
+        contents of token files), to redact from anything stored or printed, as the ARM token is."""
+        if self._config is None:
+            return ()
+        found: set[str] = set()
+
+        def walk(item: Any, key: str = "") -> None:
+            item = getattr(item, "value", item)
+            if isinstance(item, dict):
+                for name, child in item.items():
+                    walk(child, str(name))
+            elif isinstance(item, list):
+                for child in item:
+                    walk(child, key)
+            elif isinstance(item, str) and item.strip():
+                lowered = key.lower()
+                if lowered == "tokenfile":
+                    with contextlib.suppress(OSError, UnicodeDecodeError):
+                        found.add(Path(item).expanduser().read_text(encoding="utf-8").strip())
+                elif any(word in lowered for word in _SECRET_KEY_WORDS):
+                    found.add(item.strip())
+
+        config = getattr(self._config, "value", self._config)
+        for user in (config.get("users") or []) if isinstance(config, dict) else []:
+            body = getattr(user, "value", user)
+            if isinstance(body, dict):
+                walk(body.get("user"))
+        return tuple(sorted(s for s in found if s))
 
     def match(self, cluster: ClusterRef) -> tuple[KubeContext, str] | None:
         """The context reaching this cluster's API server and the name it matched on; user contexts before
@@ -205,6 +243,11 @@ class KubernetesClients:
         configuration.retries = False  # retries and backoff belong to the scan's limiter
         configuration.connection_pool_maxsize = 1  # one cluster is read by one worker at a time
         return ApiClient(configuration=configuration)
+
+
+# Keys of a kubeconfig user whose values are credentials (token, password, client-key-data, access-token,
+# id-token, refresh-token, client-secret, ...).
+_SECRET_KEY_WORDS = ("token", "password", "secret", "key-data")
 
 
 def _contexts(config: dict[str, Any]) -> tuple[KubeContext, ...]:
@@ -379,6 +422,8 @@ class KubernetesCollector:
         settings = ctx.limiter.settings
         failure = _Failed(None, "NoAttempt", "no attempt made", fatal=True)
         for attempt in range(settings.max_attempts):
+            if ctx.limiter.stopped:
+                raise ScanCancelled()
             ctx.limiter.acquire_kubernetes(cluster_id)
             ctx.count_call(kind)
             retry_after: float | None = None

@@ -37,17 +37,38 @@ def _wait(seconds: int) -> str:
     return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
 
 
-def _stages(strategy_json: str | None) -> list[dict[str, Any]]:
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON list (anything else in it, or a value that is no list, is left out)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _stages(strategy_json: str | None) -> list[dict[str, Any]] | None:
+    """A strategy's stages as the report draws them; None when the stored strategy is not readable as one."""
     strategy = json.loads(strategy_json) if strategy_json else {}
+    if not isinstance(strategy, dict) or not isinstance(strategy.get("stages") or [], list):
+        return None
     out = []
     for stage in strategy.get("stages") or []:
+        if not isinstance(stage, dict):
+            return None
         out.append(
             {
-                "name": stage.get("name", ""),
-                "groups": [g.get("name", "") for g in stage.get("groups") or []],
-                "wait": _wait(int(stage.get("afterStageWaitInSeconds") or 0)),
-                "before_gates": [g.get("displayName") or g.get("type", "") for g in stage.get("beforeGates") or []],
-                "after_gates": [g.get("displayName") or g.get("type", "") for g in stage.get("afterGates") or []],
+                "name": str(stage.get("name") or ""),
+                "groups": [str(g.get("name") or "") for g in _objects(stage.get("groups"))],
+                "wait": _wait(_seconds(stage.get("afterStageWaitInSeconds"))),
+                "before_gates": [
+                    str(g.get("displayName") or g.get("type") or "") for g in _objects(stage.get("beforeGates"))
+                ],
+                "after_gates": [
+                    str(g.get("displayName") or g.get("type") or "") for g in _objects(stage.get("afterGates"))
+                ],
             }
         )
     return out
@@ -60,7 +81,8 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
         "SELECT f.fleet_key, f.fleet_id, f.name, f.resource_group, f.location, "
         "coalesce(s.display_name, f.subscription_id), "
         "(SELECT count(*) FROM fleet_members m WHERE m.fleet_key = f.fleet_key) "
-        "FROM fleets f LEFT JOIN subscriptions s USING (subscription_id) ORDER BY f.name, f.fleet_key"
+        "FROM fleets f LEFT JOIN (SELECT subscription_id, min(display_name) AS display_name FROM subscriptions "
+        "GROUP BY 1) s USING (subscription_id) ORDER BY f.name, f.fleet_key"
     ).fetchall()
     if not fleets:
         return []
@@ -68,7 +90,8 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
     for fleet_key, name, strategy in con.execute(
         "SELECT fleet_key, name, CAST(strategy AS VARCHAR) FROM fleet_strategies ORDER BY fleet_key, name"
     ).fetchall():
-        strategies[fleet_key].append({"name": name, "stages": _stages(strategy)})
+        stages_drawn = _stages(strategy)
+        strategies[fleet_key].append({"name": name, "stages": stages_drawn or [], "unreadable": stages_drawn is None})
     profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in con.execute(
         "SELECT p.fleet_key, p.name, p.channel, s.name, p.disabled, p.node_image_selection, p.last_triggered_at, "
@@ -79,7 +102,7 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
         profiles[fleet_key].append(
             {
                 "name": name,
-                "channel": channel + (f" {target}" if target else ""),
+                "channel": (channel or "?") + (f" {target}" if target else ""),
                 "strategy": strategy or "one by one",
                 "state": "disabled" if disabled else "enabled",
                 "node_images": "" if (channel or "").lower() == "nodeimage" else selection,
@@ -127,7 +150,7 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
         "ORDER BY run_key, stage_index, group_name NULLS FIRST, timing DESC, display_name",
         [keys],
     ).fetchall():
-        where = f"{timing.lower()} {'group ' + group + ' of ' if group else ''}stage {stage}"
+        where = f"{timing.lower()} {'group ' + group + ' of ' if group else ''}stage {stage or '?'}"
         gates[run_key].append(
             {
                 "where": where,
@@ -145,7 +168,7 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
                 "change": f"{kind or '?'}{' ' + version if version else ''}",
                 "node_images": selection if (kind or "").lower() != "controlplaneonly" else "",
                 "images": images or "",
-                "state": state if has_status else "status not collected",
+                "state": state if has_status else "status not collected or unreadable",
                 "start": _when(start),
                 "end": _when(end),
                 "took": _duration(start, end),

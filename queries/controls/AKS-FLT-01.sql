@@ -3,7 +3,8 @@
 -- when no member of a run has a ring tag, the run's last stage is production. For each production stage of each
 -- run: every lower stage completed before it started (and none comes after it or shares it); an approval gate before
 -- it, or a wait or an approval after the stage before it; a run reported Completed hides no failed or skipped
--- member; production node images are selected consistently. `unknown` when a run's status was not collected.
+-- member; production node images are selected consistently. `unknown` when a run's status was not collected or is
+-- malformed (stages, groups, members or gates that are not lists of objects).
 WITH defaults AS (
     SELECT fleet_lookback_days, ring_tag, ring_order FROM policy_defaults
 ),
@@ -193,7 +194,8 @@ SELECT
          WHEN p.warning > 0 THEN
              p.warning || ' of ' || p.runs || ' update run(s) rolled out in order with reservations: ' || p.warn_text
          WHEN p.unknown_runs > 0 THEN
-             'the status of update run(s) ' || p.unknown_names || ' was not collected: their order cannot be judged'
+             'the status of update run(s) ' || p.unknown_names
+             || ' was not collected or cannot be read: their order cannot be judged'
          WHEN e.text IS NOT NULL THEN
              'the fleet''s update runs could not be collected: ' || e.text
          WHEN p.runs > 0 THEN

@@ -21,7 +21,12 @@ WITH judged AS (
             AND (c.node_os_upgrade_channel IN ('nodeimage', 'securitypatch') OR c.upgrade_channel = 'node-image')
             AS node_image_clash,
         (SELECT string_agg(DISTINCT call || ': ' || error, '; ' ORDER BY call || ': ' || error)
-         FROM fleet_errors WHERE call IN ('fleet', 'fleet_resources')) AS errors
+         FROM fleet_errors WHERE call IN ('fleet', 'fleet_resources')) AS errors,
+        -- Member rows that name no cluster: any cluster could be the one they stand for.
+        (SELECT count(*) || ' (' || array_to_string(list(m.member_id ORDER BY m.member_id)[1:3], ', ')
+                || CASE WHEN count(*) > 3 THEN ', …' ELSE '' END || ')'
+         FROM fleet_members m WHERE coalesce(trim(m.cluster_key), '') = ''
+         HAVING count(*) > 0) AS unreadable_members
     FROM clusters c
     JOIN cluster_params p USING (cluster_id)
     LEFT JOIN cluster_skus k USING (cluster_id)
@@ -35,7 +40,7 @@ decided AS (
             WHEN member AND (kubernetes_clash OR node_image_clash) THEN 'fail'
             WHEN member AND unresolved_profiles IS NOT NULL THEN 'unknown'
             WHEN member THEN 'pass'
-            WHEN errors IS NOT NULL THEN 'unknown'
+            WHEN errors IS NOT NULL OR unreadable_members IS NOT NULL THEN 'unknown'
             WHEN require_fleet_for_production AND coalesce(production, false) THEN 'fail'
             ELSE 'not_applicable'
         END AS status
@@ -72,8 +77,11 @@ SELECT
                     || concat_ws(' and ', kubernetes_profiles, node_image_profiles)
                     || '; the cluster''s own channels leave it to Fleet (upgradeChannel ' || upgrade_channel
                     || ', nodeOSUpgradeChannel ' || coalesce(node_os_upgrade_channel_raw, 'absent') || ')' END
-        WHEN status = 'unknown' THEN
+        WHEN status = 'unknown' AND errors IS NOT NULL THEN
             'Fleet Manager resources could not be collected, so membership cannot be told: ' || errors
+        WHEN status = 'unknown' THEN
+            'Fleet member row(s) name no cluster (no readable properties.clusterResourceId), so membership cannot be '
+            || 'told: ' || unreadable_members
         WHEN status = 'fail' THEN
             'production cluster (' || ring_tag || ') is a member of no fleet: require_fleet_for_production is on'
         ELSE 'not a member of any fleet in scope: its own auto-upgrade channels are its only authority (AKS-CHN-01)'

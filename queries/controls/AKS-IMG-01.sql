@@ -18,4 +18,7 @@ SELECT
     NULL AS target
 FROM node_pools p
 JOIN cluster_params cp USING (cluster_id)
-CROSS JOIN scan s;
+CROSS JOIN scan s
+UNION ALL
+-- Nodes outside agent pools (queries/model/25_unseen_nodes.sql): nothing to judge, so never a pass.
+SELECT cluster_id, node_pool, status, detail, evidence, NULL FROM unseen_nodes;

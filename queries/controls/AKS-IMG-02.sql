@@ -3,7 +3,7 @@
 -- 'pool_upgrade_profile', scope 'location|family' or 'location|family|pool') or was never made.
 WITH profile_errors AS (
     SELECT lower(split_part(scope, '|', 1)) AS location, split_part(scope, '|', 2) AS image_family,
-           any_value(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
+           min(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
     FROM scan_errors WHERE call = 'pool_upgrade_profile' GROUP BY ALL
 ),
 judged AS (
@@ -47,4 +47,7 @@ SELECT
     'nodeImageVersion=' || coalesce(node_image_version, 'null') || '; latestNodeImageVersion for ' || location || '|'
         || coalesce(image_family, '?') || '=' || coalesce(latest, 'not collected') AS evidence,
     latest AS target
-FROM judged;
+FROM judged
+UNION ALL
+-- Nodes outside agent pools (queries/model/25_unseen_nodes.sql): nothing to judge, so never a pass.
+SELECT cluster_id, node_pool, status, detail, evidence, NULL FROM unseen_nodes;

@@ -33,7 +33,8 @@ WITH pool_nodes AS (
 judged AS (
     SELECT
         p.cluster_id, p.pool_name, p.node_count, p.node_image_version, p.current_orchestrator_version,
-        p.provisioning_state, s.missing_reason, s.has_nodes, n.*  EXCLUDE (cluster_id, pool_name),
+        p.provisioning_state, s.missing_reason, s.has_nodes, s.unreadable_nodes,
+        n.* EXCLUDE (cluster_id, pool_name),
         lower(coalesce(p.provisioning_state, 'succeeded')) NOT IN ('succeeded', 'failed', 'canceled') AS in_progress,
         lower(coalesce(p.power_state, 'running')) = 'stopped' OR coalesce(p.node_count, 0) = 0 AS no_nodes_expected,
         n.other_image + n.other_kubelet + n.quarantined + n.cordoned > 0 AS differs
@@ -49,7 +50,8 @@ decided AS (
             WHEN nodes = 0 THEN 'unknown'
             WHEN differs AND in_progress THEN 'warn'
             WHEN differs THEN 'fail'
-            WHEN unreadable > 0 THEN 'unknown'
+            -- A node item that cannot be read could be one of this pool's: no pass without it.
+            WHEN unreadable > 0 OR unreadable_nodes > 0 THEN 'unknown'
             ELSE 'pass'
         END AS status,
         concat_ws('; ',
@@ -80,7 +82,11 @@ SELECT
             'of the ' || nodes || ' node(s) of the pool, ' || differences
             || CASE WHEN lower(coalesce(provisioning_state, '')) = 'failed' THEN ' (the pool is Failed)' ELSE '' END
         WHEN status = 'unknown' THEN
-            unreadable || ' of ' || nodes || ' node(s) report no node-image label or kubelet version to compare'
+            concat_ws('; ',
+                CASE WHEN unreadable > 0 THEN unreadable || ' of ' || nodes
+                     || ' node(s) report no node-image label or kubelet version to compare' END,
+                CASE WHEN unreadable_nodes > 0 THEN unreadable_nodes || ' item(s) of the cluster''s node list cannot '
+                     || 'be read (not an object, or without a name or readable labels): they may be this pool''s' END)
         ELSE 'all ' || nodes || ' node(s) run ' || coalesce(node_image_version, 'the pool''s image') || ' with kubelet '
              || kubelets || ', none quarantined or cordoned'
     END AS message,

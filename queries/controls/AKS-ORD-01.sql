@@ -137,8 +137,8 @@ outcomes AS (
         campaign_key,
         count(*) FILTER (WHERE outcome = 'violation') AS violations,
         count(*) FILTER (WHERE outcome = 'unresolved') AS unresolved_pairs,
-        arg_min(detail, happened) FILTER (WHERE outcome = 'violation') AS violation,
-        arg_min(detail, happened) FILTER (WHERE outcome = 'unresolved') AS unresolved
+        arg_min(detail, (happened, detail)) FILTER (WHERE outcome = 'violation') AS violation,
+        arg_min(detail, (happened, detail)) FILTER (WHERE outcome = 'unresolved') AS unresolved
     FROM pairs
     GROUP BY campaign_key
 ),
@@ -161,7 +161,7 @@ described AS (
                            || CASE WHEN m.start_time IS NOT NULL AND m.start_time < m.reach_start
                                    THEN ' (started ' || strftime(m.start_time, '%H:%M') || ')' ELSE '' END
                            || CASE WHEN m.role = 'failed' THEN ' FAILED' ELSE '' END,
-                           ', ' ORDER BY m.reach_end, m.reach_start, m.who)
+                           ', ' ORDER BY m.reach_end, m.reach_start, m.who, m.role, m.start_time)
          FROM members m WHERE m.campaign_key = j.campaign_key AND m.role IN ('step', 'failed')) AS order_seen,
         (SELECT string_agg(m.who, ', ' ORDER BY m.who)
          FROM members m WHERE m.campaign_key = j.campaign_key AND m.role = 'failed') AS failed_who,
@@ -177,15 +177,16 @@ per_cluster AS (
         count(d.campaign_key) AS campaigns,
         count(*) FILTER (WHERE d.outcome = 'violation') AS violations,
         count(*) FILTER (WHERE d.outcome = 'unresolved') AS unresolved,
-        arg_max(d.label || ': ' || d.violation || '. Order seen: ' || coalesce(d.order_seen, 'none'), d.rank_key)
+        arg_max(d.label || ': ' || d.violation || '. Order seen: ' || coalesce(d.order_seen, 'none'),
+                (d.rank_key, d.campaign_key))
             FILTER (WHERE d.outcome = 'violation') AS violation_text,
-        arg_max(d.version, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violation_version,
+        arg_max(d.version, (d.rank_key, d.campaign_key)) FILTER (WHERE d.outcome = 'violation') AS violation_version,
         arg_max(d.label || ': ' || coalesce(d.unresolved, 'no per-pool change was recorded, only '
-                || d.sources || ' evidence'), d.rank_key) FILTER (WHERE d.outcome = 'unresolved') AS unresolved_text,
+                || d.sources || ' evidence'), (d.rank_key, d.campaign_key)) FILTER (WHERE d.outcome = 'unresolved') AS unresolved_text,
         arg_max(d.label || ': ' || coalesce(d.order_seen, 'no step')
                 || CASE WHEN d.failed_who IS NOT NULL THEN ' (interrupted: ' || d.failed_who || ' failed)' ELSE '' END,
-                d.rank_key) AS latest_text,
-        arg_max(d.version, d.rank_key) AS latest_version,
+                (d.rank_key, d.campaign_key)) AS latest_text,
+        arg_max(d.version, (d.rank_key, d.campaign_key)) AS latest_version,
         sum(d.events) AS events,
         min(d.first_at) AS since,
         array_to_string(list_sort(list_distinct(flatten(list(string_split(d.sources, ', '))))), ', ') AS sources,
@@ -203,7 +204,7 @@ ledger AS (
     SELECT cluster_id AS cid, count(*) AS events, min(window_start) AS since FROM history_events GROUP BY cluster_id
 ),
 collection AS (
-    SELECT string_agg(call || ' (' || coalesce(code, 'error') || '): ' || message, '; ') AS errors
+    SELECT string_agg(call || ' (' || coalesce(code, 'error') || '): ' || message, '; ' ORDER BY call, scope, message) AS errors
     FROM scan_errors WHERE call IN ('resource_change', 'scheduled_event')
 )
 SELECT

@@ -19,8 +19,8 @@ specs AS (
 known AS (
     SELECT
         cluster_id AS cid,
-        arg_max(name, taken_at) AS name,
-        list_transform(map_entries(TRY_CAST(coalesce(arg_max(tags, taken_at), '{}'::JSON) AS MAP(VARCHAR, VARCHAR))),
+        arg_max(name, (taken_at, name)) AS name,
+        list_transform(map_entries(TRY_CAST(coalesce(arg_max(tags, (taken_at, CAST(tags AS VARCHAR))), '{}'::JSON) AS MAP(VARCHAR, VARCHAR))),
                        lambda t: {'k': lower(t.key), 'v': lower(coalesce(t.value, ''))}) AS tag_pairs,
         min(taken_at) AS first_seen
     FROM history_snapshots
@@ -54,7 +54,7 @@ moves AS (
     -- No row: it ran it since before its history began.
     SELECT i.cid, i.kind, i.value,
            coalesce(arg_min(r.window_start, (r.window_end, r.window_start)) FILTER (WHERE r.source = 'fleet_update_run'),
-                    arg_min(r.window_start, r.window_end)) AS moved_from,
+                    arg_min(r.window_start, (r.window_end, r.window_start))) AS moved_from,
            coalesce(min(r.window_end) FILTER (WHERE r.source = 'fleet_update_run'), min(r.window_end)) AS moved_by,
            arg_min(regexp_extract(r.evidence_ref, '/updateRuns/([^/]+)$', 1, 'i'), (r.window_end, r.evidence_ref))
                FILTER (WHERE r.source = 'fleet_update_run') AS fleet_run,
@@ -96,10 +96,10 @@ lower_facts AS (
 lower_summary AS (
     SELECT ring_tag, rings, kind, value,
            min(certain) AS certain_first,
-           arg_min(who, certain) AS certain_who,
+           arg_min(who, (certain, who)) FILTER (WHERE certain IS NOT NULL) AS certain_who,
            bool_or(possible IS NULL) AS before_history,
            min(possible) AS possible_first,
-           arg_min(who, possible) AS possible_who
+           arg_min(who, (possible, who)) FILTER (WHERE possible IS NOT NULL) AS possible_who
     FROM lower_facts
     GROUP BY ring_tag, rings, kind, value
 ),
@@ -156,7 +156,7 @@ per_cluster AS (
         string_agg(e.text, '; ' ORDER BY e.kind, e.value) FILTER (WHERE e.outcome = 'fail') AS fail_text,
         string_agg(e.text, '; ' ORDER BY e.kind, e.value) FILTER (WHERE e.outcome = 'unknown') AS unknown_text,
         string_agg(e.text, '; ' ORDER BY e.kind, e.value) FILTER (WHERE e.outcome = 'pass') AS pass_text,
-        arg_min(e.value, e.kind) FILTER (WHERE e.outcome = 'fail' AND e.kind = 'kubernetes') AS failing_version
+        min(e.value) FILTER (WHERE e.outcome = 'fail' AND e.kind = 'kubernetes') AS failing_version
     FROM params p
     LEFT JOIN explained e ON e.cid = p.cid
     GROUP BY ALL

@@ -11,7 +11,7 @@ judged AS (
            err.message AS evidence_error
     FROM clusters c
     LEFT JOIN supported s USING (location)
-    LEFT JOIN (SELECT scope, any_value(message) AS message FROM scan_errors
+    LEFT JOIN (SELECT scope, min(message) AS message FROM scan_errors
                WHERE call = 'kubernetes_versions' GROUP BY scope) err ON err.scope = c.location
 )
 SELECT

@@ -5,7 +5,7 @@ WITH regions AS (
 ),
 region_errors AS (
     SELECT lower(scope) AS location,
-           any_value(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
+           min(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
     FROM scan_errors WHERE call = 'kubernetes_versions' GROUP BY ALL
 ),
 judged AS (

@@ -7,6 +7,12 @@
 -- or the temp copies an evaluation builds (history_snapshots, history_events). Scans are folded oldest first, so
 -- the target holds no snapshot newer than the scan being folded.
 
+-- A JSON list as JSON[] (as queries/model/00_macros.sql, which a ledger update does not load): absent is empty, a
+-- value that is not an array is NULL, so a malformed Fleet payload folds nothing instead of failing the fold.
+CREATE OR REPLACE TEMP MACRO json_items(v) AS
+    CASE WHEN v IS NULL OR json_type(v) = 'NULL' THEN []::JSON[]
+         WHEN json_type(v) = 'ARRAY' THEN CAST(v AS JSON[]) END;
+
 CREATE OR REPLACE TEMP TABLE fold_scan AS
 SELECT scan_id, started_at FROM scans WHERE scan_id = $scan_id;
 
@@ -314,9 +320,9 @@ WITH runs AS (
         regexp_extract(e.scope, '/fleets/([^/]+)/', 1, 'i')                           AS fleet_name,
         lower(e.payload->>'$.properties.managedClusterUpdate.upgrade.type')           AS upgrade_type,
         e.payload->>'$.properties.managedClusterUpdate.upgrade.kubernetesVersion'     AS kubernetes_version,
-        list_transform(CAST(coalesce(e.payload->'$.properties.status.nodeImageSelection.selectedNodeImageVersions',
-                                     '[]'::JSON) AS JSON[]), lambda v: v->>'$.version') AS images,
-        CAST(coalesce(e.payload->'$.properties.status.stages', '[]'::JSON) AS JSON[])  AS stages
+        list_transform(json_items(e.payload->'$.properties.status.nodeImageSelection.selectedNodeImageVersions'),
+                       lambda v: v->>'$.version')                                     AS images,
+        json_items(e.payload->'$.properties.status.stages')                            AS stages
     FROM evidence e
     JOIN fold_scan USING (scan_id)
     WHERE e.kind = 'fleet_update_run'
@@ -326,12 +332,12 @@ stages AS (
 ),
 groups AS (
     SELECT st.* EXCLUDE (s), st.s->>'$.name' AS stage_name,
-           unnest(CAST(coalesce(st.s->'$.groups', '[]'::JSON) AS JSON[])) AS g
+           unnest(json_items(st.s->'$.groups')) AS g
     FROM stages st
 ),
 members AS (
     SELECT gr.* EXCLUDE (g), gr.g->>'$.name' AS group_name,
-           unnest(CAST(coalesce(gr.g->'$.members', '[]'::JSON) AS JSON[])) AS m
+           unnest(json_items(gr.g->'$.members')) AS m
     FROM groups gr
 )
 SELECT
@@ -403,7 +409,7 @@ FROM phased;
 -- lastModifiedBy/At is the approval): one event per member cluster the gate held back (its stage, or its group).
 CREATE OR REPLACE TEMP TABLE fold_fg AS
 WITH gates AS (
-    SELECT unnest(CAST(e.payload->'$.value' AS JSON[])) AS g
+    SELECT unnest(json_items(e.payload->'$.value')) AS g
     FROM evidence e
     JOIN fold_scan USING (scan_id)
     WHERE e.kind = 'fleet_gates'

@@ -21,3 +21,12 @@ CREATE OR REPLACE TEMP MACRO node_os_automated(upgrade_channel, node_os_channel,
         WHEN has_profile THEN NULL
         ELSE false
     END;
+
+-- A JSON list as JSON[]: absent (or JSON null) is the empty list, a value that is not an array is NULL, so a
+-- malformed payload reads as unreadable rather than failing the whole evaluation (CAST would raise).
+CREATE OR REPLACE TEMP MACRO json_items(v) AS
+    CASE WHEN v IS NULL OR json_type(v) = 'NULL' THEN []::JSON[]
+         WHEN json_type(v) = 'ARRAY' THEN CAST(v AS JSON[]) END;
+
+-- Whether a value is a JSON array or absent (what json_items reads as a list).
+CREATE OR REPLACE TEMP MACRO json_listish(v) AS v IS NULL OR json_type(v) IN ('NULL', 'ARRAY');

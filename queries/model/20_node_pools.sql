@@ -25,5 +25,8 @@ SELECT
     pool->>'$.powerState.code'                        AS power_state,
     pool->>'$.upgradeSettings.maxSurge'               AS max_surge,
     pool->>'$.upgradeSettings.maxUnavailable'         AS max_unavailable,
-    coalesce(json_type(pool->'$.upgradeSettings') = 'OBJECT', false) AS has_upgrade_settings
+    coalesce(json_type(pool->'$.upgradeSettings') = 'OBJECT', false) AS has_upgrade_settings,
+    -- NULL when absent: the service defaults are 30 and 0 minutes (ENUMS.md); AKS-WIN-06 applies them.
+    TRY_CAST(pool->>'$.upgradeSettings.drainTimeoutInMinutes' AS INTEGER)     AS drain_timeout_minutes,
+    TRY_CAST(pool->>'$.upgradeSettings.nodeSoakDurationInMinutes' AS INTEGER) AS soak_minutes
 FROM pools;

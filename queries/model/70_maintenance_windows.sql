@@ -4,11 +4,11 @@ CREATE OR REPLACE TEMP TABLE maintenance_schedules AS
 SELECT
     cluster_id,
     lower(config_name)          AS config_key,
-    any_value(config_name)      AS name,
-    any_value(form)             AS form,
+    min(config_name)            AS name,
+    arg_min(form, config_name)  AS form,
     max(duration_hours)         AS duration_hours,
     bool_or(duration_defaulted) AS defaulted,
-    any_value(schedule_text)    AS schedule_text
+    arg_min(schedule_text, config_name) AS schedule_text
 FROM maintenance
 GROUP BY ALL;
 
@@ -22,7 +22,7 @@ GROUP BY cluster_id;
 
 CREATE OR REPLACE TEMP TABLE maintenance_errors AS
 SELECT scope AS cluster_id,
-       any_value(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
+       min(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
 FROM scan_errors
 WHERE call = 'maintenance_configurations'
 GROUP BY ALL;

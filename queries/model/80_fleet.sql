@@ -2,7 +2,8 @@
 -- strategies, auto-upgrade profiles and which clusters they cover, update runs with every stage, group, member and
 -- gate status, and gates with who approved them. Ids are compared lower-cased (`*_key` columns); times are UTC.
 
--- The Fleet a child resource belongs to, from its ARM id.
+-- Every table names its rows from the evidence's own name, else from the last segment of its ARM id (a malformed
+-- row still reads in messages). The Fleet a child resource belongs to, from its ARM id.
 CREATE OR REPLACE TEMP MACRO fleet_key_of(id) AS
     lower(regexp_extract(id, '^(.*?/providers/microsoft\.containerservice/fleets/[^/]+)', 1, 'i'));
 
@@ -13,11 +14,12 @@ CREATE OR REPLACE TEMP TABLE fleets AS
 SELECT
     e.scope                                             AS fleet_id,
     lower(e.scope)                                      AS fleet_key,
-    e.payload->>'$.name'                                AS name,
+    -- A row without a usable name is still named, from its id (messages never go blank).
+    coalesce(nullif(trim(e.payload->>'$.name'), ''), regexp_extract(e.scope, '([^/]+)$', 1)) AS name,
     lower(e.payload->>'$.subscriptionId')               AS subscription_id,
     e.payload->>'$.resourceGroup'                       AS resource_group,
     lower(replace(coalesce(e.payload->>'$.location', ''), ' ', '')) AS location,
-    coalesce(e.payload->'$.tags', '{}'::JSON)           AS tags,
+    CASE WHEN json_type(e.payload->'$.tags') = 'OBJECT' THEN e.payload->'$.tags' ELSE '{}'::JSON END AS tags,
     e.payload->>'$.properties.provisioningState'        AS provisioning_state
 FROM evidence e
 WHERE e.scan_id = $scan_id AND e.kind = 'fleet';
@@ -26,7 +28,7 @@ CREATE OR REPLACE TEMP TABLE fleet_members AS
 SELECT
     e.scope                                             AS member_id,
     fleet_key_of(e.scope)                               AS fleet_key,
-    e.payload->>'$.name'                                AS name,
+    coalesce(nullif(trim(e.payload->>'$.name'), ''), regexp_extract(e.scope, '([^/]+)$', 1)) AS name,
     e.payload->>'$.properties.clusterResourceId'        AS cluster_resource_id,
     lower(e.payload->>'$.properties.clusterResourceId') AS cluster_key,
     e.payload->>'$.properties.group'                    AS member_group,
@@ -41,20 +43,27 @@ SELECT
     e.scope                                             AS strategy_id,
     lower(e.scope)                                      AS strategy_key,
     fleet_key_of(e.scope)                               AS fleet_key,
-    e.payload->>'$.name'                                AS name,
-    e.payload->'$.properties.strategy'                  AS strategy
+    coalesce(nullif(trim(e.payload->>'$.name'), ''), regexp_extract(e.scope, '([^/]+)$', 1)) AS name,
+    e.payload->'$.properties.strategy'                  AS strategy,
+    -- Stages and their groups as lists of objects: anything else cannot say which members the strategy reaches.
+    coalesce(json_type(e.payload->'$.properties.strategy') = 'OBJECT'
+             AND json_listish(e.payload->'$.properties.strategy.stages')
+             AND coalesce(list_bool_and(list_transform(json_items(e.payload->'$.properties.strategy.stages'),
+                 lambda st: json_type(st) = 'OBJECT' AND json_listish(st->'$.groups')
+                            AND coalesce(list_bool_and(list_transform(json_items(st->'$.groups'),
+                                lambda g: json_type(g) = 'OBJECT')), true))), true), false) AS readable
 FROM evidence e
 WHERE e.scan_id = $scan_id AND e.kind = 'fleet_update_strategy';
 
 CREATE OR REPLACE TEMP TABLE fleet_strategy_groups AS
 WITH stages AS (
-    SELECT strategy_key, CAST(coalesce(strategy->'$.stages', '[]'::JSON) AS JSON[]) AS stages FROM fleet_strategies
+    SELECT strategy_key, json_items(strategy->'$.stages') AS stages FROM fleet_strategies
 ),
 numbered AS (
     SELECT strategy_key, i, stages[i] AS stage FROM stages, unnest(range(1, len(stages) + 1)) AS t(i)
 )
 SELECT strategy_key, i AS stage_index, stage->>'$.name' AS stage_name, unnest(
-    list_transform(CAST(coalesce(stage->'$.groups', '[]'::JSON) AS JSON[]), lambda g: g->>'$.name')) AS group_name
+    list_transform(json_items(stage->'$.groups'), lambda g: g->>'$.name')) AS group_name
 FROM numbered;
 
 -- Auto-upgrade profiles. A missing `disabled` means enabled; a missing node image selection means Latest
@@ -64,7 +73,7 @@ SELECT
     e.scope                                                           AS profile_id,
     lower(e.scope)                                                    AS profile_key,
     fleet_key_of(e.scope)                                             AS fleet_key,
-    e.payload->>'$.name'                                              AS name,
+    coalesce(nullif(trim(e.payload->>'$.name'), ''), regexp_extract(e.scope, '([^/]+)$', 1)) AS name,
     e.payload->>'$.properties.channel'                                AS channel,
     CASE WHEN lower(e.payload->>'$.properties.channel') = 'nodeimage' THEN 'node-image' ELSE 'kubernetes' END AS kind,
     e.payload->>'$.properties.updateStrategyId'                       AS strategy_id,
@@ -75,8 +84,8 @@ SELECT
     fleet_time(e.payload->>'$.properties.autoUpgradeProfileStatus.lastTriggeredAt') AS last_triggered_at,
     e.payload->>'$.properties.autoUpgradeProfileStatus.lastTriggerStatus' AS last_trigger_status,
     e.payload->>'$.properties.autoUpgradeProfileStatus.lastTriggerError.message' AS last_trigger_error,
-    CAST(coalesce(e.payload->'$.properties.autoUpgradeProfileStatus.lastTriggerUpgradeVersions', '[]'::JSON)
-         AS VARCHAR[])                                                AS last_trigger_versions
+    list_transform(json_items(e.payload->'$.properties.autoUpgradeProfileStatus.lastTriggerUpgradeVersions'),
+                   lambda v: v->>'$')                                 AS last_trigger_versions
 FROM evidence e
 WHERE e.scan_id = $scan_id AND e.kind = 'fleet_auto_upgrade_profile';
 
@@ -96,13 +105,14 @@ SELECT
     p.node_image_selection,
     s.name                                               AS strategy_name,
     p.strategy_key,
-    p.strategy_key IS NULL OR s.strategy_key IS NOT NULL AS strategy_collected
+    p.strategy_key IS NULL OR coalesce(s.readable, false) AS strategy_collected
 FROM fleet_members m
 JOIN fleet_profiles p ON p.fleet_key = m.fleet_key AND NOT p.disabled
 LEFT JOIN fleets f ON f.fleet_key = m.fleet_key
 LEFT JOIN fleet_strategies s ON s.strategy_key = p.strategy_key
 WHERE p.strategy_key IS NULL
    OR s.strategy_key IS NULL
+   OR NOT s.readable
    OR EXISTS (SELECT 1 FROM fleet_strategy_groups g
               WHERE g.strategy_key = p.strategy_key AND lower(g.group_name) = lower(m.member_group));
 
@@ -150,15 +160,30 @@ SELECT
     e.scope                                                           AS run_id,
     lower(e.scope)                                                    AS run_key,
     fleet_key_of(e.scope)                                             AS fleet_key,
-    e.payload->>'$.name'                                              AS name,
+    coalesce(nullif(trim(e.payload->>'$.name'), ''), regexp_extract(e.scope, '([^/]+)$', 1)) AS name,
     e.payload->>'$.properties.managedClusterUpdate.upgrade.type'      AS upgrade_type,
     e.payload->>'$.properties.managedClusterUpdate.upgrade.kubernetesVersion' AS kubernetes_version,
     coalesce(e.payload->>'$.properties.managedClusterUpdate.nodeImageSelection.type', 'Latest') AS node_image_selection,
-    list_transform(CAST(coalesce(e.payload->'$.properties.status.nodeImageSelection.selectedNodeImageVersions',
-                                 '[]'::JSON) AS JSON[]), lambda v: v->>'$.version') AS selected_images,
+    list_transform(json_items(e.payload->'$.properties.status.nodeImageSelection.selectedNodeImageVersions'),
+                   lambda v: v->>'$.version')                         AS selected_images,
     e.payload->>'$.properties.updateStrategyId'                       AS strategy_id,
     e.payload->>'$.properties.autoUpgradeProfileId'                   AS auto_upgrade_profile_id,
-    coalesce(json_type(e.payload->'$.properties.status.status') = 'OBJECT', false) AS has_status,
+    -- Collected and readable: a status whose stages, groups, members or gates are not lists of objects cannot be
+    -- judged (the run is then unknown, as one without status).
+    coalesce(json_type(e.payload->'$.properties.status.status') = 'OBJECT'
+             AND json_listish(e.payload->'$.properties.status.stages')
+             AND json_listish(e.payload->'$.properties.strategy.stages')
+             AND coalesce(list_bool_and(list_transform(json_items(e.payload->'$.properties.status.stages'),
+                 lambda st: json_type(st) = 'OBJECT' AND json_listish(st->'$.groups')
+                            AND json_listish(st->'$.beforeGates') AND json_listish(st->'$.afterGates')
+                            AND coalesce(list_bool_and(list_transform(json_items(st->'$.groups'),
+                                lambda g: json_type(g) = 'OBJECT' AND json_listish(g->'$.members')
+                                          AND json_listish(g->'$.beforeGates') AND json_listish(g->'$.afterGates')
+                                          AND coalesce(list_bool_and(list_transform(json_items(g->'$.members'),
+                                              lambda m: json_type(m) = 'OBJECT')), true))), true))), true)
+             AND coalesce(list_bool_and(list_transform(json_items(e.payload->'$.properties.strategy.stages'),
+                 lambda c: json_type(c) = 'OBJECT' AND json_listish(c->'$.beforeGates')
+                           AND json_listish(c->'$.afterGates'))), true), false) AS has_status,
     e.payload->>'$.properties.status.status.state'                    AS state,
     fleet_time(e.payload->>'$.properties.status.status.startTime')    AS start_time,
     fleet_time(e.payload->>'$.properties.status.status.completedTime') AS completed_time,
@@ -172,8 +197,8 @@ WHERE e.scan_id = $scan_id AND e.kind = 'fleet_update_run';
 CREATE OR REPLACE TEMP TABLE fleet_run_stages AS
 WITH lists AS (
     SELECT run_key, fleet_key,
-           CAST(coalesce(payload->'$.properties.status.stages', '[]'::JSON) AS JSON[]) AS statuses,
-           CAST(coalesce(payload->'$.properties.strategy.stages', '[]'::JSON) AS JSON[]) AS configs
+           json_items(payload->'$.properties.status.stages') AS statuses,
+           json_items(payload->'$.properties.strategy.stages') AS configs
     FROM fleet_runs
 ),
 numbered AS (
@@ -193,9 +218,9 @@ SELECT
     s->>'$.status.error.message'                                      AS error,
     coalesce(TRY_CAST(config->>'$.afterStageWaitInSeconds' AS BIGINT),
              TRY_CAST(s->>'$.afterStageWaitStatus.waitDurationInSeconds' AS BIGINT), 0) AS after_wait_seconds,
-    len(list_filter(CAST(coalesce(config->'$.beforeGates', '[]'::JSON) AS JSON[]),
+    len(list_filter(json_items(config->'$.beforeGates'),
                     lambda g: lower(coalesce(g->>'$.type', 'Approval')) = 'approval')) AS before_approvals,
-    len(list_filter(CAST(coalesce(config->'$.afterGates', '[]'::JSON) AS JSON[]),
+    len(list_filter(json_items(config->'$.afterGates'),
                     lambda g: lower(coalesce(g->>'$.type', 'Approval')) = 'approval')) AS after_approvals,
     TRY_CAST(config->>'$.maxAllowedFailures' AS VARCHAR)              AS max_allowed_failures,
     s                                                                 AS status
@@ -205,12 +230,12 @@ FROM matched;
 CREATE OR REPLACE TEMP TABLE fleet_run_members AS
 WITH groups AS (
     SELECT run_key, fleet_key, stage_index, stage_name,
-           unnest(CAST(coalesce(status->'$.groups', '[]'::JSON) AS JSON[])) AS g
+           unnest(json_items(status->'$.groups')) AS g
     FROM fleet_run_stages
 ),
 members AS (
     SELECT run_key, fleet_key, stage_index, stage_name, g->>'$.name' AS group_name,
-           unnest(CAST(coalesce(g->'$.members', '[]'::JSON) AS JSON[])) AS m
+           unnest(json_items(g->'$.members')) AS m
     FROM groups
 )
 SELECT
@@ -231,7 +256,7 @@ FROM members;
 -- Completed gate systemData.lastModifiedBy/At is who approved it and when.
 CREATE OR REPLACE TEMP TABLE fleet_gates AS
 WITH arm AS (
-    SELECT lower(e.scope) AS fleet_key, unnest(CAST(e.payload->'$.value' AS JSON[])) AS g, 'arm' AS source
+    SELECT lower(e.scope) AS fleet_key, unnest(json_items(e.payload->'$.value')) AS g, 'arm' AS source
     FROM evidence e WHERE e.scan_id = $scan_id AND e.kind = 'fleet_gates'
 ),
 graph AS (
@@ -265,21 +290,21 @@ FROM merged;
 CREATE OR REPLACE TEMP TABLE fleet_run_gates AS
 WITH stage_gates AS (
     SELECT run_key, fleet_key, stage_index, stage_name, NULL::VARCHAR AS group_name, 'Before' AS timing,
-           unnest(CAST(coalesce(status->'$.beforeGates', '[]'::JSON) AS JSON[])) AS g
+           unnest(json_items(status->'$.beforeGates')) AS g
     FROM fleet_run_stages
     UNION ALL
     SELECT run_key, fleet_key, stage_index, stage_name, NULL, 'After',
-           unnest(CAST(coalesce(status->'$.afterGates', '[]'::JSON) AS JSON[]))
+           unnest(json_items(status->'$.afterGates'))
     FROM fleet_run_stages
 ),
 group_gates AS (
     SELECT run_key, fleet_key, stage_index, stage_name, g->>'$.name' AS group_name, 'Before' AS timing,
-           unnest(CAST(coalesce(g->'$.beforeGates', '[]'::JSON) AS JSON[])) AS gate
-    FROM (SELECT *, unnest(CAST(coalesce(status->'$.groups', '[]'::JSON) AS JSON[])) AS g FROM fleet_run_stages)
+           unnest(json_items(g->'$.beforeGates')) AS gate
+    FROM (SELECT *, unnest(json_items(status->'$.groups')) AS g FROM fleet_run_stages)
     UNION ALL
     SELECT run_key, fleet_key, stage_index, stage_name, g->>'$.name', 'After',
-           unnest(CAST(coalesce(g->'$.afterGates', '[]'::JSON) AS JSON[]))
-    FROM (SELECT *, unnest(CAST(coalesce(status->'$.groups', '[]'::JSON) AS JSON[])) AS g FROM fleet_run_stages)
+           unnest(json_items(g->'$.afterGates'))
+    FROM (SELECT *, unnest(json_items(status->'$.groups')) AS g FROM fleet_run_stages)
 ),
 all_gates AS (
     SELECT run_key, fleet_key, stage_index, stage_name, group_name, timing, g FROM stage_gates
