@@ -82,9 +82,21 @@ def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) 
 
 
 def _statements(text: str) -> list[str]:
-    # Model files hold a few plain statements; none has a ';' inside a literal.
+    """Statements of a model file: whole-line comments dropped, split on ';' outside string literals."""
     body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in body.split(";") if s.strip()]
+    statements: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in body:
+        if char == "'":
+            quoted = not quoted
+        if char == ";" and not quoted:
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
 
 
 def _date_literal(value: date | None) -> str:

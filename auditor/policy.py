@@ -19,7 +19,8 @@ from auditor.errors import PolicyError
 
 # name -> (default, type, description). Each becomes a column of the per-cluster `cluster_params` table.
 THRESHOLDS: dict[str, tuple[Any, type, str]] = {
-    "image_max_age_days": (30, int, "AKS-IMG-01: oldest acceptable node image, in days"),
+    "image_max_age_days": (30, int, "AKS-IMG-01: oldest acceptable Linux node image, in days"),
+    "windows_image_max_age_days": (60, int, "AKS-IMG-01: oldest acceptable Windows node image, in days"),
     "allowed_upgrade_channels": (
         ["patch", "stable", "rapid"],
         list,
@@ -40,6 +41,11 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
     ),
     "history_lookback_days": (90, int, "AKS-ORD-01: campaigns judged, in days before the scan"),
     "node_image_order": (True, bool, "AKS-ORD-01: node-image rollouts must also update System pools first"),
+    "aks_run_order": (
+        False,
+        bool,
+        "AKS-ORD-01: hold campaigns AKS ran (auto-upgrades, forced upgrades) to System-before-User too",
+    ),
     "ring_tag": ("environment", str, "AKS-RNG-01: the tag that names a cluster's rollout ring"),
     "ring_order": (
         ["dev", "staging", "prod"],
@@ -51,6 +57,7 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
 # Inclusive bounds of the whole-number thresholds.
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "image_max_age_days": (0, 3650),
+    "windows_image_max_age_days": (0, 3650),
     "support_warning_days": (0, 3650),
     "window_max_hours": (4, 24),  # AKS windows last 4..24 hours (MaintenanceConfiguration.tsp)
     "system_max_unavailable": (0, 1000),

@@ -21,3 +21,15 @@ CREATE OR REPLACE TEMP MACRO node_os_automated(upgrade_channel, node_os_channel,
         WHEN has_profile THEN NULL
         ELSE false
     END;
+
+-- A JSON type (json_type()) in words, for messages about a value of the wrong shape: "a string", "a list".
+CREATE OR REPLACE TEMP MACRO json_kind(t) AS
+    CASE coalesce(upper(t), 'MISSING')
+        WHEN 'OBJECT' THEN 'an object'
+        WHEN 'ARRAY' THEN 'a list'
+        WHEN 'VARCHAR' THEN 'a string'
+        WHEN 'BOOLEAN' THEN 'a boolean'
+        WHEN 'NULL' THEN 'null'
+        WHEN 'MISSING' THEN 'missing'
+        ELSE 'a number'
+    END;

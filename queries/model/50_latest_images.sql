@@ -3,12 +3,12 @@
 -- by the release date inside the version (text order is wrong for Windows build.rev.YYMMDD), then by text.
 CREATE OR REPLACE TEMP TABLE latest_images AS
 SELECT
-    lower(split_part(e.scope, '|', 1))                                 AS location,
+    lower(regexp_replace(split_part(e.scope, '|', 1), '\s', '', 'g'))  AS location,
     split_part(e.scope, '|', 2)                                        AS image_family,
     arg_max(e.payload->>'$.properties.latestNodeImageVersion',
             (node_image_date(e.payload->>'$.properties.latestNodeImageVersion'),
              e.payload->>'$.properties.latestNodeImageVersion'))       AS latest_node_image_version
 FROM evidence e
 WHERE e.scan_id = $scan_id AND e.kind = 'pool_upgrade_profile'
-  AND e.payload->>'$.properties.latestNodeImageVersion' IS NOT NULL
+  AND json_type(e.payload, '$.properties.latestNodeImageVersion') = 'VARCHAR'
 GROUP BY ALL;

@@ -4,12 +4,15 @@ CREATE OR REPLACE TEMP TABLE maintenance_schedules AS
 SELECT
     cluster_id,
     lower(config_name)          AS config_key,
-    any_value(config_name)      AS name,
-    any_value(form)             AS form,
+    min(config_name)            AS name,
+    max(form)                   AS form,
     max(duration_hours)         AS duration_hours,
     bool_or(duration_defaulted) AS defaulted,
-    any_value(schedule_text)    AS schedule_text
+    min(schedule_text)          AS schedule_text,
+    -- Why the window cannot be judged (NULL when it can): see queries/model/40_maintenance.sql.
+    string_agg(DISTINCT problem, '; ' ORDER BY problem) AS problem
 FROM maintenance
+WHERE config_name IS NOT NULL
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE maintenance_summary AS
@@ -20,9 +23,13 @@ SELECT
 FROM maintenance
 GROUP BY cluster_id;
 
+-- Why a cluster's maintenance list cannot be judged even though it was collected.
+CREATE OR REPLACE TEMP TABLE maintenance_list_problem AS
+SELECT cluster_id, min(problem) AS problem FROM maintenance_list_problems GROUP BY cluster_id;
+
 CREATE OR REPLACE TEMP TABLE maintenance_errors AS
 SELECT scope AS cluster_id,
-       any_value(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
+       min(trim(coalesce(CAST(status AS VARCHAR), '') || ' ' || coalesce(code, '') || ': ' || message)) AS error
 FROM scan_errors
 WHERE call = 'maintenance_configurations'
 GROUP BY ALL;
