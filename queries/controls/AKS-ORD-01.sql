@@ -10,11 +10,11 @@
 -- this tool does not know) is ordered as a User pool (KnownAgentPoolMode).
 --
 -- Who ran it. A campaign is labelled as run by AKS when the auto-upgrader recorded it (scheduled events, eventSource
--- AutoUpgrader), when it is AKS's forced upgrade of a minor whose platform support (N-3) was ending (a Kubernetes
--- campaign from such a minor to the next, within 30 days before to 60 days after that end; auto-upgrade-cluster.md),
--- or when the cluster has a channel that runs such upgrades (upgradeChannel patch/stable/rapid for Kubernetes; a node
--- OS channel or upgradeChannel node-image for node images) and no resource change of the campaign was made by a
--- person (changedByType User). AKS's auto-upgrade upgrades the control plane, then the pools one by one, in its own
+-- AutoUpgrader); otherwise, unless a resource change of the campaign was made by a person (changedByType User), when
+-- it is AKS's forced upgrade of a minor whose platform support (N-3) was ending (a Kubernetes campaign from such a
+-- minor to the next, within 30 days before to 60 days after that end; auto-upgrade-cluster.md), or when the cluster
+-- has a channel that runs such upgrades (upgradeChannel patch/stable/rapid for Kubernetes; a node OS channel or
+-- upgradeChannel node-image for node images). AKS's auto-upgrade upgrades the control plane, then the pools one by one, in its own
 -- order: the System-before-User rules judge AKS-run campaigns only when [aks_run_order] is on; the control plane
 -- rules always apply.
 --
@@ -62,13 +62,13 @@ campaigns AS (
         k.*,
         CASE
             WHEN k.sources LIKE '%scheduled_event%' THEN 'AKS''s auto-upgrader recorded it'
+            WHEN coalesce(u.by_user, false) THEN NULL
             WHEN k.kind = 'kubernetes' AND NOT k.lts_eligible AND cal.platform_support_end IS NOT NULL
                  AND minor_num(k.version) = minor_num(f.from_version) + 1
                  AND k.first_at BETWEEN cal.platform_support_end - INTERVAL 30 DAY
                                     AND cal.platform_support_end + INTERVAL 60 DAY
                 THEN 'AKS''s forced upgrade of ' || cal.minor || ', whose platform support ended on '
                      || strftime(cal.platform_support_end, '%Y-%m-%d')
-            WHEN coalesce(u.by_user, false) THEN NULL
             WHEN k.kind = 'kubernetes' AND k.upgrade_channel IN ('patch', 'stable', 'rapid')
                 THEN 'upgradeChannel ' || k.upgrade_channel || ' is set and no change shows a person starting it'
             WHEN k.kind = 'node-image' AND (k.upgrade_channel = 'node-image'

@@ -28,7 +28,7 @@ shaped AS (
     SELECT
         *,
         CASE
-            WHEN entry_type = 'NULL' THEN 'entry ' || pool_index || ' of agentPoolProfiles is null'
+            WHEN entry_type IS NULL OR entry_type = 'NULL' THEN 'entry ' || pool_index || ' of agentPoolProfiles is null'
             WHEN entry_type <> 'OBJECT' THEN
                 'entry ' || pool_index || ' of agentPoolProfiles is ' || json_kind(entry_type) || ', not an object'
             WHEN named IS NULL THEN 'entry ' || pool_index || ' of agentPoolProfiles has no name'
