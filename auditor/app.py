@@ -177,6 +177,7 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
                     "evidence": list(c.evidence),
                     "remediation": c.remediation,
                     "frameworks": list(c.frameworks),
+                    "references": list(c.references),
                 }
                 for c in catalog
             ],
@@ -194,6 +195,11 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
     for c in catalog:
         table.add_row(c.id, c.level, c.severity, c.title)
     console.print(table)
+    # One line per source, never wrapped: a URL must survive copy and paste.
+    console.print("Sources (the pages each rule rests on):", markup=False, highlight=False)
+    for c in catalog:
+        for url in c.references:
+            console.print(f"  {c.id}  {url}", soft_wrap=True, markup=False, highlight=False)
     thresholds = Table(title=f"Thresholds in effect ({policy.source})")
     for column in ("Threshold", "Value", "Meaning"):
         thresholds.add_column(column)

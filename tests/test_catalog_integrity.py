@@ -120,6 +120,22 @@ def test_every_control_has_a_passing_and_a_failing_fixture() -> None:
     assert set(registry) <= {c.id for c in CATALOG}, "fixtures for controls that do not exist"
 
 
+def _without_references(toml: str) -> str:
+    return re.sub(r"references = \[[^\]]*\]\n", "", toml)
+
+
+def _with_references(toml: str, value: str) -> str:
+    return _without_references(toml) + f"references = {value}\n"
+
+
+@pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])
+def test_every_rule_cites_microsofts_pages(control: Control) -> None:
+    """Every control names the pages its rule rests on: distinct https URLs, Microsoft's own documentation."""
+    assert control.references, control.id
+    for url in control.references:
+        assert url.startswith(("https://learn.microsoft.com/", "https://docs.microsoft.com/")), url
+
+
 def test_bad_metadata_is_refused(tmp_path: Path) -> None:
     source = queries_dir() / "controls"
     for name, edit, complaint in [
@@ -128,6 +144,12 @@ def test_bad_metadata_is_refused(tmp_path: Path) -> None:
         ("AKS-VER-04", lambda t: t.replace("{pool}", "{poool}"), "unknown placeholder"),
         ("AKS-VER-04", lambda t: t.replace('evidence = ["cluster"]', "evidence = []"), "evidence"),
         ("AKS-VER-04", lambda t: t.replace('severity = "high"', 'severity = "urgent"'), "severity"),
+        ("AKS-VER-04", lambda t: _without_references(t), "lacks references"),
+        ("AKS-VER-04", lambda t: _with_references(t, "[]"), "'references' must be a non-empty list"),
+        ("AKS-VER-04", lambda t: _with_references(t, '["http://learn.microsoft.com/x"]'), "https URLs"),
+        ("AKS-VER-04", lambda t: _with_references(t, '["learn.microsoft.com/x"]'), "https URLs"),
+        ("AKS-VER-04", lambda t: _with_references(t, '"https://learn.microsoft.com/x"'), "https URLs"),
+        ("AKS-VER-04", lambda t: _with_references(t, '["https://a.example/x", "https://a.example/x"]'), "distinct"),
     ]:
         target = tmp_path / f"{name}.toml"
         target.write_text(edit((source / "AKS-VER-04.toml").read_text(encoding="utf-8")), encoding="utf-8")
@@ -140,7 +162,7 @@ def test_bad_metadata_is_refused(tmp_path: Path) -> None:
 
 
 def test_docs_describe_every_control() -> None:
-    """docs/controls.md has a section per control with its title, remediation template and frameworks."""
+    """docs/controls.md has a section per control with its title, remediation template, frameworks and sources."""
     doc = (Path(__file__).resolve().parent.parent / "docs" / "controls.md").read_text(encoding="utf-8")
     for control in CATALOG:
         heading = f"## {control.id} — {control.title}"
@@ -149,3 +171,27 @@ def test_docs_describe_every_control() -> None:
         assert control.remediation in section, control.id
         for reference in control.frameworks:
             assert reference in section, (control.id, reference)
+        for url in control.references:
+            assert url in section, (control.id, url)
+
+
+def test_a_remediation_never_shows_a_placeholder() -> None:
+    """A value the evidence lacks leaves its option out and says so in a trailing comment; names are quoted; a pool
+    known only by its place in agentPoolProfiles has no name to use."""
+    by_id = {c.id: c for c in CATALOG}
+    upgrade = by_id["AKS-VER-03"]
+    assert upgrade.remediation_for("rg1", "c1", None, "1.33.2") == "az aks upgrade -g rg1 -n c1 --kubernetes-version 1.33.2"
+    assert upgrade.remediation_for("rg1", "c1", None, None) == (
+        "az aks upgrade -g rg1 -n c1  # --kubernetes-version omitted: the evidence gives no target to name"
+    )
+    pool = by_id["AKS-IMG-01"]
+    assert pool.remediation_for("rg 1", "c1", "agentPoolProfiles[2]", None) == (
+        "az aks nodepool upgrade -g 'rg 1' --cluster-name c1 --node-image-only  # -n omitted: the pool has no name "
+        "in the evidence"
+    )
+    for control in CATALOG:
+        for values in [("", "", None, None), ("rg", "c", "agentPoolProfiles[0]", None)]:
+            command = control.remediation_for(*values)
+            for placeholder in ("RG", "NAME", "POOL", "VERSION", "FLEET"):
+                assert not re.search(rf"\b{placeholder}\b", command), (control.id, command)
+            assert not re.search(r"(?<!\{)\{[a-z_]+\}(?!\})", command), (control.id, command)

@@ -250,3 +250,12 @@ def test_a_region_list_of_the_wrong_shape_is_unknown_not_an_error(tmp_path: Path
     assert found[("AKS-VER-01", "a")].status == "unknown"
     assert "capabilities.supportPlan is a string, not a list" in found[("AKS-VER-01", "a")].message
     assert found[("AKS-VER-01", "b")].status == "pass"
+
+
+def test_a_display_name_location_is_the_same_region_as_its_key(tmp_path: Path) -> None:
+    """Exports may name regions by display name ("Australia East"); the model compares region keys."""
+    body = cluster("a", location="Australia East")
+    scan_id = store_scan(tmp_path / "a.duckdb", [body], region_versions={"Australia East": DEFAULT_VERSIONS})
+    found = {f.control_id: f for f in _findings(tmp_path / "a.duckdb", scan_id)}
+    assert found["AKS-VER-01"].status == "pass", found["AKS-VER-01"].message
+    assert "supported in australiaeast" in found["AKS-VER-01"].message
