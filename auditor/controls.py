@@ -175,7 +175,8 @@ def _load_control(toml_path: Path) -> Control:
         or len(set(references)) != len(references)
     ):
         raise AuditorError(
-            f"{toml_path}: 'references' must be a non-empty list of distinct https URLs (the pages that source the rule)"
+            f"{toml_path}: 'references' must be a non-empty list of distinct https URLs "
+            "(the pages that source the rule)"
         )
     thresholds = meta.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):

@@ -180,7 +180,10 @@ def test_a_remediation_never_shows_a_placeholder() -> None:
     known only by its place in agentPoolProfiles has no name to use."""
     by_id = {c.id: c for c in CATALOG}
     upgrade = by_id["AKS-VER-03"]
-    assert upgrade.remediation_for("rg1", "c1", None, "1.33.2") == "az aks upgrade -g rg1 -n c1 --kubernetes-version 1.33.2"
+    assert (
+        upgrade.remediation_for("rg1", "c1", None, "1.33.2")
+        == "az aks upgrade -g rg1 -n c1 --kubernetes-version 1.33.2"
+    )
     assert upgrade.remediation_for("rg1", "c1", None, None) == (
         "az aks upgrade -g rg1 -n c1  # --kubernetes-version omitted: the evidence gives no target to name"
     )

@@ -223,7 +223,9 @@ def test_reports_trend_and_export_work_for_every_scan(store: tuple[Path, list[st
         assert result.exit_code == 0, result.output
         jsonschema.validate(json.loads(result.output), schema)
     # The PDF of the malformed scan (the slow format, once).
-    result = runner.invoke(cli, ["report", "--db", str(db), "--scan", scans[1], "--format", "pdf", "--out", str(tmp_path)])
+    result = runner.invoke(
+        cli, ["report", "--db", str(db), "--scan", scans[1], "--format", "pdf", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli, ["trend", "--db", str(db), "--format", "json"])
     assert result.exit_code == 0, result.output
