@@ -9,7 +9,7 @@ WITH judged AS (
     SELECT
         p.cluster_id, p.pool_name, p.pool_problem, p.image_problem, p.node_image_version, p.image_family,
         p.image_date, p.os_type, c.location, li.latest_node_image_version AS latest,
-        node_image_date(li.latest_node_image_version) AS latest_date,
+        li.latest_image_date AS latest_date,
         lower(p.os_type) = 'windows' OR p.image_family ILIKE 'AKSWindows%' AS windows,
         CASE WHEN lower(p.os_type) = 'windows' OR p.image_family ILIKE 'AKSWindows%'
              THEN cp.windows_image_max_age_days ELSE cp.image_max_age_days END AS max_age,

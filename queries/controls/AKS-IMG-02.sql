@@ -13,7 +13,7 @@ judged AS (
     SELECT
         p.cluster_id, p.pool_name, p.pool_problem, p.image_problem, p.node_image_version, p.image_family,
         p.image_date, c.location, li.latest_node_image_version AS latest,
-        node_image_date(li.latest_node_image_version) AS latest_date, e.error
+        li.latest_image_date AS latest_date, e.error
     FROM node_pools p
     JOIN clusters c USING (cluster_id)
     LEFT JOIN latest_images li ON li.location = c.location AND li.image_family = p.image_family

@@ -19,14 +19,17 @@
 -- rules always apply.
 --
 -- The rules are named rows (rule_* below), each readable and tested on its own; a violation names its rule.
-WITH params AS (
+WITH entry_problems AS (
+    SELECT cluster_id, string_agg(pool_problem, '; ' ORDER BY pool_index) AS entry_problems
+    FROM node_pools WHERE pool_problem IS NOT NULL GROUP BY cluster_id
+),
+params AS (
     SELECT c.cluster_id, lower(c.cluster_id) AS cid, p.history_lookback_days, p.campaign_window_hours,
            p.node_image_order, p.aks_run_order, c.upgrade_channel, c.node_os_upgrade_channel, c.lts_eligible,
-           coalesce(c.properties_problem, c.pools_problem) AS pools_problem,
-           (SELECT string_agg(pool_problem, '; ' ORDER BY pool_index) FROM node_pools np
-            WHERE np.cluster_id = c.cluster_id AND np.pool_problem IS NOT NULL) AS entry_problems
+           coalesce(c.properties_problem, c.pools_problem) AS pools_problem, e.entry_problems
     FROM clusters c
     JOIN cluster_params p USING (cluster_id)
+    LEFT JOIN entry_problems e USING (cluster_id)
 ),
 as_of AS (
     SELECT started_at, scan_id FROM scan

@@ -4,27 +4,51 @@
 -- resource changes name pools), with pool_problem saying what is wrong: every pool-level control is `unknown` for it,
 -- never a pass on service defaults. A node image dated after the scan has no usable date (image_problem).
 CREATE OR REPLACE TEMP TABLE node_pools AS
-WITH entries AS (
-    SELECT
-        e.scope AS cluster_id,
-        unnest(CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[])) AS pool,
-        generate_subscripts(CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[]), 1) - 1 AS pool_index
+WITH lists AS (
+    SELECT e.scope AS cluster_id, json_extract(e.payload, '$.properties.agentPoolProfiles') AS a
     FROM evidence e
     WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
-      AND json_type(e.payload, '$.properties.agentPoolProfiles') = 'ARRAY'
+),
+arrays AS (
+    SELECT cluster_id, CAST(a AS JSON[]) AS pools FROM lists WHERE json_type(a) = 'ARRAY'
+),
+entries AS (
+    SELECT cluster_id, unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index FROM arrays
 ),
 typed AS (
+    -- Each entry is parsed once: json_type / json_extract_string with a list of paths give the values in order.
     SELECT
-        *,
+        cluster_id,
+        pool_index,
         json_type(pool) AS entry_type,
-        json_type(pool, '$.name') AS name_type,
-        json_type(pool, '$.upgradeSettings') AS settings_type,
-        CASE WHEN json_type(pool) = 'OBJECT' AND json_type(pool, '$.name') = 'VARCHAR'
-             THEN nullif(trim(pool->>'$.name'), '') END AS named,
+        json_type(pool, ['$.name', '$.upgradeSettings']) AS t,
+        json_extract_string(pool, [
+            '$.name',                               -- 1
+            '$.count',                              -- 2
+            '$.mode',                               -- 3
+            '$.osType',                             -- 4
+            '$.osSKU',                              -- 5
+            '$.orchestratorVersion',                -- 6
+            '$.currentOrchestratorVersion',         -- 7
+            '$.nodeImageVersion',                   -- 8
+            '$.provisioningState',                  -- 9
+            '$.powerState.code',                    -- 10
+            '$.upgradeSettings.maxSurge',           -- 11
+            '$.upgradeSettings.maxUnavailable'      -- 12
+        ]) AS v,
         (SELECT CAST(started_at AS DATE) FROM scans WHERE scan_id = $scan_id) AS as_of
     FROM entries
 ),
 shaped AS (
+    SELECT
+        *,
+        t[2] AS settings_type,
+        CASE WHEN entry_type = 'OBJECT' AND t[1] = 'VARCHAR' THEN nullif(trim(v[1]), '') END AS named,
+        CASE WHEN entry_type = 'OBJECT' THEN v[8] END AS image,
+        coalesce(trim(v[7]), trim(v[6])) AS running
+    FROM typed
+),
+judged AS (
     SELECT
         *,
         CASE
@@ -35,8 +59,8 @@ shaped AS (
             WHEN settings_type NOT IN ('OBJECT', 'NULL') THEN
                 'upgradeSettings of pool ''' || named || ''' is ' || json_kind(settings_type) || ', not an object'
         END AS problem,
-        CASE WHEN entry_type = 'OBJECT' THEN pool->>'$.nodeImageVersion' END AS image
-    FROM typed
+        node_image_date(image) AS released
+    FROM shaped
 )
 SELECT
     cluster_id,
@@ -45,29 +69,27 @@ SELECT
     coalesce(named, 'agentPoolProfiles[' || pool_index || ']') AS pool_name,
     named IS NOT NULL                                 AS named,
     problem                                           AS pool_problem,
-    TRY_CAST(pool->>'$.count' AS INTEGER)             AS node_count,
+    TRY_CAST(v[2] AS INTEGER)                         AS node_count,
     -- Modes: System, User, Gateway (ENUMS.md); absent means User.
-    coalesce(pool->>'$.mode', 'User')                 AS mode,
-    coalesce(pool->>'$.osType', 'Linux')              AS os_type,
-    pool->>'$.osSKU'                                  AS os_sku,
-    trim(pool->>'$.orchestratorVersion')              AS orchestrator_version,
-    trim(pool->>'$.currentOrchestratorVersion')       AS current_orchestrator_version,
-    nullif(regexp_extract(coalesce(trim(pool->>'$.currentOrchestratorVersion'), trim(pool->>'$.orchestratorVersion')),
-                          '^(\d+\.\d+)(\.\d+)?$', 1), '') AS current_minor,
-    minor_num(CASE WHEN regexp_full_match(coalesce(trim(pool->>'$.currentOrchestratorVersion'),
-                                                   trim(pool->>'$.orchestratorVersion'), ''), '\d+\.\d+(\.\d+)?')
-                   THEN coalesce(trim(pool->>'$.currentOrchestratorVersion'), trim(pool->>'$.orchestratorVersion'))
-              END)                                    AS current_minor_num,
+    coalesce(v[3], 'User')                            AS mode,
+    coalesce(v[4], 'Linux')                           AS os_type,
+    v[5]                                              AS os_sku,
+    trim(v[6])                                        AS orchestrator_version,
+    trim(v[7])                                        AS current_orchestrator_version,
+    CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?')
+         THEN regexp_extract(running, '^(\d+\.\d+)', 1) END AS current_minor,
+    CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?') THEN minor_num(running) END
+                                                      AS current_minor_num,
     image                                             AS node_image_version,
     node_image_family(image)                          AS image_family,
-    CASE WHEN node_image_date(image) <= as_of THEN node_image_date(image) END AS image_date,
-    CASE WHEN node_image_date(image) > as_of THEN
-        'node image ' || image || ' is dated ' || CAST(node_image_date(image) AS VARCHAR) || ', after the scan ('
+    CASE WHEN released <= as_of THEN released END     AS image_date,
+    CASE WHEN released > as_of THEN
+        'node image ' || image || ' is dated ' || CAST(released AS VARCHAR) || ', after the scan ('
         || CAST(as_of AS VARCHAR) || '): its version cannot be trusted'
     END                                               AS image_problem,
-    CASE WHEN entry_type = 'OBJECT' THEN pool->>'$.provisioningState' END AS provisioning_state,
-    pool->>'$.powerState.code'                        AS power_state,
-    CASE WHEN settings_type = 'OBJECT' THEN pool->>'$.upgradeSettings.maxSurge' END       AS max_surge,
-    CASE WHEN settings_type = 'OBJECT' THEN pool->>'$.upgradeSettings.maxUnavailable' END AS max_unavailable,
+    CASE WHEN entry_type = 'OBJECT' THEN v[9] END     AS provisioning_state,
+    v[10]                                             AS power_state,
+    CASE WHEN settings_type = 'OBJECT' THEN v[11] END AS max_surge,
+    CASE WHEN settings_type = 'OBJECT' THEN v[12] END AS max_unavailable,
     coalesce(settings_type = 'OBJECT', false)         AS has_upgrade_settings
-FROM shaped;
+FROM judged;

@@ -77,7 +77,7 @@ WITH patches AS (
 ),
 per_minor AS (
     SELECT location, minor_num,
-           any_value(minor)                                                                   AS minor,
+           min(minor)                                                                         AS minor,
            bool_or(list_contains(support_plans, 'KubernetesOfficial')) FILTER (WHERE NOT is_preview) AS official,
            bool_or(list_contains(support_plans, 'AKSLongTermSupport')) FILTER (WHERE NOT is_preview) AS lts,
            bool_and(is_preview)                                                               AS preview_only
