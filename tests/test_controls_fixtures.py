@@ -1403,6 +1403,12 @@ CASES: dict[str, tuple[Case, ...]] = {
         ),
         Case("untagged", "not_applicable", c(), says=("no 'environment' tag naming a ring",)),
         Case(
+            "unreadable-version",
+            "unknown",
+            c(**ring("prod", "v1.34.3", IMAGES[0])),
+            says=("'v1.34.3' is not a Kubernetes version", "cannot all be read"),
+        ),
+        Case(
             "no-lower-ring",
             "not_applicable",
             c(**ring("prod", "1.34.3", IMAGES[0])),
