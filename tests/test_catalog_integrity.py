@@ -24,7 +24,7 @@ from auditor.errors import AuditorError
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, default_policy
 from auditor.store import open_db
-from tests.evidence import store_scan
+from tests.evidence import cluster, store_scan
 
 # DESIGN.md's catalog table: ids are a public contract, and so is each control's level.
 DESIGN_LEVELS = {
@@ -198,3 +198,45 @@ def test_a_remediation_never_shows_a_placeholder() -> None:
             for placeholder in ("RG", "NAME", "POOL", "VERSION", "FLEET"):
                 assert not re.search(rf"\b{placeholder}\b", command), (control.id, command)
             assert not re.search(r"(?<!\{)\{[a-z_]+\}(?!\})", command), (control.id, command)
+
+
+def test_auditor_controls_lists_each_controls_sources() -> None:
+    """`auditor controls` shows the references: a list per control in JSON, one unwrapped line per URL in the table
+    (a URL must survive copy and paste)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    result = CliRunner().invoke(cli, ["controls", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = {c["id"]: c["references"] for c in json.loads(result.output)["controls"]}
+    assert listed == {c.id: list(c.references) for c in CATALOG}
+    result = CliRunner().invoke(cli, ["controls"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for control in CATALOG:
+        for url in control.references:
+            assert f"  {control.id}  {url}" in lines, (control.id, url)
+
+
+def test_a_control_that_gives_no_message_is_never_a_silent_pass(tmp_path: Path) -> None:
+    """Should a control's SQL yield a NULL message (a value it concatenates was missing), the finding says so and a
+    pass becomes unknown: findings.json always has a message, and missing evidence is never a pass."""
+    from dataclasses import replace
+
+    scan_id = store_scan(tmp_path / "a.duckdb", [cluster("c1")])
+    sloppy = replace(
+        CATALOG[0],
+        sql="SELECT cluster_id AS resource_id, NULL AS node_pool, 'pass' AS status, NULL AS message, "
+        "'x' AS evidence, NULL AS target FROM clusters",
+    )
+    con = open_db(tmp_path / "a.duckdb")
+    try:
+        (finding,) = evaluate(con, scan_id, default_policy(), controls=(sloppy,))
+    finally:
+        con.close()
+    assert finding.status == "unknown"
+    assert finding.message == f"{sloppy.id} gave no message for this resource: a value it reads is missing"
+    assert finding.cluster == "c1"
