@@ -1403,6 +1403,12 @@ CASES: dict[str, tuple[Case, ...]] = {
         ),
         Case("untagged", "not_applicable", c(), says=("no 'environment' tag naming a ring",)),
         Case(
+            "tags-list",
+            "unknown",
+            edited(c(), setting(["environment=prod"], "tags")),
+            says=("tags is a list, not an object of strings: the cluster's ring cannot be read",),
+        ),
+        Case(
             "unreadable-version",
             "unknown",
             c(**ring("prod", "v1.34.3", IMAGES[0])),

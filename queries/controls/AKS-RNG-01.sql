@@ -149,10 +149,12 @@ per_cluster AS (
 ),
 decided AS (
     SELECT
-        c.*, r.ring_rank, l.clusters AS lower_clusters,
+        c.*, r.ring_rank, l.clusters AS lower_clusters, k.tags_problem,
         -- What of the cluster cannot be read (its version, its pools): a production cluster is not proven in order.
         coalesce(k.version_problem, k.properties_problem, k.pools_problem, e.entry_problems) AS problem,
         CASE
+            -- Tags of the wrong shape (a list, a string): the ring cannot be read, so neither can the verdict.
+            WHEN k.tags_problem IS NOT NULL THEN 'tags_unreadable'
             WHEN r.ring_rank IS NULL THEN 'no_ring'
             WHEN r.ring_rank < len(c.rings) THEN 'lower_ring'
             WHEN coalesce(l.clusters, 0) = 0 THEN 'no_lower_ring'
@@ -177,6 +179,7 @@ SELECT
         WHEN 'moved_first' THEN 'fail'
         WHEN 'lower_ring_first' THEN 'pass'
         WHEN 'unreadable' THEN 'unknown'
+        WHEN 'tags_unreadable' THEN 'unknown'
         WHEN 'nothing_to_judge' THEN 'unknown'
         WHEN 'times_overlap' THEN 'unknown'
         ELSE 'not_applicable'
@@ -193,6 +196,7 @@ SELECT
             || ') in the fleet''s history: nothing ran first'
         WHEN 'moved_first' THEN 'production ' || fail_text
         WHEN 'unreadable' THEN problem || ': what this production cluster runs cannot all be read'
+        WHEN 'tags_unreadable' THEN tags_problem || ': the cluster''s ring cannot be read'
         WHEN 'nothing_to_judge' THEN 'the cluster payload names no version or node image'
         WHEN 'times_overlap' THEN 'cannot tell whether a lower ring ran first: ' || unknown_text
         ELSE 'every version and node image it runs ran in a lower ring first: ' || pass_text
