@@ -26,7 +26,9 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 LEVELS = ("cluster", "pool", "fleet")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation"}
-_OPTIONAL_META = {"thresholds"}
+# references: the pages that source the rule's facts (https URLs). remediation_variants: alternative commands for
+# findings whose `target` names the variant (e.g. a Windows pool migrates by adding a pool, not in place).
+_OPTIONAL_META = {"thresholds", "references", "remediation_variants"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
@@ -47,10 +49,16 @@ class Control:
     sql: str
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    remediation_variants: tuple[tuple[str, str], ...] = ()
+
+    def template_for(self, target: str | None) -> str:
+        """The remediation template for a finding: the variant its target names, else the default."""
+        return dict(self.remediation_variants).get(target or "", self.remediation)
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
         # Names are untrusted: quote them so a copied command cannot run anything else.
-        return self.remediation.format(
+        return self.template_for(target).format(
             resource_group=shlex.quote(resource_group or "RG"),
             cluster=shlex.quote(cluster or "NAME"),
             pool=shlex.quote(pool or "POOL"),
@@ -140,13 +148,28 @@ def _load_control(toml_path: Path) -> Control:
         or not all(isinstance(e, str) and _EVIDENCE_KIND.match(e) for e in evidence)
     ):
         raise AuditorError(f"{toml_path}: 'evidence' must be a non-empty list of evidence kinds (snake_case)")
-    used = {name for _, name, _, _ in string.Formatter().parse(meta["remediation"]) if name is not None}
     allowed = _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
-    if used - allowed:
-        raise AuditorError(
-            f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
-            f" (allowed: {', '.join(sorted(allowed))})"
-        )
+    variants = meta.get("remediation_variants", {})
+    if not isinstance(variants, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip().startswith("az ")
+        for k, v in variants.items()
+    ):
+        raise AuditorError(f"{toml_path}: 'remediation_variants' maps target values to az commands")
+    for template in [meta["remediation"], *variants.values()]:
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if used - allowed:
+            raise AuditorError(
+                f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
+                f" (allowed: {', '.join(sorted(allowed))})"
+            )
+    references = meta.get("references", [])
+    if "references" in meta and (
+        not isinstance(references, list)
+        or not references
+        or not all(isinstance(r, str) and re.match(r"^https://[^\s/]+\.[^\s/]+/\S*$", r) for r in references)
+        or len(set(references)) != len(references)
+    ):
+        raise AuditorError(f"{toml_path}: 'references' must be a non-empty list of distinct https URLs")
     thresholds = meta.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
         raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
@@ -164,6 +187,8 @@ def _load_control(toml_path: Path) -> Control:
         remediation=meta["remediation"].strip(),
         sql=sql,
         thresholds=tuple(thresholds),
+        references=tuple(references),
+        remediation_variants=tuple(sorted((k, v.strip()) for k, v in variants.items())),
     )
 
 
