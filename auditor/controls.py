@@ -31,7 +31,7 @@ _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evid
 _OPTIONAL_META = {"thresholds", "references", "remediation_variants"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
+_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ _TOP_KEYS = {"organisation", "classification", "thresholds", "scopes", "waivers"
 _SCOPE_KEYS = {"name", "match", "thresholds"}
 _MATCH_KEYS = {"tags", "subscriptions", "resource_groups"}
 _WAIVER_KEYS = {"control", "resource", "reason", "approver", "expires"}
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
+_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 
 
 @dataclass(frozen=True)

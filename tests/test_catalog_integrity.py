@@ -42,7 +42,13 @@ DESIGN_LEVELS = {
     "AKS-ORD-01": "cluster",
     "AKS-HLT-01": "cluster",
     "AKS-RNG-01": "fleet",
+    "AKS-OVR-01": "cluster",
+    "AKS-OS-01": "pool",
+    "AKS-UPG-01": "pool",
+    "AKS-WIN-03": "cluster",
 }
+# Controls whose metadata must cite the pages their facts come from (issue 11; branch i11 extends it to all).
+CITED = {"AKS-OVR-01", "AKS-OS-01", "AKS-UPG-01", "AKS-WIN-03"}
 CATALOG = load_catalog()
 
 
@@ -78,6 +84,12 @@ def test_metadata_validates(control: Control) -> None:
         assert threshold in THRESHOLDS
         assert threshold in control.sql, f"{control.id} declares {threshold} but its SQL does not read it"
     assert control.sql.lstrip().startswith(f"-- {control.id}"), "the SQL opens with a comment naming its control"
+    if control.id in CITED:
+        assert control.references and all(r.startswith("https://") for r in control.references), control.id
+    for target, template in control.remediation_variants:
+        assert target and template.startswith("az "), (control.id, target)
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        assert used <= {"resource_group", "cluster", "pool", "target"}, (control.id, target)
 
 
 @pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])

@@ -1,6 +1,7 @@
 -- AKS-SRG-01: surge settings keep capacity during upgrades. Missing keys mean the service defaults
 -- (maxSurge 10%, maxUnavailable 0; ENUMS.md): older api-versions simply omit them. Values are "33%" or "1".
 -- A percentage of maxUnavailable is turned into nodes by rounding up (the pessimistic reading).
+-- Blue-green pools (upgradeStrategy BlueGreen, pool_rollout) do not surge: not_applicable, AKS-UPG-01 judges them.
 WITH effective AS (
     SELECT
         p.cluster_id, p.pool_name, p.mode, p.node_count, p.max_surge, p.max_unavailable,
@@ -8,9 +9,11 @@ WITH effective AS (
         coalesce(nullif(trim(p.max_surge), ''), '10%') AS surge,
         coalesce(nullif(trim(p.max_unavailable), ''), '0') AS unavailable,
         nullif(trim(p.max_surge), '') IS NULL AS surge_defaulted,
-        nullif(trim(p.max_unavailable), '') IS NULL AS unavailable_defaulted
+        nullif(trim(p.max_unavailable), '') IS NULL AS unavailable_defaulted,
+        coalesce(r.upgrade_strategy = 'bluegreen', false) AS bluegreen
     FROM node_pools p
     JOIN cluster_params cp USING (cluster_id)
+    LEFT JOIN pool_rollout r ON r.cluster_id = p.cluster_id AND r.pool_name = p.pool_name
 ),
 measured AS (
     SELECT *,
@@ -29,6 +32,7 @@ measured AS (
 decided AS (
     SELECT *,
         CASE
+            WHEN bluegreen THEN 'not_applicable'
             WHEN surge_n IS NULL OR unavailable_n IS NULL THEN 'unknown'
             WHEN is_system AND unavailable_nodes > limit_nodes THEN 'fail'
             -- A percentage on a pool of unknown size: any non-zero value exceeds a limit of 0, else undecidable.
@@ -47,6 +51,9 @@ SELECT
     pool_name AS node_pool,
     status,
     CASE
+        WHEN bluegreen THEN
+            'blue-green pool (upgradeStrategy BlueGreen): new nodes come up beside the old ones, surge settings do not '
+            || 'apply (see AKS-UPG-01)'
         WHEN surge_n IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
         WHEN unavailable_n IS NULL THEN 'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
         WHEN status = 'unknown' THEN

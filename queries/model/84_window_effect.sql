@@ -112,6 +112,7 @@ SELECT
     scan_at,
     local_today,
     schedule_type,
+    kinds,
     schedule_kind,
     interval_n,
     w->'$.schedule'                                    AS schedule,
