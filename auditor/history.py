@@ -9,9 +9,10 @@ events, and the differences between consecutive scans of a cluster. The fold of 
   older than one already folded rebuilds the whole ledger instead: the ledger never depends on arrival order.
 - `rebuild_ledger(con)` empties the ledger and folds every scan again: the same rows, so it is idempotent.
 - `prepare_history(con, scan_id, thresholds)` gives an evaluation the ledger "as of" a scan (every event and
-  upgrade override first seen in that scan or an earlier one) as temp tables, folding on the fly any scan the ledger lacks (without
-  writing), then builds the campaigns (queries/history/campaigns.sql). Findings therefore never depend on
-  whether the ledger has caught up, and an older scan evaluates the same way after later scans were folded.
+  upgrade override first seen in that scan or an earlier one) as temp tables, folding on the fly any scan the
+  ledger lacks (without writing), then builds the campaigns (queries/history/campaigns.sql). Findings therefore
+  never depend on whether the ledger has caught up, and an older scan evaluates the same way after later scans
+  were folded.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def _statements(text: str) -> list[str]:
 @cache
 def _fold_statements() -> tuple[str, ...]:
     folds = ("fold.sql", "fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
-    return tuple(s for name in folds for s in _statements((queries_dir() / "history" / name).read_text(encoding="utf-8")))
+    return tuple(
+        s for name in folds for s in _statements((queries_dir() / "history" / name).read_text(encoding="utf-8"))
+    )
 
 
 @cache
@@ -84,9 +87,7 @@ class LedgerUpdate:
         )
 
 
-def _fold(
-    con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str, overrides: str
-) -> tuple[int, int]:
+def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str, overrides: str) -> tuple[int, int]:
     """Fold one scan into the given tables; returns (new events, events seen again)."""
     for statement in _fold_statements():
         sql = statement.replace("__EVENTS__", events).replace("__SNAPSHOTS__", snapshots)

@@ -216,7 +216,9 @@ CASES: dict[str, tuple[Case, ...]] = {
         Case(
             "from-os-sku",
             "fail",
-            edited(one_pool(name="win", image="custom-image-latest", os_type="Windows"), pool_fields(osSKU="Windows2019")),
+            edited(
+                one_pool(name="win", image="custom-image-latest", os_type="Windows"), pool_fields(osSKU="Windows2019")
+            ),
             pool="win",
             says=("Windows Server 2019 (from its OS SKU)",),
         ),
