@@ -168,7 +168,7 @@ def test_json_keeps_values_exact(out: Path) -> None:
 
 def test_pdf_renders_and_shows_the_literal_text(out: Path) -> None:
     reader = PdfReader(out / "report.pdf")
-    assert 4 <= len(reader.pages) <= 40
+    assert 4 <= len(reader.pages) <= 55  # 18 control sections
     text = "".join("".join(page.extract_text().split()) for page in reader.pages)
     assert "<script>alert('pwned')</script>" in text
     assert "<b>Org</b>" in text
