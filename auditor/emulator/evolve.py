@@ -717,7 +717,7 @@ class _Evolution:
         path = "properties.upgradeSettings.overrideSettings"
         if override.get("forceUpgrade") is True:
             until = _parse_time(override.get("until"))
-            cleanup = {"good": 0.85, "fair": 0.5, "poor": 0.2}[diligence]
+            cleanup = {"good": 0.6, "fair": 0.35, "poor": 0.15}[diligence]
             if (until is None or until < month.end) and rng.random() < cleanup:
                 moment = _moment_in(rng, max(month.begin, until or month.begin), month.end)
                 cluster = self._own(cid)
@@ -725,7 +725,7 @@ class _Evolution:
                 self._keyed_change(
                     month, rng, cluster, moment, {f"{path}.forceUpgrade": self._delta(True, False, "User")}
                 )
-        elif rng.random() < {"good": 0.01, "fair": 0.03, "poor": 0.05}[diligence]:
+        elif rng.random() < {"good": 0.06, "fair": 0.12, "poor": 0.18}[diligence]:
             armed = _moment_in(rng, month.begin, month.end - timedelta(hours=1))
             until = armed + timedelta(days=3)
             cluster = self._own(cid)
@@ -750,7 +750,7 @@ class _Evolution:
         for index, pool in enumerate(self.clusters[cid]["properties"].get("agentPoolProfiles", [])):
             if (
                 pool.get("type") == "AvailabilitySet"
-                and rng.random() < {"good": 0.4, "fair": 0.15, "poor": 0.05}[diligence]
+                and rng.random() < {"good": 0.2, "fair": 0.1, "poor": 0.03}[diligence]
             ):
                 cluster = self._own(cid)
                 cluster["properties"]["agentPoolProfiles"][index]["type"] = "VirtualMachines"

@@ -1249,8 +1249,8 @@ def _history(
 
 # Lifecycle quirks (AKS-OVR-01, AKS-OS-01, AKS-UPG-01, AKS-WIN-03), drawn from a random stream of their own (keyed
 # by seed and cluster id) so that adding them left every other draw of the generator unchanged.
-_OVERRIDE = (("none", 0.955), ("in-force", 0.015), ("no-until", 0.003), ("ended-recently", 0.012), ("stale", 0.015))
-_VMAS = 0.03  # of single-pool clusters: Availability Sets, retired on 30 September 2025
+_OVERRIDE = (("none", 0.9), ("in-force", 0.03), ("no-until", 0.01), ("ended-recently", 0.03), ("stale", 0.03))
+_VMAS = 0.1  # of single-pool clusters: Availability Sets, retired on 30 September 2025
 _ANNUAL = 0.3  # of Windows pools: Windows Server Annual Channel (retired on 15 May 2026)
 _BLUE_GREEN = {"prod": 0.12, "staging": 0.08, "dev": 0.03}  # of User pools
 _FUTURE_START = 0.03  # of maintenance windows: startDate after as_of
