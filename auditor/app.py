@@ -13,6 +13,7 @@ from auditor.controls import Finding, evaluate, load_catalog
 from auditor.errors import AuditorError
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, load_policy
+from auditor.signing import SigningKey
 from auditor.store import open_db, resolve_scan, write_scan
 
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
@@ -144,10 +145,18 @@ def print_findings_table(findings: list[Finding]) -> None:
 
 
 def write_reports(
-    db_path: Path, scan_selector: str, policy_path: Path | None, formats: Sequence[str], out_dir: Path
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    sign_key: SigningKey | None = None,
 ) -> list[Path]:
-    """Render the chosen formats of one scan's report into out_dir, then report-manifest.json beside them."""
+    """Render the chosen formats of one scan's report into out_dir, sign the PDF when a key is given, then
+    write report-manifest.json and report.intoto.json (a DSSE envelope when signed) beside them."""
     from auditor.report import RENDERERS, build_report
+    from auditor.report.attestation import write_attestation
     from auditor.report.manifest import write_manifest
 
     policy = load_policy(policy_path)
@@ -158,7 +167,16 @@ def write_reports(
         con.close()
     output_directory(out_dir)
     paths = [RENDERERS[name](data, out_dir) for name in formats]
-    return [*paths, write_manifest(data, out_dir, paths)]
+    if sign_key is not None and "pdf" in formats:
+        from auditor.signing import sign_pdf
+
+        sign_pdf(
+            paths[list(formats).index("pdf")],
+            sign_key,
+            reason=f"aks-upgrade-auditor report of scan {data.scan.scan_id}",
+        )
+    manifest = write_manifest(data, out_dir, paths)
+    return [*paths, manifest, write_attestation(data, manifest, sign_key)]
 
 
 def print_catalog(policy_path: Path | None, output_format: str) -> None:

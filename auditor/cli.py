@@ -202,10 +202,29 @@ def _formats(value: str) -> list[str]:
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True
 )
+@click.option(
+    "--sign-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PKCS#12 (.p12/.pfx) key and certificate: sign the PDF (PAdES) and report.intoto.json (DSSE).",
+)
+@click.option(
+    "--sign-password-env",
+    metavar="VAR",
+    default=None,
+    help="Environment variable holding the --sign-key password (default AUDITOR_SIGN_PASSWORD, if set).",
+)
 @quiet_option
 @handle_errors
 def report(
-    db_path: Path, scan_selector: str, policy_path: Path | None, formats: str, out_dir: Path, quiet: bool
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    formats: str,
+    out_dir: Path,
+    sign_key: Path | None,
+    sign_password_env: str | None,
+    quiet: bool,
 ) -> None:
     """Write the reports of a scan; prints their paths."""
     from auditor.app import write_reports
@@ -214,7 +233,14 @@ def report(
         chosen = _formats(formats)
     except click.BadParameter as exc:
         raise click.UsageError(str(exc)) from exc
-    for path in write_reports(db_path, scan_selector, policy_path, chosen, out_dir):
+    if sign_password_env and not sign_key:
+        raise click.UsageError("--sign-password-env needs --sign-key")
+    key = None
+    if sign_key:
+        from auditor.signing import load_signing_key
+
+        key = load_signing_key(sign_key, sign_password_env)
+    for path in write_reports(db_path, scan_selector, policy_path, chosen, out_dir, sign_key=key):
         click.echo(str(path))
 
 
@@ -233,16 +259,50 @@ def report(
 )
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--pdf",
+    "pdf_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Verify a PDF report on its own: its seal, signature and attached findings, manifest and policy.",
+)
+@click.option(
+    "--trust-cert",
+    "trust_certs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A certificate (PEM/DER) that signers must chain to (repeatable); without it trust is not judged.",
+)
+@click.pass_context
 @handle_errors
 def verify(
-    db_path: Path, manifest_path: Path, scan_selector: str | None, policy_path: Path | None, output_format: str
+    ctx: click.Context,
+    db_path: Path,
+    manifest_path: Path,
+    scan_selector: str | None,
+    policy_path: Path | None,
+    output_format: str,
+    pdf_path: Path | None,
+    trust_certs: tuple[Path, ...],
 ) -> None:
-    """Recompute a report's evidence and findings digests from the database; exit 0 on match, 1 if not."""
+    """Recompute a report's evidence and findings digests from the database, check its files, seal and
+    signatures; exit 0 on match, 1 if not."""
     import json
 
-    from auditor.verify import verify as run_verify
+    from auditor.signing import load_certificates
+    from auditor.verify_pdf import verify_pdf, verify_with_signatures
 
-    result = run_verify(db_path, manifest_path, scan_selector=scan_selector, policy_path=policy_path)
+    anchors = load_certificates(list(trust_certs))
+    if pdf_path is not None:
+        for name in ("manifest_path", "policy_path"):
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+                option = "--" + name.removesuffix("_path")
+                raise click.UsageError(f"{option} does not go with --pdf: the PDF carries its manifest and policy")
+        result = verify_pdf(db_path, pdf_path, scan_selector=scan_selector, trust_anchors=anchors)
+    else:
+        result = verify_with_signatures(
+            db_path, manifest_path, scan_selector=scan_selector, policy_path=policy_path, trust_anchors=anchors
+        )
     if output_format == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:

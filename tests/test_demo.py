@@ -28,7 +28,7 @@ def _scans(db: Path) -> list[Any]:
 def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     paths = app.run_demo(out, clusters=8, subscriptions=2, seed=5, quiet=True, formats=("html", "json"))
-    assert [p.name for p in paths] == ["report.html", "findings.json", "report-manifest.json"]
+    assert [p.name for p in paths] == ["report.html", "findings.json", "report-manifest.json", "report.intoto.json"]
     scans = _scans(out / "auditor.duckdb")
     assert len(scans) == 6
     assert all(s.status == "complete" and s.endpoint.startswith("https://127.0.0.1:") for s in scans)

@@ -95,7 +95,14 @@ def pdf_text(reports: dict[str, Any]) -> list[str]:
 
 def test_every_format_and_the_manifest_are_written(reports: dict[str, Any]) -> None:
     names = [p.name for p in reports["paths"]]
-    assert names == ["report.pdf", "report.html", "findings.csv", "findings.json", "report-manifest.json"]
+    assert names == [
+        "report.pdf",
+        "report.html",
+        "findings.csv",
+        "findings.json",
+        "report-manifest.json",
+        "report.intoto.json",
+    ]
     manifest = json.loads((reports["out"] / "report-manifest.json").read_text())
     assert manifest["scan"]["scan_id"] == reports["scan_id"]
     assert set(manifest["files"]) == {"report.pdf", "report.html", "findings.csv", "findings.json"}
