@@ -26,10 +26,12 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 LEVELS = ("cluster", "pool", "fleet")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation", "references"}
-_OPTIONAL_META = {"thresholds"}
+# remediation_variants: alternative commands for findings whose `target` names the variant (e.g. a Windows pool
+# migrates by adding a pool, not in place).
+_OPTIONAL_META = {"thresholds", "remediation_variants"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
+_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 _REFERENCE = re.compile(r"^https://[^\s/]+\.[^\s/]+/\S*$")
 # A pool the evidence names only by its place in agentPoolProfiles (queries/model/20_node_pools.sql): no name to use.
 _UNNAMED_POOL = re.compile(r"^agentPoolProfiles\[\d+\]$")
@@ -57,20 +59,26 @@ class Control:
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    remediation_variants: tuple[tuple[str, str], ...] = ()
+
+    def template_for(self, target: str | None) -> str:
+        """The remediation template for a finding: the variant its target names, else the default."""
+        return dict(self.remediation_variants).get(target or "", self.remediation)
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
         """The remediation with the resource's values. Names are untrusted: each is shell-quoted, so a copied
         command cannot run anything else. A value the evidence lacks is never replaced by a placeholder: its
-        option is left out and a trailing shell comment says which and why."""
+        option (with anything glued to the value, as in `-n {pool}2`) is left out and a trailing shell comment says
+        which and why."""
         values = {"resource_group": resource_group, "cluster": cluster, "pool": pool, "target": target}
         if pool is not None and _UNNAMED_POOL.match(pool):
             values["pool"] = None
-        command = self.remediation
+        command = self.template_for(target)
         omitted: list[str] = []
         for name, value in values.items():
             if value or "{" + name + "}" not in command:
                 continue
-            flag = re.search(r"(\s+(--?[A-Za-z][\w-]*))?\s+\{" + name + r"\}", command)
+            flag = re.search(r"(\s+(--?[A-Za-z][\w-]*))?\s+\{" + name + r"\}[^\s{}]*", command)
             if flag:
                 command = command[: flag.start()] + command[flag.end() :]
                 omitted.append(f"{flag.group(2) or name} omitted: {_MISSING_VALUE[name]}")
@@ -160,13 +168,20 @@ def _load_control(toml_path: Path) -> Control:
         or not all(isinstance(e, str) and _EVIDENCE_KIND.match(e) for e in evidence)
     ):
         raise AuditorError(f"{toml_path}: 'evidence' must be a non-empty list of evidence kinds (snake_case)")
-    used = {name for _, name, _, _ in string.Formatter().parse(meta["remediation"]) if name is not None}
     allowed = _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
-    if used - allowed:
-        raise AuditorError(
-            f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
-            f" (allowed: {', '.join(sorted(allowed))})"
-        )
+    variants = meta.get("remediation_variants", {})
+    if not isinstance(variants, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip().startswith("az ")
+        for k, v in variants.items()
+    ):
+        raise AuditorError(f"{toml_path}: 'remediation_variants' maps target values to az commands")
+    for template in [meta["remediation"], *variants.values()]:
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if used - allowed:
+            raise AuditorError(
+                f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
+                f" (allowed: {', '.join(sorted(allowed))})"
+            )
     references = meta["references"]
     if (
         not isinstance(references, list)
@@ -196,6 +211,7 @@ def _load_control(toml_path: Path) -> Control:
         sql=sql,
         thresholds=tuple(thresholds),
         references=tuple(references),
+        remediation_variants=tuple(sorted((k, v.strip()) for k, v in variants.items())),
     )
 
 

@@ -52,6 +52,18 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         list,
         "AKS-RNG-01: ring tag values from the first ring to production (the last)",
     ),
+    "maintenance_freeze_max_days": (
+        30,
+        int,
+        "AKS-WIN-03: most consecutive days a window's notAllowedDates may block",
+    ),
+    "override_recent_days": (30, int, "AKS-OVR-01: warn when an upgrade override ended within this many days"),
+    "os_support_warning_days": (180, int, "AKS-OS-01: warn when the node OS's support ends within this many days"),
+    "upgrade_min_surge_percent": (
+        33,
+        int,
+        "AKS-UPG-01: smallest maxSurge, in percent of the pool, on production pools",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -63,6 +75,10 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "system_max_unavailable": (0, 1000),
     "campaign_window_hours": (1, 720),
     "history_lookback_days": (1, 3650),
+    "maintenance_freeze_max_days": (0, 3650),
+    "override_recent_days": (0, 3650),
+    "os_support_warning_days": (0, 3650),
+    "upgrade_min_surge_percent": (0, 100),
 }
 
 # List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.
@@ -78,7 +94,7 @@ _TOP_KEYS = {"organisation", "classification", "thresholds", "scopes", "waivers"
 _SCOPE_KEYS = {"name", "match", "thresholds"}
 _MATCH_KEYS = {"tags", "subscriptions", "resource_groups"}
 _WAIVER_KEYS = {"control", "resource", "reason", "approver", "expires"}
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
+_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 
 
 @dataclass(frozen=True)

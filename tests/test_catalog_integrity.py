@@ -42,6 +42,10 @@ DESIGN_LEVELS = {
     "AKS-ORD-01": "cluster",
     "AKS-HLT-01": "cluster",
     "AKS-RNG-01": "fleet",
+    "AKS-OVR-01": "cluster",
+    "AKS-OS-01": "pool",
+    "AKS-UPG-01": "pool",
+    "AKS-WIN-03": "cluster",
 }
 CATALOG = load_catalog()
 
@@ -78,6 +82,10 @@ def test_metadata_validates(control: Control) -> None:
         assert threshold in THRESHOLDS
         assert threshold in control.sql, f"{control.id} declares {threshold} but its SQL does not read it"
     assert control.sql.lstrip().startswith(f"-- {control.id}"), "the SQL opens with a comment naming its control"
+    for target, template in control.remediation_variants:
+        assert target and template.startswith("az "), (control.id, target)
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        assert used <= {"resource_group", "cluster", "pool", "target"}, (control.id, target)
 
 
 @pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])
@@ -130,10 +138,14 @@ def _with_references(toml: str, value: str) -> str:
 
 @pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])
 def test_every_rule_cites_microsofts_pages(control: Control) -> None:
-    """Every control names the pages its rule rests on: distinct https URLs, Microsoft's own documentation."""
+    """Every control names the pages its rule rests on: distinct https URLs, Microsoft's own documentation, or the
+    AKS team's own repository where retirements and releases are announced (github.com/Azure/AKS)."""
     assert control.references, control.id
+    assert any(url.startswith("https://learn.microsoft.com/") for url in control.references), control.id
     for url in control.references:
-        assert url.startswith(("https://learn.microsoft.com/", "https://docs.microsoft.com/")), url
+        assert url.startswith(
+            ("https://learn.microsoft.com/", "https://docs.microsoft.com/", "https://github.com/Azure/AKS/")
+        ), url
 
 
 def test_bad_metadata_is_refused(tmp_path: Path) -> None:
@@ -192,8 +204,19 @@ def test_a_remediation_never_shows_a_placeholder() -> None:
         "az aks nodepool upgrade -g 'rg 1' --cluster-name c1 --node-image-only  # -n omitted: the pool has no name "
         "in the evidence"
     )
+    # A variant (picked by the target) follows the same rules; a value glued to its placeholder goes with it.
+    os_support = by_id["AKS-OS-01"]
+    assert os_support.remediation_for("rg1", "c1", "win", "Windows2022") == (
+        "az aks nodepool add -g rg1 --cluster-name c1 -n win2 --os-type Windows --os-sku Windows2022"
+    )
+    assert os_support.remediation_for("rg1", "c1", "agentPoolProfiles[1]", "Windows2022") == (
+        "az aks nodepool add -g rg1 --cluster-name c1 --os-type Windows --os-sku Windows2022  # -n omitted: the pool "
+        "has no name in the evidence"
+    )
     for control in CATALOG:
-        for values in [("", "", None, None), ("rg", "c", "agentPoolProfiles[0]", None)]:
+        targets = [None, *(target for target, _ in control.remediation_variants)]
+        missing = [("", "", None), ("rg", "c", "agentPoolProfiles[0]")]
+        for values in [(rg, c, p, t) for rg, c, p in missing for t in targets]:
             command = control.remediation_for(*values)
             for placeholder in ("RG", "NAME", "POOL", "VERSION", "FLEET"):
                 assert not re.search(rf"\b{placeholder}\b", command), (control.id, command)

@@ -3,6 +3,8 @@
 -- An entry that is null, not an object, or has no name keeps its row, labelled `agentPoolProfiles[i]` (0-based, as
 -- resource changes name pools), with pool_problem saying what is wrong: every pool-level control is `unknown` for it,
 -- never a pass on service defaults. A node image dated after the scan has no usable date (image_problem).
+-- The pool type, upgrade strategy and the rest of both strategies' upgrade settings are kept raw (as text) for
+-- queries/model/82_pool_rollout.sql, which applies their service defaults.
 CREATE OR REPLACE TEMP TABLE node_pools AS
 WITH lists AS (
     SELECT e.scope AS cluster_id, json_extract(e.payload, '$.properties.agentPoolProfiles') AS a
@@ -21,7 +23,7 @@ typed AS (
         cluster_id,
         pool_index,
         json_type(pool) AS entry_type,
-        json_type(pool, ['$.name', '$.upgradeSettings']) AS t,
+        json_type(pool, ['$.name', '$.upgradeSettings', '$.upgradeSettingsBlueGreen']) AS t,
         json_extract_string(pool, [
             '$.name',                               -- 1
             '$.count',                              -- 2
@@ -34,7 +36,16 @@ typed AS (
             '$.provisioningState',                  -- 9
             '$.powerState.code',                    -- 10
             '$.upgradeSettings.maxSurge',           -- 11
-            '$.upgradeSettings.maxUnavailable'      -- 12
+            '$.upgradeSettings.maxUnavailable',     -- 12
+            '$.type',                               -- 13
+            '$.upgradeStrategy',                    -- 14
+            '$.upgradeSettings.drainTimeoutInMinutes',          -- 15
+            '$.upgradeSettings.nodeSoakDurationInMinutes',      -- 16
+            '$.upgradeSettings.undrainableNodeBehavior',        -- 17
+            '$.upgradeSettingsBlueGreen.drainBatchSize',        -- 18
+            '$.upgradeSettingsBlueGreen.drainTimeoutInMinutes', -- 19
+            '$.upgradeSettingsBlueGreen.batchSoakDurationInMinutes', -- 20
+            '$.upgradeSettingsBlueGreen.finalSoakDurationInMinutes'  -- 21
         ]) AS v,
         (SELECT CAST(started_at AS DATE) FROM scans WHERE scan_id = $scan_id) AS as_of
     FROM entries
@@ -43,6 +54,7 @@ shaped AS (
     SELECT
         *,
         t[2] AS settings_type,
+        t[3] AS bluegreen_type,
         CASE WHEN entry_type = 'OBJECT' AND t[1] = 'VARCHAR' THEN nullif(trim(v[1]), '') END AS named,
         CASE WHEN entry_type = 'OBJECT' THEN v[8] END AS image,
         coalesce(trim(v[7]), trim(v[6])) AS running
@@ -91,5 +103,20 @@ SELECT
     v[10]                                             AS power_state,
     CASE WHEN settings_type = 'OBJECT' THEN v[11] END AS max_surge,
     CASE WHEN settings_type = 'OBJECT' THEN v[12] END AS max_unavailable,
-    coalesce(settings_type = 'OBJECT', false)         AS has_upgrade_settings
+    coalesce(settings_type = 'OBJECT', false)         AS has_upgrade_settings,
+    CASE WHEN entry_type = 'OBJECT' THEN v[13] END    AS pool_type,
+    CASE WHEN entry_type = 'OBJECT' THEN v[14] END    AS upgrade_strategy,
+    CASE WHEN settings_type = 'OBJECT' THEN v[15] END AS drain_timeout,
+    CASE WHEN settings_type = 'OBJECT' THEN v[16] END AS node_soak,
+    CASE WHEN settings_type = 'OBJECT' THEN v[17] END AS undrainable_node_behavior,
+    coalesce(bluegreen_type = 'OBJECT', false)        AS has_bluegreen_settings,
+    -- upgradeSettingsBlueGreen of the wrong type: only the blue-green judgement (AKS-UPG-01) needs it.
+    CASE WHEN entry_type = 'OBJECT' AND bluegreen_type NOT IN ('OBJECT', 'NULL') THEN
+        'upgradeSettingsBlueGreen of pool ''' || coalesce(named, 'agentPoolProfiles[' || pool_index || ']') || ''' is '
+        || json_kind(bluegreen_type) || ', not an object'
+    END                                               AS bluegreen_problem,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[18] END AS bg_drain_batch,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[19] END AS bg_drain_timeout,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[20] END AS bg_batch_soak,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[21] END AS bg_final_soak
 FROM judged;
