@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,37 @@ def write_reports(
         )
     manifest = write_manifest(data, out_dir, paths)
     return [*paths, manifest, write_attestation(data, manifest, sign_key)]
+
+
+def write_period_reports(
+    db_path: Path,
+    start: date | None,
+    end: date | None,
+    policy_path: Path | None,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    sign_key: SigningKey | None = None,
+    progress: Any = None,
+) -> list[Path]:
+    """Render the period report of every scan of one scope between start and end (docs/period.md): the chosen
+    formats (pdf, html, csv) and period.json; the PDF signed when a key is given."""
+    from auditor.period import build_period
+    from auditor.report.period import PERIOD_PDF, write_period_reports as render
+
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        period = build_period(con, policy, start=start, end=end, progress=progress)
+    finally:
+        con.close()
+    output_directory(out_dir)
+    paths = render(period, list(formats), out_dir)
+    if sign_key is not None and "pdf" in formats:
+        from auditor.signing import sign_pdf
+
+        sign_pdf(out_dir / PERIOD_PDF, sign_key, reason=f"aks-upgrade-auditor period report {period.start} to {period.end}")
+    return paths
 
 
 def print_catalog(policy_path: Path | None, output_format: str) -> None:

@@ -46,6 +46,11 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         list,
         "AKS-RNG-01: ring tag values from the first ring to production (the last)",
     ),
+    "patch_deadline_days": (
+        30,
+        int,
+        "Period report: days from a node image or Kubernetes patch becoming the newest to running it",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -56,6 +61,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "system_max_unavailable": (0, 1000),
     "campaign_window_hours": (1, 720),
     "history_lookback_days": (1, 3650),
+    "patch_deadline_days": (1, 3650),
 }
 
 # List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.

@@ -73,8 +73,8 @@ def test_bad_policy_file_names_the_line(tmp_path: Path) -> None:
     assert _one_line_error(result) == (
         f"error: {policy}:3: unknown key 'mystery' in [thresholds] (allowed: allowed_node_os_upgrade_channels, "
         "allowed_upgrade_channels, "
-        "campaign_window_hours, history_lookback_days, image_max_age_days, node_image_order, ring_order, ring_tag, "
-        "support_warning_days, system_max_unavailable, window_max_hours)"
+        "campaign_window_hours, history_lookback_days, image_max_age_days, node_image_order, patch_deadline_days, "
+        "ring_order, ring_tag, support_warning_days, system_max_unavailable, window_max_hours)"
     )
 
 
