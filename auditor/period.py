@@ -400,6 +400,7 @@ def _compliance(shares: list[dict[str, Any]], runs: list[dict[str, Any]], scans:
             {
                 "control_id": control.id,
                 "title": control.title,
+                "level": control.level,
                 "severity": control.severity,
                 "scans": scans,
                 "resources": len(resources),

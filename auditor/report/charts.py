@@ -151,6 +151,8 @@ def latency_histogram(adopted: Sequence[float], open_days: Sequence[float], dead
         )
         handles, labels = axes.get_legend_handles_labels()
         axes.legend(handles, labels, fontsize=6, frameon=False)
+    tallest = max((a["count"] + b["count"] for a, b in zip(bins, still_open, strict=True)), default=0)
+    axes.set_ylim(0, max(1, tallest) * 1.12)
     axes.set_xlabel("days from newest to running it", fontsize=7)
     axes.set_ylabel("updates", fontsize=7)
     axes.set_title(title, fontsize=9)
@@ -223,7 +225,10 @@ def drift_compliance(
     for y, row in enumerate(cells):
         for x, value in enumerate(row):
             text = "—" if value is None else f"{value:.0f}"
-            axes.text(x, y, text, ha="center", va="center", fontsize=5 if small else 6.5, color="#212121")
+            # Dark cells (deep red, deep green) take white text.
+            dark = value is not None and (value < 15 or value > 85)
+            axes.text(x, y, text, ha="center", va="center", fontsize=5 if small else 6.5,
+                      color="white" if dark else "#212121")  # fmt: skip
     axes.set_yticks(range(len(rows)), rows, fontsize=7)
     axes.set_xticks(range(len(labels)), [_label(t, 12) for t in labels], fontsize=7, rotation=30, ha="right")
     for text in axes.get_xticklabels() + axes.get_yticklabels():

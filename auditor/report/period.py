@@ -107,7 +107,7 @@ def render_period_text(period: Period, medium: str, generated_at: datetime) -> s
         queries=_query_files(),
         generated_at=generated_at,
         tool_version=__version__,
-        css=(templates_dir() / "report.css").read_text(encoding="utf-8"),
+        css="\n".join((templates_dir() / name).read_text(encoding="utf-8") for name in ("report.css", "period.css")),
     )
 
 
