@@ -725,6 +725,17 @@ class Drift:
     def remediation(self) -> dict[str, Any]:
         return self.trend.remediation if self.trend else {}
 
+    @property
+    def unreconciled(self) -> list[str]:
+        """The scans whose failure count does not follow from the previous one's: fail = previous fail + new
+        - resolved - unverified holds whenever a scan has one finding per control, resource and pool."""
+        entries = self.entries
+        return [
+            e.scan.scan_id
+            for before, e in zip(entries, entries[1:], strict=False)
+            if e.totals["fail"] != before.totals["fail"] + e.new_count - e.resolved_count - e.unverified_count
+        ]
+
     @cached_property
     def charts(self) -> dict[str, str]:
         from auditor.report import charts

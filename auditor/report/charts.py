@@ -263,25 +263,25 @@ def drift_image_age(
     return _svg_data_uri(figure)
 
 
-# Qualitative colours told apart by hue and lightness (Okabe & Ito's eight, then Tol's muted set): neighbouring
-# minors in a stack never get two shades of one hue.
+# Qualitative colours told apart by hue and lightness (after Paul Tol's bright and muted schemes): neighbours in
+# a stack differ by a CIE76 colour difference of 40 or more, any two of the first ten by 20 or more.
 MINOR_PALETTE = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#000000",
-    "#882255",
-    "#44AA99",
-    "#999933",
+    "#4477AA",
+    "#EE7733",
+    "#228833",
+    "#AA3377",
+    "#66CCEE",
+    "#CC3311",
+    "#CCBB44",
     "#332288",
-    "#AA4499",
-    "#88CCEE",
-    "#DDCC77",
-    "#117733",
+    "#009988",
+    "#BBBBBB",
+    "#882255",
+    "#EE99AA",
+    "#999933",
+    "#44BB99",
+    "#663300",
+    "#7766DD",
 )
 
 
