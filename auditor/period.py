@@ -186,6 +186,20 @@ class Period:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
+# What re-performing a period compares: every figure but the bounds as typed (an open bound is the first or last
+# scan, stated in "from" and "to"), the findings-cache key (which names the tool version) and where the policy
+# file was read from (its digest is compared).
+NOT_REPERFORMED = ("requested", "evaluator")
+
+
+def figures_sha256(figures: dict[str, Any]) -> str:
+    """SHA-256 of a period's figures (period.json's content) without NOT_REPERFORMED, canonical JSON."""
+    kept = {k: v for k, v in figures.items() if k not in NOT_REPERFORMED}
+    # The policy by its digest: the same file read from elsewhere (the PDF's attachment) is the same policy.
+    kept["policy"] = {"sha256": dict(figures.get("policy") or {}).get("sha256")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
 @cache
 def _statements(name: str) -> tuple[str, ...]:
     """The statements of queries/period/<name>: comment lines dropped, split on ';' (none sits in a literal)."""
@@ -231,7 +245,7 @@ def select_period_scans(
         )
     counts: dict[str, int] = defaultdict(int)
     labels: dict[str, str] = {}
-    for scan in every:
+    for scan in upto:  # up to the end only: later scans never change a period's figures
         scope = scopes[scan.scan_id]
         if scope != chosen:
             counts[scope.scope_id] += 1
@@ -495,7 +509,7 @@ def _exceptions(policy: Policy, rows: list[dict[str, Any]], start: date, end: da
                 "approver": waiver.approver,
                 "expires": waiver.expires.isoformat(),
                 "line": waiver.line,
-                "state": "active to the end" if waiver.expires >= end else f"expired on {waiver.expires} (in the period)",
+                "state": "active throughout" if waiver.expires >= end else "expired during the period",
                 "waived_verdicts": len(covered),
                 "waived_resources": _names(covered),
                 "failing_after_expiry": len(again),

@@ -213,7 +213,7 @@ def test_waivers_active_in_the_period(store: dict[str, Any], tmp_path: Path) -> 
     # The second waiver expired before the period: not listed. The first covered prod-b in S1 and S2, then
     # prod-b failed again in S3 and S4.
     assert [(e["control"], e["waived_verdicts"], e["failing_after_expiry"], e["state"]) for e in period.exceptions] == [
-        ("AKS-IMG-02", 2, 2, "expired on 2026-02-15 (in the period)")
+        ("AKS-IMG-02", 2, 2, "expired during the period")
     ]
     assert period.exceptions[0]["waived_resources"] == ["prod-b/sys"]
     img02 = next(c for c in period.compliance if c["control_id"] == "AKS-IMG-02")
@@ -264,3 +264,77 @@ def test_report_period_usage_errors(store: dict[str, Any], tmp_path: Path) -> No
         cli, ["report", "--db", str(store["db"]), "--from", "2026-03-01", "--to", "2026-02-01", "--out", str(tmp_path)]
     )
     assert backwards.exit_code == 2 and "after" in backwards.output
+
+
+@pytest.fixture(scope="module")
+def period_pdf(store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("period-pdf")
+    policy = out / "policy.toml"
+    policy.write_text(
+        "organisation = 'Fabrikam'\n[[waivers]]\ncontrol = 'AKS-IMG-02'\nresource = '*/managedClusters/prod-b'\n"
+        "reason = 'Vendor freeze'\napprover = 'CISO'\nexpires = 2026-02-15\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["report", "--db", str(store["db"]), "--from", PERIOD[0], "--to", PERIOD[1], "--policy", str(policy),
+         "--format", "pdf,html,csv", "--out", str(out), "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return {"out": out, "paths": result.stdout.split(), "policy": policy}
+
+
+def test_period_pdf_reads_back(period_pdf: dict[str, Any]) -> None:
+    from pypdf import PdfReader
+
+    from auditor.integrity import check_seal
+    from auditor.report.package import read_package
+
+    out = period_pdf["out"]
+    assert [Path(p).name for p in period_pdf["paths"]] == [
+        "period-report.pdf",
+        "period-report.html",
+        "period.json",
+        "patch-latency.csv",
+    ]
+    data = (out / "period-report.pdf").read_bytes()
+    assert check_seal(data).intact
+    package = read_package(data)
+    assert package.pdfa == "PDF/A-3b"
+    assert package.attachments["period.json"].data == (out / "period.json").read_bytes()
+    assert package.attachments["period.json"].relationship == "Data"
+    assert package.attachments["policy.toml"].data == period_pdf["policy"].read_bytes()
+    reader = PdfReader(out / "period-report.pdf")
+    titles = [str(item.title) for item in reader.outline if not isinstance(item, list)]
+    assert titles == [
+        "Summary",
+        "Patch latency",
+        "Compliance over the period",
+        "Out of compliance longest",
+        "Exceptions active in the period",
+        "Population per scan",
+        "Appendix A: method",
+        "Appendix B: integrity",
+    ]
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "2026-01-15 to 2026-04-30" in text and "Fabrikam" in text
+    # Node images in prod: 6 updates, 1 on time, 3 late, 0 overdue, 1 pending, 1 not judged, p50 35, p90 64.
+    assert f"prod {FAMILY} 6 1 3 0 1 1 35 64 0" in text
+    assert "prod-b/sys Vendor freeze CISO 2026-02-15 expired during the period 2 2" in text
+    figures = json.loads((out / "period.json").read_text(encoding="utf-8"))
+    assert figures["exceptions"][0]["waived_verdicts"] == 2
+    rows = (out / "patch-latency.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("kind,environment,grp,release") and len(rows) == 1 + 9 + 6
+
+
+def test_verify_pdf_reperforms_a_period_report(store: dict[str, Any], period_pdf: dict[str, Any], tmp_path: Path) -> None:
+    runner = CliRunner()
+    pdf = period_pdf["out"] / "period-report.pdf"
+    ok = runner.invoke(cli, ["verify", "--db", str(store["db"]), "--pdf", str(pdf)])
+    assert ok.exit_code == 0, ok.output
+    assert "period figures" in ok.output and "MISMATCH" not in ok.output
+    changed = bytearray(pdf.read_bytes())
+    changed[len(changed) // 2] ^= 0x01
+    broken = tmp_path / "changed.pdf"
+    broken.write_bytes(bytes(changed))
+    assert runner.invoke(cli, ["verify", "--db", str(store["db"]), "--pdf", str(broken)]).exit_code == 1
