@@ -526,15 +526,20 @@ def _names(rows: list[dict[str, Any]]) -> list[str]:
     )
 
 
+def _days(value: float) -> str:
+    """'1 day', '31 days', '30.5 days'."""
+    return f"{value:g} day" + ("" if value == 1 else "s")
+
+
 def _notes(period: Period) -> list[str]:
     """What the reader must know to read the figures right."""
     notes = []
     interval = period.scan_interval_days["median"]
     if interval is not None and interval >= period.deadline_days:
         notes.append(
-            f"The scans are {interval:g} days apart (median), not less than the {period.deadline_days}-day deadline: "
-            "latency is measured between scans, so a patch adopted by the next scan counts as "
-            f"{interval:g} days however soon it was applied. Scan more often (weekly) to show adoption within the "
+            f"The scans are {_days(interval)} apart (median), not less than the {_days(period.deadline_days)} of "
+            "the deadline: latency is measured between scans, so a patch adopted by the next scan counts as "
+            f"{_days(interval)} however soon it was applied. Scan more often (weekly) to show adoption within the "
             "deadline."
         )
     if period.history_scans == 0:

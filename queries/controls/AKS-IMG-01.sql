@@ -10,8 +10,8 @@ SELECT
     CASE
         WHEN p.image_date IS NULL THEN
             'node image version ' || coalesce('''' || p.node_image_version || '''', 'missing') || ' has no date this tool can read'
-        ELSE 'node image ' || p.node_image_version || ' is ' || date_diff('day', p.image_date, s.as_of)
-             || ' days old (limit ' || cp.image_max_age_days || ')'
+        ELSE 'node image ' || p.node_image_version || ' is ' || days_text(date_diff('day', p.image_date, s.as_of))
+             || ' old (limit ' || cp.image_max_age_days || ')'
     END AS message,
     'nodeImageVersion=' || coalesce(p.node_image_version, 'null') || '; released ' || coalesce(CAST(p.image_date AS VARCHAR), 'unknown')
         || '; as of ' || CAST(s.as_of AS VARCHAR) AS evidence,

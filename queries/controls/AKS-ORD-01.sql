@@ -222,25 +222,25 @@ SELECT
             c.violation_text
             || CASE WHEN c.campaigns > 1
                     THEN ' (' || c.violations || ' of ' || c.campaigns || ' campaigns in the last '
-                         || c.history_lookback_days || ' days out of order)' ELSE '' END
+                         || days_text(c.history_lookback_days) || ' out of order)' ELSE '' END
         WHEN c.unresolved > 0 THEN
             'the order of ' || c.unresolved || ' of ' || c.campaigns || ' campaign(s) in the last '
-            || c.history_lookback_days || ' days cannot be proven: ' || c.unresolved_text
+            || days_text(c.history_lookback_days) || ' cannot be proven: ' || c.unresolved_text
             || ' (only resource changes give exact times: scan at least every 7 to 14 days)'
         WHEN c.campaigns > 0 AND x.errors IS NOT NULL THEN
             c.campaigns || ' campaign(s) ran in order, but this scan could not read all upgrade history: ' || x.errors
         WHEN c.campaigns > 0 THEN
-            c.campaigns || ' campaign(s) in the last ' || c.history_lookback_days || ' days ran in order; latest: '
+            c.campaigns || ' campaign(s) in the last ' || days_text(c.history_lookback_days) || ' ran in order; latest: '
             || c.latest_text
         WHEN coalesce(v.scans, 0) > 1 AND x.errors IS NULL THEN
-            'no upgrade observed in the last ' || c.history_lookback_days || ' days (history since '
+            'no upgrade observed in the last ' || days_text(c.history_lookback_days) || ' (history since '
             || strftime(v.first_seen, '%Y-%m-%d') || ', ' || v.scans || ' scans): nothing to order'
         WHEN x.errors IS NOT NULL THEN
             'no upgrade history covers this cluster: this scan could not read it (' || x.errors || ')'
         WHEN coalesce(l.events, 0) > 0 THEN
             'no upgrade history covers this cluster: no earlier scan to compare with, and none of the '
-            || l.events || ' event(s) in the ledger is a step to order in the last ' || c.history_lookback_days
-            || ' days'
+            || l.events || ' event(s) in the ledger is a step to order in the last '
+            || days_text(c.history_lookback_days)
         ELSE
             'no upgrade history covers this cluster: no upgrade event in the ledger and no earlier scan to compare with'
     END

@@ -55,14 +55,14 @@ SELECT
         WHEN support_end IS NULL THEN
             'the bundled AKS calendar gives no end-of-support date for ' || current_minor
         WHEN days_left < 0 THEN
-            what || ' ended on ' || CAST(support_end AS VARCHAR) || ', ' || (-days_left) || ' days before the scan'
+            what || ' ended on ' || CAST(support_end AS VARCHAR) || ', ' || days_text(-days_left) || ' before the scan'
             || note
         WHEN days_left <= horizon THEN
-            what || ' ends on ' || CAST(support_end AS VARCHAR) || ', in ' || days_left || ' days (warning horizon '
-            || horizon || ' days)' || note
+            what || ' ends on ' || CAST(support_end AS VARCHAR) || ', in ' || days_text(days_left) || ' (warning horizon '
+            || days_text(horizon) || ')' || note
         ELSE
-            what || ' runs until ' || CAST(support_end AS VARCHAR) || ', ' || days_left || ' days away (warning horizon '
-            || horizon || ' days)' || note
+            what || ' runs until ' || CAST(support_end AS VARCHAR) || ', ' || days_text(days_left) || ' away (warning horizon '
+            || days_text(horizon) || ')' || note
     END AS message,
     'currentKubernetesVersion=' || coalesce(current_kubernetes_version, 'null') || '; supportPlan=' || support_plan
         || '; tier=' || coalesce(sku_tier, 'null') || '; AKS calendar ' || coalesce(calendar_minor, current_minor, '?')
