@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean test-tools
+.PHONY: demo test lint bench clean test-tools screenshots
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -34,6 +34,10 @@ test-tools:
 	  { $(APT_TEST_TOOLS) >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && $(APT_TEST_TOOLS) >/dev/null 2>&1; }; } \
 	  || echo "warning: could not install $(TEST_TOOLS): the tests that need them will be skipped" >&2; \
 	else echo "note: $(TEST_TOOLS) are missing and cannot be installed here (needs root and apt-get): the tests that need them will be skipped" >&2; fi
+
+# The README's pictures, rendered from the current demo's report.pdf and period-report.pdf (needs pdftoppm).
+screenshots: $(STAMP)
+	$(BIN)/python scripts/render_pages.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests bench scripts
