@@ -194,7 +194,8 @@ def write_period_reports(
     """Render the period report of every scan of one scope between start and end (docs/period.md): the chosen
     formats (pdf, html, csv) and period.json; the PDF signed when a key is given."""
     from auditor.period import build_period
-    from auditor.report.period import PERIOD_PDF, write_period_reports as render
+    from auditor.report.period import PERIOD_PDF
+    from auditor.report.period import write_period_reports as render
 
     policy = load_policy(policy_path)
     con = open_db(db_path)
@@ -207,7 +208,9 @@ def write_period_reports(
     if sign_key is not None and "pdf" in formats:
         from auditor.signing import sign_pdf
 
-        sign_pdf(out_dir / PERIOD_PDF, sign_key, reason=f"aks-upgrade-auditor period report {period.start} to {period.end}")
+        sign_pdf(
+            out_dir / PERIOD_PDF, sign_key, reason=f"aks-upgrade-auditor period report {period.start} to {period.end}"
+        )
     return paths
 
 

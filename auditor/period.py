@@ -70,7 +70,9 @@ class PeriodScope:
     @property
     def label(self) -> str:
         if self.kind == "subscriptions":
-            shown = ", ".join(self.members[:3]) + (f" and {len(self.members) - 3} more" if len(self.members) > 3 else "")
+            shown = ", ".join(self.members[:3]) + (
+                f" and {len(self.members) - 3} more" if len(self.members) > 3 else ""
+            )
             return f"{len(self.members)} named subscription(s): {shown}"
         if self.kind == "management_groups":
             return f"management group(s) {', '.join(self.members)}"
@@ -197,7 +199,9 @@ def figures_sha256(figures: dict[str, Any]) -> str:
     kept = {k: v for k, v in figures.items() if k not in NOT_REPERFORMED}
     # The policy by its digest: the same file read from elsewhere (the PDF's attachment) is the same policy.
     kept["policy"] = {"sha256": dict(figures.get("policy") or {}).get("sha256")}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 @cache
@@ -281,7 +285,13 @@ def build_period(
         cursor.executemany(
             "INSERT INTO period_scans VALUES (?, ?, ?, ?, ?)",
             [
-                (i, s.scan_id, s.started_at.astimezone(UTC).replace(tzinfo=None), i >= first_in_period, s.status != "complete")
+                (
+                    i,
+                    s.scan_id,
+                    s.started_at.astimezone(UTC).replace(tzinfo=None),
+                    i >= first_in_period,
+                    s.status != "complete",
+                )
                 for i, s in enumerate(history)
             ],
         )
@@ -467,8 +477,11 @@ def _latency(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[
             target["groups"].append(entry)
     for row in rows:
         out[row["kind"]]["updates"].append(
-            {**{k: v for k, v in row.items() if k != "kind"}, "pending_since": _iso(row["pending_since"]),
-             "closed_at": _iso(row["closed_at"])}  # fmt: skip
+            {
+                **{k: v for k, v in row.items() if k != "kind"},
+                "pending_since": _iso(row["pending_since"]),
+                "closed_at": _iso(row["closed_at"]),
+            }  # fmt: skip
         )
     return out
 
@@ -485,7 +498,9 @@ def _exceptions(policy: Policy, rows: list[dict[str, Any]], start: date, end: da
     index = {id(w): n for n, w in enumerate(policy.waivers)}
     for row in rows:
         matching = [
-            w for w in by_control[row["control_id"]] if w.matches(row["control_id"], row["resource_id"], row["node_pool"])
+            w
+            for w in by_control[row["control_id"]]
+            if w.matches(row["control_id"], row["resource_id"], row["node_pool"])
         ]
         if not matching:
             continue
@@ -522,7 +537,8 @@ def _exceptions(policy: Policy, rows: list[dict[str, Any]], start: date, end: da
 
 def _names(rows: list[dict[str, Any]]) -> list[str]:
     return sorted(
-        {f"{r['cluster']}/{r['node_pool']}" if r["node_pool"] else r["cluster"] for r in rows}, key=lambda n: (n.lower(), n)
+        {f"{r['cluster']}/{r['node_pool']}" if r["node_pool"] else r["cluster"] for r in rows},
+        key=lambda n: (n.lower(), n),
     )
 
 

@@ -21,7 +21,6 @@ from auditor.policy import default_policy
 from auditor.report.attestation import ATTESTATION_NAME
 from auditor.report.data import findings_sha256
 from auditor.report.manifest import MANIFEST_NAME, read_manifest
-from auditor.report.period import PERIOD_ATTACHMENTS, PERIOD_JSON
 from auditor.report.package import (
     ATTACHMENTS,
     FINDINGS_NAME,
@@ -30,6 +29,7 @@ from auditor.report.package import (
     is_default_policy,
     read_package,
 )
+from auditor.report.period import PERIOD_ATTACHMENTS, PERIOD_JSON
 from auditor.signing import PdfSignature, pdf_signatures, signer_name
 from auditor.verify import Check, VerifyResult, verify
 

@@ -95,8 +95,7 @@ def _period(db: Path, policy: Path | None = None, start: str = PERIOD[0], end: s
 
 def _updates(period: Period, kind: str) -> dict[tuple[str, str], tuple[str, float, str]]:
     return {
-        (u["cluster"], u["release"]): (u["outcome"], u["days"], u["verdict"])
-        for u in period.latency[kind]["updates"]
+        (u["cluster"], u["release"]): (u["outcome"], u["days"], u["verdict"]) for u in period.latency[kind]["updates"]
     }
 
 
@@ -327,7 +326,9 @@ def test_period_pdf_reads_back(period_pdf: dict[str, Any]) -> None:
     assert rows[0].startswith("kind,environment,grp,release") and len(rows) == 1 + 9 + 6
 
 
-def test_verify_pdf_reperforms_a_period_report(store: dict[str, Any], period_pdf: dict[str, Any], tmp_path: Path) -> None:
+def test_verify_pdf_reperforms_a_period_report(
+    store: dict[str, Any], period_pdf: dict[str, Any], tmp_path: Path
+) -> None:
     runner = CliRunner()
     pdf = period_pdf["out"] / "period-report.pdf"
     ok = runner.invoke(cli, ["verify", "--db", str(store["db"]), "--pdf", str(pdf)])

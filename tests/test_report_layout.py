@@ -8,7 +8,6 @@ import json
 import math
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,8 +62,12 @@ def _fleet(second: bool) -> list[dict[str, Any]]:
                 tags={"environment": ["prod", "dev", "staging"][number % 3]},
                 pools=[
                     pool("system", version=["1.33.2", "1.32.2", "1.34.2"][number % 3], image=NEW),
-                    pool("user", mode="User", version=["1.33.2", "1.32.2", "1.34.2"][number % 3],
-                         image=OLD if number % 2 or second else NEW),
+                    pool(
+                        "user",
+                        mode="User",
+                        version=["1.33.2", "1.32.2", "1.34.2"][number % 3],
+                        image=OLD if number % 2 or second else NEW,
+                    ),
                 ],  # fmt: skip
             )
         )
@@ -285,5 +288,7 @@ def test_method_appendix_counts_items_against_their_call(report: dict[str, Any])
     page = _flat(report["pages"][marks["How the evidence was collected"]])
     clusters = len(_fleet(True))
     # The Resource Graph query returned the clusters: one row, no "cluster: no calls" beside "0 items".
-    assert re.search(rf"resource_graph Resource Graph: managed clusters \(evidence kind cluster\) \d+ 0 {clusters}\b", page)
+    assert re.search(
+        rf"resource_graph Resource Graph: managed clusters \(evidence kind cluster\) \d+ 0 {clusters}\b", page
+    )
     assert "not recorded" not in page

@@ -201,7 +201,9 @@ def _scan_axis(axes: Any, labels: Sequence[str]) -> None:
     axes.spines[["top", "right"]].set_visible(False)
 
 
-def heatmap_cells(series: Mapping[str, Sequence[float | None]], overall: Sequence[float | None]) -> list[list[float | None]]:
+def heatmap_cells(
+    series: Mapping[str, Sequence[float | None]], overall: Sequence[float | None]
+) -> list[list[float | None]]:
     """The heat map's rows: the fleet score first, then each control's score per scan."""
     return [list(overall), *(list(values) for values in series.values())]
 
@@ -224,15 +226,15 @@ def drift_compliance(
     small = len(labels) > 12
     for y, row in enumerate(cells):
         for x, value in enumerate(row):
-            text = "—" if value is None else f"{value:.0f}"
+            shown = "—" if value is None else f"{value:.0f}"
             # Dark cells (deep red, deep green) take white text.
             dark = value is not None and (value < 15 or value > 85)
-            axes.text(x, y, text, ha="center", va="center", fontsize=5 if small else 6.5,
+            axes.text(x, y, shown, ha="center", va="center", fontsize=5 if small else 6.5,
                       color="white" if dark else "#212121")  # fmt: skip
     axes.set_yticks(range(len(rows)), rows, fontsize=7)
     axes.set_xticks(range(len(labels)), [_label(t, 12) for t in labels], fontsize=7, rotation=30, ha="right")
-    for text in axes.get_xticklabels() + axes.get_yticklabels():
-        text.set_parse_math(False)
+    for tick in axes.get_xticklabels() + axes.get_yticklabels():
+        tick.set_parse_math(False)
     axes.axhline(0.5, color="#212121", linewidth=1.2)
     axes.tick_params(length=0)
     for spine in axes.spines.values():

@@ -148,8 +148,9 @@ def findings_blob(findings: list[Finding]) -> str:
     """Every finding as a compact data block for the HTML table.
 
     Each column has a sorted dictionary of its distinct values (status and severity by seriousness, the rest as
-    text); `rows` is one flat array of dictionary indexes, len(columns) per finding. Sorting a column is an integer comparison and a text search scans the
-    dictionaries once, so the table stays fast at 150,000 findings. Rows come failures first.
+    text); `rows` is one flat array of dictionary indexes, len(columns) per finding. Sorting a column is an
+    integer comparison and a text search scans the dictionaries once, so the table stays fast at 150,000
+    findings. Rows come failures first.
     """
     rank = {s: i for i, s in enumerate(("fail", "warn", "unknown", "waived", "pass", "not_applicable"))}
     ordered = sorted(findings, key=lambda f: rank.get(f.status, len(STATUSES)))
