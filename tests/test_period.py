@@ -339,3 +339,22 @@ def test_verify_pdf_reperforms_a_period_report(
     broken = tmp_path / "changed.pdf"
     broken.write_bytes(bytes(changed))
     assert runner.invoke(cli, ["verify", "--db", str(store["db"]), "--pdf", str(broken)]).exit_code == 1
+
+
+def test_a_signed_period_report_verifies(store: dict[str, Any], tmp_path: Path) -> None:
+    from tests.signing_keys import make_keys
+
+    keys = make_keys(tmp_path / "keys", password=None)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["report", "--db", str(store["db"]), "--from", PERIOD[0], "--to", PERIOD[1], "--format", "pdf",
+         "--out", str(out), "--sign-key", str(keys.p12), "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    checked = runner.invoke(
+        cli, ["verify", "--db", str(store["db"]), "--pdf", str(out / "period-report.pdf"), "--trust-cert", str(keys.ca)]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "signed by Fabrikam Audit Signer" in checked.output and "period figures" in checked.output
