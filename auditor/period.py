@@ -156,8 +156,8 @@ class Period:
             "max": max(gaps) if gaps else None,
         }
 
-    def as_dict(self) -> dict[str, Any]:
-        """The figures as JSON-ready data (period.json; `auditor trend --format json` under "period")."""
+    def figures(self) -> dict[str, Any]:
+        """The figures, every list of rows as dicts (what the report templates read)."""
         return {
             "from": self.start.isoformat(),
             "to": self.end.isoformat(),
@@ -179,13 +179,91 @@ class Period:
             "notes": self.notes,
         }
 
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as JSON-ready data (period.json; `auditor trend --format json` under "period"). The long
+        lists (every pending update, every resource's share, every run) are tables, {"columns": [...], "rows":
+        [[...], ...]}: at 10,000 clusters they hold hundreds of thousands of rows, and naming every field of every
+        row would triple their size."""
+        figures = self.figures()
+        figures["compliance"] = [
+            {
+                **control,
+                "longest": _table(control["longest"], RUN_COLUMNS),
+                "resource_shares": _table(control["resource_shares"], SHARE_COLUMNS),
+            }
+            for control in figures["compliance"]
+        ]
+        figures["patch_latency"] = {
+            kind: {**values, "updates": _table(values["updates"], UPDATE_COLUMNS)}
+            for kind, values in figures["patch_latency"].items()
+        }
+        return figures
+
     def canonical_json(self) -> str:
-        """period.json's text: sorted keys, so the same store and policy give the same bytes."""
-        return json.dumps(self.as_dict(), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        """period.json's text: compact, sorted keys, so the same store and policy give the same bytes."""
+        cached = self.__dict__.get("_canonical")
+        if cached is None:
+            cached = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+            self.__dict__["_canonical"] = cached
+        return str(cached)
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+# The columns of period.json's tables, in this order.
+# The cluster's name, group and subscription are in its ARM id (patch-latency.csv spells them out).
+UPDATE_COLUMNS = (
+    "environment",
+    "grp",
+    "release",
+    "released",
+    "cluster_id",
+    "location",
+    "pool_name",
+    "running",
+    "closed_with",
+    "outcome",
+    "verdict",
+    "pending_since",
+    "closed_at",
+    "days",
+    "scan_intervals",
+    "deadline_days",
+    "since_first_scan",
+)
+SHARE_COLUMNS = (
+    "resource_id",
+    "node_pool",
+    "observed",
+    "complied",
+    "waived",
+    "failed",
+    "warned",
+    "unknown",
+    "share",
+)
+RUN_COLUMNS = (
+    "resource_id",
+    "node_pool",
+    "since",
+    "until",
+    "scans",
+    "days",
+    "state",
+    "since_first_scan",
+)
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> dict[str, Any]:
+    return {"columns": list(columns), "rows": [[row.get(c) for c in columns] for row in rows]}
+
+
+def table_rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one of period.json's tables as dicts."""
+    columns = table["columns"]
+    return [dict(zip(columns, row, strict=True)) for row in table["rows"]]
 
 
 # What re-performing a period compares: every figure but the bounds as typed (an open bound is the first or last

@@ -98,7 +98,7 @@ def render_period_text(period: Period, medium: str, generated_at: datetime) -> s
     template = environment().get_template("period.html.j2")
     return template.render(
         period=period,
-        data=period.as_dict(),
+        data=period.figures(),
         medium=medium,
         charts=_charts(period),
         open_updates=_open_updates(period),
