@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/trend.py
+	$(BIN)/python bench/period.py
 	$(BIN)/python bench/scan.py
 
 clean:
