@@ -20,13 +20,14 @@ give byte-identical figures.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import duckdb
@@ -188,82 +189,95 @@ class Period:
         figures["compliance"] = [
             {
                 **control,
-                "longest": _table(control["longest"], RUN_COLUMNS),
-                "resource_shares": _table(control["resource_shares"], SHARE_COLUMNS),
+                "longest": control["longest"].as_json(),
+                "resource_shares": control["resource_shares"].as_json(),
             }
             for control in figures["compliance"]
         ]
         figures["patch_latency"] = {
-            kind: {**values, "updates": _table(values["updates"], UPDATE_COLUMNS)}
+            kind: {**values, "updates": values["updates"].as_json()}
             for kind, values in figures["patch_latency"].items()
         }
         return figures
 
+    def write_json(self, out: Any) -> None:
+        """period.json's text written in pieces (at 10,000 clusters it runs to hundreds of MB)."""
+        json.dump(self.as_dict(), out, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        out.write("\n")
+
     def canonical_json(self) -> str:
         """period.json's text: compact, sorted keys, so the same store and policy give the same bytes."""
-        cached = self.__dict__.get("_canonical")
-        if cached is None:
-            cached = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-            self.__dict__["_canonical"] = cached
-        return str(cached)
+        buffer = io.StringIO()
+        self.write_json(buffer)
+        return buffer.getvalue()
 
-    @property
+    @cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        """SHA-256 of period.json, computed as it is written (never held whole)."""
+        digest = _HashWriter()
+        self.write_json(digest)
+        return digest.hexdigest()
 
 
-# The columns of period.json's tables, in this order.
-# The cluster's name, group and subscription are in its ARM id (patch-latency.csv spells them out).
-UPDATE_COLUMNS = (
-    "environment",
-    "grp",
-    "release",
-    "released",
-    "cluster_id",
-    "location",
-    "pool_name",
-    "running",
-    "closed_with",
-    "outcome",
-    "verdict",
-    "pending_since",
-    "closed_at",
-    "days",
-    "scan_intervals",
-    "deadline_days",
-    "since_first_scan",
-)
-SHARE_COLUMNS = (
-    "resource_id",
-    "node_pool",
-    "observed",
-    "complied",
-    "waived",
-    "failed",
-    "warned",
-    "unknown",
-    "share",
-)
-RUN_COLUMNS = (
-    "resource_id",
-    "node_pool",
-    "since",
-    "until",
-    "scans",
-    "days",
-    "state",
-    "since_first_scan",
-)
+class _HashWriter:
+    """A text sink that only hashes what is written (UTF-8)."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def write(self, text: str) -> int:
+        self._digest.update(text.encode("utf-8"))
+        return len(text)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> dict[str, Any]:
-    return {"columns": list(columns), "rows": [[row.get(c) for c in columns] for row in rows]}
+class Table:
+    """Rows of one long list, kept as DuckDB returned them (tuples in `columns` order): hundreds of thousands of
+    dicts would cost gigabytes. Iterating or slicing gives dicts, with the cluster's name, resource group and
+    subscription read from its ARM id."""
+
+    def __init__(self, columns: Sequence[str], rows: list[tuple[Any, ...]] | None = None) -> None:
+        self.columns = tuple(columns)
+        self.rows: list[tuple[Any, ...]] = rows if rows is not None else []
+        self._id = next((i for i, c in enumerate(self.columns) if c in ("cluster_id", "resource_id")), None)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def _dict(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        record = dict(zip(self.columns, row, strict=True))
+        if self._id is not None:
+            record.update(arm_parts(str(row[self._id] or "")))
+        return record
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self._dict(row) for row in self.rows)
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        return [self._dict(row) for row in self.rows[index]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"columns": list(self.columns), "rows": self.rows}
 
 
-def table_rows(table: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one of period.json's tables as dicts."""
-    columns = table["columns"]
-    return [dict(zip(columns, row, strict=True)) for row in table["rows"]]
+def arm_parts(resource_id: str) -> dict[str, str]:
+    """The subscription, resource group and name in a cluster's ARM id."""
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+
+    def after(segment: str) -> str:
+        return parts[lowered.index(segment) + 1] if segment in lowered[:-1] else ""
+
+    return {
+        "subscription_id": after("subscriptions").lower(),
+        "resource_group": after("resourcegroups"),
+        "cluster": parts[-1],
+    }
 
 
 # What re-performing a period compares: every figure but the bounds as typed (an open bound is the first or last
@@ -290,16 +304,27 @@ def _statements(name: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in body.split(";") if s.strip())
 
 
-def _run(cursor: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
-    """Run one query file with its `$name` parameters; the rows of its last statement, as dicts."""
-    rows: list[dict[str, Any]] = []
+def _execute(cursor: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Table:
+    """Run one query file with its `$name` parameters; the rows of its last statement (tuples, with their
+    column names)."""
+    table = Table(())
     for statement in _statements(name):
         used = {k: v for k, v in params.items() if f"${k}" in statement}
         result = cursor.execute(statement, used or None)
         if result.description and not statement.upper().startswith("CREATE"):
-            columns = [d[0] for d in result.description]
-            rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-    return rows
+            # The same cluster id, image or date repeats across hundreds of thousands of rows: one string each.
+            seen: dict[Any, Any] = {}
+            rows = []
+            while batch := result.fetchmany(50_000):
+                rows += [tuple(seen.setdefault(v, v) if isinstance(v, str) else v for v in row) for row in batch]
+            table = Table([d[0] for d in result.description], rows)
+    return table
+
+
+def _run(cursor: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run one query file with its `$name` parameters; the rows of its last statement, as dicts (short lists)."""
+    table = _execute(cursor, name, **params)
+    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
 
 
 def select_period_scans(
@@ -377,14 +402,14 @@ def build_period(
             progress(f"computing the period over {len(scans)} scan(s) ({len(history) - len(scans)} earlier as history)")
         _run(cursor, "10_inventory.sql", ring_tag=str(policy.thresholds["ring_tag"]))
         _deadlines(cursor, policy)
-        shares = _run(cursor, "20_compliance.sql", evaluator=key)
+        shares = _execute(cursor, "20_compliance.sql", evaluator=key)
         per_scan = _run(cursor, "21_per_scan.sql")
-        runs = _run(cursor, "30_longest.sql")
+        runs = _execute(cursor, "30_longest.sql")
         _run(cursor, "40_image_latency.sql")
         _run(cursor, "50_kubernetes_latency.sql")
         _run(cursor, "60_latency.sql")
         summary = _run(cursor, "61_latency_summary.sql")
-        latency_rows = _run(cursor, "62_latency_rows.sql")
+        latency_rows = _execute(cursor, "62_latency_rows.sql")
         population = _run(cursor, "70_population.sql")
         controls = sorted({w.control for w in policy.waivers})
         waiver_rows = _run(cursor, "80_waivers.sql", controls=controls) if controls else []
@@ -481,23 +506,28 @@ def _bucket(share: float) -> str:
     return SHARE_BUCKETS[-1][0]
 
 
-def _compliance(shares: list[dict[str, Any]], runs: list[dict[str, Any]], scans: int) -> list[dict[str, Any]]:
+def _split(table: Table, key: str) -> tuple[tuple[str, ...], dict[str, list[tuple[Any, ...]]]]:
+    """A table's rows by the value of its first column `key`, the other columns kept."""
+    assert table.columns[0] == key or not table.columns, table.columns
+    groups: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in table.rows:
+        groups[row[0]].append(row[1:])
+    return table.columns[1:], groups
+
+
+def _compliance(shares: Table, runs: Table, scans: int) -> list[dict[str, Any]]:
     """Per control: its resources' compliance shares and its longest runs out of compliance."""
-    by_control: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in shares:
-        share = row["complied"] / row["observed"]
-        by_control[row["control_id"]].append({**row, "share": round(share, 4)})
-    runs_by_control: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in runs:
-        runs_by_control[row["control_id"]].append({**row, "since": _iso(row["since"]), "until": _iso(row["until"])})
+    share_columns, by_control = _split(shares, "control_id")
+    run_columns, runs_by_control = _split(runs, "control_id")
+    observed_at, complied_at, share_at = (share_columns.index(c) for c in ("observed", "complied", "share"))
     out = []
     for control in load_catalog():
         resources = by_control.get(control.id, [])
         buckets = {label: 0 for label, _ in SHARE_BUCKETS}
         for r in resources:
-            buckets[_bucket(r["share"])] += 1
-        observed = sum(r["observed"] for r in resources)
-        complied = sum(r["complied"] for r in resources)
+            buckets[_bucket(r[share_at])] += 1
+        observed = sum(r[observed_at] for r in resources)
+        complied = sum(r[complied_at] for r in resources)
         out.append(
             {
                 "control_id": control.id,
@@ -507,13 +537,13 @@ def _compliance(shares: list[dict[str, Any]], runs: list[dict[str, Any]], scans:
                 "scans": scans,
                 "resources": len(resources),
                 "always_complied": buckets["100%"],
-                "never_complied": sum(1 for r in resources if r["complied"] == 0),
+                "never_complied": sum(1 for r in resources if r[complied_at] == 0),
                 "verdicts": observed,
                 "complied_verdicts": complied,
                 "share": round(complied / observed, 4) if observed else None,
                 "buckets": buckets,
-                "longest": runs_by_control.get(control.id, []),
-                "resource_shares": resources,
+                "longest": Table(run_columns, runs_by_control.get(control.id, [])),
+                "resource_shares": Table(share_columns, resources),
             }
         )
     return out
@@ -539,10 +569,12 @@ def _fleet_scores(rows: list[dict[str, Any]], scans: list[Scan]) -> list[float |
     return [score(totals[s.scan_id]) for s in scans]
 
 
-def _latency(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _latency(summary: list[dict[str, Any]], rows: Table) -> dict[str, dict[str, Any]]:
     """Per kind: totals, per environment, per environment and group, and every pending release."""
+    columns, by_kind = _split(rows, "kind")
     out: dict[str, dict[str, Any]] = {
-        kind: {"total": None, "environments": [], "groups": [], "updates": []} for kind in LATENCY_KINDS
+        kind: {"total": None, "environments": [], "groups": [], "updates": Table(columns, by_kind.get(kind, []))}
+        for kind in LATENCY_KINDS
     }
     for row in summary:
         entry = {k: v for k, v in row.items() if k != "kind"}
@@ -553,14 +585,6 @@ def _latency(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[
             target["environments"].append(entry)
         else:
             target["groups"].append(entry)
-    for row in rows:
-        out[row["kind"]]["updates"].append(
-            {
-                **{k: v for k, v in row.items() if k != "kind"},
-                "pending_since": _iso(row["pending_since"]),
-                "closed_at": _iso(row["closed_at"]),
-            }  # fmt: skip
-        )
     return out
 
 

@@ -341,7 +341,8 @@ class Trend:
         out.write(dump(self.open_failures))
         out.write(',"remediation":' + dump(self.remediation))
         for name, value in (extra or {}).items():
-            out.write(f",{dump(name)}:{dump(value)}")
+            out.write(f",{dump(name)}:")
+            json.dump(value, out, ensure_ascii=False, separators=(",", ":"))  # in pieces, never one large text
         out.write("}\n")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from auditor import __version__
 from auditor.integrity import seal_pdf, sha256_hex
 from auditor.paths import queries_dir, templates_dir
-from auditor.period import LONGEST_PER_CONTROL, Period
+from auditor.period import LONGEST_PER_CONTROL, Period, Table
 from auditor.report import charts
 from auditor.report.html import environment
 from auditor.report.package import POLICY_NAME, policy_bytes
@@ -68,12 +68,11 @@ def _query_files() -> list[dict[str, str]]:
 
 def _open_updates(period: Period) -> list[dict[str, Any]]:
     """The updates still open at the end of the period, oldest first, both kinds."""
-    rows = [
-        {**u, "kind": kind}
-        for kind in ("node_image", "kubernetes_patch")
-        for u in period.latency[kind]["updates"]
-        if u["outcome"] == "open"
-    ]
+    rows = []
+    for kind in ("node_image", "kubernetes_patch"):
+        table = period.latency[kind]["updates"]
+        outcome = table.columns.index("outcome")
+        rows += [{**u, "kind": kind} for u in Table(table.columns, [r for r in table.rows if r[outcome] == "open"])]
     rows.sort(key=lambda u: (-u["days"], u["kind"], u["cluster_id"].lower(), u["pool_name"] or "", u["release"]))
     return rows
 
@@ -81,10 +80,11 @@ def _open_updates(period: Period) -> list[dict[str, Any]]:
 def _charts(period: Period) -> dict[str, str]:
     out = {}
     for kind, title in (("node_image", "Node images: days to adopt"), ("kubernetes_patch", "Kubernetes patches")):
-        updates = period.latency[kind]["updates"]
+        table = period.latency[kind]["updates"]
+        outcome, days = table.columns.index("outcome"), table.columns.index("days")
         out[kind] = charts.latency_histogram(
-            [u["days"] for u in updates if u["outcome"] == "adopted"],
-            [u["days"] for u in updates if u["outcome"] == "open"],
+            [r[days] for r in table.rows if r[outcome] == "adopted"],
+            [r[days] for r in table.rows if r[outcome] == "open"],
             period.deadline_days,
             title,
         )
@@ -126,7 +126,9 @@ def latency_csv(period: Period) -> str:
 def write_period_reports(period: Period, formats: list[str], out_dir: Path) -> list[Path]:
     """Write the chosen formats (pdf, html, json, csv) of the period report; period.json always."""
     generated_at = datetime.now(UTC).replace(microsecond=0)
-    figures = period.canonical_json().encode("utf-8")
+    figures = out_dir / PERIOD_JSON
+    with figures.open("w", encoding="utf-8") as stream:  # written in pieces: hundreds of MB at 10,000 clusters
+        period.write_json(stream)
     paths = []
     if "pdf" in formats:
         from weasyprint import HTML, Attachment
@@ -134,7 +136,7 @@ def write_period_reports(period: Period, formats: list[str], out_dir: Path) -> l
         files = {PERIOD_JSON: figures, POLICY_NAME: policy_bytes(period.policy)}
         attachments = [
             Attachment(
-                string=content,
+                **({"filename": str(content)} if isinstance(content, Path) else {"string": content}),
                 name=name,
                 description=PERIOD_ATTACHMENTS[name][1],
                 relationship=PERIOD_ATTACHMENTS[name][0],
@@ -153,9 +155,7 @@ def write_period_reports(period: Period, formats: list[str], out_dir: Path) -> l
         path = out_dir / PERIOD_HTML
         path.write_text(render_period_text(period, "html", generated_at), encoding="utf-8")
         paths.append(path)
-    path = out_dir / PERIOD_JSON
-    path.write_bytes(figures)
-    paths.append(path)
+    paths.append(figures)
     if "csv" in formats:
         path = out_dir / LATENCY_CSV
         path.write_text(latency_csv(period), encoding="utf-8")

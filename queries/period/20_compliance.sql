@@ -25,11 +25,9 @@ WITH shares AS (
 SELECT
     key.control_id,
     key.resource_id,
-    key.cluster,
     nullif(key.node_pool, '')   AS node_pool,
-    key.resource_group,
-    key.subscription_id,
-    s.observed, s.complied, s.waived, s.failed, s.warned, s.unknown
+    s.observed, s.complied, s.waived, s.failed, s.warned, s.unknown,
+    round(s.complied / s.observed, 4) AS share
 FROM shares s
 JOIN finding_keys key ON key.key_id = s.k
 WHERE s.observed > 0

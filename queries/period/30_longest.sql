@@ -51,12 +51,9 @@ bounds AS (
 SELECT
     key.control_id,
     key.resource_id,
-    key.cluster,
     nullif(key.node_pool, '')                                      AS node_pool,
-    key.resource_group,
-    key.subscription_id,
-    s_first.started_at                                             AS since,
-    coalesce(s_end.started_at, s_last.started_at)                  AS until,
+    strftime(s_first.started_at, '%Y-%m-%dT%H:%M:%SZ')             AS since,
+    strftime(coalesce(s_end.started_at, s_last.started_at), '%Y-%m-%dT%H:%M:%SZ') AS until,
     r.scans,
     round(epoch(coalesce(s_end.started_at, s_last.started_at) - s_first.started_at) / 86400.0, 1) AS days,
     CASE WHEN r.ended_by = 'ok' THEN 'remediated'
