@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,40 @@ def write_reports(
     return [*paths, manifest, write_attestation(data, manifest, sign_key)]
 
 
+def write_period_reports(
+    db_path: Path,
+    start: date | None,
+    end: date | None,
+    policy_path: Path | None,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    sign_key: SigningKey | None = None,
+    progress: Any = None,
+) -> list[Path]:
+    """Render the period report of every scan of one scope between start and end (docs/period.md): the chosen
+    formats (pdf, html, csv) and period.json; the PDF signed when a key is given."""
+    from auditor.period import build_period
+    from auditor.report.period import PERIOD_PDF
+    from auditor.report.period import write_period_reports as render
+
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        period = build_period(con, policy, start=start, end=end, progress=progress)
+    finally:
+        con.close()
+    output_directory(out_dir)
+    paths = render(period, list(formats), out_dir)
+    if sign_key is not None and "pdf" in formats:
+        from auditor.signing import sign_pdf
+
+        sign_pdf(
+            out_dir / PERIOD_PDF, sign_key, reason=f"aks-upgrade-auditor period report {period.start} to {period.end}"
+        )
+    return paths
+
+
 def print_catalog(policy_path: Path | None, output_format: str) -> None:
     """The catalog with the thresholds in effect."""
     policy = load_policy(policy_path)
@@ -277,7 +312,8 @@ def run_demo(
     formats: Sequence[str] = DEMO_REPORTS,
 ) -> list[Path]:
     """Generate a fleet, let it evolve month by month, serve each month with the emulator and scan it (the
-    last scan today), then write the reports of the latest scan, drift section included.
+    last scan today), then write the reports of the latest scan, drift section included, and the period
+    report over the months scanned.
 
     The demo database (out_dir/auditor.duckdb) is replaced on each run, so the history is always `months`
     scans; a database holding scans of anything but the emulator is never replaced.
@@ -329,6 +365,9 @@ def run_demo(
     paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
     if not paths:
         raise AuditorError("the demo wrote no report")
+    # The period report over the months scanned (docs/period.md): patch latency, compliance shares, exceptions.
+    first_day = history[0][0].date()
+    paths += write_period_reports(db_path, first_day, today.date(), None, list(formats), out_dir)
     return paths
 
 

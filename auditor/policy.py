@@ -64,6 +64,11 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         int,
         "AKS-UPG-01: smallest maxSurge, in percent of the pool, on production pools",
     ),
+    "patch_deadline_days": (
+        30,
+        int,
+        "Period report: days from a node image or Kubernetes patch becoming the newest to running it",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -79,6 +84,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "override_recent_days": (0, 3650),
     "os_support_warning_days": (0, 3650),
     "upgrade_min_surge_percent": (0, 100),
+    "patch_deadline_days": (1, 3650),
 }
 
 # List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.

@@ -477,7 +477,7 @@ CASES: dict[str, tuple[Case, ...]] = {
             ),
             says=(
                 "ended on",
-                "1 days before the scan",
+                "1 day before the scan",
                 f"the bundled calendar says {EOS}",
                 "the earlier date is judged",
             ),

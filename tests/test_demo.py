@@ -3,6 +3,7 @@ today), and the reports of the latest scan with its drift section."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ def _scans(db: Path) -> list[Any]:
 def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     paths = app.run_demo(out, clusters=8, subscriptions=2, seed=5, quiet=True, formats=("html", "json"))
-    assert [p.name for p in paths] == ["report.html", "findings.json", "report-manifest.json", "report.intoto.json"]
+    assert [p.name for p in paths] == [
+        "report.html",
+        "findings.json",
+        "report-manifest.json",
+        "report.intoto.json",
+        "period-report.html",
+        "period.json",
+    ]
     scans = _scans(out / "auditor.duckdb")
     assert len(scans) == 6
     assert all(s.status == "complete" and s.endpoint.startswith("https://127.0.0.1:") for s in scans)
@@ -38,6 +46,13 @@ def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
     assert f"6 scans from {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}" in html
     assert scans[-1].scan_id in html
+    # The period report covers the six months: every scan, patch latency of node images and Kubernetes patches.
+    period = json.loads((out / "period.json").read_text(encoding="utf-8"))
+    assert period["scans"] == 6 and period["from"] == f"{days[0]:%Y-%m-%d}" and period["to"] == f"{days[-1]:%Y-%m-%d}"
+    assert [p["scan_id"] for p in period["population"]] == [s.scan_id for s in scans]
+    latency = period["patch_latency"]["node_image"]["total"]
+    assert latency["updates"] > 0 and latency["adopted"] > 0 and latency["p50_days"] > 0
+    assert period["patch_latency"]["kubernetes_patch"]["total"] is not None
     # The history carries resource changes for the upgrade ledger.
     con = open_db(out / "auditor.duckdb", read_only=True)
     try:

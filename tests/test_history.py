@@ -599,7 +599,7 @@ def test_campaign_window_and_lookback(tmp_path: Path) -> None:
     # A one-day lookback keeps only the System pool's campaign, which is in order by itself.
     short = findings_of(db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nhistory_lookback_days = 1\n"))
     assert short["c1"].status == "pass"
-    assert short["c1"].message.startswith("1 campaign(s) in the last 1 days ran in order")
+    assert short["c1"].message.startswith("1 campaign(s) in the last 1 day ran in order")
 
 
 @pytest.mark.parametrize(

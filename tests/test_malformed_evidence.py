@@ -229,7 +229,7 @@ def test_reports_trend_and_export_work_for_every_scan(store: tuple[Path, list[st
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli, ["trend", "--db", str(db), "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.output)["scans"]) == 4
+    assert len(json.loads(result.stdout)["scans"]) == 4  # progress goes to stderr
     result = runner.invoke(cli, ["export", "--db", str(db), "--out", str(tmp_path / "export"), "--quiet"])
     assert result.exit_code == 0, result.output
 

@@ -53,20 +53,20 @@ SELECT
             'node image version ' || coalesce('''' || node_image_version || '''', 'missing')
             || ' has no date this tool can read'
         WHEN 'newest' THEN
-            'node image ' || node_image_version || ' is ' || age || ' days old and the newest ' || image_family
+            'node image ' || node_image_version || ' is ' || days_text(age) || ' old and the newest ' || image_family
             || ' image in ' || location || ' (the age limit applies only while a newer image is available)'
         WHEN 'newest_unsupported' THEN
             'node image ' || node_image_version || ' is the newest ' || image_family || ' image in ' || location
-            || ' but ' || age || ' days old: Microsoft does not support node images older than 90 days, so the family '
+            || ' but ' || days_text(age) || ' old: Microsoft does not support node images older than 90 days, so the family '
             || 'is no longer updated (see AKS-OS-01)'
         WHEN 'unsupported' THEN
-            'node image ' || node_image_version || ' is ' || age || ' days old: Microsoft does not support node images '
+            'node image ' || node_image_version || ' is ' || days_text(age) || ' old: Microsoft does not support node images '
             || 'older than 90 days (' || CASE WHEN windows THEN 'Windows' ELSE 'Linux' END || ' limit ' || max_age || ')'
         WHEN 'too_old' THEN
-            'node image ' || node_image_version || ' is ' || age || ' days old (' || CASE WHEN windows THEN 'Windows'
+            'node image ' || node_image_version || ' is ' || days_text(age) || ' old (' || CASE WHEN windows THEN 'Windows'
             ELSE 'Linux' END || ' limit ' || max_age || ')' || coalesce('; the newest in ' || location || ' is ' || latest, '')
         ELSE
-            'node image ' || node_image_version || ' is ' || age || ' days old (' || CASE WHEN windows THEN 'Windows'
+            'node image ' || node_image_version || ' is ' || days_text(age) || ' old (' || CASE WHEN windows THEN 'Windows'
             ELSE 'Linux' END || ' limit ' || max_age || ')'
     END AS message,
     'nodeImageVersion=' || coalesce(node_image_version, 'null') || '; osType=' || coalesce(os_type, 'null')

@@ -55,7 +55,7 @@ SELECT
             'pool runs ' || node_image_version || coalesce(' (released ' || CAST(image_date AS VARCHAR) || ')', '')
             || ' but the latest in ' || location || ' is ' || latest
             || coalesce(' (released ' || CAST(latest_date AS VARCHAR) || ', '
-                        || date_diff('day', image_date, latest_date) || ' days newer)', '')
+                        || days_text(date_diff('day', image_date, latest_date)) || ' newer)', '')
     END AS message,
     'nodeImageVersion=' || coalesce(node_image_version, 'null') || '; latestNodeImageVersion for '
         || coalesce(location, '?') || '|' || coalesce(image_family, '?') || '=' || coalesce(latest, 'not collected')

@@ -341,7 +341,7 @@ SELECT
             violation_text
             || CASE WHEN campaigns > 1
                     THEN ' (' || violations || ' of ' || campaigns || ' campaigns in the last '
-                         || history_lookback_days || ' days out of order)' ELSE '' END
+                         || days_text(history_lookback_days) || ' out of order)' ELSE '' END
             -- What works next time: with an upgrade channel set AKS refuses az aks upgrade --control-plane-only.
             || CASE WHEN violation_kind = 'node-image'
                     THEN '. Next rollout: az aks nodepool upgrade --node-image-only on each System pool first, then the '
@@ -360,22 +360,22 @@ SELECT
             entry_problems || ': that pool''s mode and version are not known, so the order cannot be proven'
         WHEN 'unresolved' THEN
             'the order of ' || unresolved || ' of ' || campaigns || ' campaign(s) in the last '
-            || history_lookback_days || ' days cannot be proven: ' || unresolved_text
+            || days_text(history_lookback_days) || ' cannot be proven: ' || unresolved_text
             || ' (only resource changes give exact times: scan at least every 7 to 14 days)'
         WHEN 'history_incomplete' THEN
             campaigns || ' campaign(s) ran in order, but this scan could not read all upgrade history: ' || errors
         WHEN 'in_order' THEN
-            campaigns || ' campaign(s) in the last ' || history_lookback_days || ' days ran in order; latest: '
+            campaigns || ' campaign(s) in the last ' || days_text(history_lookback_days) || ' ran in order; latest: '
             || latest_text
         WHEN 'quiet' THEN
-            'no upgrade observed in the last ' || history_lookback_days || ' days (history since '
+            'no upgrade observed in the last ' || days_text(history_lookback_days) || ' (history since '
             || strftime(first_seen, '%Y-%m-%d') || ', ' || scans || ' scans): nothing to order'
         WHEN 'no_history_errors' THEN
             'no upgrade history covers this cluster: this scan could not read it (' || errors || ')'
         WHEN 'no_history_steps' THEN
             'no upgrade history covers this cluster: no earlier scan to compare with, and none of the '
-            || ledger_events || ' event(s) in the ledger is a step to order in the last ' || history_lookback_days
-            || ' days'
+            || ledger_events || ' event(s) in the ledger is a step to order in the last '
+            || days_text(history_lookback_days)
         ELSE
             'no upgrade history covers this cluster: no upgrade event in the ledger and no earlier scan to compare with'
     END

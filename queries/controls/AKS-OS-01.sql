@@ -88,25 +88,25 @@ decided AS (
             WHEN os_end IS NULL THEN os_label || ' (from its ' || matched_by || '): no end of support announced'
             WHEN os_status = 'fail' THEN
                 os_label || ' (from its ' || matched_by || '): AKS support ended on ' || os_end || ', '
-                || (as_of - os_end) || ' days before the scan'
+                || days_text(as_of - os_end) || ' before the scan'
                 || coalesce(CASE WHEN os_removed <= as_of THEN ', and its node images were removed on ' || os_removed
                                  ELSE ', and its node images will be removed on ' || os_removed END, '')
                 || ': ' || os_migration
             WHEN os_status = 'warn' THEN
                 os_label || ' (from its ' || matched_by || '): AKS support ends on ' || os_end || ', in '
-                || (os_end - as_of) || ' days (warning horizon ' || warn_days || ' days): ' || os_migration
+                || days_text(os_end - as_of) || ' (warning horizon ' || days_text(warn_days) || '): ' || os_migration
             ELSE
                 os_label || ' (from its ' || matched_by || '): supported until ' || os_end || ', '
-                || (os_end - as_of) || ' days away (warning horizon ' || warn_days || ' days)'
+                || days_text(os_end - as_of) || ' away (warning horizon ' || days_text(warn_days) || ')'
         END AS os_text,
         CASE
             WHEN type_label IS NULL THEN NULL
             WHEN type_status = 'fail' THEN
                 'it is an Availability Set pool: ' || type_label || ' were retired on AKS on ' || type_end || ', '
-                || (as_of - type_end) || ' days before the scan: ' || type_migration
+                || days_text(as_of - type_end) || ' before the scan: ' || type_migration
             ELSE
                 'it is an Availability Set pool: ' || type_label || ' retire on ' || type_end || ', in '
-                || (type_end - as_of) || ' days: ' || type_migration
+                || days_text(type_end - as_of) || ': ' || type_migration
         END AS type_text
     FROM judged
 )

@@ -66,7 +66,7 @@ worded AS (
         round((epoch(until_utc) - epoch(scan_at)) / 86400.0, 1) AS days_left,
         strftime(until_utc, '%Y-%m-%d %H:%M UTC') AS until_text,
         CASE WHEN armed_seen_at IS NOT NULL OR ended_at IS NOT NULL OR last_change IS NOT NULL THEN
-            'the upgrade ledger shows an override within the last ' || recent_days || ' days: '
+            'the upgrade ledger shows an override within the last ' || days_text(recent_days) || ': '
             || concat_ws('; ',
                    CASE WHEN armed_seen_at IS NOT NULL
                         THEN 'armed in the scan of ' || strftime(armed_seen_at, '%Y-%m-%d %H:%M UTC') END,
@@ -119,7 +119,7 @@ SELECT
     END AS message,
     'upgradeSettings.overrideSettings.forceUpgrade=' || coalesce(force_raw, 'absent')
         || '; until=' || coalesce(until_raw, 'absent')
-        || '; ledger: ' || CASE WHEN recent_history THEN 'override evidence within ' || recent_days || ' days'
-                                ELSE 'no override in the last ' || recent_days || ' days' END AS evidence,
+        || '; ledger: ' || CASE WHEN recent_history THEN 'override evidence within ' || days_text(recent_days)
+                                ELSE 'no override in the last ' || days_text(recent_days) END AS evidence,
     NULL AS target
 FROM worded;

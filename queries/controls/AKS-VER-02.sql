@@ -120,14 +120,14 @@ SELECT
             'support for ' || current_minor || ' ended before ' || CAST(oldest_end AS VARCHAR) || ' (the end of '
             || oldest_minor || ', the oldest minor in the bundled AKS calendar, which is newer)'
         WHEN status = 'fail' THEN
-            what || ' ended on ' || CAST(support_end AS VARCHAR) || ', ' || (-days_left) || ' days before the scan'
+            what || ' ended on ' || CAST(support_end AS VARCHAR) || ', ' || days_text(-days_left) || ' before the scan'
             || note || notice_text
         WHEN status = 'warn' THEN
-            what || ' ends on ' || CAST(support_end AS VARCHAR) || ', in ' || days_left || ' days (warning horizon '
-            || horizon || ' days)' || note || notice_text
+            what || ' ends on ' || CAST(support_end AS VARCHAR) || ', in ' || days_text(days_left) || ' (warning horizon '
+            || days_text(horizon) || ')' || note || notice_text
         ELSE
-            what || ' runs until ' || CAST(support_end AS VARCHAR) || ', ' || days_left || ' days away (warning horizon '
-            || horizon || ' days)' || note || notice_text
+            what || ' runs until ' || CAST(support_end AS VARCHAR) || ', ' || days_text(days_left) || ' away (warning horizon '
+            || days_text(horizon) || ')' || note || notice_text
     END
     || CASE WHEN status IN ('fail', 'warn') AND next_minor IS NULL AND target_note IS NOT NULL
             THEN '; ' || target_note ELSE '' END AS message,

@@ -67,26 +67,27 @@ texts AS (
                 name || ' starts on ' || start_date || ' (UTC' || utc_offset || '): it activates at '
                 || strftime(activates_at, '%Y-%m-%d %H:%M UTC') || ', '
                 || CASE WHEN hours_to_start < 48 THEN round(hours_to_start, 1) || ' hours'
-                        ELSE CAST(floor(hours_to_start / 24) AS INTEGER) || ' days' END
+                        ELSE days_text(CAST(floor(hours_to_start / 24) AS INTEGER)) END
                 || ' after the scan, and until then it is inactive and schedules nothing'
             WHEN 'unscheduled' THEN
                 name || CASE WHEN schedule_type = 'OBJECT'
                              THEN '''s schedule names none of daily, weekly, absoluteMonthly, relativeMonthly'
                              ELSE ' has no schedule' END || ': it never opens'
             WHEN 'too rare' THEN
-                name || ' (' || cadence || ') can go ' || max_gap_days
-                || ' days between openings, more than the ' || max_gap || '-day node image age limit it must keep'
+                name || ' (' || cadence || ') can go ' || days_text(max_gap_days)
+                || ' between openings, more than the ' || max_gap || '-day node image age limit it must keep'
             WHEN 'frozen' THEN
-                name || ' is frozen by notAllowedDates for ' || longest_days || ' consecutive days (' || longest_span
+                name || ' is frozen by notAllowedDates for ' || longest_days
+                || CASE WHEN longest_days = 1 THEN ' consecutive day (' ELSE ' consecutive days (' END || longest_span
                 || ', UTC' || utc_offset || '), more than ' || max_freeze
         END AS failure_text,
         CASE WHEN unreadable IS NOT NULL THEN name || ': ' || unreadable END AS unknown_text,
         name || ' takes effect ('
             || coalesce(cadence, 'scheduled')
-            || coalesce(', at most ' || max_gap_days || ' days between openings', '')
+            || coalesce(', at most ' || days_text(max_gap_days) || ' between openings', '')
             || CASE WHEN start_date IS NOT NULL THEN ', active since ' || start_date ELSE '' END
-            || CASE WHEN frozen_now THEN ', frozen now for ' || longest_days || ' days (' || longest_span || ')'
-                    WHEN longest_days IS NOT NULL THEN ', longest coming freeze ' || longest_days || ' days (' || longest_span || ')'
+            || CASE WHEN frozen_now THEN ', frozen now for ' || days_text(longest_days) || ' (' || longest_span || ')'
+                    WHEN longest_days IS NOT NULL THEN ', longest coming freeze ' || days_text(longest_days) || ' (' || longest_span || ')'
                     ELSE '' END
             || ')' AS pass_text
     FROM worded
@@ -97,15 +98,16 @@ per_cluster AS (
         count(*) AS windows,
         count(*) FILTER (WHERE failure IS NOT NULL) AS failures,
         count(*) FILTER (WHERE failure IS NULL AND unreadable IS NOT NULL) AS unknowns,
-        string_agg(failure_text, '; ' ORDER BY config_key, name) FILTER (WHERE failure IS NOT NULL) AS failure_texts,
-        string_agg(unknown_text, '; ' ORDER BY config_key, name) FILTER (WHERE failure IS NULL AND unreadable IS NOT NULL)
+        string_agg(failure_text, '; ' ORDER BY config_key, name, failure_text) FILTER (WHERE failure IS NOT NULL) AS failure_texts,
+        string_agg(unknown_text, '; ' ORDER BY config_key, name, unknown_text) FILTER (WHERE failure IS NULL AND unreadable IS NOT NULL)
             AS unknown_texts,
-        string_agg(pass_text, '; ' ORDER BY config_key, name) AS pass_texts,
-        arg_min(name, config_key) FILTER (WHERE failure IS NOT NULL) AS first_failing,
+        string_agg(pass_text, '; ' ORDER BY config_key, name, pass_text) AS pass_texts,
+        arg_min(name, (config_key, name)) FILTER (WHERE failure IS NOT NULL) AS first_failing,
         string_agg(name || ' startDate=' || coalesce(start_date_raw, 'absent') || ' utcOffset='
                    || coalesce(offset_raw, 'absent (+00:00)') || ' schedule=' || coalesce(schedule_kind, 'none')
                    || coalesce('/' || interval_n, '') || ' longestFreeze=' || coalesce(CAST(longest_days AS VARCHAR), 'none'),
-                   '; ' ORDER BY config_key, name) AS window_evidence
+                   '; ' ORDER BY config_key, name, start_date_raw, offset_raw, schedule_kind, interval_n, longest_days)
+            AS window_evidence
     FROM texts
     GROUP BY cluster_id
 )
@@ -132,7 +134,8 @@ SELECT
     CASE WHEN NOT ci.collected THEN 'maintenanceConfigurations not collected'
          ELSE 'maintenanceConfigurations: ' || coalesce(p.window_evidence, 'no maintenanceWindow') END
         || '; node OS patching automated=' || coalesce(CAST(ci.node_os_automated AS VARCHAR), 'not shown')
-        || '; limits: ' || ci.max_gap || ' days between node OS openings, ' || ci.max_freeze || ' frozen days' AS evidence,
+        || '; limits: ' || days_text(ci.max_gap) || ' between node OS openings, ' || days_text(ci.max_freeze)
+        || ' frozen in a row' AS evidence,
     p.first_failing AS target
 FROM clusters_in ci
 LEFT JOIN per_cluster p USING (cluster_id)
