@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/trend.py
 	$(BIN)/python bench/period.py
+	$(BIN)/python bench/waivers.py
 	$(BIN)/python bench/scan.py
 
 clean:

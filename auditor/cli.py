@@ -1,10 +1,18 @@
-"""The command line: thin click commands over the library. Exit codes: 0 ok, 1 error, 2 usage, 3 --fail-on met."""
+"""The command line: thin click commands over the library. Exit codes: 0 ok, 2 usage, 3 --fail-on met, 1 anything
+else (an error, or --fail-on on a scan that could not collect what the gate needs); 130 / 143 after Ctrl-C /
+SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
+import logging
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,15 +20,33 @@ from typing import Any
 import click
 
 from auditor import __version__
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.store import DEFAULT_DB
 
 EXIT_THRESHOLD = 3
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 
 
+# --fail-on on a scan that could not collect what the gate needs (partial, or no cluster): DESIGN's "1 anything
+# else", told apart from an error by its stderr line.
+EXIT_INCOMPLETE = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop the way Ctrl-C does (queued calls dropped, nothing partial stored), exit 143."""
+
+
 def _stderr(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _printable(message: str) -> str:
+    """A message from the library or from outside, safe to print: the access token and anything that looks like
+    a bearer token redacted, on one line, control and bidirectional characters shown as escapes."""
+    from auditor.collect.clients import TOKEN_ENV
+    from auditor.safetext import clean_message
+
+    return clean_message(message, [os.environ.get(TOKEN_ENV, "").strip()], limit=2000)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,22 +58,78 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except click.ClickException:
             raise  # usage errors keep click's own message and exit code 2
+        except BrokenPipeError:
+            # The reader went away (`| head`): what it did not read is not wanted. Stop quietly, and keep the
+            # interpreter's final flush from complaining about the closed pipe.
+            silence_stdout()
+            sys.exit(0)
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from exc
         except AuditorError as exc:
-            _stderr(f"error: {exc}")
+            _stderr(f"error: {_printable(str(exc))}")
             sys.exit(1)
-        except KeyboardInterrupt:
-            _stderr("interrupted: nothing partial was stored")
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            _stderr(f"{'terminated' if terminated else 'interrupted'}: nothing partial was stored")
+            _exit_now(143 if terminated else 130)
         except Exception as exc:  # a bug or an unforeseen failure: still one line, the details on request
             if os.environ.get("AUDITOR_DEBUG"):
                 raise
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):
+                from auditor.store import unreadable_store
+
+                _stderr(f"error: {_printable(unreadable_store(kwargs.get('db_path') or 'the database', exc))}")
+                sys.exit(1)
             _stderr(
-                f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+                f"error: unexpected {type(exc).__name__}: {_printable(str(exc))[:500]} "
                 "(set AUDITOR_DEBUG=1 for the traceback)"
             )
             sys.exit(1)
 
     return wrapper
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone, so nothing more is written to the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (an in-memory stream under test): nothing will flush to a pipe
+
+
+def _exit_now(code: int) -> None:
+    """Exit after an interrupt. Worker threads still inside an HTTP call would hold the interpreter's exit until
+    their call ends (it joins them): their scan is already discarded, so the process leaves without waiting."""
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if not busy:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def install_signal_handlers() -> None:
+    """Ctrl-C and SIGTERM stop the command cleanly; a second signal while it cleans up exits at once, quietly
+    (a spool it leaves behind is removed by the next scan)."""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            with contextlib.suppress(OSError):
+                os.write(2, b"interrupted again: exiting now\n")
+            os._exit(128 + signum)
+        if signum == signal.SIGTERM:
+            raise Terminated()
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
 
 
 db_option = click.option(
@@ -56,11 +138,65 @@ db_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_DB,
     show_default=True,
-    help="DuckDB database file.",
+    envvar="AUDITOR_DB",
+    show_envvar=True,
+    help="DuckDB database file (the store of scans).",
 )
+
+
+def _scan_selector(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty scan id names no scan: give a scan id, a unique prefix of one, or 'latest'")
+    return value.strip() if value is not None else None
+
+
 scan_option = click.option(
-    "--scan", "scan_selector", default="latest", show_default=True, help="Scan id (or unique prefix), or 'latest'."
+    "--scan",
+    "scan_selector",
+    default="latest",
+    show_default=True,
+    callback=_scan_selector,
+    help="Scan id (or unique prefix), or 'latest'.",
 )
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Management group ids: 1-90 alphanumerics, hyphens, underscores, periods and parentheses, not ending with a
+# period (https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/resource-name-rules).
+_MANAGEMENT_GROUP = re.compile(r"[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]")
+
+
+def _subscription_ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Subscription GUIDs, also accepted as /subscriptions/<guid>; anything else is a usage error."""
+    checked = []
+    for value in values:
+        candidate = value.strip()
+        if candidate.lower().startswith("/subscriptions/"):
+            candidate = candidate[len("/subscriptions/") :].strip("/")
+        if not _GUID.fullmatch(candidate):
+            raise click.BadParameter(
+                f"{value!r} is not a subscription id: expected a GUID such as 00000000-0000-0000-0000-000000000000"
+            )
+        checked.append(candidate.lower())
+    return tuple(dict.fromkeys(checked))
+
+
+def _management_groups(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Management group ids, also accepted as /providers/Microsoft.Management/managementGroups/<id>."""
+    checked = []
+    prefix = "/providers/microsoft.management/managementgroups/"
+    for value in values:
+        candidate = value.strip()
+        if candidate.lower().startswith(prefix):
+            candidate = candidate[len(prefix) :].strip("/")
+        if not _MANAGEMENT_GROUP.fullmatch(candidate):
+            raise click.BadParameter(
+                f"{value!r} is not a management group id: 1 to 90 letters, digits, '-', '_', '.', '(' or ')', "
+                "not ending with '.'"
+            )
+        checked.append(candidate)
+    return tuple(dict.fromkeys(checked))
+
+
 policy_option = click.option(
     "--policy",
     "policy_path",
@@ -76,18 +212,42 @@ to_option = click.option(
     default=None,
     help="Last day of the period (YYYY-MM-DD, UTC; scans started on or before it).",
 )
+scope_option = click.option(
+    "--scope",
+    "scope",
+    default="latest",
+    show_default=True,
+    help="Scope id (or prefix) whose scans to take; 'latest' is the newest scan's (up to --to). The others are listed.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="auditor")
 def cli() -> None:
     """Audit AKS fleets for upgrade and patching controls."""
+    if not os.environ.get("AUDITOR_DEBUG"):
+        # The Azure SDK logs (with tracebacks) what it tolerates, such as an error body that is not JSON; each
+        # failure is already a collection error or an error line, so its log stays out of stderr.
+        logging.getLogger("azure").addHandler(logging.NullHandler())
+        logging.getLogger("azure").propagate = False
 
 
 @cli.command()
 @db_option
-@click.option("--subscription", "subscriptions", multiple=True, help="Subscription id to scan (repeatable).")
-@click.option("--management-group", "management_groups", multiple=True, help="Management group to scan (repeatable).")
+@click.option(
+    "--subscription",
+    "subscriptions",
+    multiple=True,
+    callback=_subscription_ids,
+    help="Subscription id (a GUID) to scan (repeatable).",
+)
+@click.option(
+    "--management-group",
+    "management_groups",
+    multiple=True,
+    callback=_management_groups,
+    help="Management group id to scan (repeatable).",
+)
 @click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
 @click.option(
     "--ca-bundle",
@@ -150,11 +310,24 @@ def scan(
     "--fail-on",
     type=click.Choice(SEVERITY_ORDER),
     default=None,
-    help="Exit 3 when a failing, unwaived finding has this severity or higher.",
+    help="Exit 3 when a failing, unwaived finding has this severity or higher; exit 1 when the scan is partial "
+    "or holds no cluster (the gate cannot pass on missing evidence).",
 )
-@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
-@click.option("--control", "control_ids", multiple=True, help="Only these control ids (repeatable).")
-@click.option("--subscription", "subscriptions", multiple=True, help="Only these subscriptions (repeatable).")
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="With --fail-on: let a partial or empty scan pass the gate (it is still reported on stderr).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only these statuses (repeatable): pass, fail, warn, unknown, waived, not_applicable.",
+)
+@click.option("--control", "control_ids", multiple=True, help="Only these control ids (repeatable, any case).")
+@click.option(
+    "--subscription", "subscriptions", multiple=True, help="Only these subscriptions, by id or name (repeatable)."
+)
 @handle_errors
 def findings(
     db_path: Path,
@@ -162,31 +335,49 @@ def findings(
     policy_path: Path | None,
     output_format: str,
     fail_on: str | None,
+    allow_partial: bool,
     statuses: tuple[str, ...],
     control_ids: tuple[str, ...],
     subscriptions: tuple[str, ...],
 ) -> None:
     """Evaluate the controls over a scan and print the findings."""
-    from auditor.app import evaluate_scan, filter_findings, threshold_met
+    from auditor.app import check_filters, evaluate_scan, filter_findings, scan_completeness, threshold_met
     from auditor.report.tabular import findings_csv, findings_json
 
+    check_filters(statuses, control_ids)  # a typo fails before the scan is evaluated
+    # The scan is resolved once: a scan committed meanwhile cannot change what `latest` means halfway.
+    completeness = scan_completeness(db_path, scan_selector)
+    evaluated = evaluate_scan(db_path, completeness.scan_id, policy_path)
     results = filter_findings(
-        evaluate_scan(db_path, scan_selector, policy_path),
+        evaluated.findings,
         statuses=statuses,
         control_ids=control_ids,
         subscriptions=subscriptions,
+        known_subscriptions=evaluated.subscriptions,
     )
-    if output_format == "json":
-        click.echo(findings_json(results))
-    elif output_format == "csv":
-        click.echo(findings_csv(results), nl=False)
-    else:
-        from auditor.app import print_findings_table
+    try:
+        if output_format == "json":
+            click.echo(findings_json(results))
+        elif output_format == "csv":
+            click.echo(findings_csv(results), nl=False)
+        else:
+            from auditor.app import print_findings_table
 
-        print_findings_table(results)
+            print_findings_table(results)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()  # `| head`: the gate below still decides the exit code
+    if completeness.problem:
+        _stderr(f"warning: {_printable(completeness.problem)}")
     if fail_on and threshold_met(results, fail_on):
         _stderr(f"failing findings at or above severity {fail_on}: exit {EXIT_THRESHOLD}")
         sys.exit(EXIT_THRESHOLD)
+    if fail_on and completeness.problem and not allow_partial:
+        _stderr(
+            f"the gate cannot pass on an incomplete scan: exit {EXIT_INCOMPLETE} "
+            "(--allow-partial lets it pass; a complete scan is the fix)"
+        )
+        sys.exit(EXIT_INCOMPLETE)
 
 
 def _formats(value: str) -> list[str]:
@@ -229,6 +420,7 @@ def _formats(value: str) -> list[str]:
     help="A period report instead of one scan's: first day of the period (YYYY-MM-DD, UTC; docs/period.md).",
 )
 @to_option
+@scope_option
 @quiet_option
 @click.pass_context
 @handle_errors
@@ -243,9 +435,11 @@ def report(
     sign_password_env: str | None,
     since: Any,
     until: Any,
+    scope: str,
     quiet: bool,
 ) -> None:
-    """Write the reports of a scan, or with --from/--to of every scan in a period; prints their paths."""
+    """Write the reports of a scan, or with --from/--to of every scan of one scope in a period; prints their
+    paths."""
     from auditor.app import write_period_reports, write_reports
 
     try:
@@ -257,6 +451,8 @@ def report(
     period = since is not None or until is not None
     if period and ctx.get_parameter_source("scan_selector") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("--scan does not go with --from/--to: a period report covers every scan in the period")
+    if not period and ctx.get_parameter_source("scope") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--scope selects the scans of a period report: give --from and/or --to with it")
     if since and until and since > until:
         raise click.UsageError(f"--from {since:%Y-%m-%d} is after --to {until:%Y-%m-%d}")
     key = None
@@ -272,6 +468,7 @@ def report(
             policy_path,
             chosen,
             out_dir,
+            scope=scope,
             sign_key=key,
             progress=None if quiet else _stderr,
         )
@@ -292,7 +489,11 @@ def report(
     help="The report-manifest.json written beside the reports.",
 )
 @click.option(
-    "--scan", "scan_selector", default=None, help="Scan id; must be the manifest's (default: the manifest's)."
+    "--scan",
+    "scan_selector",
+    default=None,
+    callback=_scan_selector,
+    help="Scan id; must be the manifest's (default: the manifest's).",
 )
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -393,7 +594,8 @@ def policy_check(policy_file: Path) -> None:
 @handle_errors
 def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: int, quiet: bool) -> None:
     """Generate a fleet, let it evolve over months, scan each month with the emulator and write the reports of
-    the latest scan (with its drift). No Azure account needed. Replaces the demo database in --out."""
+    the latest scan (with its drift). No Azure account needed. The scans go to --out/demo.duckdb, the demo's own
+    store (replaced on each run), never to `scan`'s default store."""
     from auditor.app import run_demo
 
     for path in run_demo(
@@ -413,11 +615,14 @@ def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: in
     help="Only scans started on or after this date (YYYY-MM-DD, UTC).",
 )
 @to_option
+@scope_option
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @quiet_option
 @handle_errors
-def trend(db_path: Path, since: Any, until: Any, policy_path: Path | None, output_format: str, quiet: bool) -> None:
+def trend(
+    db_path: Path, since: Any, until: Any, scope: str, policy_path: Path | None, output_format: str, quiet: bool
+) -> None:
     """Drift across scans: results per scan and control, failures new and resolved since the previous scan,
     fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md); with
     --format json also the period's figures (patch latency, compliance shares, exceptions: docs/period.md)."""
@@ -436,12 +641,16 @@ def trend(db_path: Path, since: Any, until: Any, policy_path: Path | None, outpu
             policy,
             since=since.date() if since else None,
             until=until.date() if until else None,
+            scope=scope,
             progress=None if quiet else _stderr,
             details=output_format == "json",
             with_period=output_format == "json",
         )
     finally:
         con.close()
+    if result.other_scopes and not quiet:
+        others = "; ".join(f"{o['id']} ({o['label']}, {o['scans']} scan(s))" for o in result.other_scopes)
+        _stderr(f"note: only scans of one scope are compared; the store also holds {others}: choose with --scope ID")
     if output_format == "json":
         # streamed: a large fleet's lists run to hundreds of MB
         result.write_json(sys.stdout, extra={"period": period.as_dict() if period else None})
@@ -502,6 +711,91 @@ def history(
         _stderr(f"{len(events)} upgrade event(s) of {clusters} cluster(s) as of scan {scan_id}")
 
 
+@cli.command()
+@db_option
+@scan_option
+@policy_option
+@click.option("--weeks", type=click.IntRange(1, 104), default=8, show_default=True, help="How far ahead.")
+@click.option(
+    "--from",
+    "start_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day (YYYY-MM-DD, UTC); now by default.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["ics", "table", "json"]), default="table", show_default=True
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here.")
+@handle_errors
+def calendar(
+    db_path: Path,
+    scan_selector: str,
+    policy_path: Path | None,
+    weeks: int,
+    start_day: Any,
+    output_format: str,
+    out_path: Path | None,
+) -> None:
+    """Maintenance windows, freezes and expected node-image releases of a scan, in UTC (docs/calendar.md)."""
+    from auditor.app import write_calendar
+
+    result = write_calendar(db_path, scan_selector, policy_path, weeks, start_day, output_format, out_path)
+    if out_path is not None:
+        click.echo(str(result))
+
+
+@cli.command()
+@click.option("--cluster", "cluster_id", required=True, help="The managed cluster's ARM id.")
+@click.option("--pool", default=None, help="The agent pool about to be upgraded (the control plane when absent).")
+@click.option("--target-version", default=None, help="The Kubernetes version of the step (X.Y.Z).")
+@click.option("--endpoint", default=None, help="ARM endpoint URL (e.g. the emulator's); Azure by default.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA certificate file to trust for --endpoint.",
+)
+@click.option(
+    "--cloud",
+    type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+    default="AzureCloud",
+    show_default=True,
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def preflight(
+    cluster_id: str,
+    pool: str | None,
+    target_version: str | None,
+    endpoint: str | None,
+    ca_bundle: str | None,
+    cloud: str,
+    output_format: str,
+) -> None:
+    """Live gate before one upgrade step: exit 0 allowed, 3 blocked (one line: what blocks, what to do first)."""
+    import json
+
+    from auditor.preflight import PreflightUsageError, run_preflight
+
+    try:
+        result = run_preflight(
+            cluster_id, pool=pool, target=target_version, endpoint=endpoint, ca_bundle=ca_bundle, cloud=cloud
+        )
+    except PreflightUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        if not result.allowed:
+            _stderr(result.verdict())
+    else:
+        for check in result.checks:
+            click.echo(f"{check.status:5}  {check.name}: {check.detail}")
+        click.echo(result.verdict())
+    if not result.allowed:
+        sys.exit(EXIT_THRESHOLD)
+
+
 @cli.group()
 def emulator() -> None:
     """The local Azure stand-in: serve a fleet over HTTPS, or generate one."""
@@ -525,7 +819,15 @@ def emulator() -> None:
 )
 @click.option("--latency-ms", type=click.FloatRange(0), default=None, help="Added latency per call.")
 @click.option("--no-quotas", is_flag=True, help="Do not model Azure's throttling quotas.")
-@click.option("--forbid-subscription", "forbidden", multiple=True, help="Answer 403 for this subscription.")
+@click.option(
+    "--forbid-subscription",
+    "forbidden",
+    multiple=True,
+    help="List this subscription but let no one read its clusters (403; Resource Graph leaves them out).",
+)
+@click.option(
+    "--hide-subscription", "hidden", multiple=True, help="Do not even list this subscription (no access at all)."
+)
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls answered 5xx.")
 @click.option("--storm-seconds", type=click.FloatRange(0), default=None, help="Answer every call 429 for this long.")
 @click.option("--timeout-rate", type=click.FloatRange(0, 1), default=None, help="Share of calls that hang.")
@@ -538,6 +840,7 @@ def emulator_serve(
     latency_ms: float | None,
     no_quotas: bool,
     forbidden: tuple[str, ...],
+    hidden: tuple[str, ...],
     error_rate: float | None,
     storm_seconds: float | None,
     timeout_rate: float | None,
@@ -553,6 +856,8 @@ def emulator_serve(
         faults["timeout_rate"] = timeout_rate
     if truncate_results:
         faults["truncate_results"] = True
+    if hidden:
+        faults["hidden_subscriptions"] = list(hidden)
     serve_emulator(
         fleet_path,
         port=port,
@@ -618,6 +923,30 @@ def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
     click.echo(json.dumps(refresh(source_dir, target), indent=2, default=str))
 
 
+def _configure_logging() -> None:
+    """The tool's own notices (e.g. waiting for a store another process holds) as one line each on stderr. (The
+    Azure SDK's log records are kept off the terminal by `cli` itself.)"""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    ours = logging.getLogger("auditor")
+    if not ours.handlers:
+        ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()  # the last buffered output met a closed pipe: nothing to report
+
+
 def main() -> None:
     """Entry point of the `auditor` console script."""
-    cli(prog_name="auditor")
+    install_signal_handlers()
+    _configure_logging()
+    try:
+        cli(prog_name="auditor")
+    finally:
+        _flush_stdout()

@@ -19,11 +19,11 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.model import prepare_model
 from auditor.paths import queries_dir
-from auditor.policy import THRESHOLDS, Policy
+from auditor.policy import THRESHOLDS, Policy, WaiverIndex
 
 STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-LEVELS = ("cluster", "pool", "fleet")
+LEVELS = ("cluster", "pool", "fleet", "subscription")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation", "references"}
 # remediation_variants: alternative commands for findings whose `target` names the variant (e.g. a Windows pool
@@ -58,7 +58,7 @@ class Control:
     sql: str
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
-    references: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()  # the Microsoft pages the rule's facts come from
     remediation_variants: tuple[tuple[str, str], ...] = ()
 
     def template_for(self, target: str | None) -> str:
@@ -168,7 +168,12 @@ def _load_control(toml_path: Path) -> Control:
         or not all(isinstance(e, str) and _EVIDENCE_KIND.match(e) for e in evidence)
     ):
         raise AuditorError(f"{toml_path}: 'evidence' must be a non-empty list of evidence kinds (snake_case)")
-    allowed = _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
+    # A subscription-level finding names no cluster, group or pool: only {target} can be filled in.
+    allowed = (
+        {"target"}
+        if meta["level"] == "subscription"
+        else _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
+    )
     variants = meta.get("remediation_variants", {})
     if not isinstance(variants, dict) or not all(
         isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip().startswith("az ")
@@ -284,6 +289,8 @@ def evaluate(
         "LEFT JOIN subscriptions s USING (subscription_id)"
     ).fetchall():
         stopped = bool(power) and power.lower() == "stopped"
+        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: read from its ARM
+        # id, else empty, never null.
         from_id = _from_id(cluster_id)
         context[cluster_id] = (
             name or from_id[0],
@@ -294,6 +301,13 @@ def evaluate(
             json.loads(tags_json or "{}"),
             stopped,
         )
+    # Subscription-level findings (resource_id '/subscriptions/<id>') carry the subscription, and no cluster.
+    for sub_id, sub_name in con.execute(
+        "SELECT lower(subscription_id), coalesce(min(display_name), '') FROM subscriptions GROUP BY 1"
+    ).fetchall():
+        context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, sub_name, "", "", {}, False))
+    for (sub_id,) in con.execute("SELECT DISTINCT subscription_id FROM clusters").fetchall():
+        context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, "", "", "", {}, False))
     findings: list[Finding] = []
     for control in controls if controls is not None else load_catalog():
         try:
@@ -307,6 +321,8 @@ def evaluate(
         for resource_id, node_pool, status, message, evidence, target in rows:
             if status not in STATUSES:
                 raise AuditorError(f"control {control_id} returned status {status!r} for {resource_id}")
+            if not resource_id:
+                raise AuditorError(f"control {control_id} returned a {status} row that names no resource")
             name, sub_id, sub_name, group, location, tags, stopped = context.get(resource_id) or _from_id(resource_id)
             if message is None:  # a control must always say why; never let a NULL message pass silently
                 message = f"{control_id} gave no message for this resource: a value it reads is missing"
@@ -333,6 +349,8 @@ def evaluate(
                 )
             )
     _apply_waivers(findings, policy, as_of[0])
+    # SQL rows come back in whatever order the threads finished: a total order makes every output byte-stable.
+    findings.sort(key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or "", f.status, f.message))
     return findings
 
 
@@ -349,18 +367,12 @@ def _from_id(resource_id: str) -> tuple[Any, ...]:
 def _apply_waivers(findings: list[Finding], policy: Policy, as_of: Any) -> None:
     if not policy.waivers:
         return
-    by_control: dict[str, list[Any]] = {}
-    for waiver in policy.waivers:
-        by_control.setdefault(waiver.control, []).append(waiver)
+    index = WaiverIndex(policy.waivers)
     for finding in findings:
-        if finding.status != "fail" or finding.control_id not in by_control:
+        if finding.status != "fail":
             continue
         # An active waiver wins over an expired one for the same finding; an expired one is still flagged.
-        matching = [
-            w
-            for w in by_control[finding.control_id]
-            if w.matches(finding.control_id, finding.resource_id, finding.node_pool)
-        ]
+        matching = index.matching(finding.control_id, finding.resource_id, finding.node_pool)
         if not matching:
             continue
         active = [w for w in matching if w.active(as_of)]

@@ -15,3 +15,11 @@ class CollectionError(AuditorError):
 
 class PolicyError(AuditorError):
     """A policy file is malformed; the message names the file and line."""
+
+
+class InputError(AuditorError):
+    """A value given on the command line is not one the tool knows: a usage error (exit 2), listing the valid ones."""
+
+
+class CredentialError(AuditorError):
+    """A credential that cannot be used as given (a malformed token); the message never holds the secret."""

@@ -27,8 +27,9 @@ from typing import Any
 
 import duckdb
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
+from auditor.store import rollback_quietly
 
 EVENTS = "upgrade_events"
 SNAPSHOTS = "upgrade_snapshots"
@@ -157,7 +158,7 @@ def update_ledger(con: duckdb.DuckDBPyConnection) -> LedgerUpdate:
         new, seen = _fold_into_ledger(con, pending)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
     return LedgerUpdate(len(pending), new, seen, rebuilt)
 
@@ -171,7 +172,7 @@ def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> LedgerUpdate:
         new, seen = _fold_into_ledger(con, scans)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
     return LedgerUpdate(len(scans), new, seen, rebuilt=True)
 
@@ -279,7 +280,7 @@ def _literal(value: str) -> str:
 
 _TIMELINE_SQL = """
 WITH names AS (
-    SELECT cluster_id, arg_max(name, taken_at) AS name FROM history_snapshots GROUP BY cluster_id
+    SELECT cluster_id, arg_max(name, (taken_at, name)) AS name FROM history_snapshots GROUP BY cluster_id
 ),
 step_campaign AS (
     SELECT cluster_id, kind, target, to_version, campaign_key
@@ -290,8 +291,8 @@ labelled AS (
         e.*,
         coalesce(s.campaign_key, (
             SELECT arg_min(c.campaign_key,
-                           greatest(epoch(c.first_at) - epoch(e.window_end),
-                                    epoch(e.window_start) - epoch(c.last_at), 0))
+                           (greatest(epoch(c.first_at) - epoch(e.window_end),
+                                     epoch(e.window_start) - epoch(c.last_at), 0), c.campaign_key))
             FROM upgrade_campaigns c
             WHERE c.cluster_id = e.cluster_id AND c.kind = e.kind
               AND e.window_end >= c.first_at - to_hours(w.window_hours)
@@ -312,7 +313,8 @@ LEFT JOIN names n USING (cluster_id)
 LEFT JOIN upgrade_campaigns c USING (campaign_key)
 WHERE {where}
 ORDER BY cluster, l.window_end, l.window_start,
-         CASE l.target WHEN 'control_plane' THEN 0 WHEN 'cluster' THEN 1 ELSE 2 END, l.target, l.kind, l.phase
+         CASE l.target WHEN 'control_plane' THEN 0 WHEN 'cluster' THEN 1 ELSE 2 END, l.target, l.kind, l.phase,
+         l.source, l.evidence_ref, l.event_key
 """
 
 TIMELINE_COLUMNS = (
@@ -405,18 +407,27 @@ def history_timeline(
     from auditor.store import open_db, resolve_scan
 
     policy = load_policy(policy_path)
-    con = open_db(db_path)
+    con = open_db(db_path, read_only=not rebuild)
     try:
         rebuilt = rebuild_ledger(con) if rebuild else None
         scan = resolve_scan(con, scan_selector)
         prepare_model(con, scan.scan_id, policy)
         if cluster:
-            known = con.execute(
-                "SELECT count(*) FROM history_snapshots WHERE lower(name) = lower(?) OR cluster_id = lower(?)",
-                [cluster, cluster],
-            ).fetchone()
-            if not known or not known[0]:
+            known = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT cluster_id FROM history_snapshots WHERE lower(name) = lower(?) "
+                    "OR cluster_id = lower(?) ORDER BY cluster_id",
+                    [cluster, cluster],
+                ).fetchall()
+            ]
+            if not known:
                 raise AuditorError(f"no cluster named '{cluster}' in the scans up to {scan.scan_id}")
+            if len(known) > 1:
+                # Clusters are identified by ARM id: a name two clusters share does not choose one.
+                raise InputError(
+                    f"--cluster {cluster!r} names {len(known)} clusters: pass the ARM id of one of " + ", ".join(known)
+                )
         return scan.scan_id, timeline(con, cluster=cluster), rebuilt
     finally:
         con.close()
@@ -429,9 +440,20 @@ def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_clu
 
         print(json.dumps(json_ready(events), indent=2))
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from auditor.terminal import cluster_labels, stdout_console
+
+    labels = cluster_labels(
+        (
+            e["cluster_id"],
+            str(e["cluster"]),
+            _id_part(e["cluster_id"], "subscriptions"),
+            _id_part(e["cluster_id"], "resourcegroups"),
+        )
+        for e in events
+    )
 
     table = Table(show_lines=False)
     columns = ["When (UTC)", "Cluster", "Target", "Change", "Source", "Campaign"]
@@ -442,7 +464,7 @@ def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_clu
     for event in events:
         cells = [
             describe_time(event).replace("between ", "").replace(" and ", " .. "),
-            str(event["cluster"]),
+            labels.get(str(event["cluster_id"]).lower(), str(event["cluster"])),
             describe_target(event),
             f"{'node image' if event['kind'] == 'node-image' else 'kubernetes'} {describe_change(event)}",
             str(event["source"]),
@@ -451,7 +473,14 @@ def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_clu
         if not show_cluster:
             del cells[1]
         table.add_row(*(escape(c) for c in cells))
-    Console(file=sys.stdout, soft_wrap=False).print(table)
+    stdout_console().print(table)
+
+
+def _id_part(resource_id: str, segment: str) -> str:
+    """The value after `segment` in an ARM id ('subscriptions' -> the subscription id)."""
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index(segment) + 1] if segment in lowered and lowered.index(segment) + 1 < len(parts) else ""
 
 
 def describe_target(event: dict[str, Any]) -> str:

@@ -1,9 +1,10 @@
 """Shape one scan's raw evidence into the model tables the controls read (queries/model/*.sql).
 
 Tables (temp, per connection, rebuilt for each scan): clusters, node_pools, region_versions, maintenance,
-maintenance_collected, latest_images, scan, scan_errors, subscriptions (all from SQL files), version_calendar
-(the bundled AKS calendar), os_support (the bundled end of support of node OS releases and pool types),
-cluster_params (the policy thresholds in effect per cluster), and the upgrade
+maintenance_collected, latest_images, scan, scan_errors, subscriptions (all from SQL files), maintenance_occurrences
+and maintenance_window_problems (auditor/window_model.py), version_calendar (the bundled AKS calendar), os_support
+(the bundled end of support of node OS releases and pool types), cluster_params (the policy thresholds in effect per
+cluster), and the upgrade
 history as of the scan: history_events, history_snapshots, upgrade_steps, upgrade_campaign_members,
 upgrade_campaigns (auditor/history.py).
 """
@@ -21,6 +22,7 @@ from duckdb.func import FunctionNullHandling
 from auditor.nodeimage import parse_node_image
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, Policy
+from auditor.window_model import materialise_occurrences
 
 # A fleet has few distinct node images (a handful per family and week), so parsing is memoised.
 _parse = lru_cache(maxsize=8192)(parse_node_image)
@@ -74,6 +76,8 @@ def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) 
     register_functions(con)
     for statement in _model_statements():
         con.execute(statement, {"scan_id": scan_id} if "$scan_id" in statement else None)
+    # Maintenance windows expanded into occurrences by the one expander (auditor/window_model.py).
+    materialise_occurrences(con)
     _version_calendar(con)
     con.execute(_os_support_sql())
     _cluster_params(con, policy)

@@ -10,7 +10,8 @@ queries/period/:
   of control planes; both judged against the policy's `patch_deadline_days` (30 by default, as PCI DSS v4.0
   6.3.3 asks for critical patches), with p50/p90 per environment and image family (or minor);
 - the exceptions (waivers) active in the period, and what each covered;
-- the population of every scan (subscriptions, clusters, pools, failed calls), so the auditor can reconcile it.
+- the population of every scan (subscriptions, clusters, pools, failed calls, and its reconciliation where the scan
+  recorded one: scan_coverage), so the auditor can reconcile it.
 
 The same figures are returned by `auditor report --from --to` (period-report.pdf/.html, period.json) and by
 `auditor trend --format json` (its "period" member). Every list has a total order: the same store and policy
@@ -37,7 +38,7 @@ from auditor.errors import AuditorError
 from auditor.model import register_functions
 from auditor.paths import queries_dir
 from auditor.policy import Policy, Waiver
-from auditor.store import Scan, list_scans
+from auditor.store import Scan, ScanScope, list_scans, scan_scopes
 from auditor.trend import Progress, Trend, build_trend, ensure_evaluated
 
 # Where a period begins and ends when a bound is not given: the first and the last scan of the scope.
@@ -45,73 +46,6 @@ from auditor.trend import Progress, Trend, build_trend, ensure_evaluated
 LONGEST_PER_CONTROL = 5
 LATENCY_KINDS = ("node_image", "kubernetes_patch")
 VERDICTS = ("on_time", "late", "overdue", "pending", "not_judged")
-
-
-# ---------------------------------------------------------------------------------------------- scope
-
-
-@dataclass(frozen=True)
-class PeriodScope:
-    """What the scans of a period all covered: the same cloud and the same requested scope (named
-    subscriptions, management groups, or every subscription of the same tenants).
-
-    A stand-in for issue 10's scope notion (ScanScope in auditor/store.py once it lands): scans of another scope
-    are never mixed into a period.
-    """
-
-    kind: str  # 'tenant' | 'subscriptions' | 'management_groups'
-    cloud: str
-    members: tuple[str, ...]
-
-    @property
-    def scope_id(self) -> str:
-        text = "\x1f".join((self.kind, self.cloud.lower(), *self.members))
-        return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-    @property
-    def label(self) -> str:
-        if self.kind == "subscriptions":
-            shown = ", ".join(self.members[:3]) + (
-                f" and {len(self.members) - 3} more" if len(self.members) > 3 else ""
-            )
-            return f"{len(self.members)} named subscription(s): {shown}"
-        if self.kind == "management_groups":
-            return f"management group(s) {', '.join(self.members)}"
-        tenants = ", ".join(self.members) if self.members else "tenant not recorded"
-        return f"every readable subscription of {tenants}" + ("" if self.cloud == "AzureCloud" else f" ({self.cloud})")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.scope_id,
-            "kind": self.kind,
-            "cloud": self.cloud,
-            "members": list(self.members),
-            "label": self.label,
-        }
-
-
-def scan_scopes(con: duckdb.DuckDBPyConnection, scans: Sequence[Scan]) -> dict[str, PeriodScope]:
-    """The scope of each scan: named subscriptions, management groups, or the tenants of its subscriptions."""
-    tenants: dict[str, list[str]] = {}
-    if scans:
-        rows = con.execute(
-            "SELECT scan_id, list(DISTINCT lower(payload->>'$.tenantId') ORDER BY lower(payload->>'$.tenantId')) "
-            "FILTER (WHERE payload->>'$.tenantId' IS NOT NULL) FROM evidence "
-            "WHERE kind = 'subscription' AND list_contains(?::VARCHAR[], scan_id) GROUP BY scan_id",
-            [[s.scan_id for s in scans]],
-        ).fetchall()
-        tenants = {r[0]: list(r[1] or []) for r in rows}
-    scopes = {}
-    for scan in scans:
-        requested = sorted(str(s).lower() for s in scan.scope.get("requested_subscriptions") or [])
-        groups = sorted(str(g).lower() for g in scan.scope.get("management_groups") or [])
-        if requested:
-            scopes[scan.scan_id] = PeriodScope("subscriptions", scan.cloud, tuple(requested))
-        elif groups:
-            scopes[scan.scan_id] = PeriodScope("management_groups", scan.cloud, tuple(groups))
-        else:
-            scopes[scan.scan_id] = PeriodScope("tenant", scan.cloud, tuple(tenants.get(scan.scan_id, [])))
-    return scopes
 
 
 # ---------------------------------------------------------------------------------------------- the period
@@ -124,7 +58,7 @@ class Period:
     start: date
     end: date
     requested: dict[str, str | None]
-    scope: PeriodScope
+    scope: ScanScope
     policy: Policy
     evaluator: str
     scans: list[Scan]
@@ -328,10 +262,13 @@ def _run(cursor: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[di
 
 
 def select_period_scans(
-    con: duckdb.DuckDBPyConnection, start: date | None, end: date | None
-) -> tuple[PeriodScope, list[Scan], list[Scan], list[dict[str, Any]]]:
-    """The scope of the newest scan up to `end`, its scans up to `end` (history) and those from `start` on
-    (the period), and the store's other scopes (id, label, scans) that were left out."""
+    con: duckdb.DuckDBPyConnection, start: date | None, end: date | None, scope: str | None = None
+) -> tuple[ScanScope, list[Scan], list[Scan], list[dict[str, Any]]]:
+    """The scope (the newest scan's up to `end`, or the one whose id starts with `scope`; auditor/store.py's
+    ScanScope, as trend's), its scans up to `end` (history) and those from `start` on (the period), and the
+    store's other scopes (id, label, scans) that were left out."""
+    from auditor.trend import select_scope
+
     every = list_scans(con)
     if not every:
         raise AuditorError("the database holds no scan yet: run `auditor scan` first")
@@ -342,8 +279,17 @@ def select_period_scans(
             f"to {every[-1].started_at:%Y-%m-%d}"
         )
     scopes = scan_scopes(con, every)
-    chosen = scopes[upto[-1].scan_id]
+    if scope and scope != "latest":
+        chosen, _, _ = select_scope(con, scope, every)  # an unknown or ambiguous id is a usage error
+        assert chosen is not None
+    else:
+        chosen = scopes[upto[-1].scan_id]
     history = [s for s in upto if scopes[s.scan_id] == chosen]
+    if not history:
+        raise AuditorError(
+            f"no scan of {chosen.label} on or before {end}: the store holds scans of it from "
+            f"{min(s.started_at for s in every if scopes[s.scan_id] == chosen):%Y-%m-%d}"
+        )
     period = [s for s in history if start is None or s.started_at.date() >= start]
     if not period:
         raise AuditorError(
@@ -353,10 +299,10 @@ def select_period_scans(
     counts: dict[str, int] = defaultdict(int)
     labels: dict[str, str] = {}
     for scan in upto:  # up to the end only: later scans never change a period's figures
-        scope = scopes[scan.scan_id]
-        if scope != chosen:
-            counts[scope.scope_id] += 1
-            labels[scope.scope_id] = scope.label
+        other = scopes[scan.scan_id]
+        if other != chosen:
+            counts[other.scope_id] += 1
+            labels[other.scope_id] = other.label
     others = [{"id": sid, "label": labels[sid], "scans": counts[sid]} for sid in sorted(counts)]
     return chosen, history, period, others
 
@@ -367,13 +313,14 @@ def build_period(
     *,
     start: date | None = None,
     end: date | None = None,
+    scope: str | None = None,
     progress: Progress | None = None,
 ) -> Period:
     """The figures of the period [start, end] (whole days, UTC; an open bound is the first or last scan) over
-    the scans of one scope: the scope of the newest scan up to `end`."""
+    the scans of one scope: the scope whose id starts with `scope`, or the newest scan's up to `end`."""
     if start and end and start > end:
         raise AuditorError(f"the period starts ({start}) after it ends ({end})")
-    scope, history, scans, others = select_period_scans(con, start, end)
+    chosen, history, scans, others = select_period_scans(con, start, end, scope)
     key = ensure_evaluated(con, history, policy, progress)
     first_in_period = len(history) - len(scans)
     cursor = con.cursor()
@@ -421,7 +368,7 @@ def build_period(
         start=period_start,
         end=period_end,
         requested={"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
-        scope=scope,
+        scope=chosen,
         policy=policy,
         evaluator=key,
         scans=scans,
@@ -444,17 +391,19 @@ def trend_and_period(
     *,
     since: date | None,
     until: date | None,
+    scope: str | None = None,
     progress: Progress | None = None,
     details: bool = True,
     with_period: bool = True,
 ) -> tuple[Trend, Period | None]:
-    """`auditor trend`: the trend of the scans from `since` to `until`, and the period's figures over the same
-    days (None when not asked for, or when the selection holds no scan)."""
+    """`auditor trend`: the trend of the scans of one scope (`scope`, or the newest scan's up to `until`) from
+    `since` to `until`, and the period's figures over the same days and scope (None when not asked for, or when
+    the selection holds no scan)."""
     scans = [s for s in list_scans(con) if until is None or s.started_at.date() <= until]
-    trend = build_trend(con, policy, since=since, scans=scans, progress=progress, details=details)
-    if not with_period or not trend.entries:
+    trend = build_trend(con, policy, since=since, scans=scans, scope=scope, progress=progress, details=details)
+    if not with_period or not trend.entries or trend.scope is None:
         return trend, None
-    return trend, build_period(con, policy, start=since, end=until, progress=progress)
+    return trend, build_period(con, policy, start=since, end=until, scope=trend.scope.scope_id, progress=progress)
 
 
 @cache
@@ -671,9 +620,22 @@ def _notes(period: Period) -> list[str]:
             f"{len(partial)} scan(s) of the period are partial ({', '.join(partial)}): resources they could not "
             "see are neither compliant nor failing in them, and their population is incomplete."
         )
+    unproven = [p["scan_id"] for p in period.population if p["coverage_recorded"] and p["subscriptions_not_covered"]]
+    if unproven:
+        notes.append(
+            f"{len(unproven)} scan(s) of the period did not prove their population complete ({', '.join(unproven)}): "
+            "some subscriptions in scope were not covered (see Population per scan and each scan's report)."
+        )
+    unrecorded = [p["scan_id"] for p in period.population if not p["coverage_recorded"]]
+    if unrecorded:
+        notes.append(
+            f"{len(unrecorded)} scan(s) of the period were made before the population reconciliation was recorded "
+            f"({', '.join(unrecorded)}): which subscriptions they covered is not proven."
+        )
     if period.other_scopes:
         notes.append(
-            "The store also holds scans of other scopes, left out of this period: "
-            + "; ".join(f"{o['label']} ({o['scans']} scan(s))" for o in period.other_scopes)
+            "The store also holds scans of other scopes, left out of this period (`auditor report --scope ID` "
+            "reports one of them): "
+            + "; ".join(f"{o['label']} (id {o['id']}, {o['scans']} scan(s))" for o in period.other_scopes)
         )
     return notes

@@ -69,6 +69,21 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         int,
         "Period report: days from a node image or Kubernetes patch becoming the newest to running it",
     ),
+    "window_overlap_max_clusters": (
+        10,
+        int,
+        "AKS-WIN-04: most clusters of one subscription whose windows of one kind may be open at once",
+    ),
+    "ring_window_lead_hours": (
+        24,
+        int,
+        "AKS-WIN-05: a lower ring's window opens at least this many hours before production's, every cycle",
+    ),
+    "node_provisioning_minutes": (
+        10,
+        int,
+        "AKS-WIN-06: minutes to provision a surge node, per round of a rolling upgrade",
+    ),
 }
 
 # Inclusive bounds of the whole-number thresholds.
@@ -85,6 +100,9 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "os_support_warning_days": (0, 3650),
     "upgrade_min_surge_percent": (0, 100),
     "patch_deadline_days": (1, 3650),
+    "window_overlap_max_clusters": (1, 100_000),
+    "ring_window_lead_hours": (0, 168),  # the window model keeps a week of room before the scan
+    "node_provisioning_minutes": (1, 240),
 }
 
 # List thresholds whose values are the organisation's own (tag values): any distinct, non-empty strings.
@@ -146,6 +164,56 @@ class Waiver:
     def active(self, on: date) -> bool:
         return on <= self.expires
 
+    @property
+    def is_glob(self) -> bool:
+        """Whether `resource` is a pattern rather than one ARM id."""
+        return any(char in self.resource for char in "*?[")
+
+    @property
+    def fleet_wide(self) -> bool:
+        """Whether the pattern covers any cluster of any subscription (``*``, ``/subscriptions/*``, ...)."""
+        pattern = self.resource.lower()
+        return self.is_glob and all(fnmatch.fnmatchcase(probe, pattern) for probe in _UNRELATED_CLUSTERS)
+
+
+# Two clusters with nothing in common but the shape of an AKS id: a waiver matching both covers the whole fleet.
+_UNRELATED_CLUSTERS = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/a/providers/"
+    "microsoft.containerservice/managedclusters/a",
+    "/subscriptions/ffffffff-ffff-ffff-ffff-ffffffffffff/resourcegroups/zz-9_(x)/providers/"
+    "microsoft.containerservice/managedclusters/q-9",
+)
+# A waiver covering the whole fleet should be short-lived: a warning names one that runs longer than this.
+FLEET_WIDE_WAIVER_MAX_DAYS = 90
+
+
+class WaiverIndex:
+    """Waivers ready to match findings in time linear in findings plus waivers: exact ids are looked up,
+    only patterns are tried one by one."""
+
+    def __init__(self, waivers: tuple[Waiver, ...]) -> None:
+        self._exact: dict[tuple[str, str], list[tuple[int, Waiver]]] = {}
+        self._globs: dict[str, list[tuple[int, Waiver]]] = {}
+        for order, waiver in enumerate(waivers):
+            if waiver.is_glob:
+                self._globs.setdefault(waiver.control, []).append((order, waiver))
+            else:
+                self._exact.setdefault((waiver.control, waiver.resource.lower()), []).append((order, waiver))
+        self.controls = {w.control for w in waivers}
+
+    def matching(self, control_id: str, resource_id: str, node_pool: str | None) -> list[Waiver]:
+        """Every waiver covering this finding, in policy order."""
+        if control_id not in self.controls:
+            return []
+        key = resource_id.lower()
+        found = list(self._exact.get((control_id, key), []))
+        if node_pool is not None:
+            found += self._exact.get((control_id, f"{key}/agentpools/{node_pool.lower()}"), [])
+        found += [
+            (order, w) for order, w in self._globs.get(control_id, []) if w.matches(control_id, resource_id, node_pool)
+        ]
+        return [w for _, w in sorted(found, key=lambda pair: pair[0])]
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -158,6 +226,8 @@ class Policy:
     classification: str = "Confidential"
     source: str = "built-in defaults"
     sha256: str = ""
+    # What a reviewer should hear about a valid policy (a fleet-wide waiver with a far expiry); one line each.
+    warnings: tuple[str, ...] = ()
 
 
 def default_policy() -> Policy:
@@ -178,8 +248,13 @@ def load_policy(path: Path | None, *, known_controls: set[str] | None = None) ->
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from exc
+    if raw_bytes.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PolicyError(
+            f"{path}:1: the policy file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8"
+        )
     try:
-        text = raw_bytes.decode("utf-8")
+        # A byte-order mark (Windows editors write one) is not TOML; it is dropped, and the digest stays the file's.
+        text = raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw_bytes[: exc.start].count(b"\n") + 1
         raise PolicyError(f"{path}:{line}: the policy file is not valid UTF-8") from exc
@@ -401,6 +476,7 @@ class _Validator:
             if key in data:
                 self.text(data[key], (key,), f"'{key}'")
         return Policy(
+            warnings=tuple(self.waiver_warnings(waivers)),
             thresholds=thresholds,
             scopes=tuple(scopes),
             waivers=tuple(waivers),
@@ -453,14 +529,31 @@ class _Validator:
         thresholds = self.thresholds(raw.get("thresholds", {}), where + ("thresholds",), "[scopes.thresholds]")
         return Scope(name=name, tags=tags, subscriptions=subscriptions, resource_groups=groups, thresholds=thresholds)
 
+    def waiver_warnings(self, waivers: list[Waiver]) -> list[str]:
+        """A waiver covering the whole fleet that runs for more than FLEET_WIDE_WAIVER_MAX_DAYS from today."""
+        today = datetime.now(UTC).date()
+        warnings = []
+        for waiver in waivers:
+            days = (waiver.expires - today).days
+            if waiver.fleet_wide and days > FLEET_WIDE_WAIVER_MAX_DAYS:
+                at = f"{self.path}:{waiver.line}" if waiver.line else str(self.path)
+                warnings.append(
+                    f"{at}: the waiver of {waiver.control} covers every cluster (resource = {waiver.resource!r}) "
+                    f"until {waiver.expires}, {days} days from today: a fleet-wide exception should expire within "
+                    f"{FLEET_WIDE_WAIVER_MAX_DAYS} days or name the clusters it covers"
+                )
+        return warnings
+
     def waiver(self, raw: dict[str, Any], where: tuple[Any, ...]) -> Waiver:
         self.unknown(raw, _WAIVER_KEYS, where, "[[waivers]]")
         missing = sorted(_WAIVER_KEYS - set(raw))
         if missing:
             raise self.error(where, f"a waiver lacks {', '.join(missing)}")
-        control = self.text(raw["control"], where + ("control",), "a waiver's 'control'").strip()
+        # Control ids are case-insensitive, as on the command line: 'aks-img-01' is AKS-IMG-01.
+        control = self.text(raw["control"], where + ("control",), "a waiver's 'control'").strip().upper()
         if not _CONTROL_ID.match(control) or (self.known_controls and control not in self.known_controls):
-            raise self.error(where + ("control",), f"waiver names unknown control '{control}'")
+            known = f" (known: {', '.join(sorted(self.known_controls))})" if self.known_controls else ""
+            raise self.error(where + ("control",), f"waiver names unknown control '{control}'{known}")
         resource = self.text(raw["resource"], where + ("resource",), "a waiver's 'resource'").strip()
         if not resource.startswith(("/", "*")):
             raise self.error(

@@ -45,17 +45,21 @@ class PolicyCheck:
             f"{len(self.policy.scopes)} scope(s), "
             f"{len(waivers)} waiver(s) ({len(self.expired)} expired) as of {self.today}"
         ]
+        out += [f"warning: {warning}" for warning in self.policy.warnings]
         for name, value in self.overridden.items():
             out.append(f"  threshold {name} = {_show(value)} (default {_show(THRESHOLDS[name][0])})")
         for scope in self.policy.scopes:
             changes = ", ".join(f"{k} = {_show(v)}" for k, v in scope.thresholds.items()) or "no threshold changes"
             out.append(f"  scope '{scope.name}': {scope.describe()}: {changes}")
+        horizon = self.today + timedelta(days=EXPIRY_NOTICE_DAYS)
         for waiver in waivers:
+            # Judged here, once per waiver: checking membership of the expired and expiring lists would make a
+            # policy of 20,000 waivers quadratic.
             state = (
                 f"EXPIRED on {waiver.expires}, no longer applies"
-                if waiver in self.expired
+                if not waiver.active(self.today)
                 else f"active, expires soon ({waiver.expires})"
-                if waiver in self.expiring
+                if waiver.expires <= horizon
                 else f"active until {waiver.expires}"
             )
             where = f" (line {waiver.line})" if waiver.line else ""

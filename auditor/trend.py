@@ -29,10 +29,10 @@ import numpy as np
 
 from auditor import __version__
 from auditor.controls import STATUSES, Finding, evaluate, load_catalog
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
 from auditor.policy import Policy
-from auditor.store import Scan, list_scans
+from auditor.store import Scan, ScanScope, list_scans, rollback_quietly, scan_scopes
 
 # Bump when what is cached changes shape or meaning: every cached evaluation is then recomputed.
 CACHE_FORMAT = "1"
@@ -48,6 +48,8 @@ _CODE = (
     "history.py",
     "trend.py",
     "catalog/__init__.py",
+    "maintenance_windows.py",
+    "window_model.py",
 )
 
 _NOT_EVALUATED = ("kql", "schema", "trend", "period", "frameworks")
@@ -186,7 +188,7 @@ def store_evaluation(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # an I/O error has already aborted it: keep that error, not the rollback's
         raise
 
 
@@ -310,9 +312,14 @@ class Trend:
     evaluator: str
     since: date | None = None
     baseline_scan_id: str | None = None
+    # The scope every scan of the trend shares, and the other scopes the store holds scans of (id, label, scans).
+    scope: ScanScope | None = None
+    other_scopes: list[dict[str, Any]] = field(default_factory=list)
 
     def head(self) -> dict[str, Any]:
         return {
+            "scope": self.scope.as_dict() if self.scope else None,
+            "other_scopes": self.other_scopes,
             "policy": {"source": self.policy.source, "sha256": self.policy.sha256},
             "evaluator": self.evaluator,
             "since": self.since.isoformat() if self.since else None,
@@ -364,21 +371,53 @@ def _days(later: datetime, earlier: datetime) -> float:
 _TEMP = ("_tsel", "_tkeys", "_tf", "_tnew", "_tgone")
 
 
+def select_scope(
+    con: duckdb.DuckDBPyConnection, selector: str | None = None, scans: Sequence[Scan] | None = None
+) -> tuple[ScanScope | None, list[Scan], list[dict[str, Any]]]:
+    """The scans of one scope (the newest scan's by default, or the scope whose id starts with `selector`), and
+    the other scopes of the store as (id, label, scans) for the user to choose from."""
+    every = list(scans) if scans is not None else list_scans(con)
+    scopes = scan_scopes(con, every)
+    counts: dict[str, int] = defaultdict(int)
+    by_id: dict[str, ScanScope] = {}
+    for scan in every:
+        scope = scopes[scan.scan_id]
+        counts[scope.scope_id] += 1
+        by_id[scope.scope_id] = scope
+    if not every:
+        return None, [], []
+    if selector and selector != "latest":
+        matches = [sid for sid in by_id if sid.startswith(selector.lower())]
+        if len(matches) != 1:
+            known = "; ".join(f"{sid} ({by_id[sid].label}, {counts[sid]} scan(s))" for sid in sorted(by_id))
+            problem = "matches no scope" if not matches else "is ambiguous"
+            raise InputError(f"--scope {selector!r} {problem}: the store holds {known}")
+        chosen = by_id[matches[0]]
+    else:
+        chosen = scopes[every[-1].scan_id]
+    others = [
+        {"id": sid, "label": by_id[sid].label, "scans": counts[sid]} for sid in sorted(by_id) if sid != chosen.scope_id
+    ]
+    return chosen, [s for s in every if scopes[s.scan_id] == chosen], others
+
+
 def build_trend(
     con: duckdb.DuckDBPyConnection,
     policy: Policy,
     *,
     since: date | None = None,
     scans: Sequence[Scan] | None = None,
+    scope: str | None = None,
     progress: Progress | None = None,
     details: bool = True,
 ) -> Trend:
-    """The trend over the scans (every committed scan by default; from `since` on when given).
+    """The trend over the scans of one scope (the newest scan's, or `scope`; see select_scope), from `since` on
+    when given. Scans of another tenant, or of other subscriptions, are never compared with these.
 
     With `since`, the last scan before it is read too, as the baseline of the first entry's comparison.
     `details` builds the lists of new, resolved and unverified findings (their counts are always there).
     """
-    every = list(scans) if scans is not None else list_scans(con)
+    chosen, every, others = select_scope(con, scope, scans)
     baseline: Scan | None = None
     window = every
     if since is not None:
@@ -389,7 +428,7 @@ def build_trend(
     key = ensure_evaluated(con, computed, policy, progress)
     baseline_id = baseline.scan_id if baseline else None
     if not window:
-        return Trend([], [], _remediation([], {}), policy, key, since, baseline_id)
+        return Trend([], [], _remediation([], {}), policy, key, since, baseline_id, chosen, others)
     try:
         _select(con, key, computed)
         entries = _entries(con, key, computed, 1 if baseline else 0, details)
@@ -397,7 +436,7 @@ def build_trend(
     finally:
         for table in _TEMP:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return Trend(entries, open_failures, remediation, policy, key, since, baseline_id)
+    return Trend(entries, open_failures, remediation, policy, key, since, baseline_id, chosen, others)
 
 
 def _select(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan]) -> None:
@@ -630,13 +669,14 @@ def trend_json(trend: Trend) -> str:
 
 def print_trend_table(trend: Trend) -> None:
     """The trend as tables on stdout: one row per scan, then compliance per control across the scans."""
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
+    from auditor.terminal import stdout_console
+
     # A terminal decides its width; a pipe or a file gets wide tables rather than folded cells.
-    console = Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+    console = stdout_console()
+    if trend.scope is not None:
+        console.print(f"Scope: {trend.scope.label} (id {trend.scope.scope_id})", markup=False, highlight=False)
     if not trend.entries:
         console.print("No scan in the selection.")
         return
@@ -762,7 +802,10 @@ class Drift:
 def build_drift(con: duckdb.DuckDBPyConnection, scan: Scan, policy: Policy, findings: list[Finding]) -> Drift:
     """The drift of the scans up to `scan`, for its report. `findings` are the scan's own, just evaluated on
     con (its model tables are still in place): they are cached rather than evaluated again."""
+    # Only earlier scans of the same scope: another tenant's fleet, or a subset of this one, is not drift.
     every = [s for s in list_scans(con) if (s.started_at, s.scan_id) <= (scan.started_at, scan.scan_id)]
+    scopes = scan_scopes(con, every)
+    every = [s for s in every if scopes[s.scan_id] == scopes[scan.scan_id]]
     limit = int(policy.thresholds.get("image_max_age_days", 30))
     if len(every) < 2:
         return Drift(scans=len(every), image_limit=limit)

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography import x509
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.integrity import check_seal, dsse_verify, file_sha256, issued_by_any
 from auditor.policy import default_policy
 from auditor.report.attestation import ATTESTATION_NAME
@@ -166,6 +166,7 @@ def _verify_period(
         figures = json.loads(package.attachments[PERIOD_JSON].data.decode("utf-8"))
         start, end = date.fromisoformat(figures["from"]), date.fromisoformat(figures["to"])
         stated_policy = str(figures["policy"]["sha256"])
+        scope_id = str(figures["scope"]["id"])
     except (ValueError, KeyError, TypeError) as exc:
         checks.append(Check(f"attached {PERIOD_JSON}", False, "the period's figures", "unreadable", str(exc)[:200]))
         return VerifyResult("period", label, checks)
@@ -190,7 +191,12 @@ def _verify_period(
     checks.append(Check("policy", policy.sha256 == stated_policy, stated_policy, policy.sha256))
     con = open_db(db_path)
     try:
-        again = build_period(con, policy, start=start, end=end)
+        again = build_period(con, policy, start=start, end=end, scope=scope_id)
+    except InputError:
+        # The store holds no scan of the report's scope: nothing to re-perform the figures from.
+        label_of_scope = str(figures["scope"].get("label", scope_id))
+        checks.append(Check("period figures", False, f"scans of {label_of_scope} (id {scope_id})", "none in the store"))
+        return VerifyResult(f"period {start} to {end}", label, checks)
     finally:
         con.close()
     expected, actual = figures_sha256(figures), figures_sha256(again.as_dict())

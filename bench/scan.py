@@ -165,16 +165,23 @@ def fleet_shape(fleet: dict[str, Any]) -> dict[str, Any]:
 
 def minimum_calls(shape: dict[str, Any]) -> int:
     # Resource Graph pages + one versions call per region + one profile per (region, family) + one maintenance
-    # call per cluster, plus the subscription list and the two history queries (one page each per batch).
+    # call per cluster, plus the subscription list and the two history queries (one page each per batch), plus the
+    # population check: the permissions API and the managed-cluster list once per subscription.
     return (
-        shape["graph_pages"] + shape["regions"] + shape["families"] + shape["clusters"] + 1 + 2 * shape["graph_batches"]
+        shape["graph_pages"]
+        + shape["regions"]
+        + shape["families"]
+        + shape["clusters"]
+        + 1
+        + 2 * shape["graph_batches"]
+        + 2 * shape["subscriptions"]
     )
 
 
 def floor_seconds(shape: dict[str, Any], concurrency: int, cpu_per_call: float) -> dict[str, float]:
     """The least wall time any collector could take: see docs/performance.md."""
     latency = LATENCY_MS / 1000
-    details = shape["clusters"] + shape["regions"] + shape["families"]
+    details = shape["clusters"] + shape["regions"] + shape["families"] + 2 * shape["subscriptions"]
     serial = latency * (1 + max(1, math.ceil(shape["graph_pages"] / shape["graph_batches"])))  # list, then pages
     graph = max(0.0, (3 * shape["graph_pages"] - GRAPH_QUERIES) / (GRAPH_QUERIES / GRAPH_WINDOW))
     bounds = {

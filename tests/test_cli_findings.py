@@ -98,10 +98,37 @@ def test_status_and_subscription_filters(db: Path) -> None:
     two = _json(_findings(db, "--format", "json", "--status", "fail", "--status", "pass"))
     assert {f["status"] for f in two} == {"fail", "pass"}
     other = _json(_findings(db, "--format", "json", "--subscription", OTHER_SUB))
-    assert other and {f["cluster"] for f in other} == {"stale"}
+    assert other and {f["cluster"] for f in other if f["cluster"]} == {"stale"}
+    assert {f["subscription_id"] for f in other} == {OTHER_SUB}  # its subscription-level findings too
     by_name = _json(_findings(db, "--format", "json", "--subscription", "contoso prod"))
     assert by_name and {f["subscription_id"] for f in by_name} == {SUB}
-    assert _json(_findings(db, "--format", "json", "--subscription", "nope")) == []
+    typo = _findings(db, "--format", "json", "--subscription", "nope")
+    assert typo.exit_code == 2 and typo.stdout == ""
+    assert "unknown --subscription 'nope'" in typo.stderr and f"{OTHER_SUB}" in typo.stderr
+    assert "Contoso Prod" in typo.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--status", "failed", "--fail-on", "high"], "unknown --status 'failed': choose from pass, fail, warn"),
+        (["--control", "AKS-IMG-1"], "unknown --control 'AKS-IMG-1': choose from AKS-CHN-01"),
+        (["--status", "fail", "--control", "AKS-XXX-99"], "unknown --control 'AKS-XXX-99'"),
+    ],
+)
+def test_a_typo_in_a_filter_is_a_usage_error_listing_the_valid_values(db: Path, args: list[str], expected: str) -> None:
+    """The CI gate must not pass on a typo: `--status failed --fail-on high` used to print [] and exit 0."""
+    result = _findings(db, "--format", "json", *args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert expected in result.stderr
+
+
+def test_filters_are_case_insensitive(db: Path) -> None:
+    upper = _json(_findings(db, "--format", "json", "--control", "AKS-IMG-01", "--status", "FAIL"))
+    lower = _json(_findings(db, "--format", "json", "--control", "aks-img-01", "--status", "fail"))
+    assert upper and upper == lower
+    assert {f["control_id"] for f in lower} == {"AKS-IMG-01"}
 
 
 def test_csv_on_stdout(db: Path) -> None:

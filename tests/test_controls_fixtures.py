@@ -1517,7 +1517,7 @@ def test_every_cluster_gets_every_cluster_control(
     results: dict[tuple[str, str, str | None], Finding],
 ) -> None:
     """No control silently drops a cluster: each cluster-level control judges every cluster once."""
-    clusters = {name for (_, name, _) in results}
+    clusters = {name for (_, name, _) in results if name}  # '': subscription-level findings
     for control_id in CASES:
         judged = {name for (cid, name, pool_name) in results if cid == control_id}
         if any(pool_name is not None for (cid, _, pool_name) in results if cid == control_id):

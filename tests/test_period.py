@@ -197,6 +197,128 @@ def test_population_per_scan(store: dict[str, Any]) -> None:
         (3, 3, 1, "complete"),
         (3, 3, 1, "complete"),
     ]
+    # These scans were stored without a population reconciliation: "not recorded", never a zero.
+    assert {(p["coverage_recorded"], p["subscriptions_in_scope"], p["missing_clusters"]) for p in period.population} == {
+        (False, None, None)
+    }
+    assert any("before the population reconciliation was recorded" in n for n in period.notes)
+
+
+def test_population_reads_each_scans_reconciliation(store: dict[str, Any], tmp_path: Path) -> None:
+    """Where a scan recorded scan_coverage (schema version 4), the period's population comes from it: subscriptions
+    in scope, proven complete, not covered, and the clusters the ARM lists counted and Resource Graph missed."""
+    import shutil
+
+    db = tmp_path / "coverage.duckdb"
+    shutil.copy(store["db"], db)
+    con = open_db(db)
+    try:
+        rows = [  # S2: one subscription proven, one forbidden (its clusters uncountable), one missing 2 clusters
+            (store["ids"][2], "sub-a", "listing", True, "allowed", 3, 3, 0, "complete"),
+            (store["ids"][2], "sub-b", "listing", True, "denied", 0, None, None, "forbidden"),
+            (store["ids"][2], "sub-c", "listing", True, "allowed", 1, 3, 2, "unreconciled"),
+            (store["ids"][3], "sub-a", "listing", True, "allowed", 3, 3, 0, "complete"),
+        ]
+        con.executemany(
+            "INSERT INTO scan_coverage (scan_id, subscription_id, display_name, in_scope_by, listed, cluster_read, "
+            "graph_clusters, arm_clusters, missing_clusters, status, note) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, '')",
+            rows,
+        )
+    finally:
+        con.close()
+    period = _period(db)
+    columns = ("coverage_recorded", "subscriptions_in_scope", "subscriptions_complete", "subscriptions_not_covered",
+               "arm_clusters", "missing_clusters")  # fmt: skip
+    assert [tuple(p[c] for c in columns) for p in period.population] == [
+        (False, None, None, None, None, None),
+        (True, 3, 1, 2, 6, 2),
+        (True, 1, 1, 0, 3, 0),
+        (False, None, None, None, None, None),
+    ]
+    assert any(f"did not prove their population complete ({store['ids'][2]})" in n for n in period.notes)
+    from auditor.report.period import write_period_reports
+
+    (tmp_path / "out").mkdir()
+    write_period_reports(period, ["html"], tmp_path / "out")
+    html = " ".join((tmp_path / "out" / "period-report.html").read_text(encoding="utf-8").split())
+    assert "In scope (proven)" in html and "3 (1)" in html and "not recorded" in html
+
+
+def _with_another_scope(db: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the store with one later scan of another scope (named subscriptions); the original scope's id."""
+    import shutil
+
+    from auditor.store import list_scans, scan_scopes
+
+    copy = tmp_path / "scopes.duckdb"
+    shutil.copy(db, copy)
+    other = store_scan(copy, [cluster("prod-a")], started_at=datetime(2026, 4, 20, 6, tzinfo=UTC))
+    con = open_db(copy)
+    try:
+        con.execute("UPDATE scans SET scope = ? WHERE scan_id = ?", ['{"requested_subscriptions": ["sub-x"]}', other])
+        scans = list_scans(con)
+        return copy, scan_scopes(con, scans)[scans[0].scan_id].scope_id
+    finally:
+        con.close()
+
+
+def test_report_scope_selects_the_scans_of_one_scope(store: dict[str, Any], tmp_path: Path) -> None:
+    """The period takes trend's scope notion (ScanScope): by default the newest scan's up to --to, or --scope."""
+    db, original = _with_another_scope(store["db"], tmp_path)
+    runner = CliRunner()
+
+    def period_json(*extra: str) -> dict[str, Any]:
+        out = tmp_path / "-".join(extra or ("default",))
+        result = runner.invoke(
+            cli, ["report", "--db", str(db), "--from", PERIOD[0], "--to", PERIOD[1], "--format", "json", "--out",
+                  str(out), "-q", *extra],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return dict(json.loads((out / "period.json").read_text(encoding="utf-8")))
+
+    newest = period_json()
+    assert newest["scans"] == 1 and newest["scope"]["kind"] == "subscriptions"
+    assert [o["id"] for o in newest["other_scopes"]] == [original]
+    assert any(f"id {original}" in n and "--scope" in n for n in newest["notes"])
+    chosen = period_json("--scope", original[:6])
+    assert chosen["scans"] == 4 and chosen["scope"]["id"] == original
+    # The same scope through trend (its "period" member) gives the same figures.
+    trend = runner.invoke(
+        cli, ["trend", "--db", str(db), "--from", PERIOD[0], "--to", PERIOD[1], "--scope", original, "--format",
+              "json", "-q"],
+    )  # fmt: skip
+    assert trend.exit_code == 0, trend.output
+    assert json.loads(trend.stdout)["period"] == chosen
+    unknown = runner.invoke(cli, ["report", "--db", str(db), "--from", PERIOD[0], "--scope", "ffffffffff"])
+    assert unknown.exit_code == 2 and "matches no scope" in unknown.output and original in unknown.output
+    alone = runner.invoke(cli, ["report", "--db", str(db), "--scope", original, "--out", str(tmp_path / "x")])
+    assert alone.exit_code == 2 and "--from" in alone.output
+
+
+def test_verify_pdf_reperforms_over_the_reports_scope(store: dict[str, Any], tmp_path: Path) -> None:
+    """A period report of a scope that is not the newest scan's verifies: the figures are computed again over the
+    scope period.json names, not over the default."""
+    db, original = _with_another_scope(store["db"], tmp_path)
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(
+        cli, ["report", "--db", str(db), "--from", PERIOD[0], "--to", PERIOD[1], "--scope", original, "--format",
+              "pdf", "--out", str(out), "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    checked = runner.invoke(cli, ["verify", "--db", str(db), "--pdf", str(out / "period-report.pdf")])
+    assert checked.exit_code == 0, checked.output
+    assert "period figures" in checked.output and "MISMATCH" not in checked.output
+    # A store without that scope has nothing to re-perform from: a mismatch, not a usage error.
+    elsewhere = tmp_path / "elsewhere.duckdb"
+    store_scan(elsewhere, [cluster("prod-a")], started_at=S[2])
+    con = open_db(elsewhere)
+    try:
+        con.execute("UPDATE scans SET scope = ?", ['{"requested_subscriptions": ["sub-y"]}'])
+    finally:
+        con.close()
+    missing = runner.invoke(cli, ["verify", "--db", str(elsewhere), "--pdf", str(out / "period-report.pdf")])
+    assert missing.exit_code == 1 and "none in the store" in missing.output
 
 
 def test_waivers_active_in_the_period(store: dict[str, Any], tmp_path: Path) -> None:

@@ -383,3 +383,13 @@ def test_controls_lists_the_catalog_with_thresholds(tmp_path: Path) -> None:
     assert "PCI DSS v4.0 6.3.3" in by_id["AKS-IMG-01"]["frameworks"]
     assert len(by_id) >= 12
     assert SUB  # the shared fixture subscription stays importable for other policy tests
+
+
+def test_waiver_control_ids_are_case_insensitive(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        "[[waivers]]\ncontrol = 'aks-img-01'\nresource = '/subscriptions/*'\nreason = 'r'\napprover = 'a'\n"
+        "expires = 2099-01-01\n",
+        encoding="utf-8",
+    )
+    assert [w.control for w in load_policy(path).waivers] == ["AKS-IMG-01"]

@@ -286,7 +286,7 @@ def test_csv_has_every_finding_and_the_columns_auditors_need(reports: dict[str, 
         ("-1", "'-1"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
+        ("\rx", "'\nx"),  # a line break: the cell is neutralised, its CR becomes an LF (always quoted)
         ("  =cmd", "'  =cmd"),
         ("\uff1dcmd", "'\uff1dcmd"),
         ("aks-1", "aks-1"),

@@ -88,7 +88,8 @@ def _rows(driver: Any) -> list[dict[str, str]]:
       return Array.from(document.querySelectorAll('#all tbody tr')).map(function (tr) {
         var c = tr.cells;
         return {control: c[0].textContent, status: c[1].textContent, severity: c[2].textContent,
-                cluster: c[4].firstChild ? c[4].firstChild.nodeValue : '', pool: c[5].textContent};
+                cluster: c[4].firstChild && c[4].firstChild.nodeType === 3 ? c[4].firstChild.nodeValue : '',
+                pool: c[5].textContent};
       });"""
     return list(driver.execute_script(script))
 
@@ -189,6 +190,9 @@ def test_paging_forward_and_back(browser: Any, report: dict[str, Any]) -> None:
 def test_status_and_severity_sort_by_seriousness(browser: Any, report: dict[str, Any]) -> None:
     from auditor.report.html import SERIOUSNESS
 
+    # The integrator's order: missing evidence (unknown) is more serious than a warning.
+    assert list(SERIOUSNESS["status"]) == ["fail", "unknown", "warn", "waived", "pass", "not_applicable"]
+    assert list(SERIOUSNESS["severity"]) == ["critical", "high", "medium", "low", "info"]
     for column in ("status", "severity"):
         values = list(SERIOUSNESS[column])
         _reset_to(browser, report["html"])
@@ -197,7 +201,7 @@ def test_status_and_severity_sort_by_seriousness(browser: Any, report: dict[str,
         header = browser.find_element("css selector", f'#all th[data-column="{column}"]')
         header.click()
         seen = [r[column] for r in _rows(browser)]
-        # Most serious first (fail before warn and unknown; high before medium), not alphabetical.
+        # Most serious first (fail, then unknown, then warn; high before medium), not alphabetical.
         assert seen[0] == present[0]
         assert seen == sorted(seen, key=values.index)
         header.click()

@@ -11,6 +11,9 @@ import pytest
 from auditor.cli import cli
 
 PIPELINES = sorted((Path(__file__).resolve().parent.parent / "docs" / "pipelines").glob("*.yml"))
+# The upgrade pipelines (preflight before each upgrade step); the others are the monthly audit.
+UPGRADES = [p for p in PIPELINES if p.name.startswith("upgrade-")]
+AUDITS = [p for p in PIPELINES if p not in UPGRADES]
 
 
 def _auditor_calls(text: str) -> list[list[str]]:
@@ -25,12 +28,7 @@ def _auditor_calls(text: str) -> list[list[str]]:
     return calls
 
 
-@pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda p: p.name)
-def test_pipeline_uses_real_commands_and_options(pipeline: Path) -> None:
-    text = pipeline.read_text(encoding="utf-8")
-    calls = _auditor_calls(text)
-    used = {c[0] for c in calls}
-    assert {"scan", "report", "verify", "findings"} <= used
+def _check_options(pipeline: Path, calls: list[list[str]]) -> None:
     for words in calls:
         command: click.Command | None = cli
         rest = list(words)
@@ -44,8 +42,42 @@ def test_pipeline_uses_real_commands_and_options(pipeline: Path) -> None:
             if word.startswith("--"):
                 where = f"{pipeline.name}: {' '.join(words)}"
                 assert word.split("=")[0] in known, f"{where}: unknown option {word}"
+
+
+@pytest.mark.parametrize("pipeline", AUDITS, ids=lambda p: p.name)
+def test_pipeline_uses_real_commands_and_options(pipeline: Path) -> None:
+    text = pipeline.read_text(encoding="utf-8")
+    calls = _auditor_calls(text)
+    used = {c[0] for c in calls}
+    assert {"scan", "report", "verify", "findings"} <= used
+    _check_options(pipeline, calls)
     assert "--fail-on high" in text
     assert "cron:" in text
+
+
+@pytest.mark.parametrize("pipeline", UPGRADES, ids=lambda p: p.name)
+def test_upgrade_pipelines_gate_every_step_in_order(pipeline: Path) -> None:
+    """Each `az aks upgrade` / `az aks nodepool upgrade` runs right after an `auditor preflight` of that step, and
+    the steps come in the order AKS requires: control plane, System pools, User pools."""
+    text = pipeline.read_text(encoding="utf-8")
+    _check_options(pipeline, _auditor_calls(text))
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    steps = []
+    for number, line in enumerate(lines):
+        if line.startswith(("az aks upgrade", "az aks nodepool upgrade")):
+            gate = next(
+                lines[i] for i in range(number - 1, -1, -1) if "auditor preflight" in lines[i] or "az aks" in lines[i]
+            )
+            assert gate.startswith("auditor preflight"), f"{pipeline.name}: no preflight right before {line!r}"
+            if line.startswith("az aks upgrade"):
+                assert "--control-plane-only" in line and "--pool" not in gate
+                steps.append("control plane")
+            else:
+                assert '--pool "$POOL"' in gate
+                mode = next(lines[i] for i in range(number - 1, -1, -1) if "nodepool list" in lines[i])
+                steps.append("system" if "mode=='System'" in mode else "user")
+    assert steps == ["control plane", "system", "user"], steps
+    assert len(UPGRADES) == 2
 
 
 def test_github_workflow_uses_oidc_login() -> None:

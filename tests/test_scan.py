@@ -113,18 +113,14 @@ def test_failed_region_versions_make_ver01_unknown_and_scan_partial(tmp_path: Pa
     assert "emulator fault" in ver01[0].message
 
 
-def test_forbidden_subscription_is_recorded_not_hidden(tmp_path: Path) -> None:
+def test_a_scope_resource_graph_refuses_is_an_error_and_stores_nothing(tmp_path: Path) -> None:
+    # The only requested subscription is forbidden to Resource Graph: an empty scan stored as `latest` would pass
+    # every gate on nothing, so the scan fails with the 403 in its message and stores nothing.
     with EmulatorServer(small_fleet(), state_dir=tmp_path / "emu", forbidden_subscriptions=[SUB2]) as server:
         db = tmp_path / "a.duckdb"
-        scan_id = scan_into(db, server, subscriptions=[SUB2])
-    con = open_db(db)
-    try:
-        status = con.execute("SELECT status FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]
-        errors = con.execute("SELECT call, status, code FROM collection_errors WHERE scan_id = ?", [scan_id]).fetchall()
-    finally:
-        con.close()
-    assert status == "partial"
-    assert ("resource_graph", 403, "AuthorizationFailed") in errors
+        with pytest.raises(CollectionError, match=r"Resource Graph could not list the clusters.*HTTP 403.*nothing"):
+            scan_into(db, server, subscriptions=[SUB2])
+    assert not db.exists()
 
 
 def test_unauthenticated_endpoint_is_a_clear_error(tmp_path: Path, emulator: EmulatorServer) -> None:

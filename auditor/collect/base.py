@@ -32,6 +32,13 @@ class Inventory:
     options: dict[str, Any] = field(default_factory=dict)
     # Calls planned per AKS bucket (subscription, region): lets per-region calls go to the least loaded one.
     bucket_load: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # The population to prove (auditor/collect/coverage.py): every subscription the listing showed (id -> its
+    # displayName, state, tenantId), the subscriptions in scope and why, and what the per-subscription checks found.
+    listed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scope_by: dict[str, str] = field(default_factory=dict)
+    cluster_read: dict[str, bool] = field(default_factory=dict)  # absent: the permissions call failed
+    arm_clusters: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (lower id, name); absent: failed
+    list_refused: set[str] = field(default_factory=set)  # the managed-cluster list answered 401/403
 
     def least_loaded(self, candidates: Iterable[ClusterRef]) -> ClusterRef:
         """The candidate whose (subscription, region) bucket has the fewest planned calls; plans one more."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +19,8 @@ from azure.core.exceptions import (
 from azure.core.pipeline import PipelineResponse
 
 from auditor.collect.clients import AzureClients
-from auditor.collect.limiter import Limiter
+from auditor.collect.limiter import Limiter, ScanCancelled
+from auditor.safetext import clean_message, has_surrogates, one_line, redact, replace_surrogates
 from auditor.store import ErrorRow, EvidenceSpool
 
 T = TypeVar("T")
@@ -51,20 +54,49 @@ class CollectContext:
 
     clients: AzureClients
     limiter: Limiter
-    evidence: EvidenceSpool = field(default_factory=EvidenceSpool)
+    evidence: EvidenceSpool = field(init=False)
     errors: list[ErrorRow] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
     on_call: Callable[[str], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.secrets = self.clients.secrets()
+        self.evidence = EvidenceSpool(secrets=self.secrets)
+
     def record(self, kind: str, scope: str, request: str, payload: Any) -> None:
-        """Keep one item Azure returned, as received."""
-        self.evidence.add(kind, scope, request, payload)
+        """Keep one item Azure returned, as received; text that no UTF-8 file can hold (a lone surrogate
+        escape) is kept with U+FFFD in its place and recorded as a collection error."""
+        try:
+            self.evidence.add(kind, scope, request, payload)
+            return
+        except UnicodeEncodeError:
+            pass
+        payload, paths = replace_surrogates(payload)
+        scope_fixed, request_fixed = (replace_surrogates(text)[0] for text in (scope, request))
+        self.evidence.add(kind, scope_fixed, request_fixed, payload)
+        where = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        if has_surrogates(scope) or has_surrogates(request):
+            where = ", ".join(x for x in ("its identity", where) if x)
+        self.fail(
+            kind,
+            scope_fixed,
+            None,
+            "MalformedText",
+            f"{kind} {scope_fixed}: a string that is not valid Unicode (a lone surrogate escape) at {where}; "
+            "stored with U+FFFD in its place",
+        )
 
     def fail(self, call: str, scope: str, status: int | None, code: str | None, message: str) -> ErrorRow:
-        """Record a call that failed for good."""
-        error = ErrorRow(call, scope, status, code, message[:2000])
+        """Record a call that failed for good: every field cleaned of secrets, controls and invalid text."""
+        error = ErrorRow(
+            clean_message(call, limit=200),
+            clean_message(scope, self.secrets, limit=1000),
+            status,
+            clean_message(code, self.secrets, limit=200) if code else None,
+            clean_message(message, self.secrets, limit=2000),
+        )
         with self._lock:
             self.errors.append(error)
         return error
@@ -77,6 +109,8 @@ class CollectContext:
         settings = self.limiter.settings
         last: tuple[int | None, str | None, str] = (None, None, "no attempt made")
         for attempt in range(settings.max_attempts):
+            if self.limiter.stopped:
+                raise ScanCancelled()
             self._acquire(bucket)
             with self._lock:
                 self.calls[kind] += 1
@@ -85,11 +119,11 @@ class CollectContext:
             try:
                 return operation(raw_response_hook=self._hook(bucket))
             except ClientAuthenticationError as exc:
-                last = (_status(exc), "AuthenticationFailed", _one_line(exc))
+                last = (_status(exc), "AuthenticationFailed", _describe(exc, self.secrets))
                 break
             except HttpResponseError as exc:
                 status = _status(exc)
-                last = (status, _code(exc), _one_line(exc))
+                last = (status, _code(exc), _describe(exc, self.secrets))
                 if status not in RETRIABLE_STATUS:
                     break
                 retry_after = _retry_after(exc) if status in (429, 503) else None
@@ -97,11 +131,14 @@ class CollectContext:
                     self.limiter.block_aks(bucket.subscription_id, bucket.region, retry_after or 1.0)
             except (ServiceRequestError, ServiceResponseError) as exc:
                 retry_after = None
-                last = (None, "Timeout" if isinstance(exc, ServiceResponseError) else "ConnectionError", _one_line(exc))
+                transport = "Timeout" if isinstance(exc, ServiceResponseError) else transport_code(exc)
+                last = (None, transport, _describe(exc, self.secrets))
+                if transport in FATAL_TRANSPORT_CODES:
+                    break  # retrying cannot help: the certificate or the URL is wrong
                 if not isinstance(exc, ServiceResponseError) and attempt + 1 >= settings.max_connect_attempts:
                     break
             except Exception as exc:  # a payload the SDK cannot read: evidence is missing, say why
-                last = (None, "MalformedResponse", f"{type(exc).__name__}: {_one_line(exc)}")
+                last = (None, "MalformedResponse", f"{type(exc).__name__}: {_describe(exc, self.secrets)}")
                 break
             if attempt + 1 < settings.max_attempts:
                 with self._lock:
@@ -125,6 +162,26 @@ class CollectContext:
                 )
 
         return hook
+
+
+# Transport failures that no retry can fix, named so the scan can say what to do about them.
+FATAL_TRANSPORT_CODES = ("CertificateUntrusted", "TLSError", "NonTLSEndpoint", "HostNotFound")
+
+
+def transport_code(exc: Exception) -> str:
+    """What kind of connection failure this is, from azure-core's wrapping of the requests/urllib3 error."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "CertificateUntrusted"
+    if "non-TLS protected" in text:
+        return "NonTLSEndpoint"
+    if "Failed to resolve" in text or "Name or service not known" in text or "getaddrinfo failed" in text:
+        return "HostNotFound"
+    if "[SSL" in text or "SSLError" in text or "TLS" in text:
+        return "TLSError"
+    if "Connection refused" in text:
+        return "ConnectionRefused"
+    return "ConnectionError"
 
 
 def _status(exc: HttpResponseError) -> int | None:
@@ -151,7 +208,33 @@ def _retry_after(exc: HttpResponseError) -> float | None:
         return None
 
 
-def _one_line(exc: Exception) -> str:
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _describe(exc: Exception, secrets: tuple[str, ...]) -> str:
+    """What went wrong, in words: the ARM error message, or what a body that is not ARM JSON held.
+
+    A body is redacted before it is shortened, so no cut can leave part of a token unrecognised; the message is
+    cleaned again (secrets, controls, length) in CollectContext.fail.
+    """
     error = getattr(exc, "error", None)
-    message = getattr(error, "message", None) or str(exc)
-    return " ".join(str(message).split())
+    message = getattr(error, "message", None)
+    if message:
+        return str(message)
+    response = getattr(exc, "response", None)
+    if isinstance(exc, HttpResponseError) and response is not None:
+        try:
+            body = response.text()
+        except Exception:  # an undecodable body: say so rather than fail while describing a failure
+            body = ""
+        content_type = (response.headers.get("Content-Type") or "no content type").split(";")[0]
+        status = f"HTTP {response.status_code} {response.reason or ''}".strip()
+        if not body.strip():
+            return f"{status} with an empty body"
+        try:
+            json.loads(body)
+        except ValueError:
+            text = one_line(redact(_TAG.sub(" ", body), secrets), 300)
+            return f"{status}; the body is not JSON ({content_type}, {len(body)} characters): {text}"
+        return f"{status}; the JSON body is not an ARM error: {one_line(redact(body, secrets), 300)}"
+    return str(exc).split("\nContent:", 1)[0]

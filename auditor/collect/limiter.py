@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 SAFETY_MARGIN_S = 0.05
 
 
+class ScanCancelled(Exception):
+    """The scan is stopping (Ctrl-C, SIGTERM, a fatal error): a worker drops its call instead of waiting."""
+
+
 @dataclass
 class TokenBucket:
     """A bucket of `capacity` tokens refilled at `rate` per second."""
@@ -50,15 +54,33 @@ class LimiterSettings:
 class Limiter:
     """Schedules calls across (subscription, region) buckets and the Resource Graph quota."""
 
-    def __init__(self, settings: LimiterSettings | None = None, *, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, settings: LimiterSettings | None = None, *, sleep: Callable[[float], None] | None = None):
         self.settings = settings or LimiterSettings()
-        self._sleep = sleep
+        self._stop = threading.Event()
+        # Waits end at once when the scan stops, so no worker sleeps through a Ctrl-C.
+        self._sleep = sleep or self._stop.wait
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         graph_rate = self.settings.graph_queries / self.settings.graph_window_s
         self._graph = TokenBucket(self.settings.graph_queries, graph_rate)
         self._graph_blocked_until = 0.0
         self._rng = random.Random()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether stop() was called."""
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Wake every waiting worker and refuse further waits: the scan is ending."""
+        self._stop.set()
+
+    def _wait(self, seconds: float) -> None:
+        if self._stop.is_set():
+            raise ScanCancelled()
+        self._sleep(seconds)
+        if self._stop.is_set():
+            raise ScanCancelled()
 
     def acquire_aks(self, subscription_id: str, region: str) -> None:
         """Wait for a token of the AKS bucket of this subscription and region."""
@@ -71,7 +93,7 @@ class Limiter:
             wait = bucket.reserve(time.monotonic())
         if wait > 0:
             # A hair later than our model says: the server's bucket must have refilled, not nearly.
-            self._sleep(wait + SAFETY_MARGIN_S)
+            self._wait(wait + SAFETY_MARGIN_S)
 
     def acquire_graph(self) -> None:
         """Wait for the Resource Graph user quota."""
@@ -79,7 +101,7 @@ class Limiter:
             now = time.monotonic()
             wait = max(self._graph.reserve(now), self._graph_blocked_until - now)
         if wait > 0:
-            self._sleep(wait)
+            self._wait(wait)
 
     def observe_graph_quota(self, remaining: str | None, resets_after: str | None) -> None:
         """Follow the quota headers: when none remain, nobody queries until the window resets."""
@@ -113,8 +135,9 @@ class Limiter:
         return self._rng.uniform(ceiling / 2, ceiling)
 
     def sleep(self, seconds: float) -> None:
+        """Wait before a retry; raises ScanCancelled when the scan stops meanwhile."""
         if seconds > 0:
-            self._sleep(seconds)
+            self._wait(seconds)
 
 
 def parse_duration(text: str) -> float:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.collect.aks import image_family
 from auditor.collect.base import ClusterRef, Inventory, Task
 from auditor.collect.context import GRAPH, CallFailed, CollectContext
 from auditor.paths import read_query
+from auditor.safetext import has_surrogates
 
 # Microsoft's guidance is fewer than 300 subscriptions per Resource Graph request.
 SUBSCRIPTIONS_PER_REQUEST = 250
@@ -16,7 +18,17 @@ PAGE_SIZE = 1000
 def pool_refs(properties: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """(name, nodeImageVersion) of each agent pool in a cluster's properties."""
     pools = properties.get("agentPoolProfiles") or []
-    return tuple((str(p.get("name", "")), str(p.get("nodeImageVersion") or "")) for p in pools if isinstance(p, dict))
+    if not isinstance(pools, list):
+        return ()
+    # A pool without a usable name cannot be addressed: no upgrade-profile call goes through it.
+    return tuple(
+        (p["name"], str(p.get("nodeImageVersion") or ""))
+        for p in pools
+        if isinstance(p, dict)
+        and isinstance(p.get("name"), str)
+        and p["name"].strip()
+        and not has_surrogates(p["name"])
+    )
 
 
 def query_pages(
@@ -75,6 +87,28 @@ def query_pages(
     return rows
 
 
+_GRAPH_REQUEST = "POST /providers/Microsoft.ResourceGraph/resources"
+# What later calls are routed by: a row lacking any of these cannot address its cluster's ARM APIs.
+ROUTING_FIELDS = ("id", "name", "subscriptionId", "resourceGroup", "location")
+
+
+def reject_row(ctx: CollectContext, call: str, index: int, row: Any, problem: str) -> None:
+    """Keep a row that cannot be used as evidence of what it is (kind `rejected_row`) and say why as a
+    collection error: nothing Resource Graph returned is dropped without a trace."""
+    scope = f"{call}#{index}"
+    ctx.record("rejected_row", scope, _GRAPH_REQUEST, row)
+    ctx.fail(call, scope, None, "MalformedRow", f"Resource Graph row {index} of the {call} query {problem}")
+
+
+def missing_routing_fields(row: dict[str, Any]) -> list[str]:
+    """Routing fields that are absent, not strings, empty, or not valid Unicode."""
+    return [
+        key
+        for key in ROUTING_FIELDS
+        if not isinstance(row.get(key), str) or not row[key].strip() or has_surrogates(row[key])
+    ]
+
+
 class ManagedClustersCollector:
     """Every managed cluster in scope, one evidence row per cluster as Resource Graph returned it."""
 
@@ -95,23 +129,84 @@ class ManagedClustersCollector:
             inventory.options.get("graph_page_size", PAGE_SIZE),
         )
         seen: set[str] = set()
-        for row in rows:
-            cluster_id = str(row.get("id", ""))
-            if not cluster_id or cluster_id.lower() in seen:
+        unroutable: list[dict[str, Any]] = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                reject_row(ctx, "resource_graph", index, row, f"is {_json_kind(row)}, not an object")
+                continue
+            cluster_id = row.get("id")
+            if not isinstance(cluster_id, str) or not cluster_id.strip():
+                name = row.get("name")
+                named = f" (name {name!r})" if isinstance(name, str) and name else ""
+                reject_row(ctx, "resource_graph", index, row, f"has no id{named}: the cluster cannot be identified")
+                continue
+            if cluster_id.lower() in seen:
                 continue
             seen.add(cluster_id.lower())
-            ctx.record(self.kind, cluster_id, "POST /providers/Microsoft.ResourceGraph/resources", row)
-            properties = row.get("properties") or {}
+            ctx.record(self.kind, cluster_id, _GRAPH_REQUEST, row)
+            incomplete = missing_routing_fields(row)
+            if incomplete:
+                self._unroutable(ctx, cluster_id, incomplete)
+                unroutable.append(row)
+                continue
+            properties = row.get("properties")
             inventory.clusters.append(
                 ClusterRef(
                     cluster_id=cluster_id,
-                    name=str(row.get("name", "")),
-                    subscription_id=str(row.get("subscriptionId", "")).lower(),
-                    resource_group=str(row.get("resourceGroup", "")),
-                    location=str(row.get("location", "")).lower(),
+                    name=row["name"],
+                    subscription_id=row["subscriptionId"].lower(),
+                    resource_group=row["resourceGroup"],
+                    location=row["location"].lower(),
                     pools=pool_refs(properties if isinstance(properties, dict) else {}),
                 )
             )
+
+        self._regions_left_out(ctx, inventory, unroutable)
+
+    @staticmethod
+    def _regions_left_out(ctx: CollectContext, inventory: Inventory, unroutable: list[dict[str, Any]]) -> None:
+        """Per-region evidence only an incomplete row could have been routed for is not collected: say so, so a
+        control never reports it missing without a reason."""
+        routed = {c.location for c in inventory.clusters}
+        routed_families = {(c.location, image_family(image)) for c in inventory.clusters for _, image in c.pools}
+        regions: set[str] = set()
+        families: set[tuple[str, str]] = set()
+        for row in unroutable:
+            location = row.get("location")
+            if not isinstance(location, str) or not location.strip() or has_surrogates(location):
+                continue
+            location = location.lower()
+            if location not in routed:
+                regions.add(location)
+            properties = row.get("properties")
+            for _, image in pool_refs(properties if isinstance(properties, dict) else {}):
+                if (location, image_family(image)) not in routed_families:
+                    families.add((location, image_family(image)))
+        reason = "no complete Resource Graph row in the region to address the call through"
+        for region in sorted(regions):
+            ctx.fail("kubernetes_versions", region, None, "IncompleteRow", f"not collected: {reason}")
+        for region, family in sorted(families):
+            ctx.fail("pool_upgrade_profile", f"{region}|{family}", None, "IncompleteRow", f"not collected: {reason}")
+
+    @staticmethod
+    def _unroutable(ctx: CollectContext, cluster_id: str, missing: list[str]) -> None:
+        """A stored cluster whose row cannot address its ARM APIs: its per-cluster evidence is recorded as not
+        collected (so its window controls say why), and no per-region call is ever routed through it."""
+        ctx.fail(
+            "maintenance_configurations",
+            cluster_id,
+            None,
+            "IncompleteRow",
+            f"not collected: the Resource Graph row of {cluster_id} lacks a usable {', '.join(missing)}, "
+            "so no call can be addressed to the cluster",
+        )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 class _GraphTableCollector:
@@ -135,12 +230,18 @@ class _GraphTableCollector:
             inventory.options.get("graph_page_size", PAGE_SIZE),
         )
         seen: set[str] = set()
-        for row in rows:
-            row_id = str(row.get("id", ""))
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                reject_row(ctx, self.kind, index, row, f"is {_json_kind(row)}, not an object")
+                continue
+            row_id = row.get("id")
+            if not isinstance(row_id, str) or not row_id.strip():
+                reject_row(ctx, self.kind, index, row, "has no id")
+                continue
             if row_id.lower() in seen:
                 continue
             seen.add(row_id.lower())
-            ctx.record(self.kind, row_id, "POST /providers/Microsoft.ResourceGraph/resources", row)
+            ctx.record(self.kind, row_id, _GRAPH_REQUEST, row)
 
 
 class ResourceChangesCollector(_GraphTableCollector):

@@ -22,7 +22,15 @@ CALL_KINDS = (
     "kubernetes_versions",
     "pool_upgrade_profiles",
     "cluster_upgrade_profiles",
+    "permissions",
+    "management_groups",
 )
+
+
+# How error replies are written: ARM JSON; an HTML gateway page (not JSON); ARM JSON or plain text that echoes
+# the request's headers, Authorization included, as some proxies and gateways do.
+ERROR_BODIES = ("arm", "html", "echo-json", "echo-text")
+GRAPH_TABLES = ("resources", "resourcechanges", "containerserviceeventresources")
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,21 @@ class Behaviour:
     storm_retry_after: int = 1
     server_error_rate: float = 0.0
     fault_kinds: frozenset[str] = field(default_factory=frozenset)
+    # Listed, but the identity may not read their managed clusters: 403 on every call into them (the permissions
+    # API excepted, which shows the missing action), and Resource Graph leaves their rows out.
     forbidden_subscriptions: frozenset[str] = field(default_factory=frozenset)
+    # Not even listed: the identity has no access at all (403 everywhere, 404 on GET /subscriptions/{id}).
+    hidden_subscriptions: frozenset[str] = field(default_factory=frozenset)
+    # Clusters (lower-case ARM ids) Resource Graph has not indexed yet: only the ARM list shows them.
+    graph_lag_clusters: frozenset[str] = field(default_factory=frozenset)
     timeout_rate: float = 0.0
     timeout_seconds: float = 30.0
     timeout_kinds: frozenset[str] = field(default_factory=frozenset)
     truncate_results: bool = False
+    # Hostile payloads (malformed-input tests): how error replies are written, and (table, row) pairs served
+    # verbatim after the fleet's own rows in every Resource Graph answer of that table (objectArray).
+    error_body: str = "arm"
+    extra_graph_rows: tuple[tuple[str, Any], ...] = ()
     seed: int = 0
     token: str | None = None
 
@@ -78,6 +96,13 @@ class Behaviour:
             raise ValueError("resource_graph_quota must be at least 1 (or None for no quota)")
         if self.rp_burst is not None and (self.rp_burst < 1 or self.rp_refill_per_second <= 0):
             raise ValueError("rp_burst must be at least 1 and rp_refill_per_second positive (or rp_burst None)")
+        tables = sorted({table for table, _ in self.extra_graph_rows} - set(GRAPH_TABLES))
+        if tables:
+            raise ValueError(
+                f"extra_graph_rows: unknown table(s) {', '.join(tables)}; known: {', '.join(GRAPH_TABLES)}"
+            )
+        if self.error_body not in ERROR_BODIES:
+            raise ValueError(f"error_body must be one of {', '.join(ERROR_BODIES)}, got {self.error_body!r}")
         for name in ("fault_kinds", "timeout_kinds"):
             unknown = sorted(set(getattr(self, name)) - set(CALL_KINDS))
             if unknown:
@@ -92,8 +117,15 @@ def _coerce(name: str, value: Any) -> Any:
         return (float(low), float(high))
     if name in ("fault_kinds", "timeout_kinds"):
         return frozenset(value or ())
-    if name == "forbidden_subscriptions":
-        return frozenset(str(sid).lower() for sid in (value or ()))
+    if name == "extra_graph_rows":
+        # A list is rows of `resources`; a mapping gives rows per table; (table, row) pairs pass through.
+        if isinstance(value, Mapping):
+            return tuple((str(table).lower(), row) for table, rows in value.items() for row in rows)
+        return tuple(
+            item if isinstance(item, tuple) and len(item) == 2 else ("resources", item) for item in (value or ())
+        )
+    if name in ("forbidden_subscriptions", "hidden_subscriptions", "graph_lag_clusters"):
+        return frozenset(str(item).lower() for item in (value or ()))
     return value
 
 
@@ -137,8 +169,12 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
             "serverErrorRate",
             "faultKinds",
             "forbiddenSubscriptions",
+            "hiddenSubscriptions",
+            "graphLagClusters",
             "timeouts",
             "truncateResults",
+            "errorBody",
+            "extraGraphRows",
         },
         f"{where}.faults",
     )
@@ -154,6 +190,10 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
         options["fault_kinds"] = faults["faultKinds"]
     if "forbiddenSubscriptions" in faults:
         options["forbidden_subscriptions"] = faults["forbiddenSubscriptions"]
+    if "hiddenSubscriptions" in faults:
+        options["hidden_subscriptions"] = faults["hiddenSubscriptions"]
+    if "graphLagClusters" in faults:
+        options["graph_lag_clusters"] = faults["graphLagClusters"]
     timeouts = faults.get("timeouts") or {}
     _no_unknown(timeouts, {"rate", "seconds", "kinds"}, f"{where}.faults.timeouts")
     if timeouts:
@@ -162,6 +202,23 @@ def behaviour_from_settings(settings: Mapping[str, Any] | None, source: str = "<
         options["timeout_kinds"] = timeouts.get("kinds", ())
     if "truncateResults" in faults:
         options["truncate_results"] = bool(faults["truncateResults"])
+    if "errorBody" in faults:
+        options["error_body"] = faults["errorBody"]
+    if "extraGraphRows" in faults:
+        extra = faults["extraGraphRows"]
+        if not isinstance(extra, list | Mapping) or (
+            isinstance(extra, Mapping) and not all(isinstance(rows, list) for rows in extra.values())
+        ):
+            raise FleetError(f"{where}.faults.extraGraphRows: expected a list of rows, or lists of rows by table")
+        unknown = (
+            sorted(str(t) for t in extra if str(t).lower() not in GRAPH_TABLES) if isinstance(extra, Mapping) else []
+        )
+        if unknown:
+            raise FleetError(
+                f"{where}.faults.extraGraphRows: unknown table(s) {', '.join(unknown)}; "
+                f"known: {', '.join(GRAPH_TABLES)}"
+            )
+        options["extra_graph_rows"] = faults["extraGraphRows"]
     try:
         return Behaviour().with_overrides(options)
     except (TypeError, ValueError) as exc:

@@ -7,6 +7,7 @@ Real SDK clients talk to it unchanged: ``base_url=server.endpoint``, any static 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,6 +40,7 @@ from auditor.emulator.faults import (
     format_hms,
 )
 from auditor.emulator.fleet import Fleet, as_fleet, load_fleet, normalise_location, resource_group_of
+from auditor.errors import AuditorError
 from auditor.nodeimage import parse_node_image
 
 DEFAULT_SERVE_PORT = 8443
@@ -126,9 +129,13 @@ def _route(path: str) -> _Route | None:
         return _Route("subscriptions", "get_subscription", {"sid": parts[1]})
     if low == ["providers", "microsoft.resourcegraph", "resources"]:
         return _Route("resource_graph", "resource_graph", {})
+    if n == 5 and low[:3] == ["providers", "microsoft.management", "managementgroups"] and low[4] == "descendants":
+        return _Route("management_groups", "descendants", {"group": parts[3]})
     if n < 5 or low[0] != "subscriptions":
         return None
     sid = parts[1]
+    if low[2:5] == ["providers", "microsoft.authorization", "permissions"] and n == 5:
+        return _Route("permissions", "permissions", {"sid": sid})
     if low[2:5] == ["providers", "microsoft.containerservice", "managedclusters"] and n == 5:
         return _Route("managed_clusters", "list_clusters", {"sid": sid})
     if (
@@ -356,6 +363,8 @@ class EmulatorServer:
             "list_maintenance": self._list_maintenance,
             "get_maintenance": self._get_maintenance,
             "kubernetes_versions": self._kubernetes_versions,
+            "permissions": self._permissions,
+            "descendants": self._descendants,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -374,7 +383,13 @@ class EmulatorServer:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self._certificates.cert_file, self._certificates.key_file)
         self._stopping.clear()
-        self._server = _TLSServer((self.host, self.port), context, self)
+        try:
+            self._server = _TLSServer((self.host, self.port), context, self)
+        except OSError as exc:
+            if self._temp_dir is not None:
+                self._temp_dir.cleanup()
+                self._temp_dir = None
+            raise AuditorError(_listen_failure(self.host, self.port, exc)) from exc
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -476,12 +491,36 @@ class EmulatorServer:
             self._record_error(traceback.format_exc())
             reply = _error(500, "InternalServerError", f"emulator handler failed: {type(exc).__name__}: {exc}")
             payload = json.dumps(reply.body).encode("utf-8")
+        if reply.status >= 400 and self.behaviour.error_body != "arm":
+            payload = self._hostile_error(handler, reply)
         self._write(handler, method, reply, payload)
+
+    def _hostile_error(self, handler: _Handler, reply: _Reply) -> bytes:
+        """An error body as a gateway or proxy writes it (Behaviour.error_body); sets its Content-Type."""
+        phrase = HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else "Error"
+        # Sorted by name, so a short excerpt of the echo still holds the Authorization header.
+        echoed = sorted(f"{name}: {value}" for name, value in handler.headers.items())
+        style = self.behaviour.error_body
+        if style == "html":
+            reply.headers["Content-Type"] = "text/html"
+            text = (
+                f"<html><head><title>{reply.status} {phrase}</title></head><body><center><h1>{reply.status} "
+                f"{phrase}</h1></center><hr><center>emulated gateway</center></body></html>"
+            )
+        elif style == "echo-text":
+            reply.headers["Content-Type"] = "text/plain; charset=utf-8"
+            text = f"{reply.status} {phrase}\nRequest headers:\n" + "\n".join(echoed)
+        else:  # echo-json: an ARM error whose message repeats the request headers
+            error = dict(reply.body.get("error") or {}) if isinstance(reply.body, dict) else {}
+            error["message"] = f"{error.get('message', phrase)} Request headers: {'; '.join(echoed)}"
+            return json.dumps({"error": error}, separators=(",", ":")).encode("utf-8")
+        return text.encode("utf-8")
 
     def _write(self, handler: _Handler, method: str, reply: _Reply, payload: bytes) -> None:
         try:
             handler.send_response(reply.status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
+            content_type = reply.headers.pop("Content-Type", "application/json; charset=utf-8")
+            handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(payload)))
             handler.send_header("x-ms-request-id", str(uuid.uuid4()))
             for name, value in reply.headers.items():
@@ -561,7 +600,7 @@ class EmulatorServer:
                         f"{decision.retry_after} s.",
                         {**quota_headers, "Retry-After": str(decision.retry_after)},
                     )
-        elif route.kind != "subscriptions" and self._rp_bucket is not None:
+        elif route.kind not in ("subscriptions", "management_groups") and self._rp_bucket is not None:
             key = (route.params["sid"].lower(), self._region_of(route))
             decision = self._rp_bucket.take(key)
             if not decision.allowed:
@@ -573,11 +612,20 @@ class EmulatorServer:
                     f"retry after {decision.retry_after} s.",
                     {"Retry-After": str(decision.retry_after)},
                 )
-        if route.kind not in ("subscriptions", "resource_graph"):
+        if route.kind not in ("subscriptions", "resource_graph", "management_groups"):
             sid = route.params["sid"].lower()
-            if sid in self.behaviour.forbidden_subscriptions:
+            # A forbidden subscription's permissions answer (and show what is missing); a hidden one's do not.
+            denied = sid in self.behaviour.hidden_subscriptions or (
+                sid in self.behaviour.forbidden_subscriptions and route.kind != "permissions"
+            )
+            if denied:
                 self._count("forbidden")
-                return self._forbidden(f"/subscriptions/{sid}", "Microsoft.ContainerService/managedClusters/read")
+                action = (
+                    "Microsoft.Authorization/permissions/read"
+                    if route.kind == "permissions"
+                    else "Microsoft.ContainerService/managedClusters/read"
+                )
+                return self._forbidden(f"/subscriptions/{sid}", action)
         if self._faults.times_out(route.kind):
             self._count("timeouts")
             # Hang past the client's read timeout; stop() cuts the wait short.
@@ -734,13 +782,57 @@ class EmulatorServer:
     # ----------------------------------------------------------------- ARM actions
 
     def _list_subscriptions(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
-        return self._page(self.fleet.subscriptions, "/subscriptions", query)
+        hidden = self.behaviour.hidden_subscriptions
+        visible = [s for s in self.fleet.subscriptions if str(s.get("subscriptionId", "")).lower() not in hidden]
+        return self._page(visible, "/subscriptions", query)
 
     def _get_subscription(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
         subscription = self.fleet.subscription(params["sid"])
-        if subscription is None:
+        if subscription is None or params["sid"].lower() in self.behaviour.hidden_subscriptions:
             return _error(404, "SubscriptionNotFound", f"The subscription '{params['sid']}' could not be found.")
         return _ok(subscription)
+
+    def _permissions(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
+        """What the caller may do at subscription scope (Permissions - List For Subscription, api 2022-04-01):
+        Reader (`*/read`) on an ordinary subscription; on a forbidden one, a role that reads the subscription and
+        its resource groups but no managed cluster."""
+        missing = self._subscription_missing(params["sid"])
+        if missing:
+            return missing
+        if params["sid"].lower() in self.behaviour.forbidden_subscriptions:
+            actions = [
+                "Microsoft.Resources/subscriptions/read",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ]
+        else:
+            actions = ["*/read"]
+        return _ok({"value": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]})
+
+    def _descendants(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
+        """The subscriptions under a management group (ManagementGroups_GetDescendants; nested groups are not
+        modelled: the fleet maps a group to its subscriptions)."""
+        group = params["group"]
+        mapping = self.fleet.management_groups
+        if mapping is None or group.lower() not in mapping:
+            return self._forbidden(
+                f"/providers/Microsoft.Management/managementGroups/{group}",
+                "Microsoft.Management/managementGroups/read",
+            )
+        items = []
+        for sid in mapping[group.lower()]:
+            subscription = self.fleet.subscription(sid) or {}
+            items.append(
+                {
+                    "id": f"/subscriptions/{sid}",
+                    "type": "/subscriptions",
+                    "name": sid,
+                    "properties": {
+                        "displayName": subscription.get("displayName", sid),
+                        "parent": {"id": f"/providers/Microsoft.Management/managementGroups/{group}"},
+                    },
+                }
+            )
+        return self._page(items, f"/providers/Microsoft.Management/managementGroups/{group}/descendants", query)
 
     def _list_clusters(self, params: dict[str, str], query: dict[str, str], body: Any) -> _Reply:
         missing = self._subscription_missing(params["sid"])
@@ -936,7 +1028,7 @@ class EmulatorServer:
         else:
             requested = set(known)
             scope = "/"
-        allowed = (requested & known) - forbidden
+        allowed = (requested & known) - forbidden - self.behaviour.hidden_subscriptions
         if (requested and not allowed) or (not requested and (subscriptions or groups)):
             return None, self._forbidden(scope, "Microsoft.ResourceGraph/resources/read")
         return allowed, None
@@ -965,7 +1057,15 @@ class EmulatorServer:
         allowed, denial = self._arg_scope(request)
         if denial is not None or allowed is None:
             return denial or _error(403, "AuthorizationFailed", "no subscriptions in scope")
-        rows = [r for r in self._arg_rows[table] if _row_subscription(r) in allowed]
+        lagging = self.behaviour.graph_lag_clusters
+        rows = [
+            r
+            for r in self._arg_rows[table]
+            if _row_subscription(r) in allowed and not (lagging and str(r.get("id", "")).lower() in lagging)
+        ]
+        extra = [row for extra_table, row in self.behaviour.extra_graph_rows if extra_table == table]
+        verbatim = {id(row) for row in extra}
+        rows = [*rows, *extra]
         if limit is not None:
             rows = rows[:limit]
         fingerprint = hashlib.sha256(
@@ -981,12 +1081,16 @@ class EmulatorServer:
         has_more = offset + top < len(rows)
         truncated = has_more and self.behaviour.truncate_results
         columns = projection or (list(_ARG_CLUSTER_COLUMNS) if table == "resources" else _row_columns(rows))
-        shaped = [{column: row.get(column) for column in columns} for row in page]
+        shaped = [row if id(row) in verbatim else {column: row.get(column) for column in columns} for row in page]
         data: Any
         if result_format == "table":
+            cells = [[r.get(column) if isinstance(r, dict) else None for column in columns] for r in shaped]
             data = {
-                "columns": [{"name": column, "type": _column_type([r[column] for r in shaped])} for column in columns],
-                "rows": [[r[column] for column in columns] for r in shaped],
+                "columns": [
+                    {"name": column, "type": _column_type([row[i] for row in cells])}
+                    for i, column in enumerate(columns)
+                ],
+                "rows": cells,
             }
         else:
             data = shaped
@@ -1002,6 +1106,18 @@ class EmulatorServer:
         elif has_more:
             response["$skipToken"] = _encode_token({"q": fingerprint, "o": offset + top})
         return _ok(response)
+
+
+def _listen_failure(host: str, port: int, exc: OSError) -> str:
+    """One line for a port the emulator cannot listen on."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: the port is already in use (another emulator?); "
+            "choose another with --port, or --port 0 for any free port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges); choose --port"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _row_subscription(row: dict[str, Any]) -> str:

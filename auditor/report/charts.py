@@ -327,3 +327,42 @@ def drift_new_resolved(labels: Sequence[str], new: Sequence[int], resolved: Sequ
     _scan_axis(axes, labels)
     axes.legend(fontsize=7, frameon=False)
     return _svg_data_uri(figure)
+
+
+# ---------------------------------------------------------------------------------------------- maintenance calendar
+
+WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+CALENDAR_PANELS = 6
+
+
+def maintenance_heatmap(load: Mapping[str, Sequence[Sequence[int]]]) -> str:
+    """One weekday x hour heatmap per environment: how many clusters have a window open in each hour (UTC).
+
+    At most CALENDAR_PANELS environments are drawn (the first ones, in ring order); one colour scale for all."""
+    names = list(load)[:CALENDAR_PANELS]
+    figure = Figure(figsize=(7.0, 1.55 * max(len(names), 1) + 0.6))
+    if not names:
+        axes = figure.add_subplot()
+        axes.set_axis_off()
+        axes.text(0.5, 0.5, "No maintenance window opens in this period", ha="center", va="center", fontsize=9)
+        return _svg_data_uri(figure)
+    peak = max(1, max(max(max(row) for row in load[n]) for n in names))
+    grid = figure.subplots(len(names), 1, squeeze=False, sharex=True)
+    image = None
+    for axes, name in zip(grid[:, 0], names, strict=True):
+        image = axes.imshow(
+            [list(row) for row in load[name]], aspect="auto", cmap="OrRd", vmin=0, vmax=peak, interpolation="nearest"
+        )
+        axes.set_yticks(range(7), WEEKDAY_LABELS, fontsize=6)
+        axes.set_ylabel(_label(name, 18), fontsize=7, rotation=0, ha="right", va="center")
+        axes.yaxis.label.set_parse_math(False)
+        axes.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)], fontsize=6)
+    grid[-1, 0].set_xlabel("hour of the day (UTC)", fontsize=7)
+    grid[0, 0].set_title("Clusters with a maintenance window open, by weekday and hour", fontsize=9)
+    if image is not None:
+        bar = figure.colorbar(image, ax=grid[:, 0].tolist(), fraction=0.025, pad=0.02)
+        bar.ax.tick_params(labelsize=6)
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
+        bar.set_label("clusters", fontsize=7)
+    return _svg_data_uri(figure)

@@ -6,15 +6,24 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
 from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
+from auditor.maintenance_calendar import (
+    REPORT_CHART_DAYS,
+    CalendarEvent,
+    MaintenanceCalendar,
+    build_calendar,
+    upcoming,
+    weekly_load,
+)
 from auditor.policy import Policy
-from auditor.store import Scan, resolve_scan
+from auditor.safetext import redact
+from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
 from auditor.trend import Drift, build_drift
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -134,6 +143,37 @@ class ReportData:
     drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    # The population reconciliation (scan_coverage), gaps first; None for a scan made before it was recorded.
+    coverage: list[dict[str, Any]] | None = None
+    # Nodes outside agent pools that no control can see, one row per cluster and kind (model table unseen_nodes).
+    not_covered: list[dict[str, Any]] = field(default_factory=list)
+    # What the scan covered as asked (tenant, named subscriptions or management groups): drift compares only these.
+    scope: ScanScope | None = None
+    # The maintenance calendar from the scan's start (auditor.maintenance_calendar): chart weeks, table days.
+    calendar: MaintenanceCalendar | None = None
+    calendar_load: dict[str, list[list[int]]] = field(default_factory=dict)
+    calendar_upcoming: list[CalendarEvent] = field(default_factory=list)
+
+    @property
+    def coverage_totals(self) -> dict[str, int]:
+        """In scope, reached, forbidden, not listed, unreconciled, unproven; clusters per source."""
+        rows = self.coverage or []
+        return {
+            "in_scope": len(rows),
+            "reached": sum(1 for r in rows if r["arm_clusters"] is not None),
+            "complete": sum(1 for r in rows if r["status"] == "complete"),
+            "forbidden": sum(1 for r in rows if r["status"] == "forbidden"),
+            "not_listed": sum(1 for r in rows if r["status"] == "not_listed"),
+            "unreconciled": sum(1 for r in rows if r["status"] == "unreconciled"),
+            "unproven": sum(1 for r in rows if r["status"] == "error"),
+            "graph_clusters": sum(r["graph_clusters"] for r in rows),
+            "arm_clusters": sum(r["arm_clusters"] or 0 for r in rows),
+            "missing_clusters": sum(r["missing_clusters"] or 0 for r in rows),
+        }
+
+    @property
+    def coverage_gaps(self) -> list[dict[str, Any]]:
+        return [r for r in self.coverage or [] if r["status"] != "complete"]
 
     @property
     def score(self) -> float:
@@ -146,7 +186,8 @@ class ReportData:
 
     @property
     def failing_clusters(self) -> int:
-        return len({f.resource_id for f in self.findings if f.status == "fail"})
+        # Subscription-level findings (no cluster) are not clusters.
+        return len({f.resource_id for f in self.findings if f.status == "fail" and f.cluster})
 
     @property
     def calls(self) -> list[dict[str, Any]]:
@@ -206,8 +247,10 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
     as_of: date | None = as_of_row[0] if as_of_row else None
     error_rows = con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    # Messages are redacted before they are stored; redacted again here for scans stored by older versions.
     errors = [
-        dict(zip(("call", "scope", "status", "code", "message"), row, strict=True)) for row in error_rows.fetchall()
+        dict(zip(("call", "scope", "status", "code", "message"), (*row[:4], redact(row[4] or "")), strict=True))
+        for row in error_rows.fetchall()
     ]
     error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
     error_summary = [
@@ -247,6 +290,20 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
+    coverage = scan_coverage(con, scan.scan_id)
+    not_covered = [
+        dict(zip(("resource_id", "cluster", "subscription", "node_pool", "kind", "detail"), row, strict=True))
+        for row in con.execute(
+            "SELECT u.cluster_id, c.name, coalesce(nullif(s.display_name, ''), c.subscription_id), u.node_pool, "
+            "u.kind, u.detail FROM unseen_nodes u JOIN clusters c USING (cluster_id) "
+            "LEFT JOIN subscriptions s USING (subscription_id) ORDER BY lower(c.name), u.cluster_id, u.kind"
+        ).fetchall()
+    ]
+    # The calendar as of the scan (not of the reading), from the model tables of this scan.
+    start = scan.started_at.replace(tzinfo=UTC)
+    calendar = build_calendar(
+        con, start, start + timedelta(days=REPORT_CHART_DAYS), environment_tag=str(policy.thresholds["ring_tag"])
+    )
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy, findings)
     return ReportData(
@@ -275,7 +332,41 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         error_summary=error_summary,
         drift=drift,
         timelines=timelines,
+        coverage=coverage,
+        not_covered=not_covered,
+        scope=scan_scopes(con, [scan])[scan.scan_id],
+        calendar=calendar,
+        calendar_load=weekly_load(calendar, policy.thresholds["ring_order"]),
+        calendar_upcoming=upcoming(calendar),
     )
+
+
+_COVERAGE_COLUMNS = (
+    "subscription_id",
+    "display_name",
+    "in_scope_by",
+    "listed",
+    "cluster_read",
+    "graph_clusters",
+    "arm_clusters",
+    "missing_clusters",
+    "status",
+    "note",
+)
+_COVERAGE_ORDER = {"forbidden": 0, "not_listed": 1, "unreconciled": 2, "error": 3, "complete": 4}
+
+
+def scan_coverage(con: duckdb.DuckDBPyConnection, scan_id: str) -> list[dict[str, Any]] | None:
+    """The scan's coverage rows, gaps first; None when the scan recorded none (made before schema version 4)."""
+    rows = [
+        dict(zip(_COVERAGE_COLUMNS, row, strict=True))
+        for row in con.execute(
+            f"SELECT {', '.join(_COVERAGE_COLUMNS)} FROM scan_coverage WHERE scan_id = ? ORDER BY subscription_id",
+            [scan_id],
+        ).fetchall()
+    ]
+    rows.sort(key=lambda r: (_COVERAGE_ORDER.get(r["status"], 9), str(r["display_name"] or "").lower()))
+    return rows or None
 
 
 TIMELINE_EVENTS = 40  # per cluster, the latest; `auditor history --cluster NAME` prints them all
@@ -404,7 +495,7 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
     worst: dict[str, int] = {}
     first: dict[str, Finding] = {}
     for f in findings:
-        if f.status != "fail" or not f.resource_id.lower().startswith("/subscriptions/"):
+        if f.status != "fail" or not f.cluster or not f.resource_id.lower().startswith("/subscriptions/"):
             continue
         key = f.resource_id.lower()
         rank = SEVERITY_RANK.get(f.severity, 0)
@@ -446,12 +537,26 @@ def _covers(waiver: Any, finding: Finding) -> bool:
 
 def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> list[dict[str, Any]]:
     """The exceptions register: every waiver of the policy, its state on the scan date, what it covered."""
-    waived = [f for f in findings if f.waiver]
+    # Findings by the waiver recorded on them, so each waiver finds its own in one lookup (linear in waivers plus
+    # findings); a record without the waiver's resource (an older cache) is matched the slow way.
+    recorded: dict[tuple[str, str, str, str], list[Finding]] = {}
+    unkeyed: list[Finding] = []
+    for finding in findings:
+        record = finding.waiver
+        if not record:
+            continue
+        if "resource" in record:
+            key = (finding.control_id, str(record.get("reason")), str(record["resource"]), str(record.get("expires")))
+            recorded.setdefault(key, []).append(finding)
+        else:
+            unkeyed.append(finding)
     register = []
     for waiver in policy.waivers:
         expires = getattr(waiver, "expires", None)
         expired = bool(as_of and expires and not waiver.active(as_of))
-        covered = [f for f in waived if _covers(waiver, f)]
+        covered = recorded.get((waiver.control, waiver.reason, waiver.resource, str(waiver.expires)), []) + [
+            f for f in unkeyed if _covers(waiver, f)
+        ]
         register.append(
             {
                 "control": waiver.control,

@@ -24,6 +24,9 @@ PDF_ROWS_PER_CONTROL = 50
 HTML_ROWS_PER_CONTROL = 200
 PDF_SUBSCRIPTION_ROWS = 500
 PDF_ERROR_ROWS = 100
+# The maintenance calendar's next-14-days table: `auditor calendar` and the .ics list every occurrence.
+PDF_CALENDAR_ROWS = 60
+HTML_CALENDAR_ROWS = 2000
 HTML_ERROR_ROWS = 2000
 # Untrusted text longer than this is clipped in the HTML findings table (the CSV and JSON keep it whole).
 HTML_TEXT_LIMIT = 1000
@@ -46,9 +49,11 @@ TABLE_COLUMNS = (
 )
 
 
-# The order in which the findings table sorts its status and severity columns: most serious first.
+# The order in which the findings table sorts its status and severity columns: most serious first. Missing evidence
+# (unknown) ranks above a warning: a control that could not look may hide a failure.
+STATUS_SERIOUSNESS = ("fail", "unknown", "warn", "waived", "pass", "not_applicable")
 SERIOUSNESS: dict[str, dict[str, int]] = {
-    "status": {s: i for i, s in enumerate(("fail", "warn", "unknown", "waived", "pass", "not_applicable"))},
+    "status": {s: i for i, s in enumerate(STATUS_SERIOUSNESS)},
     "severity": {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))},
 }
 
@@ -152,7 +157,7 @@ def findings_blob(findings: list[Finding]) -> str:
     integer comparison and a text search scans the dictionaries once, so the table stays fast at 150,000
     findings. Rows come failures first.
     """
-    rank = {s: i for i, s in enumerate(("fail", "warn", "unknown", "waived", "pass", "not_applicable"))}
+    rank = SERIOUSNESS["status"]
     ordered = sorted(findings, key=lambda f: rank.get(f.status, len(STATUSES)))
     values: list[list[str]] = [[] for _ in TABLE_COLUMNS]
     tag_text: dict[str, str] = {}  # per cluster: every finding of a cluster carries the same tags
@@ -198,6 +203,7 @@ def render_html_text(data: ReportData, medium: str) -> str:
         "versions": charts.version_distribution(data.versions),
         "image_age": charts.image_age_histogram(data.image_ages, int(data.policy.thresholds["image_max_age_days"])),
         "subscriptions": charts.compliance_by_subscription(data.subscriptions),
+        "calendar": charts.maintenance_heatmap(data.calendar_load),
     }
     pdf = medium == "pdf"
     script, script_hash = _script()
@@ -209,6 +215,7 @@ def render_html_text(data: ReportData, medium: str) -> str:
         row_limit=PDF_ROWS_PER_CONTROL if pdf else HTML_ROWS_PER_CONTROL,
         sub_limit=PDF_SUBSCRIPTION_ROWS if pdf else None,
         error_limit=PDF_ERROR_ROWS if pdf else HTML_ERROR_ROWS,
+        calendar_limit=PDF_CALENDAR_ROWS if pdf else HTML_CALENDAR_ROWS,
         findings_blob="" if pdf else findings_blob(data.findings),
         script=script,
         script_hash=script_hash,

@@ -1,7 +1,8 @@
 """CSV and JSON: every finding, for spreadsheets and pipelines.
 
 JSON: an array of findings, valid against docs/findings.schema.json, values exactly as evaluated.
-CSV: UTF-8 with a header row; a cell a spreadsheet could run as a formula gets a leading apostrophe.
+CSV: UTF-8 with a header row; a cell a spreadsheet could run as a formula gets a leading apostrophe, and so does
+every line of a cell that holds a line break (such a cell is always quoted).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -44,12 +46,29 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 _WIDE_PREFIXES = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+# Everything some reader takes for the end of a row: CR, LF, CRLF, and the separators str.splitlines() knows.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
 def neutralise_cell(value: str) -> str:
     """Stop spreadsheets from running a cell as a formula (CSV injection): prefix an apostrophe.
 
-    Leading spaces are looked through, since some spreadsheets trim them before parsing.
+    Leading spaces and quotes are looked through, since some spreadsheets trim them before parsing. A cell
+    holding a line break is neutralised as a whole and line by line: a reader that splits rows at a bare CR (or
+    any break) whatever the quotes would start a row with each line. Its breaks become LF, which the writer
+    always quotes.
     """
-    stripped = value.lstrip(" ")
+    if _LINE_BREAK.search(value):
+        lines = [_neutralise_line(line) for line in _LINE_BREAK.split(value)]
+        joined = "\n".join(lines)
+        return joined if joined.startswith("'") else "'" + joined
+    return _neutralise_line(value)
+
+
+def _neutralise_line(value: str) -> str:
+    # Quotes are looked through too: a reader that splits a quoted cell at its line breaks sees `""=1+1`, which
+    # it parses as `=1+1`.
+    stripped = value.lstrip(' "')
     if value.startswith(_FORMULA_PREFIXES) or stripped.startswith(_FORMULA_PREFIXES + _WIDE_PREFIXES):
         return "'" + value
     return value
@@ -76,6 +95,7 @@ def _csv_row(finding: Finding) -> list[str]:
 
 def write_findings_csv(findings: Iterable[Finding], stream: TextIO) -> None:
     """Findings as CSV rows written to a text stream, header first, every cell neutralised."""
+    # QUOTE_MINIMAL quotes every field holding the line terminator: every multi-line cell, after neutralise_cell.
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for finding in findings:

@@ -74,4 +74,7 @@ SELECT
         || coalesce(location, '?') || '|' || coalesce(image_family, '?') || '=' || coalesce(latest, 'not collected')
         || '; as of ' || CAST(as_of AS VARCHAR) AS evidence,
     NULL AS target
-FROM decided;
+FROM decided
+UNION ALL
+-- Nodes outside agent pools (queries/model/25_unseen_nodes.sql): nothing to judge, so never a pass.
+SELECT cluster_id, node_pool, status, detail, evidence, NULL FROM unseen_nodes;

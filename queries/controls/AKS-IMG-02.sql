@@ -61,4 +61,7 @@ SELECT
         || coalesce(location, '?') || '|' || coalesce(image_family, '?') || '=' || coalesce(latest, 'not collected')
         AS evidence,
     CASE WHEN reason = 'behind' THEN latest END AS target
-FROM decided;
+FROM decided
+UNION ALL
+-- Nodes outside agent pools (queries/model/25_unseen_nodes.sql): nothing to judge, so never a pass.
+SELECT cluster_id, node_pool, status, detail, evidence, NULL FROM unseen_nodes;

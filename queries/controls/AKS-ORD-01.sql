@@ -253,13 +253,14 @@ judged AS (
 described AS (
     SELECT
         j.*,
-        -- The latest campaign first; between two ending together, the Kubernetes one, then by key.
+        -- The latest campaign first; between two ending together, the Kubernetes one, then by key (a total order:
+        -- arg_max over rank_key never ties).
         (epoch(j.last_at) * 2 + CASE j.kind WHEN 'kubernetes' THEN 1 ELSE 0 END, j.campaign_key) AS rank_key,
         (SELECT string_agg(m.who || ' ' || m.when_text
                            || CASE WHEN m.start_time IS NOT NULL AND m.start_time < m.reach_start
                                    THEN ' (started ' || strftime(m.start_time, '%H:%M') || ')' ELSE '' END
                            || CASE WHEN m.role = 'failed' THEN ' FAILED' ELSE '' END,
-                           ', ' ORDER BY m.reach_end, m.reach_start, m.who)
+                           ', ' ORDER BY m.reach_end, m.reach_start, m.who, m.role, m.start_time)
          FROM members m WHERE m.campaign_key = j.campaign_key AND m.role IN ('step', 'failed')) AS order_seen,
         (SELECT string_agg(m.who, ', ' ORDER BY m.who)
          FROM members m WHERE m.campaign_key = j.campaign_key AND m.role = 'failed') AS failed_who,

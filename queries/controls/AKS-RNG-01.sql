@@ -19,8 +19,8 @@ specs AS (
 known AS (
     SELECT
         cluster_id AS cid,
-        arg_max(name, taken_at) AS name,
-        list_transform(map_entries(TRY_CAST(coalesce(arg_max(tags, taken_at), '{}'::JSON) AS MAP(VARCHAR, VARCHAR))),
+        arg_max(name, (taken_at, name)) AS name,
+        list_transform(map_entries(TRY_CAST(coalesce(arg_max(tags, (taken_at, CAST(tags AS VARCHAR))), '{}'::JSON) AS MAP(VARCHAR, VARCHAR))),
                        lambda t: {'k': lower(t.key), 'v': lower(coalesce(t.value, ''))}) AS tag_pairs,
         min(taken_at) AS first_seen
     FROM history_snapshots
@@ -48,7 +48,7 @@ reach AS (
 moves AS (
     -- When a cluster moved to what it runs: the earliest such event (control plane for Kubernetes, any pool for an
     -- image). No row: it ran it since before its history began.
-    SELECT i.cid, i.kind, i.value, arg_min(r.window_start, r.window_end) AS moved_from, min(r.window_end) AS moved_by
+    SELECT i.cid, i.kind, i.value, arg_min(r.window_start, (r.window_end, r.window_start)) AS moved_from, min(r.window_end) AS moved_by
     FROM items i
     JOIN reach r ON r.cid = i.cid AND r.kind = i.kind AND r.value = i.value
      AND (i.kind = 'node-image' OR r.target = 'control_plane')
@@ -85,10 +85,10 @@ lower_facts AS (
 lower_summary AS (
     SELECT ring_tag, rings, kind, value,
            min(certain) AS certain_first,
-           arg_min(who, certain) AS certain_who,
+           arg_min(who, (certain, who)) FILTER (WHERE certain IS NOT NULL) AS certain_who,
            bool_or(possible IS NULL) AS before_history,
            min(possible) AS possible_first,
-           arg_min(who, possible) AS possible_who
+           arg_min(who, (possible, who)) FILTER (WHERE possible IS NOT NULL) AS possible_who
     FROM lower_facts
     GROUP BY ring_tag, rings, kind, value
 ),
@@ -142,7 +142,7 @@ per_cluster AS (
         string_agg(e.text, '; ' ORDER BY e.kind, e.value) FILTER (WHERE e.outcome = 'fail') AS fail_text,
         string_agg(e.text, '; ' ORDER BY e.kind, e.value) FILTER (WHERE e.outcome = 'unknown') AS unknown_text,
         string_agg(e.text, '; ' ORDER BY e.kind, e.value) FILTER (WHERE e.outcome = 'pass') AS pass_text,
-        arg_min(e.value, e.kind) FILTER (WHERE e.outcome = 'fail' AND e.kind = 'kubernetes') AS failing_version
+        min(e.value) FILTER (WHERE e.outcome = 'fail' AND e.kind = 'kubernetes') AS failing_version
     FROM params p
     LEFT JOIN explained e ON e.cid = p.cid
     GROUP BY ALL

@@ -25,14 +25,14 @@ WITH reached AS (
         e.kind,
         e.target,
         e.to_version,
-        arg_max(e.pool_mode, e.window_end) FILTER (WHERE e.pool_mode IS NOT NULL) AS event_mode,
+        arg_max(e.pool_mode, (e.window_end, e.pool_mode)) FILTER (WHERE e.pool_mode IS NOT NULL) AS event_mode,
         min(e.event_time)                                             AS exact_at,
-        arg_min(e.window_start, e.window_end)                         AS window_start,
+        arg_min(e.window_start, (e.window_end, e.window_start)) AS window_start,
         min(e.window_end)                                             AS window_end,
         string_agg(DISTINCT e.source, ', ' ORDER BY e.source)         AS sources,
         bool_or(coalesce(e.mapping, '') = 'uncertain')                AS uncertain,
-        string_agg(DISTINCT e.note, '; ') FILTER (WHERE e.mapping = 'uncertain') AS mapping_note,
-        arg_min(e.from_version, e.window_end)                         AS from_version,
+        string_agg(DISTINCT e.note, '; ' ORDER BY e.note) FILTER (WHERE e.mapping = 'uncertain') AS mapping_note,
+        arg_min(e.from_version, (e.window_end, e.from_version)) AS from_version,
         count(*)                                                      AS events
     FROM history_events e
     WHERE e.phase = 'reached' AND e.target <> 'cluster' AND coalesce(e.mapping, '') <> 'unmapped'
@@ -110,7 +110,7 @@ steps AS (
 ),
 spans AS (
     SELECT campaign_key, cluster_id, kind, min(reach_start) AS first_at, max(reach_end) AS last_at,
-           any_value(window_hours) AS window_hours
+           min(window_hours) AS window_hours
     FROM steps GROUP BY ALL
 ),
 extras AS (
@@ -177,13 +177,21 @@ FROM alone_numbered;
 
 -- One row per campaign: its kind, version, span and a label for messages.
 CREATE OR REPLACE TEMP TABLE upgrade_campaigns AS
-WITH agg AS (
+WITH counted AS (
+    -- How often each version occurs in a campaign, so the most frequent one is chosen with a total order (mode()
+    -- picks any of a tie).
+    SELECT *,
+           count(to_version) OVER (PARTITION BY campaign_key, to_version) AS version_rows,
+           sum(CASE WHEN role = 'step' THEN 1 ELSE 0 END) OVER (PARTITION BY campaign_key, to_version) AS version_steps
+    FROM upgrade_campaign_members
+),
+agg AS (
     SELECT
         campaign_key,
-        any_value(cluster_id)                                                   AS cluster_id,
-        any_value(kind)                                                         AS kind,
-        mode(to_version) FILTER (WHERE role = 'step')                           AS step_version,
-        mode(to_version) FILTER (WHERE to_version IS NOT NULL)                  AS any_version,
+        min(cluster_id)                                                         AS cluster_id,
+        min(kind)                                                               AS kind,
+        arg_max(to_version, (version_steps, to_version)) FILTER (WHERE role = 'step') AS step_version,
+        arg_max(to_version, (version_rows, to_version)) FILTER (WHERE to_version IS NOT NULL) AS any_version,
         min(reach_start)                                                        AS first_at,
         max(reach_end)                                                          AS last_at,
         min(reach_start) FILTER (WHERE exact)                                   AS first_exact,
@@ -192,7 +200,7 @@ WITH agg AS (
         count(*) FILTER (WHERE role = 'evidence')                               AS evidence,
         sum(events)                                                             AS events,
         string_agg(DISTINCT sources, ', ' ORDER BY sources)                     AS sources
-    FROM upgrade_campaign_members
+    FROM counted
     GROUP BY campaign_key
 )
 SELECT

@@ -1,0 +1,132 @@
+"""The scan's maintenance windows expanded into model tables, by the one expander (auditor.maintenance_windows):
+
+- ``maintenance_occurrences``: every occurrence of every aksManagedAutoUpgradeSchedule and
+  aksManagedNodeOSUpgradeSchedule window (UTC, naive TIMESTAMPs), from a lookback of two recurrence periods before
+  the scan's start to HORIZON_DAYS after it, with the end of the occurrence before each one (NULL for the first
+  occurrence ever).
+- ``maintenance_window_problems``: windows that cannot be expanded, and why (a control reports them unknown).
+- ``maintenance_horizon``: the scan's start, the horizon's end and its length in days.
+
+The window controls (AKS-WIN-04, AKS-WIN-05) read these tables; `auditor calendar` expands the same windows with
+the same code over the weeks it shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from auditor.maintenance_windows import (
+    WindowError,
+    occurrences,
+    parse_cached,
+    previous_occurrence,
+    window_kind,
+)
+
+# Every schedule AKS allows (intervalMonths at most 6) opens at least once in 184 days unless a freeze hides it.
+HORIZON_DAYS = 184
+# Room before the scan for the longest lead a policy may ask of a lower ring (ring_window_lead_hours <= 168).
+_LEAD_ROOM = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """One window's occurrences as column values (epoch seconds, UTC): cheap to repeat for every cluster using it."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    previous_ends: tuple[int, ...]  # -1: no earlier occurrence
+    clipped: tuple[bool, ...]
+    phase_assumed: tuple[bool, ...]
+    in_horizon: tuple[bool, ...]
+
+
+@lru_cache(maxsize=4096)
+def _expanded(window_json: str, started: datetime, until: datetime) -> _Columns:
+    """A window's occurrences from two recurrence periods (and the lead room) before `started` to `until`, with the
+    end of the occurrence before each (memoised: fleets repeat a few window definitions many times)."""
+    window = parse_cached(window_json)
+    found = occurrences(window, started - 2 * window.period - _LEAD_ROOM, until)
+    before = previous_occurrence(window, found[0].starts) if found else None
+    previous = [before, *found[:-1]] if found else []
+    return _Columns(
+        tuple(int(o.starts.timestamp()) for o in found),
+        tuple(int(o.ends.timestamp()) for o in found),
+        tuple(int(p.ends.timestamp()) if p is not None else -1 for p in previous),
+        tuple(o.clipped for o in found),
+        tuple(o.phase_assumed for o in found),
+        tuple(o.ends > started for o in found),
+    )
+
+
+def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
+    """Create maintenance_occurrences and maintenance_window_problems from the `maintenance` and `scan` tables."""
+    row = con.execute("SELECT started_at FROM scan").fetchone()
+    rows = con.execute(
+        "SELECT cluster_id, lower(config_name), CAST(payload->'$.properties.maintenanceWindow' AS VARCHAR) "
+        "FROM maintenance WHERE form = 'window' ORDER BY cluster_id, lower(config_name)"
+    ).fetchall()
+    labels: dict[str, list[str]] = {"cluster_id": [], "config_key": [], "kind": []}
+    values: dict[str, list[Any]] = {name: [] for name in _Columns.__dataclass_fields__}
+    problems: list[tuple[str, str, str, str]] = []
+    if row is not None:
+        started = row[0].replace(tzinfo=UTC)
+        horizon_end = started + timedelta(days=HORIZON_DAYS)
+        for cluster_id, config_key, window_json in rows:
+            kind = window_kind(config_key)
+            if kind is None or window_json is None:
+                continue
+            # Canonical text, so equal windows share one expansion whatever their key order.
+            canonical = json.dumps(json.loads(window_json), sort_keys=True, separators=(",", ":"))
+            try:
+                columns = _expanded(canonical, started, horizon_end)
+            except WindowError as exc:
+                problems.append((cluster_id, config_key, kind, str(exc)))
+                continue
+            count = len(columns.starts)
+            labels["cluster_id"].extend([cluster_id] * count)
+            labels["config_key"].extend([config_key] * count)
+            labels["kind"].extend([kind] * count)
+            for name in values:
+                values[name].extend(getattr(columns, name))
+    epoch = {name: np.array(values[name], dtype=np.int64) for name in ("starts", "ends", "previous_ends")}
+    previous = epoch["previous_ends"].astype("datetime64[s]")
+    previous[epoch["previous_ends"] < 0] = np.datetime64("NaT")
+    arrays = {
+        "cluster_id": np.array(labels["cluster_id"], dtype=object),
+        "config_key": np.array(labels["config_key"], dtype=object),
+        "kind": np.array(labels["kind"], dtype=object),
+        "starts_at": epoch["starts"].astype("datetime64[s]"),
+        "ends_at": epoch["ends"].astype("datetime64[s]"),
+        "previous_end": previous,
+        "clipped": np.array(values["clipped"], dtype=bool),
+        "phase_assumed": np.array(values["phase_assumed"], dtype=bool),
+        "in_horizon": np.array(values["in_horizon"], dtype=bool),
+    }
+    con.register("_occurrence_arrays", arrays)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE maintenance_occurrences AS SELECT cluster_id::VARCHAR AS cluster_id, "
+            "config_key::VARCHAR AS config_key, kind::VARCHAR AS kind, CAST(starts_at AS TIMESTAMP) AS starts_at, "
+            "CAST(ends_at AS TIMESTAMP) AS ends_at, CAST(previous_end AS TIMESTAMP) AS previous_end, "
+            "clipped, phase_assumed, in_horizon FROM _occurrence_arrays"
+        )
+    finally:
+        con.unregister("_occurrence_arrays")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE maintenance_horizon AS SELECT started_at, "
+        f"started_at + INTERVAL {HORIZON_DAYS} DAY AS ends_at, {HORIZON_DAYS} AS days FROM scan"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE maintenance_window_problems "
+        "(cluster_id VARCHAR, config_key VARCHAR, kind VARCHAR, problem VARCHAR)"
+    )
+    if problems:
+        con.executemany("INSERT INTO maintenance_window_problems VALUES (?, ?, ?, ?)", problems)
