@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean test-tools
+.PHONY: demo test lint bench clean test-tools screenshots
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -35,6 +35,10 @@ test-tools:
 	  || echo "warning: could not install $(TEST_TOOLS): the tests that need them will be skipped" >&2; \
 	else echo "note: $(TEST_TOOLS) are missing and cannot be installed here (needs root and apt-get): the tests that need them will be skipped" >&2; fi
 
+# The README's pictures, rendered from the current demo's report.pdf and period-report.pdf (needs pdftoppm).
+screenshots: $(STAMP)
+	$(BIN)/python scripts/render_pages.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests bench scripts
 	$(BIN)/ruff format --check auditor tests bench scripts
@@ -46,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/trend.py
 	$(BIN)/python bench/incluster.py
+	$(BIN)/python bench/period.py
 	$(BIN)/python bench/waivers.py
 	$(BIN)/python bench/scan.py
 

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -342,6 +343,42 @@ def write_reports(
     return [*paths, manifest, write_attestation(data, manifest, sign_key)]
 
 
+def write_period_reports(
+    db_path: Path,
+    start: date | None,
+    end: date | None,
+    policy_path: Path | None,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    scope: str | None = None,
+    sign_key: SigningKey | None = None,
+    progress: Any = None,
+) -> list[Path]:
+    """Render the period report of every scan of one scope (`scope`, or the newest scan's up to `end`) between
+    start and end (docs/period.md): the chosen formats (pdf, html, csv) and period.json; the PDF signed when a key
+    is given."""
+    from auditor.period import build_period
+    from auditor.report.period import PERIOD_PDF
+    from auditor.report.period import write_period_reports as render
+
+    policy = load_policy(policy_path)
+    con = open_db(db_path)
+    try:
+        period = build_period(con, policy, start=start, end=end, scope=scope, progress=progress)
+    finally:
+        con.close()
+    output_directory(out_dir)
+    paths = render(period, list(formats), out_dir)
+    if sign_key is not None and "pdf" in formats:
+        from auditor.signing import sign_pdf
+
+        sign_pdf(
+            out_dir / PERIOD_PDF, sign_key, reason=f"aks-upgrade-auditor period report {period.start} to {period.end}"
+        )
+    return paths
+
+
 def print_catalog(policy_path: Path | None, output_format: str) -> None:
     """The catalog with the thresholds in effect."""
     policy = load_policy(policy_path)
@@ -377,6 +414,11 @@ def print_catalog(policy_path: Path | None, output_format: str) -> None:
     for c in catalog:
         table.add_row(c.id, c.level, c.severity, c.title)
     console.print(table)
+    # One line per source, never wrapped: a URL must survive copy and paste.
+    console.print("Sources (the pages each rule rests on):", markup=False, highlight=False)
+    for c in catalog:
+        for url in c.references:
+            console.print(f"  {c.id}  {url}", soft_wrap=True, markup=False, highlight=False)
     thresholds = Table(title=f"Thresholds in effect ({policy.source})")
     for column in ("Threshold", "Value", "Meaning"):
         thresholds.add_column(column)
@@ -485,7 +527,8 @@ def run_demo(
     formats: Sequence[str] = DEMO_REPORTS,
 ) -> list[Path]:
     """Generate a fleet, let it evolve month by month, serve each month with the emulator and scan it (the
-    last scan today), then write the reports of the latest scan, drift section included.
+    last scan today), then write the reports of the latest scan, drift section included, and the period
+    report over the months scanned.
 
     The demo keeps its scans in a store of its own, out_dir/demo.duckdb, never in `scan`'s default store. It is
     built beside under a temporary name and moved into place only once whole, and it replaces only a store that
@@ -555,6 +598,9 @@ def run_demo(
     paths = write_reports(db_path, results[-1].scan_id, None, list(formats), out_dir)
     if not paths:
         raise AuditorError("the demo wrote no report")
+    # The period report over the months scanned (docs/period.md): patch latency, compliance shares, exceptions.
+    first_day = history[0][0].date()
+    paths += write_period_reports(db_path, first_day, today.date(), None, list(formats), out_dir)
     paths.append(_demo_calendar(db_path, results[-1].scan_id, out_dir))
     paths.append(_demo_preflight(history[-1][1], out_dir, quiet=quiet, credential=demo_credential))
     return paths

@@ -205,6 +205,20 @@ policy_option = click.option(
     help="Policy TOML file (built-in defaults otherwise).",
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only results, no progress or summaries.")
+to_option = click.option(
+    "--to",
+    "until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the period (YYYY-MM-DD, UTC; scans started on or before it).",
+)
+scope_option = click.option(
+    "--scope",
+    "scope",
+    default="latest",
+    show_default=True,
+    help="Scope id (or prefix) whose scans to take; 'latest' is the newest scan's (up to --to). The others are listed.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -415,9 +429,20 @@ def _formats(value: str) -> list[str]:
     default=None,
     help="Environment variable holding the --sign-key password (default AUDITOR_SIGN_PASSWORD, if set).",
 )
+@click.option(
+    "--from",
+    "since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="A period report instead of one scan's: first day of the period (YYYY-MM-DD, UTC; docs/period.md).",
+)
+@to_option
+@scope_option
 @quiet_option
+@click.pass_context
 @handle_errors
 def report(
+    ctx: click.Context,
     db_path: Path,
     scan_selector: str,
     policy_path: Path | None,
@@ -425,10 +450,14 @@ def report(
     out_dir: Path,
     sign_key: Path | None,
     sign_password_env: str | None,
+    since: Any,
+    until: Any,
+    scope: str,
     quiet: bool,
 ) -> None:
-    """Write the reports of a scan; prints their paths."""
-    from auditor.app import write_reports
+    """Write the reports of a scan, or with --from/--to of every scan of one scope in a period; prints their
+    paths."""
+    from auditor.app import write_period_reports, write_reports
 
     try:
         chosen = _formats(formats)
@@ -436,12 +465,33 @@ def report(
         raise click.UsageError(str(exc)) from exc
     if sign_password_env and not sign_key:
         raise click.UsageError("--sign-password-env needs --sign-key")
+    period = since is not None or until is not None
+    if period and ctx.get_parameter_source("scan_selector") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--scan does not go with --from/--to: a period report covers every scan in the period")
+    if not period and ctx.get_parameter_source("scope") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--scope selects the scans of a period report: give --from and/or --to with it")
+    if since and until and since > until:
+        raise click.UsageError(f"--from {since:%Y-%m-%d} is after --to {until:%Y-%m-%d}")
     key = None
     if sign_key:
         from auditor.signing import load_signing_key
 
         key = load_signing_key(sign_key, sign_password_env)
-    for path in write_reports(db_path, scan_selector, policy_path, chosen, out_dir, sign_key=key):
+    if period:
+        paths = write_period_reports(
+            db_path,
+            since.date() if since else None,
+            until.date() if until else None,
+            policy_path,
+            chosen,
+            out_dir,
+            scope=scope,
+            sign_key=key,
+            progress=None if quiet else _stderr,
+        )
+    else:
+        paths = write_reports(db_path, scan_selector, policy_path, chosen, out_dir, sign_key=key)
+    for path in paths:
         click.echo(str(path))
 
 
@@ -575,38 +625,43 @@ def demo(out_dir: Path, clusters: int, subscriptions: int, seed: int, months: in
 @db_option
 @click.option(
     "--since",
+    "--from",
+    "since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
     help="Only scans started on or after this date (YYYY-MM-DD, UTC).",
 )
-@click.option(
-    "--scope",
-    "scope",
-    default="latest",
-    show_default=True,
-    help="Scope id (or prefix) whose scans to compare; 'latest' is the newest scan's. The trend lists the others.",
-)
+@to_option
+@scope_option
 @policy_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @quiet_option
 @handle_errors
-def trend(db_path: Path, since: Any, scope: str, policy_path: Path | None, output_format: str, quiet: bool) -> None:
+def trend(
+    db_path: Path, since: Any, until: Any, scope: str, policy_path: Path | None, output_format: str, quiet: bool
+) -> None:
     """Drift across scans: results per scan and control, failures new and resolved since the previous scan,
-    fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md)."""
+    fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md); with
+    --format json also the period's figures (patch latency, compliance shares, exceptions: docs/period.md)."""
+    from auditor.period import trend_and_period
     from auditor.policy import load_policy
     from auditor.store import open_db
-    from auditor.trend import build_trend, print_trend_table
+    from auditor.trend import print_trend_table
 
+    if since and until and since > until:
+        raise click.UsageError(f"--from {since:%Y-%m-%d} is after --to {until:%Y-%m-%d}")
     policy = load_policy(policy_path)
     con = open_db(db_path)
     try:
-        result = build_trend(
+        result, period = trend_and_period(
             con,
             policy,
             since=since.date() if since else None,
+            until=until.date() if until else None,
             scope=scope,
             progress=None if quiet else _stderr,
             details=output_format == "json",
+            with_period=output_format == "json",
         )
     finally:
         con.close()
@@ -614,7 +669,8 @@ def trend(db_path: Path, since: Any, scope: str, policy_path: Path | None, outpu
         others = "; ".join(f"{o['id']} ({o['label']}, {o['scans']} scan(s))" for o in result.other_scopes)
         _stderr(f"note: only scans of one scope are compared; the store also holds {others}: choose with --scope ID")
     if output_format == "json":
-        result.write_json(sys.stdout)  # streamed: a large fleet's lists run to hundreds of MB
+        # streamed: a large fleet's lists run to hundreds of MB
+        result.write_json(sys.stdout, extra={"period": period.as_dict() if period else None})
     else:
         print_trend_table(result)
 

@@ -25,11 +25,22 @@ STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 LEVELS = ("cluster", "pool", "fleet", "subscription")
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
-_REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation"}
-_OPTIONAL_META = {"thresholds", "references"}
+_REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation", "references"}
+# remediation_variants: alternative commands for findings whose `target` names the variant (e.g. a Windows pool
+# migrates by adding a pool, not in place).
+_OPTIONAL_META = {"thresholds", "remediation_variants"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
+_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
+_REFERENCE = re.compile(r"^https://[^\s/]+\.[^\s/]+/\S*$")
+# A pool the evidence names only by its place in agentPoolProfiles (queries/model/20_node_pools.sql): no name to use.
+_UNNAMED_POOL = re.compile(r"^agentPoolProfiles\[\d+\]$")
+_MISSING_VALUE = {
+    "resource_group": "the evidence names no resource group",
+    "cluster": "the evidence names no cluster",
+    "pool": "the pool has no name in the evidence",
+    "target": "the evidence gives no target to name",
+}
 
 
 @dataclass(frozen=True)
@@ -47,16 +58,32 @@ class Control:
     sql: str
     frameworks: tuple[str, ...] = ()
     thresholds: tuple[str, ...] = ()
-    references: tuple[str, ...] = ()  # https URLs of the Microsoft (and Kubernetes) pages the rule rests on
+    references: tuple[str, ...] = ()  # the Microsoft pages the rule's facts come from
+    remediation_variants: tuple[tuple[str, str], ...] = ()
+
+    def template_for(self, target: str | None) -> str:
+        """The remediation template for a finding: the variant its target names, else the default."""
+        return dict(self.remediation_variants).get(target or "", self.remediation)
 
     def remediation_for(self, resource_group: str, cluster: str, pool: str | None, target: str | None) -> str:
-        # Names are untrusted: quote them so a copied command cannot run anything else.
-        return self.remediation.format(
-            resource_group=shlex.quote(resource_group or "RG"),
-            cluster=shlex.quote(cluster or "NAME"),
-            pool=shlex.quote(pool or "POOL"),
-            target=shlex.quote(target or "VERSION"),
-        )
+        """The remediation with the resource's values. Names are untrusted: each is shell-quoted, so a copied
+        command cannot run anything else. A value the evidence lacks is never replaced by a placeholder: its
+        option (with anything glued to the value, as in `-n {pool}2`) is left out and a trailing shell comment says
+        which and why."""
+        values = {"resource_group": resource_group, "cluster": cluster, "pool": pool, "target": target}
+        if pool is not None and _UNNAMED_POOL.match(pool):
+            values["pool"] = None
+        command = self.template_for(target)
+        omitted: list[str] = []
+        for name, value in values.items():
+            if value or "{" + name + "}" not in command:
+                continue
+            flag = re.search(r"(\s+(--?[A-Za-z][\w-]*))?\s+\{" + name + r"\}[^\s{}]*", command)
+            if flag:
+                command = command[: flag.start()] + command[flag.end() :]
+                omitted.append(f"{flag.group(2) or name} omitted: {_MISSING_VALUE[name]}")
+        filled = command.format(**{k: shlex.quote(v) for k, v in values.items() if v})
+        return filled + (f"  # {'; '.join(omitted)}" if omitted else "")
 
 
 @dataclass(frozen=True)
@@ -141,28 +168,39 @@ def _load_control(toml_path: Path) -> Control:
         or not all(isinstance(e, str) and _EVIDENCE_KIND.match(e) for e in evidence)
     ):
         raise AuditorError(f"{toml_path}: 'evidence' must be a non-empty list of evidence kinds (snake_case)")
-    used = {name for _, name, _, _ in string.Formatter().parse(meta["remediation"]) if name is not None}
     # A subscription-level finding names no cluster, group or pool: only {target} can be filled in.
     allowed = (
         {"target"}
         if meta["level"] == "subscription"
         else _PLACEHOLDERS - ({"pool"} if meta["level"] != "pool" else set())
     )
-    if used - allowed:
+    variants = meta.get("remediation_variants", {})
+    if not isinstance(variants, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip().startswith("az ")
+        for k, v in variants.items()
+    ):
+        raise AuditorError(f"{toml_path}: 'remediation_variants' maps target values to az commands")
+    for template in [meta["remediation"], *variants.values()]:
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if used - allowed:
+            raise AuditorError(
+                f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
+                f" (allowed: {', '.join(sorted(allowed))})"
+            )
+    references = meta["references"]
+    if (
+        not isinstance(references, list)
+        or not references
+        or not all(isinstance(r, str) and _REFERENCE.match(r) for r in references)
+        or len(set(references)) != len(references)
+    ):
         raise AuditorError(
-            f"{toml_path}: remediation uses unknown placeholder(s) {', '.join(sorted(used - allowed))}"
-            f" (allowed: {', '.join(sorted(allowed))})"
+            f"{toml_path}: 'references' must be a non-empty list of distinct https URLs "
+            "(the pages that source the rule)"
         )
     thresholds = meta.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(t in THRESHOLDS for t in thresholds):
         raise AuditorError(f"{toml_path}: 'thresholds' must list policy thresholds among {', '.join(THRESHOLDS)}")
-    references = meta.get("references", [])
-    if "references" in meta and (
-        not isinstance(references, list)
-        or not references
-        or not all(isinstance(r, str) and r.startswith("https://") and len(r) > 8 and " " not in r for r in references)
-    ):
-        raise AuditorError(f"{toml_path}: 'references' must be a non-empty list of https URLs")
     sql = sql_path.read_text(encoding="utf-8")
     if not sql.strip():
         raise AuditorError(f"{sql_path}: empty SQL")
@@ -178,6 +216,7 @@ def _load_control(toml_path: Path) -> Control:
         sql=sql,
         thresholds=tuple(thresholds),
         references=tuple(references),
+        remediation_variants=tuple(sorted((k, v.strip()) for k, v in variants.items())),
     )
 
 
@@ -219,7 +258,7 @@ def load_frameworks() -> tuple[Framework, ...]:
 def load_catalog() -> tuple[Control, ...]:
     """Every control, ordered by id, with its framework references."""
     controls = {c.id: c for c in (_load_control(p) for p in sorted((queries_dir() / "controls").glob("AKS-*.toml")))}
-    references: dict[str, list[str]] = {cid: [] for cid in controls}
+    mapped: dict[str, list[str]] = {cid: [] for cid in controls}
     for framework in load_frameworks():
         for requirement in framework.requirements:
             for control_id in requirement.controls:
@@ -228,8 +267,8 @@ def load_catalog() -> tuple[Control, ...]:
                         f"framework {framework.id} maps {framework.name} {requirement.ref} to unknown "
                         f"control {control_id}"
                     )
-                references[control_id].append(framework.label(requirement))
-    return tuple(replace(controls[cid], frameworks=tuple(references[cid])) for cid in sorted(controls))
+                mapped[control_id].append(framework.label(requirement))
+    return tuple(replace(controls[cid], frameworks=tuple(mapped[cid])) for cid in sorted(controls))
 
 
 def _tags(tags_json: str | None) -> dict[str, Any]:
@@ -256,12 +295,14 @@ def evaluate(
         "LEFT JOIN subscriptions s USING (subscription_id)"
     ).fetchall():
         stopped = bool(power) and power.lower() == "stopped"
-        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: empty, not null.
+        # A cluster row lacking a field (no subscriptionId, say) is still judged and reported: read from its ARM
+        # id, else empty, never null.
+        from_id = _from_id(cluster_id)
         context[cluster_id] = (
-            name or "",
-            sub_id or "",
+            name or from_id[0],
+            sub_id or from_id[1],
             sub_name,
-            group or "",
+            group or from_id[3],
             location or "",
             _tags(tags_json),
             stopped,
@@ -284,7 +325,6 @@ def evaluate(
         context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, sub_name, "", "", {}, False))
     for (sub_id,) in con.execute("SELECT DISTINCT subscription_id FROM clusters").fetchall():
         context.setdefault(f"/subscriptions/{sub_id}", ("", sub_id, "", "", "", {}, False))
-    missing: tuple[Any, ...] = ("", "", "", "", "", {}, False)
     findings: list[Finding] = []
     for control in controls if controls is not None else load_catalog():
         try:
@@ -300,7 +340,10 @@ def evaluate(
                 raise AuditorError(f"control {control_id} returned status {status!r} for {resource_id}")
             if not resource_id:
                 raise AuditorError(f"control {control_id} returned a {status} row that names no resource")
-            name, sub_id, sub_name, group, location, tags, stopped = context.get(resource_id, missing)
+            name, sub_id, sub_name, group, location, tags, stopped = context.get(resource_id) or _from_id(resource_id)
+            if message is None:  # a control must always say why; never let a NULL message pass silently
+                message = f"{control_id} gave no message for this resource: a value it reads is missing"
+                status = "unknown" if status == "pass" else status
             if stopped:
                 message = f"{message} (cluster is stopped)"
             findings.append(
@@ -326,6 +369,16 @@ def evaluate(
     # SQL rows come back in whatever order the threads finished: a total order makes every output byte-stable.
     findings.sort(key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or "", f.status, f.message))
     return findings
+
+
+def _from_id(resource_id: str) -> tuple[Any, ...]:
+    """Name, subscription and resource group read from an ARM id, for a cluster whose payload lacks them."""
+    parts = (resource_id or "").strip("/").split("/")
+    low = [p.lower() for p in parts]
+    subscription = parts[1].lower() if len(parts) > 1 and low[0] == "subscriptions" else ""
+    group = parts[3] if len(parts) > 3 and low[2] == "resourcegroups" else ""
+    name = parts[7] if len(parts) > 7 and low[6] == "managedclusters" else ""
+    return (name, subscription, "", group, "", {}, False)
 
 
 def _apply_waivers(findings: list[Finding], policy: Policy, as_of: Any) -> None:

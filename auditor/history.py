@@ -9,10 +9,11 @@ into which tables, in which transaction.
   transaction of its own (`scan_and_store` calls it right after `write_scan` commits). A scan that arrives
   older than one already folded rebuilds the whole ledger instead: the ledger never depends on arrival order.
 - `rebuild_ledger(con)` empties the ledger and folds every scan again: the same rows, so it is idempotent.
-- `prepare_history(con, scan_id, thresholds)` gives an evaluation the ledger "as of" a scan (every event first
-  seen in that scan or an earlier one) as temp tables, folding on the fly any scan the ledger lacks (without
-  writing), then builds the campaigns (queries/history/campaigns.sql). Findings therefore never depend on
-  whether the ledger has caught up, and an older scan evaluates the same way after later scans were folded.
+- `prepare_history(con, scan_id, thresholds)` gives an evaluation the ledger "as of" a scan (every event and
+  upgrade override first seen in that scan or an earlier one) as temp tables, folding on the fly any scan the
+  ledger lacks (without writing), then builds the campaigns (queries/history/campaigns.sql). Findings therefore
+  never depend on whether the ledger has caught up, and an older scan evaluates the same way after later scans
+  were folded.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from auditor.store import rollback_quietly
 
 EVENTS = "upgrade_events"
 SNAPSHOTS = "upgrade_snapshots"
+OVERRIDES = "upgrade_overrides"  # upgrade overrides seen (AKS-OVR-01), queries/history/fold_overrides.sql
 LEDGER_SCANS = "upgrade_ledger_scans"
 # Built-in defaults for clusters that are not in the evaluated scan (the policy's top-level thresholds win).
 _DEFAULT_WINDOW_HOURS = 72
@@ -58,7 +60,10 @@ def _statements(text: str) -> list[str]:
 
 @cache
 def _fold_statements() -> tuple[str, ...]:
-    return tuple(_statements((queries_dir() / "history" / "fold.sql").read_text(encoding="utf-8")))
+    folds = ("fold.sql", "fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
+    return tuple(
+        s for name in folds for s in _statements((queries_dir() / "history" / name).read_text(encoding="utf-8"))
+    )
 
 
 @cache
@@ -84,10 +89,11 @@ class LedgerUpdate:
         )
 
 
-def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str) -> tuple[int, int]:
+def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str, overrides: str) -> tuple[int, int]:
     """Fold one scan into the given tables; returns (new events, events seen again)."""
     for statement in _fold_statements():
         sql = statement.replace("__EVENTS__", events).replace("__SNAPSHOTS__", snapshots)
+        sql = sql.replace("__OVERRIDES__", overrides)
         con.execute(sql, {"scan_id": scan_id} if "$scan_id" in sql else None)
     candidates = _count(con, "SELECT count(*) FROM fold_candidates")
     new = _count(con, f"SELECT count(*) FROM {events} WHERE first_seen_scan_id = ?", [scan_id])
@@ -106,6 +112,7 @@ def _drop_fold_tables(con: duckdb.DuckDBPyConnection) -> None:
         "fold_fr",
         "fold_fg",
         "fold_candidates",
+        "fold_override_candidates",
     ):
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
@@ -129,7 +136,7 @@ def _fold_into_ledger(con: duckdb.DuckDBPyConnection, scans: list[tuple[str, dat
     new_total = seen_total = 0
     now = datetime.now(UTC).replace(tzinfo=None)
     for scan_id, started_at in scans:
-        new, seen = _fold(con, scan_id, EVENTS, SNAPSHOTS)
+        new, seen = _fold(con, scan_id, EVENTS, SNAPSHOTS, OVERRIDES)
         con.execute(f"INSERT INTO {LEDGER_SCANS} VALUES (?, ?, ?, ?, ?)", [scan_id, started_at, now, new, seen])
         new_total += new
         seen_total += seen
@@ -175,7 +182,7 @@ def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> LedgerUpdate:
 
 
 def _empty_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    for table in (EVENTS, SNAPSHOTS, LEDGER_SCANS):
+    for table in (EVENTS, SNAPSHOTS, OVERRIDES, LEDGER_SCANS):
         con.execute(f"DELETE FROM {table}")
 
 
@@ -197,7 +204,8 @@ def record_scan(con: duckdb.DuckDBPyConnection) -> LedgerUpdate | None:
 
 
 def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: dict[str, Any] | None = None) -> None:
-    """Temp tables history_events and history_snapshots (the ledger as of the scan), then the campaigns.
+    """Temp tables history_events, history_snapshots and history_overrides (the ledger as of the scan), then the
+    campaigns.
 
     Reads only: scans the ledger lacks are folded into the temp tables, never into the ledger.
     """
@@ -217,7 +225,7 @@ def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: di
     )
     as_of_snapshots = "(taken_at < $at OR (taken_at = $at AND scan_id <= $id))" if not from_scratch else "false"
     params = {"at": as_of, "id": scan_id}
-    for name in ("history_events", "history_snapshots"):
+    for name in ("history_events", "history_snapshots", "history_overrides"):
         _drop_temp(con, name)
     if not pending:
         # Nothing to fold: read the ledger through views, no copy.
@@ -229,6 +237,10 @@ def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: di
             f"CREATE TEMP VIEW history_snapshots AS SELECT * FROM {SNAPSHOTS} WHERE "
             + as_of_snapshots.replace("$at", _ts(as_of)).replace("$id", _literal(scan_id))
         )
+        con.execute(
+            f"CREATE TEMP VIEW history_overrides AS SELECT * FROM {OVERRIDES} WHERE "
+            + as_of_events.replace("$at", _ts(as_of)).replace("$id", _literal(scan_id))
+        )
     else:
         con.execute(
             f"CREATE TEMP TABLE history_events AS SELECT * FROM {EVENTS} WHERE {as_of_events}",
@@ -238,8 +250,12 @@ def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: di
             f"CREATE TEMP TABLE history_snapshots AS SELECT * FROM {SNAPSHOTS} WHERE {as_of_snapshots}",
             params if not from_scratch else None,
         )
+        con.execute(
+            f"CREATE TEMP TABLE history_overrides AS SELECT * FROM {OVERRIDES} WHERE {as_of_events}",
+            params if not from_scratch else None,
+        )
         for pending_id, _ in scans if from_scratch else pending:
-            _fold(con, pending_id, "history_events", "history_snapshots")
+            _fold(con, pending_id, "history_events", "history_snapshots", "history_overrides")
         _drop_fold_tables(con)
     for statement in _campaign_statements():
         con.execute(statement)

@@ -2,8 +2,9 @@
 
 Tables (temp, per connection, rebuilt for each scan): clusters, node_pools, region_versions, maintenance,
 maintenance_collected, latest_images, scan, scan_errors, subscriptions (all from SQL files), maintenance_occurrences
-and maintenance_window_problems (auditor/window_model.py), version_calendar
-(the bundled AKS calendar), cluster_params (the policy thresholds in effect per cluster), and the upgrade
+and maintenance_window_problems (auditor/window_model.py), version_calendar (the bundled AKS calendar), os_support
+(the bundled end of support of node OS releases and pool types), cluster_params (the policy thresholds in effect per
+cluster), and the upgrade
 history as of the scan: history_events, history_snapshots, upgrade_steps, upgrade_campaign_members,
 upgrade_campaigns (auditor/history.py).
 """
@@ -81,6 +82,7 @@ def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) 
     # Maintenance windows expanded into occurrences by the one expander (auditor/window_model.py).
     materialise_occurrences(con)
     _version_calendar(con)
+    con.execute(_os_support_sql())
     _cluster_params(con, policy)
     # The upgrade ledger as of this scan, and its campaigns (auditor/history.py, queries/history/).
     from auditor.history import prepare_history
@@ -89,9 +91,21 @@ def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) 
 
 
 def _statements(text: str) -> list[str]:
-    # Model files hold a few plain statements; none has a ';' inside a literal.
+    """Statements of a model file: whole-line comments dropped, split on ';' outside string literals."""
     body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in body.split(";") if s.strip()]
+    statements: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in body:
+        if char == "'":
+            quoted = not quoted
+        if char == ";" and not quoted:
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
 
 
 def _date_literal(value: date | None) -> str:
@@ -123,6 +137,25 @@ def _calendar_sql() -> str:
 def _version_calendar(con: duckdb.DuckDBPyConnection) -> None:
     """The bundled AKS calendar (auditor.catalog): GA, end of support and LTS end of every minor."""
     con.execute(_calendar_sql())
+
+
+@cache
+def _os_support_sql() -> str:
+    """The bundled end-of-support table (auditor/catalog/data/os_support.csv); `priority` is its row order."""
+    from auditor.catalog import load_os_support
+
+    rows = [
+        f"({priority}, {_sql_literal(r.key)}, {_sql_literal(r.label)}, {_sql_literal(r.applies_to)}, "
+        f"{_sql_literal(r.image_family_pattern)}, {_sql_literal(list(r.os_skus))}, {_date_literal(r.end_of_support)}, "
+        f"{_date_literal(r.images_removed)}, {_sql_literal(r.migrate_to)}, {_sql_literal(r.migration)}, "
+        f"{_sql_literal(r.source)})"
+        for priority, r in enumerate(load_os_support(), start=1)
+    ]
+    columns = (
+        "(priority, key, label, applies_to, image_family_pattern, os_skus, end_of_support, images_removed, "
+        "migrate_to, migration, source)"
+    )
+    return f"CREATE OR REPLACE TEMP TABLE os_support AS SELECT * FROM (VALUES {', '.join(rows)}) AS t{columns}"
 
 
 def _sql_literal(value: object) -> str:

@@ -19,7 +19,8 @@ from auditor.errors import PolicyError
 
 # name -> (default, type, description). Each becomes a column of the per-cluster `cluster_params` table.
 THRESHOLDS: dict[str, tuple[Any, type, str]] = {
-    "image_max_age_days": (30, int, "AKS-IMG-01: oldest acceptable node image, in days"),
+    "image_max_age_days": (30, int, "AKS-IMG-01: oldest acceptable Linux node image, in days"),
+    "windows_image_max_age_days": (60, int, "AKS-IMG-01: oldest acceptable Windows node image, in days"),
     "allowed_upgrade_channels": (
         ["patch", "stable", "rapid"],
         list,
@@ -40,6 +41,11 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
     ),
     "history_lookback_days": (90, int, "AKS-ORD-01: campaigns judged, in days before the scan"),
     "node_image_order": (True, bool, "AKS-ORD-01: node-image rollouts must also update System pools first"),
+    "aks_run_order": (
+        False,
+        bool,
+        "AKS-ORD-01: hold campaigns AKS ran (auto-upgrades, forced upgrades) to System-before-User too",
+    ),
     "ring_tag": ("environment", str, "AKS-RNG-01: the tag that names a cluster's rollout ring"),
     "ring_order": (
         ["dev", "staging", "prod"],
@@ -51,6 +57,23 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
         False,
         bool,
         "AKS-FLT-02: production clusters (ring tag) that are members of no Fleet fail",
+    ),
+    "maintenance_freeze_max_days": (
+        30,
+        int,
+        "AKS-WIN-03: most consecutive days a window's notAllowedDates may block",
+    ),
+    "override_recent_days": (30, int, "AKS-OVR-01: warn when an upgrade override ended within this many days"),
+    "os_support_warning_days": (180, int, "AKS-OS-01: warn when the node OS's support ends within this many days"),
+    "upgrade_min_surge_percent": (
+        33,
+        int,
+        "AKS-UPG-01: smallest maxSurge, in percent of the pool, on production pools",
+    ),
+    "patch_deadline_days": (
+        30,
+        int,
+        "Period report: days from a node image or Kubernetes patch becoming the newest to running it",
     ),
     "window_overlap_max_clusters": (
         10,
@@ -72,12 +95,18 @@ THRESHOLDS: dict[str, tuple[Any, type, str]] = {
 # Inclusive bounds of the whole-number thresholds.
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "image_max_age_days": (0, 3650),
+    "windows_image_max_age_days": (0, 3650),
     "support_warning_days": (0, 3650),
     "window_max_hours": (4, 24),  # AKS windows last 4..24 hours (MaintenanceConfiguration.tsp)
     "system_max_unavailable": (0, 1000),
     "campaign_window_hours": (1, 720),
     "history_lookback_days": (1, 3650),
     "fleet_lookback_days": (1, 3650),
+    "maintenance_freeze_max_days": (0, 3650),
+    "override_recent_days": (0, 3650),
+    "os_support_warning_days": (0, 3650),
+    "upgrade_min_surge_percent": (0, 100),
+    "patch_deadline_days": (1, 3650),
     "window_overlap_max_clusters": (1, 100_000),
     "ring_window_lead_hours": (0, 168),  # the window model keeps a week of room before the scan
     "node_provisioning_minutes": (1, 240),
@@ -96,7 +125,7 @@ _TOP_KEYS = {"organisation", "classification", "thresholds", "scopes", "waivers"
 _SCOPE_KEYS = {"name", "match", "thresholds"}
 _MATCH_KEYS = {"tags", "subscriptions", "resource_groups"}
 _WAIVER_KEYS = {"control", "resource", "reason", "approver", "expires"}
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{3}-\d{2}$")
+_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 
 
 @dataclass(frozen=True)

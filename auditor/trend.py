@@ -53,7 +53,7 @@ _CODE = (
     "window_model.py",
 )
 
-_NOT_EVALUATED = ("kql", "schema", "trend", "frameworks")
+_NOT_EVALUATED = ("kql", "schema", "trend", "period", "frameworks")
 
 Progress = Callable[[str], None]
 
@@ -335,9 +335,9 @@ class Trend:
             "remediation": self.remediation,
         }
 
-    def write_json(self, out: IO[str]) -> None:
+    def write_json(self, out: IO[str], extra: dict[str, Any] | None = None) -> None:
         """The trend as one compact JSON object, streamed (the lists of a large fleet run to hundreds of MB:
-        they are written as DuckDB built them, never held as Python objects)."""
+        they are written as DuckDB built them, never held as Python objects); `extra` members go last."""
         dump = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
         out.write(dump(self.head())[:-1] + ',"scans":[')
         for number, entry in enumerate(self.entries):
@@ -347,7 +347,11 @@ class Trend:
             out.write("}")
         out.write('],"open_failures":')
         out.write(dump(self.open_failures))
-        out.write(',"remediation":' + dump(self.remediation) + "}\n")
+        out.write(',"remediation":' + dump(self.remediation))
+        for name, value in (extra or {}).items():
+            out.write(f",{dump(name)}:")
+            json.dump(value, out, ensure_ascii=False, separators=(",", ":"))  # in pieces, never one large text
+        out.write("}\n")
 
 
 def score(counts: dict[str, int]) -> float | None:
@@ -762,6 +766,17 @@ class Drift:
     @property
     def remediation(self) -> dict[str, Any]:
         return self.trend.remediation if self.trend else {}
+
+    @property
+    def unreconciled(self) -> list[str]:
+        """The scans whose failure count does not follow from the previous one's: fail = previous fail + new
+        - resolved - unverified holds whenever a scan has one finding per control, resource and pool."""
+        entries = self.entries
+        return [
+            e.scan.scan_id
+            for before, e in zip(entries, entries[1:], strict=False)
+            if e.totals["fail"] != before.totals["fail"] + e.new_count - e.resolved_count - e.unverified_count
+        ]
 
     @cached_property
     def charts(self) -> dict[str, str]:

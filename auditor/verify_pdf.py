@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography import x509
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 from auditor.integrity import check_seal, dsse_verify, file_sha256, issued_by_any
 from auditor.policy import default_policy
 from auditor.report.attestation import ATTESTATION_NAME
@@ -29,6 +29,7 @@ from auditor.report.package import (
     is_default_policy,
     read_package,
 )
+from auditor.report.period import PERIOD_ATTACHMENTS, PERIOD_JSON
 from auditor.signing import PdfSignature, pdf_signatures, signer_name
 from auditor.verify import Check, VerifyResult, verify
 
@@ -79,6 +80,7 @@ def verify_pdf(
     except AuditorError as exc:
         checks.append(Check("PDF structure", False, "a readable PDF", "unreadable", str(exc)[:200]))
         return VerifyResult("unknown", label, checks)
+    period = PERIOD_JSON in package.attachments and MANIFEST_NAME not in package.attachments
     checks.append(
         Check(
             "PDF/A",
@@ -88,7 +90,7 @@ def verify_pdf(
             "" if package.pdfa == "PDF/A-3b" else "the XMP metadata does not identify the file as PDF/A-3b",
         )
     )
-    for name, (relationship, _) in ATTACHMENTS.items():
+    for name, (relationship, _) in (PERIOD_ATTACHMENTS if period else ATTACHMENTS).items():
         attached = package.attachments.get(name)
         if attached is None:
             checks.append(Check(f"attachment {name}", False, relationship, "missing", "the report embeds it"))
@@ -97,6 +99,8 @@ def verify_pdf(
         detail = "" if attached.copies == 1 else f"{attached.copies} attachments share this name"
         actual = f"{attached.relationship or 'no AFRelationship'}, {len(attached.data)} bytes"
         checks.append(Check(f"attachment {name}", ok, relationship, actual, detail))
+    if PERIOD_JSON in package.attachments and MANIFEST_NAME not in package.attachments:
+        return _verify_period(db_path, pdf_path, package, checks, scan_selector)
     if MANIFEST_NAME not in package.attachments:
         return VerifyResult("unknown", label, checks)
     with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
@@ -142,6 +146,74 @@ def verify_pdf(
         elif check.name == "policy" and check.ok is False:
             check.detail = "the attached policy is not the one the attached manifest names"
     return VerifyResult(database.scan_id, label, checks + database.checks)
+
+
+def _verify_period(
+    db_path: Path, pdf_path: Path, package: Any, checks: list[Check], scan_selector: str | None
+) -> VerifyResult:
+    """A period report: its figures (period.json, attached) computed again from the database under the attached
+    policy, over the same days, and compared (auditor/period.py, NOT_REPERFORMED aside)."""
+    from datetime import date
+
+    from auditor.period import build_period, figures_sha256
+    from auditor.policy import load_policy
+    from auditor.store import open_db
+
+    if scan_selector is not None:
+        raise AuditorError("--scan does not go with a period report: it covers every scan of its period")
+    label = f"{pdf_path} (its attached {PERIOD_JSON})"
+    try:
+        figures = json.loads(package.attachments[PERIOD_JSON].data.decode("utf-8"))
+        start, end = date.fromisoformat(figures["from"]), date.fromisoformat(figures["to"])
+        stated_policy = str(figures["policy"]["sha256"])
+        scope_id = str(figures["scope"]["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        checks.append(Check(f"attached {PERIOD_JSON}", False, "the period's figures", "unreadable", str(exc)[:200]))
+        return VerifyResult("period", label, checks)
+    attached_policy = package.attachments.get(POLICY_NAME)
+    default = is_default_policy(str(figures["policy"].get("source", "")))
+    with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
+        policy_path = None
+        if not default and attached_policy is not None:
+            policy_path = Path(tmp) / POLICY_NAME
+            policy_path.write_bytes(attached_policy.data)
+        elif default and attached_policy is not None and attached_policy.data != defaults_toml(default_policy()):
+            checks.append(
+                Check(
+                    "attached policy",
+                    False,
+                    "the built-in defaults",
+                    "another text",
+                    "the report names the built-in defaults but carries another policy text",
+                )
+            )
+        policy = load_policy(policy_path)
+    checks.append(Check("policy", policy.sha256 == stated_policy, stated_policy, policy.sha256))
+    con = open_db(db_path)
+    try:
+        again = build_period(con, policy, start=start, end=end, scope=scope_id)
+    except InputError:
+        # The store holds no scan of the report's scope: nothing to re-perform the figures from.
+        label_of_scope = str(figures["scope"].get("label", scope_id))
+        checks.append(Check("period figures", False, f"scans of {label_of_scope} (id {scope_id})", "none in the store"))
+        return VerifyResult(f"period {start} to {end}", label, checks)
+    finally:
+        con.close()
+    expected, actual = figures_sha256(figures), figures_sha256(again.as_dict())
+    checks.append(
+        Check(
+            "period figures",
+            expected == actual,
+            expected,
+            actual,
+            f"{again.scope.label}, {len(again.scans)} scan(s) from {start} to {end}"
+            if expected == actual
+            else "the figures computed again from the database differ from those the report carries",
+        )
+    )
+    for scan in again.scans:
+        checks.append(Check(f"scan {scan.scan_id}", None, "", scan.evidence_sha256, "raw evidence SHA-256"))
+    return VerifyResult(f"period {start} to {end}", label, checks)
 
 
 def _attached_findings_check(path: Path, manifest: dict[str, Any]) -> Check:

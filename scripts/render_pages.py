@@ -1,12 +1,14 @@
-"""Render pages of the auditor PDF to PNG for the README: what an auditor receives.
+"""Render pages of the auditor's PDFs to PNG for the README: what an auditor receives.
 
-    .venv/bin/python scripts/render_pages.py            # a sample fleet (bench/report.py) -> docs/images/
+    make screenshots                                    # the current demo -> docs/images/
+    .venv/bin/python scripts/render_pages.py            # the same
+    .venv/bin/python scripts/render_pages.py --sample   # a 240-cluster sample fleet under the sample policy
     .venv/bin/python scripts/render_pages.py --pdf output/report.pdf --out /tmp/pages
 
-Without --pdf, a synthetic fleet (the benchmark's generator, with the sample policy: organisation, waivers,
-one expired) is written into a temporary DuckDB and reported. Pages are picked by the PDF's bookmarks, so the
-images follow the report's layout: cover, executive summary, its charts, the first control section, the
-exceptions register and the evidence-integrity appendix. Needs poppler's pdftoppm.
+By default `auditor demo` runs into a temporary directory (six monthly scans of the synthetic fleet) and its
+report.pdf and period-report.pdf are rasterised. Pages are picked by the PDFs' bookmarks, so the images follow
+the reports' layout: cover, executive summary, its charts, the first control section, the drift section, the
+evidence-integrity appendix, and the period report's summary and patch latency. Needs poppler's pdftoppm.
 """
 
 from __future__ import annotations
@@ -25,14 +27,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# image name -> bookmark title whose page it shows (None: the cover, page 1)
+# image name -> bookmark title whose page it shows (None: the cover, page 1), per PDF
 PAGES: dict[str, str | None] = {
     "report-cover.png": None,
     "report-summary.png": "Executive summary",
     "report-charts.png": "Charts",
     "report-control.png": "Results by control",
-    "report-exceptions.png": "Exceptions register",
+    "report-drift.png": "Drift across scans",
     "report-integrity.png": "Appendix B: evidence integrity",
+}
+PERIOD_PAGES: dict[str, str | None] = {
+    "period-summary.png": "Summary",
+    "period-latency.png": "Patch latency",
+    "period-compliance.png": "Compliance over the period",
 }
 
 
@@ -61,6 +68,15 @@ def sample_pdf(work: Path, clusters: int) -> Path:
     return work / "out" / "report.pdf"
 
 
+def demo_pdfs(work: Path) -> tuple[Path, Path]:
+    """Run the demo (its defaults) into work/; return its report.pdf and period-report.pdf."""
+    from auditor.app import run_demo
+
+    out = work / "demo"
+    run_demo(out, clusters=60, subscriptions=6, seed=7, quiet=True, formats=("pdf",))
+    return out / "report.pdf", out / "period-report.pdf"
+
+
 def bookmark_pages(pdf: Path) -> dict[str, int]:
     """Bookmark title -> 1-based page number (the first bookmark of a title wins)."""
     from pypdf import PdfReader
@@ -81,8 +97,8 @@ def bookmark_pages(pdf: Path) -> dict[str, int]:
     return pages
 
 
-def render(pdf: Path, out_dir: Path, dpi: int) -> list[Path]:
-    """One PNG per entry of PAGES, palette-reduced to keep the README light."""
+def render(pdf: Path, out_dir: Path, dpi: int, pages: dict[str, str | None] = PAGES) -> list[Path]:
+    """One PNG per entry of `pages`, palette-reduced to keep the README light."""
     from PIL import Image
 
     if shutil.which("pdftoppm") is None:
@@ -90,7 +106,7 @@ def render(pdf: Path, out_dir: Path, dpi: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     marks = bookmark_pages(pdf)
     written = []
-    for name, title in PAGES.items():
+    for name, title in pages.items():
         page = 1 if title is None else marks.get(title)
         if page is None:
             print(f"skipped {name}: no bookmark '{title}'", file=sys.stderr)
@@ -122,8 +138,9 @@ def render(pdf: Path, out_dir: Path, dpi: int) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pdf", type=Path, default=None, help="an existing report.pdf (default: a sample)")
-    parser.add_argument("--clusters", type=int, default=240, help="sample fleet size")
+    parser.add_argument("--pdf", type=Path, default=None, help="an existing report.pdf (default: the demo's)")
+    parser.add_argument("--sample", action="store_true", help="a sample fleet under the sample policy instead")
+    parser.add_argument("--clusters", type=int, default=240, help="sample fleet size (with --sample)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--dpi", type=int, default=80)
     args = parser.parse_args()
@@ -131,7 +148,12 @@ def main() -> None:
         render(args.pdf, args.out, args.dpi)
         return
     with tempfile.TemporaryDirectory(prefix="auditor-pages-") as tmp:
-        render(sample_pdf(Path(tmp), args.clusters), args.out, args.dpi)
+        if args.sample:
+            render(sample_pdf(Path(tmp), args.clusters), args.out, args.dpi)
+            return
+        report, period = demo_pdfs(Path(tmp))
+        render(report, args.out, args.dpi)
+        render(period, args.out, args.dpi, PERIOD_PAGES)
 
 
 if __name__ == "__main__":

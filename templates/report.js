@@ -112,7 +112,8 @@
       Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { h.removeAttribute('aria-sort'); });
       th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
       var sign = ascending ? 1 : -1;
-      // Dictionaries are sorted, so comparing indexes compares values; ties keep the previous order.
+      // Dictionaries are sorted (status and severity by seriousness), so comparing indexes compares values;
+      // ties keep the previous order.
       var sorted = Array.prototype.slice.call(order).map(function (r, n) { return [r, n]; });
       sorted.sort(function (a, b) { return sign * (rows[a[0] * C + c] - rows[b[0] * C + c]) || a[1] - b[1]; });
       for (var n = 0; n < N; n++) order[n] = sorted[n][0];

@@ -24,7 +24,7 @@ from auditor.errors import AuditorError
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, default_policy
 from auditor.store import open_db
-from tests.evidence import store_scan
+from tests.evidence import cluster, store_scan
 
 # DESIGN.md's catalog table: ids are a public contract, and so is each control's level.
 DESIGN_LEVELS = {
@@ -46,6 +46,10 @@ DESIGN_LEVELS = {
     "AKS-FLT-02": "cluster",
     "AKS-PDB-01": "cluster",
     "AKS-NOD-01": "pool",
+    "AKS-OVR-01": "cluster",
+    "AKS-OS-01": "pool",
+    "AKS-UPG-01": "pool",
+    "AKS-WIN-03": "cluster",
     "AKS-WIN-04": "subscription",
     "AKS-WIN-05": "fleet",
     "AKS-WIN-06": "pool",
@@ -86,6 +90,10 @@ def test_metadata_validates(control: Control) -> None:
         assert threshold in THRESHOLDS
         assert threshold in control.sql, f"{control.id} declares {threshold} but its SQL does not read it"
     assert control.sql.lstrip().startswith(f"-- {control.id}"), "the SQL opens with a comment naming its control"
+    for target, template in control.remediation_variants:
+        assert target and template.startswith("az "), (control.id, target)
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        assert used <= {"resource_group", "cluster", "pool", "target"}, (control.id, target)
 
 
 def test_in_cluster_controls_cite_their_sources() -> None:
@@ -138,14 +146,24 @@ def test_every_control_has_a_passing_and_a_failing_fixture() -> None:
     assert set(registry) <= {c.id for c in CATALOG}, "fixtures for controls that do not exist"
 
 
-def test_references_are_https_pages() -> None:
-    """Controls that cite their sources list https URLs; the calendar's controls must cite Microsoft's pages."""
-    for control in CATALOG:
-        assert all(r.startswith("https://") for r in control.references), control.id
-    for control_id in ("AKS-WIN-04", "AKS-WIN-05", "AKS-WIN-06", "AKS-RNG-02"):
-        control = next(c for c in CATALOG if c.id == control_id)
-        assert control.references, control_id
-        assert all(r.startswith("https://learn.microsoft.com/") for r in control.references), control_id
+def _without_references(toml: str) -> str:
+    return re.sub(r"references = \[[^\]]*\]\n", "", toml)
+
+
+def _with_references(toml: str, value: str) -> str:
+    return _without_references(toml) + f"references = {value}\n"
+
+
+@pytest.mark.parametrize("control", CATALOG, ids=[c.id for c in CATALOG])
+def test_every_rule_cites_microsofts_pages(control: Control) -> None:
+    """Every control names the pages its rule rests on: distinct https URLs, Microsoft's own documentation, or the
+    AKS team's own repository where retirements and releases are announced (github.com/Azure/AKS)."""
+    assert control.references, control.id
+    assert any(url.startswith("https://learn.microsoft.com/") for url in control.references), control.id
+    for url in control.references:
+        assert url.startswith(
+            ("https://learn.microsoft.com/", "https://docs.microsoft.com/", "https://github.com/Azure/AKS/")
+        ), url
 
 
 def test_bad_metadata_is_refused(tmp_path: Path) -> None:
@@ -156,8 +174,12 @@ def test_bad_metadata_is_refused(tmp_path: Path) -> None:
         ("AKS-VER-04", lambda t: t.replace("{pool}", "{poool}"), "unknown placeholder"),
         ("AKS-VER-04", lambda t: t.replace('evidence = ["cluster"]', "evidence = []"), "evidence"),
         ("AKS-VER-04", lambda t: t.replace('severity = "high"', 'severity = "urgent"'), "severity"),
-        ("AKS-VER-04", lambda t: t + 'references = ["http://example.com"]\n', "https URLs"),
-        ("AKS-VER-04", lambda t: t + "references = []\n", "https URLs"),
+        ("AKS-VER-04", lambda t: _without_references(t), "lacks references"),
+        ("AKS-VER-04", lambda t: _with_references(t, "[]"), "'references' must be a non-empty list"),
+        ("AKS-VER-04", lambda t: _with_references(t, '["http://learn.microsoft.com/x"]'), "https URLs"),
+        ("AKS-VER-04", lambda t: _with_references(t, '["learn.microsoft.com/x"]'), "https URLs"),
+        ("AKS-VER-04", lambda t: _with_references(t, '"https://learn.microsoft.com/x"'), "https URLs"),
+        ("AKS-VER-04", lambda t: _with_references(t, '["https://a.example/x", "https://a.example/x"]'), "distinct"),
         ("AKS-VER-04", lambda t: t.replace('level = "pool"', 'level = "subscription"'), "unknown placeholder"),
     ]:
         target = tmp_path / f"{name}.toml"
@@ -171,7 +193,7 @@ def test_bad_metadata_is_refused(tmp_path: Path) -> None:
 
 
 def test_docs_describe_every_control() -> None:
-    """docs/controls.md has a section per control with its title, remediation template and frameworks."""
+    """docs/controls.md has a section per control with its title, remediation template, frameworks and sources."""
     doc = (Path(__file__).resolve().parent.parent / "docs" / "controls.md").read_text(encoding="utf-8")
     for control in CATALOG:
         heading = f"## {control.id} — {control.title}"
@@ -180,3 +202,85 @@ def test_docs_describe_every_control() -> None:
         assert control.remediation in section, control.id
         for reference in control.frameworks:
             assert reference in section, (control.id, reference)
+        for url in control.references:
+            assert url in section, (control.id, url)
+
+
+def test_a_remediation_never_shows_a_placeholder() -> None:
+    """A value the evidence lacks leaves its option out and says so in a trailing comment; names are quoted; a pool
+    known only by its place in agentPoolProfiles has no name to use."""
+    by_id = {c.id: c for c in CATALOG}
+    upgrade = by_id["AKS-VER-03"]
+    assert (
+        upgrade.remediation_for("rg1", "c1", None, "1.33.2")
+        == "az aks upgrade -g rg1 -n c1 --kubernetes-version 1.33.2"
+    )
+    assert upgrade.remediation_for("rg1", "c1", None, None) == (
+        "az aks upgrade -g rg1 -n c1  # --kubernetes-version omitted: the evidence gives no target to name"
+    )
+    pool = by_id["AKS-IMG-01"]
+    assert pool.remediation_for("rg 1", "c1", "agentPoolProfiles[2]", None) == (
+        "az aks nodepool upgrade -g 'rg 1' --cluster-name c1 --node-image-only  # -n omitted: the pool has no name "
+        "in the evidence"
+    )
+    # A variant (picked by the target) follows the same rules; a value glued to its placeholder goes with it.
+    os_support = by_id["AKS-OS-01"]
+    assert os_support.remediation_for("rg1", "c1", "win", "Windows2022") == (
+        "az aks nodepool add -g rg1 --cluster-name c1 -n win2 --os-type Windows --os-sku Windows2022"
+    )
+    assert os_support.remediation_for("rg1", "c1", "agentPoolProfiles[1]", "Windows2022") == (
+        "az aks nodepool add -g rg1 --cluster-name c1 --os-type Windows --os-sku Windows2022  # -n omitted: the pool "
+        "has no name in the evidence"
+    )
+    for control in CATALOG:
+        targets = [None, *(target for target, _ in control.remediation_variants)]
+        missing = [("", "", None), ("rg", "c", "agentPoolProfiles[0]")]
+        for values in [(rg, c, p, t) for rg, c, p in missing for t in targets]:
+            command = control.remediation_for(*values)
+            for placeholder in ("RG", "NAME", "POOL", "VERSION", "FLEET"):
+                assert not re.search(rf"\b{placeholder}\b", command), (control.id, command)
+            # Nor any other stand-in to fill by hand (CLUSTER, RESOURCE_GROUP, DAY, HH:MM) in the command itself.
+            assert not re.search(r"\b[A-Z][A-Z_]+\b|HH:MM", command.split("  #")[0]), (control.id, command)
+            assert not re.search(r"(?<!\{)\{[a-z_]+\}(?!\})", command), (control.id, command)
+
+
+def test_auditor_controls_lists_each_controls_sources() -> None:
+    """`auditor controls` shows the references: a list per control in JSON, one unwrapped line per URL in the table
+    (a URL must survive copy and paste)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    result = CliRunner().invoke(cli, ["controls", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = {c["id"]: c["references"] for c in json.loads(result.output)["controls"]}
+    assert listed == {c.id: list(c.references) for c in CATALOG}
+    result = CliRunner().invoke(cli, ["controls"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for control in CATALOG:
+        for url in control.references:
+            assert f"  {control.id}  {url}" in lines, (control.id, url)
+
+
+def test_a_control_that_gives_no_message_is_never_a_silent_pass(tmp_path: Path) -> None:
+    """Should a control's SQL yield a NULL message (a value it concatenates was missing), the finding says so and a
+    pass becomes unknown: findings.json always has a message, and missing evidence is never a pass."""
+    from dataclasses import replace
+
+    scan_id = store_scan(tmp_path / "a.duckdb", [cluster("c1")])
+    sloppy = replace(
+        CATALOG[0],
+        sql="SELECT cluster_id AS resource_id, NULL AS node_pool, 'pass' AS status, NULL AS message, "
+        "'x' AS evidence, NULL AS target FROM clusters",
+    )
+    con = open_db(tmp_path / "a.duckdb")
+    try:
+        (finding,) = evaluate(con, scan_id, default_policy(), controls=(sloppy,))
+    finally:
+        con.close()
+    assert finding.status == "unknown"
+    assert finding.message == f"{sloppy.id} gave no message for this resource: a value it reads is missing"
+    assert finding.cluster == "c1"

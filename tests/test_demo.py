@@ -35,6 +35,8 @@ def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
         "findings.json",
         "report-manifest.json",
         "report.intoto.json",
+        "period-report.html",
+        "period.json",
         "maintenance.ics",
         "preflight.json",
     ]
@@ -59,6 +61,18 @@ def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
     assert f"6 scans from {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}" in html
     assert scans[-1].scan_id in html
+    # The period report covers the six months: every scan, patch latency of node images and Kubernetes patches.
+    period = json.loads((out / "period.json").read_text(encoding="utf-8"))
+    assert period["scans"] == 6 and period["from"] == f"{days[0]:%Y-%m-%d}" and period["to"] == f"{days[-1]:%Y-%m-%d}"
+    assert [p["scan_id"] for p in period["population"]] == [s.scan_id for s in scans]
+    # Each demo scan reconciled its population (scan_coverage): both subscriptions proven, no cluster missing.
+    assert {
+        (p["coverage_recorded"], p["subscriptions_in_scope"], p["subscriptions_not_covered"], p["missing_clusters"])
+        for p in period["population"]
+    } == {(True, 2, 0, 0)}
+    latency = period["patch_latency"]["node_image"]["total"]
+    assert latency["updates"] > 0 and latency["adopted"] > 0 and latency["p50_days"] > 0
+    assert period["patch_latency"]["kubernetes_patch"]["total"] is not None
     # The history carries resource changes for the upgrade ledger.
     con = open_db(out / "demo.duckdb", read_only=True)
     try:

@@ -599,3 +599,32 @@ def test_serve_forever_prints_hints_and_stops_on_request(example_fleet, tmp_path
     assert endpoint in text and ca_file in text
     assert "export AUDITOR_ACCESS_TOKEN=" in text
     assert result["counters"]["managed_clusters"] == 1
+
+
+def test_paths_are_percent_decoded_and_display_name_locations_normalised(tmp_path: Path) -> None:
+    """The SDK percent-encodes path parameters: a region given by its display name ("Australia East") and a
+    resource group with characters ARM allows ("rg (prod).1") reach the resources they name. A fleet assembled from
+    exports may hold display-name locations: ARM and Resource Graph serve the region key ("australiaeast")."""
+    from tests.emulated import arm_cluster, small_fleet
+
+    odd = arm_cluster("odd", rg="rg (prod).1", location="Australia East")
+    data = small_fleet([odd])
+    data["kubernetesVersions"]["Australia East"] = data["kubernetesVersions"]["eastus"]
+    with EmulatorServer(data, state_dir=tmp_path) as server:
+        aks, graph, _ = clients(server, subscription="00000000-0000-0000-0000-000000000001")
+        for region in ("Australia East", "australiaeast", "AustraliaEast"):
+            versions = aks.managed_clusters.list_kubernetes_versions(region, cls=raw)
+            assert [v["version"] for v in versions["values"]] == ["1.32", "1.33", "1.34", "1.30"], region
+        served = aks.managed_clusters.get("rg (prod).1", "odd", cls=raw)
+        assert served["location"] == "australiaeast"
+        assert [p.name for p in aks.agent_pools.list("rg (prod).1", "odd")] == ["system"]
+        rows = graph.resources(
+            QueryRequest(
+                subscriptions=["00000000-0000-0000-0000-000000000001"],
+                query="resources | where type =~ 'microsoft.containerservice/managedclusters' | project id, location",
+                options=QueryRequestOptions(result_format="objectArray"),
+            )
+        ).data
+        assert {r["location"] for r in rows} == {"eastus", "australiaeast"}
+    # The fleet file itself is left as written.
+    assert odd["location"] == "Australia East"

@@ -26,7 +26,7 @@ POOL_TYPES = {"VirtualMachineScaleSets", "AvailabilitySet", "VirtualMachines"}
 OS_TYPES = {"Linux", "Windows"}
 OS_SKUS = {
     "Ubuntu", "AzureLinux", "AzureLinux3", "CBLMariner", "Windows2019", "Windows2022", "Ubuntu2204",
-    "Windows2025", "Ubuntu2404", "AzureContainerLinux",
+    "Windows2025", "Ubuntu2404", "AzureContainerLinux", "WindowsAnnual",
 }  # fmt: skip
 SUPPORT_PLANS = {PLAN_OFFICIAL, PLAN_LTS}
 WEEKDAYS = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}

@@ -510,6 +510,28 @@ def test_scheduled_events_are_cluster_events_one_per_status(tmp_path: Path) -> N
     ]
 
 
+def test_only_the_auto_upgraders_scheduled_events_are_folded(tmp_path: Path) -> None:
+    """End-of-support notices share the scheduled-events table (eventSource EOLNotification,
+    aks-end-of-support-notifications.md); they are not upgrades, and neither is any other source's event. Even one
+    whose text names K8sVersionUpgrade stays out of the ledger: only eventSource AutoUpgrader is folded."""
+    db = tmp_path / "a.duckdb"
+    body = cluster("c1", **two_pools())
+    details = "K8sVersionUpgrade: upgrade from 1.32.5 to 1.33.2"
+    upgrade = scheduled_event(body, "Completed", details, at(0), at(0), at(90))
+    notice = scheduled_event(body, "Scheduled", details, at(0), event_id="0c6a4f0e-38c1-4f1e-9f39-6cf1d1f2a001")
+    notice["properties"].update(
+        description="KubernetesVersionEOLOneWeek",
+        eventSource="EOLNotification",
+        eventDetails={"kubernetesVersion": "1.33.2", "eolDate": "2026-12-01T00:00:00Z", "supportType": "Community"},
+    )
+    other = scheduled_event(body, "Completed", details, at(0), event_id="0c6a4f0e-38c1-4f1e-9f39-6cf1d1f2a002")
+    other["properties"]["eventSource"] = "UnderlayMigration"
+    store_history_scan(db, [body], [upgrade, notice, other])
+    update(db)
+    folded = [e for e in ledger(db) if e[9] == "scheduled_event"]
+    assert [(e[3], e[6]) for e in folded] == [("reached", at(90))]
+
+
 def test_evaluation_does_not_depend_on_the_ledger_having_caught_up(tmp_path: Path) -> None:
     db = tmp_path / "a.duckdb"
     good = cluster("good", **two_pools())
@@ -577,7 +599,7 @@ def test_campaign_window_and_lookback(tmp_path: Path) -> None:
     # A one-day lookback keeps only the System pool's campaign, which is in order by itself.
     short = findings_of(db, scan_id, "AKS-ORD-01", _policy(tmp_path, "[thresholds]\nhistory_lookback_days = 1\n"))
     assert short["c1"].status == "pass"
-    assert short["c1"].message.startswith("1 campaign(s) in the last 1 days ran in order")
+    assert short["c1"].message.startswith("1 campaign(s) in the last 1 day ran in order")
 
 
 @pytest.mark.parametrize(

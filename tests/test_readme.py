@@ -82,6 +82,7 @@ def test_every_usage_line_runs_on_the_demo_store(
 ) -> None:
     server, values = emulator
     shutil.copy(demo_store, tmp_path / "store.duckdb")
+    values = {**values, "SCOPE": _latest_scope(tmp_path / "store.duckdb")}
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copytree(ROOT / "tests" / "fixtures" / "aks-data", tmp_path / "aks-data")
     keys = make_keys(tmp_path / "keys", password=b"readme password")  # signer.p12 and ca.pem of the README
@@ -128,6 +129,18 @@ def test_every_usage_line_runs_on_the_demo_store(
             background.send_signal(signal.SIGTERM)
             background.wait(timeout=30)
     assert len(ran) == len(usage_lines()) >= 20
+
+
+def _latest_scope(db_path: Path) -> str:
+    """The scope id of the store's newest scan, as `auditor trend` prints it."""
+    from auditor.store import list_scans, open_db, scan_scopes
+
+    con = open_db(db_path, read_only=True)
+    try:
+        newest = list_scans(con)[-1]
+        return scan_scopes(con, [newest])[newest.scan_id].scope_id
+    finally:
+        con.close()
 
 
 def _wait_for(port: int, timeout: float = 30) -> None:
@@ -183,3 +196,4 @@ def test_readme_claims_match_the_command_line() -> None:
     assert _named(text[: text.index("take `--scan ID|latest`")].rsplit(";", 1)[-1]) == _having("--scan")
     assert _named(text[: text.index("take `--policy FILE`")].rsplit(";", 1)[-1]) == _having("--policy")
     assert _named(text[text.index("`-q` exists for") :].split(":")[0]) == _having("-q")
+    assert _named(text[text.index("`--scope ID|latest` exists for") :].split("(")[0]) == _having("--scope")

@@ -185,3 +185,24 @@ def test_paging_forward_and_back(browser: Any, report: dict[str, Any]) -> None:
     assert len(_rows(browser)) == total - (pages - 1) * PAGE_ROWS
     prev.click()
     assert _text(browser, "#pager .page") == f"page {pages - 1} of {pages}"
+
+
+def test_status_and_severity_sort_by_seriousness(browser: Any, report: dict[str, Any]) -> None:
+    from auditor.report.html import SERIOUSNESS
+
+    # The integrator's order: missing evidence (unknown) is more serious than a warning.
+    assert list(SERIOUSNESS["status"]) == ["fail", "unknown", "warn", "waived", "pass", "not_applicable"]
+    assert list(SERIOUSNESS["severity"]) == ["critical", "high", "medium", "low", "info"]
+    for column in ("status", "severity"):
+        values = list(SERIOUSNESS[column])
+        _reset_to(browser, report["html"])
+        present = [v for v in values if any(f[column] == v for f in report["findings"])]
+        assert len(present) >= 2
+        header = browser.find_element("css selector", f'#all th[data-column="{column}"]')
+        header.click()
+        seen = [r[column] for r in _rows(browser)]
+        # Most serious first (fail, then unknown, then warn; high before medium), not alphabetical.
+        assert seen[0] == present[0]
+        assert seen == sorted(seen, key=values.index)
+        header.click()
+        assert _rows(browser)[0][column] == present[-1]

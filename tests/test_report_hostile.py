@@ -171,8 +171,8 @@ def test_json_keeps_values_exact(out: Path) -> None:
 
 def test_pdf_renders_and_shows_the_literal_text(out: Path) -> None:
     reader = PdfReader(out / "report.pdf")
-    # One section per control, and its SQL in the method appendix: about 2.7 pages a control here.
-    assert 4 <= len(reader.pages) <= 4 * len(load_catalog())
+    # A section per control and the method appendix's queries: 57 pages for 18 controls when measured.
+    assert 4 <= len(reader.pages) <= 12 + 4 * len(load_catalog())
     text = "".join("".join(page.extract_text().split()) for page in reader.pages)
     assert "<script>alert('pwned')</script>" in text
     assert "<b>Org</b>" in text

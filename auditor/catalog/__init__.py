@@ -1,4 +1,5 @@
-"""The bundled AKS catalog: the Kubernetes version calendar and every node image release (package data).
+"""The bundled AKS catalog: the Kubernetes version calendar, every node image release, and the end of support of
+each node OS and of Availability Set pools (package data).
 
 The files under ``auditor/catalog/data`` are produced by :func:`auditor.catalog.refresh.refresh` and
 shipped in the wheel; they are read with importlib.resources so an installed package needs no source checkout.
@@ -55,6 +56,27 @@ class MinorVersion:
         """Whether the minor is generally available and still supported on that day under the plan."""
         end = self.support_end(plan)
         return self.aks_ga is not None and self.aks_ga <= day and end is not None and day <= end
+
+
+@dataclass(frozen=True)
+class OsSupport:
+    """End of AKS support for a node OS release (matched by node image family or OS SKU) or a pool type.
+
+    Hand-maintained in ``data/os_support.csv`` from Microsoft's retirement notices (docs/catalog.md); the row
+    order is the match priority.
+    """
+
+    key: str
+    label: str
+    applies_to: str  # os | pool_type
+    image_family_pattern: str  # a regular expression over the lower-cased image family prefix, or ""
+    os_skus: tuple[str, ...]  # OS SKUs (or, for pool_type, pool types) that name it unambiguously
+    end_of_support: date | None  # None: no end announced
+    images_removed: date | None
+    migrate_to: str  # the OS SKU to move to, or a remediation variant ("vmas")
+    migration: str
+    source: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -131,6 +153,35 @@ def _node_images() -> tuple[NodeImageRelease, ...]:
 def _meta() -> dict[str, object]:
     loaded: dict[str, object] = json.loads(_data_text("catalog.json"))
     return loaded
+
+
+@lru_cache(maxsize=1)
+def _os_support() -> tuple[OsSupport, ...]:
+    rows: list[OsSupport] = []
+    for number, row in enumerate(csv.DictReader(io.StringIO(_data_text("os_support.csv"))), start=2):
+        if row["applies_to"] not in ("os", "pool_type") or not row["source"].startswith("https://"):
+            raise ValueError(f"os_support.csv:{number}: applies_to must be os or pool_type, and source an https URL")
+        rows.append(
+            OsSupport(
+                key=row["key"],
+                label=row["label"],
+                applies_to=row["applies_to"],
+                image_family_pattern=row["image_family_pattern"],
+                os_skus=tuple(s for s in row["os_skus"].split("|") if s),
+                end_of_support=_optional_date(row["end_of_support"]),
+                images_removed=_optional_date(row["images_removed"]),
+                migrate_to=row["migrate_to"],
+                migration=row["migration"],
+                source=row["source"],
+                note=row["note"],
+            )
+        )
+    return tuple(rows)
+
+
+def load_os_support() -> list[OsSupport]:
+    """End of support of each node OS release and of Availability Set pools, in match priority order."""
+    return list(_os_support())
 
 
 def load_calendar() -> list[MinorVersion]:

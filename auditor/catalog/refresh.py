@@ -465,8 +465,26 @@ def _sources_markdown(provenance: dict[str, dict[str, str]], meta: dict[str, Any
     ]
     for name, digest in sorted(meta["inputs"].items()):
         lines.append(f"- `{name}` `{digest}`")
+    lines += _os_support_sources()
     lines.append("")
     return "\n".join(lines)
+
+
+def _os_support_sources() -> list[str]:
+    """The credits of os_support.csv: kept by hand from Microsoft's retirement notices, not derived by refresh."""
+    from auditor.catalog import load_os_support
+
+    lines = [
+        "",
+        "`os_support.csv` (end of AKS support per node OS release and for Availability Set pools) is maintained by",
+        "hand from Microsoft's retirement notices, not derived by `auditor catalog refresh`; each row names its",
+        "source (Microsoft Learn, CC BY 4.0; Azure/AKS issues and release notes, MIT):",
+        "",
+    ]
+    for row in load_os_support():
+        end = row.end_of_support.isoformat() if row.end_of_support else "no end announced"
+        lines.append(f"- {row.label}: {end} — {row.source}")
+    return lines
 
 
 def refresh(source_dir: Path, out_dir: Path) -> dict[str, Any]:

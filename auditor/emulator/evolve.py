@@ -15,6 +15,10 @@ being the base fleet itself. Between two snapshots the fleet lives as AKS fleets
 - **Regressions and fixes.** Channels switched off or on, maintenance windows removed or added, surge
   settings broken or repaired, clusters stopped and started. Clusters that nobody upgrades age out of
   support as the real calendar moves on.
+- **Upgrade overrides and retirements.** Now and then an owner arms an upgrade override (``forceUpgrade`` with
+  ``until`` three days later, as ``az aks update --enable-force-upgrade`` does) and usually disarms it a few days
+  after; some forget. Availability Set clusters migrate to Virtual Machines node pools. These draws come from a
+  stream of their own per cluster and month, so the rest of the evolution is unchanged by them.
 - **New and deleted clusters.** A few percent a month each way.
 - **Rollout rings.** Clusters tagged ``environment`` ``dev`` or ``staging`` (the lower rings of AKS-RNG-01's
   default ``ring_order``) move first; a ``prod`` cluster takes a Kubernetes version or node image only once a
@@ -55,6 +59,7 @@ from auditor.emulator.generator import (
     _Region,
     _Release,
     _timestamp,
+    apply_lifecycle_quirks,
 )
 from auditor.nodeimage import parse_node_image
 
@@ -176,6 +181,22 @@ def _ring(cluster: dict[str, Any]) -> str | None:
 
 def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return _utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _iso_seconds(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _moment_in(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    span = max(1, int((end - start).total_seconds()))
+    return start + timedelta(seconds=rng.randrange(span))
 
 
 def _json_copy(value: Any) -> Any:
@@ -625,6 +646,7 @@ class _Evolution:
             return  # a region this calendar does not know: leave the cluster as it is
         self._lifecycle(month, cid)
         self._config_drift(month, cid, region)
+        self._lifecycle_drift(month, cid)
         properties = self.clusters[cid]["properties"]
         running = (properties.get("powerState") or {}).get("code", "Running") == "Running"
         if not running or properties.get("provisioningState") != "Succeeded":
@@ -727,6 +749,75 @@ class _Evolution:
                 self._set_surge(month, cid, index, moment, "33%", "0")
             elif str(settings.get("maxSurge", "")) != "0" and rng.random() < regress / 3:
                 self._set_surge(month, cid, index, moment, "0", None)
+
+    def _lifecycle_drift(self, month: _Month, cid: str) -> None:
+        """Upgrade overrides armed and disarmed, Availability Sets migrated: from a stream of their own."""
+        rng = random.Random(f"aks-evolve-lifecycle|{self.seed}|{month.index}|{cid}")
+        diligence = self.traits[cid].diligence
+        properties = self.clusters[cid]["properties"]
+        override = (properties.get("upgradeSettings") or {}).get("overrideSettings") or {}
+        path = "properties.upgradeSettings.overrideSettings"
+        if override.get("forceUpgrade") is True:
+            until = _parse_time(override.get("until"))
+            cleanup = {"good": 0.6, "fair": 0.35, "poor": 0.15}[diligence]
+            if (until is None or until < month.end) and rng.random() < cleanup:
+                moment = _moment_in(rng, max(month.begin, until or month.begin), month.end)
+                cluster = self._own(cid)
+                cluster["properties"]["upgradeSettings"]["overrideSettings"]["forceUpgrade"] = False
+                self._keyed_change(
+                    month, rng, cluster, moment, {f"{path}.forceUpgrade": self._delta(True, False, "User")}
+                )
+        elif rng.random() < {"good": 0.06, "fair": 0.12, "poor": 0.18}[diligence]:
+            armed = _moment_in(rng, month.begin, month.end - timedelta(hours=1))
+            until = armed + timedelta(days=3)
+            cluster = self._own(cid)
+            settings = cluster["properties"].setdefault("upgradeSettings", {})
+            settings["overrideSettings"] = {"forceUpgrade": True, "until": _iso_seconds(until)}
+            self._keyed_change(
+                month,
+                rng,
+                cluster,
+                armed,
+                {
+                    f"{path}.forceUpgrade": self._delta(override.get("forceUpgrade"), True, "User"),
+                    f"{path}.until": self._delta(override.get("until"), _iso_seconds(until), "User"),
+                },
+            )
+            disarmed = until + timedelta(days=rng.randint(1, 5))
+            if disarmed < month.end and rng.random() < {"good": 0.9, "fair": 0.7, "poor": 0.4}[diligence]:
+                settings["overrideSettings"]["forceUpgrade"] = False
+                self._keyed_change(
+                    month, rng, cluster, disarmed, {f"{path}.forceUpgrade": self._delta(True, False, "User")}
+                )
+        for index, pool in enumerate(self.clusters[cid]["properties"].get("agentPoolProfiles", [])):
+            if (
+                pool.get("type") == "AvailabilitySet"
+                and rng.random() < {"good": 0.2, "fair": 0.1, "poor": 0.03}[diligence]
+            ):
+                cluster = self._own(cid)
+                cluster["properties"]["agentPoolProfiles"][index]["type"] = "VirtualMachines"
+                moment = _moment_in(rng, month.begin, month.end - timedelta(hours=1))
+                self._keyed_change(
+                    month,
+                    rng,
+                    cluster,
+                    moment,
+                    {
+                        f"properties.agentPoolProfiles[{index}].type": self._delta(
+                            "AvailabilitySet", "VirtualMachines", "User"
+                        )
+                    },
+                )
+
+    def _keyed_change(
+        self, month: _Month, rng: random.Random, cluster: dict[str, Any], moment: datetime, changes: dict[str, Any]
+    ) -> None:
+        """A change row whose ids come from the given stream (not the month's, which stays as it was)."""
+        main_stream, month.builder.rng = month.builder.rng, rng
+        try:
+            self._change(month, cluster, moment, changes, automated=False)
+        finally:
+            month.builder.rng = main_stream
 
     def _set_profile(self, month: _Month, cid: str, moment: datetime, key: str, old: Any, new: str) -> None:
         cluster = self._own(cid)
@@ -1211,6 +1302,9 @@ class _Evolution:
                 window = (config.get("properties") or {}).get("maintenanceWindow")
                 if isinstance(window, dict):
                     window["startDate"] = moment.date().isoformat()
+            apply_lifecycle_quirks(
+                month.builder, random.Random(f"aks-evolve-new|{self.seed}|{month.index}|{key}"), cluster, configs
+            )
             self._set_maintenance(key, configs)
             self._lifecycle_row(month, cluster, moment, "Create")
 

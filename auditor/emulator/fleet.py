@@ -71,6 +71,14 @@ def normalise_location(location: str) -> str:
     return location.replace(" ", "").lower()
 
 
+def _served_cluster(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The cluster as ARM serves it: its location is the region key (a shallow copy when that changes it)."""
+    location = cluster.get("location")
+    if isinstance(location, str) and normalise_location(location) != location:
+        return {**cluster, "location": normalise_location(location)}
+    return cluster
+
+
 def subscription_of(resource_id: str) -> str:
     """Lower-case subscription id of an ARM resource id ('' when the id has none)."""
     parts = resource_id.strip("/").split("/")
@@ -97,7 +105,11 @@ class Fleet:
         _validate(self.data, source)
         self.tenant_id: str = self.data.get("tenantId", "")
         self.subscriptions: list[dict[str, Any]] = list(self.data["subscriptions"])
-        self.clusters: list[dict[str, Any]] = sorted(self.data["managedClusters"], key=lambda c: c["id"].lower())
+        # ARM and Resource Graph name regions by their key ("australiaeast"), never by display name ("Australia
+        # East"): a fleet assembled from exports may hold either, so the served copies carry the key.
+        self.clusters: list[dict[str, Any]] = sorted(
+            (_served_cluster(c) for c in self.data["managedClusters"]), key=lambda c: c["id"].lower()
+        )
         self.resource_changes: list[dict[str, Any]] = list(self.data.get("resourceChanges", []))
         self.scheduled_events: list[dict[str, Any]] = list(self.data.get("scheduledEvents", []))
         self.emulator_settings: dict[str, Any] = dict(self.data.get("emulator") or {})

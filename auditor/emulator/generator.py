@@ -28,7 +28,14 @@ from auditor.catalog import (
 )
 from auditor.emulator.fleet import FLEET_SCHEMA, write_fleet
 
-__all__ = ["DEFAULT_REGIONS", "IMAGE_SKUS", "extend_node_image_releases", "generate_fleet", "write_fleet"]
+__all__ = [
+    "DEFAULT_REGIONS",
+    "IMAGE_SKUS",
+    "apply_lifecycle_quirks",
+    "extend_node_image_releases",
+    "generate_fleet",
+    "write_fleet",
+]
 
 DEFAULT_REGIONS = (
     "eastus",
@@ -111,6 +118,7 @@ IMAGE_SKUS: dict[str, tuple[str, bool]] = {
     "AKSAzureLinux-V2": ("AKSAzureLinux-V2", True),
     "AKSWindows-2022-containerd": ("AKSWindows-2022", True),
     "AKSWindows-2019-containerd": ("AKSWindows-2019", False),
+    "AKSWindows-23H2-gen2": ("AKSWindows-23H2", True),  # Windows Server Annual Channel (OS SKU WindowsAnnual)
 }
 
 _APPS = (
@@ -937,6 +945,7 @@ def generate_fleet(
         channel = profile.get("upgradeChannel")
         node_os = profile.get("nodeOSUpgradeChannel")
         configs = builder.maintenance_configurations(cluster_id, hygiene, region, channel, node_os)
+        apply_lifecycle_quirks(builder, random.Random(f"aks-generate-lifecycle|{seed}|{cluster_id}"), cluster, configs)
         if configs:
             maintenance[cluster_id.lower()] = configs
         _history(builder, cluster, hygiene, channel, node_os, configs)
@@ -1248,3 +1257,89 @@ def _history(
             None,
             builder.as_of - timedelta(hours=rng.randint(1, 48)),
         )
+
+
+# Lifecycle quirks (AKS-OVR-01, AKS-OS-01, AKS-UPG-01, AKS-WIN-03), drawn from a random stream of their own (keyed
+# by seed and cluster id) so that adding them left every other draw of the generator unchanged.
+_OVERRIDE = (("none", 0.9), ("in-force", 0.03), ("no-until", 0.01), ("ended-recently", 0.03), ("stale", 0.03))
+_VMAS = 0.1  # of single-pool clusters: Availability Sets, retired on 30 September 2025
+_ANNUAL = 0.3  # of Windows pools: Windows Server Annual Channel (retired on 15 May 2026)
+_BLUE_GREEN = {"prod": 0.12, "staging": 0.08, "dev": 0.03}  # of User pools
+_FUTURE_START = 0.03  # of maintenance windows: startDate after as_of
+_LONG_FREEZE = 0.04  # of maintenance windows: a freeze over 30 days
+_KEEP_MONTHLY_NODE_OS = 0.3  # of monthly node OS windows (the rest become weekly, as most owners choose)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def apply_lifecycle_quirks(
+    builder: _FleetBuilder, rng: random.Random, cluster: dict[str, Any], configs: list[dict[str, Any]]
+) -> None:
+    """Give a generated cluster the lifecycle states real fleets show: an upgrade override armed or left behind
+    (with the resource change that set it), Availability Set and Windows Annual Channel pools, blue-green pools,
+    and maintenance windows that start later, freeze for long or open only monthly. `rng` is the cluster's own."""
+    properties = cluster["properties"]
+    pools = properties["agentPoolProfiles"]
+    environment = str((cluster.get("tags") or {}).get("environment") or "dev")
+    kind = _pick(rng, _OVERRIDE)
+    if kind != "none":
+        if kind == "in-force":
+            until = builder.as_of + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 23))
+        elif kind == "ended-recently":
+            until = builder.as_of - timedelta(days=rng.randint(2, 25), hours=rng.randint(0, 23))
+        else:
+            until = builder.as_of - timedelta(days=rng.randint(60, 300))
+        settings: dict[str, Any] = {"forceUpgrade": True}
+        if kind != "no-until":
+            settings["until"] = _iso(until)
+        properties["upgradeSettings"] = {"overrideSettings": settings}
+        set_at = (until if kind != "no-until" else builder.as_of) - timedelta(days=3)
+        if builder.as_of - timedelta(days=_HISTORY_DAYS) < set_at < builder.as_of:
+            changes = {
+                "properties.upgradeSettings.overrideSettings.forceUpgrade": builder._change(False, True, "User"),
+            }
+            if "until" in settings:
+                changes["properties.upgradeSettings.overrideSettings.until"] = builder._change(
+                    None, settings["until"], "User"
+                )
+            main_stream, builder.rng = builder.rng, rng  # the change row draws its ids from the cluster's stream
+            try:
+                builder.changes.append(builder.change_row(cluster, set_at, changes, automated=False))
+            finally:
+                builder.rng = main_stream
+    if len(pools) == 1 and rng.random() < _VMAS:
+        pools[0]["type"] = "AvailabilitySet"
+        pools[0].pop("availabilityZones", None)
+    for pool in pools:
+        if pool.get("osType") == "Windows" and pool.get("osSKU") == "Windows2022" and rng.random() < _ANNUAL:
+            releases = builder.releases.get("AKSWindows-23H2") or []
+            if releases:
+                release = releases[max(0, len(releases) - 1 - rng.randint(0, 3))]
+                pool["osSKU"] = "WindowsAnnual"
+                pool["nodeImageVersion"] = f"AKSWindows-23H2-gen2-{release.version}"
+        if pool.get("mode") == "User" and rng.random() < _BLUE_GREEN.get(environment, 0.03):
+            pool["upgradeStrategy"] = "BlueGreen"
+            bluegreen: dict[str, Any] = {"drainBatchSize": rng.choice(("25%", "50%", "1", "10%"))}
+            if rng.random() < 0.7:
+                bluegreen["batchSoakDurationInMinutes"] = rng.choice((5, 10, 15, 30))
+            bluegreen["finalSoakDurationInMinutes"] = _pick(rng, ((60, 0.5), (120, 0.25), (0, 0.15), (240, 0.1)))
+            pool["upgradeSettingsBlueGreen"] = bluegreen
+            settings_rolling = pool.get("upgradeSettings")
+            if isinstance(settings_rolling, dict):
+                settings_rolling.pop("maxUnavailable", None)  # not used by blue-green upgrades
+    for config in configs:
+        window = (config.get("properties") or {}).get("maintenanceWindow")
+        if not isinstance(window, dict):
+            continue
+        schedule = window.get("schedule") or {}
+        monthly = "absoluteMonthly" in schedule or "relativeMonthly" in schedule
+        if config["name"] == "aksManagedNodeOSUpgradeSchedule" and monthly and rng.random() > _KEEP_MONTHLY_NODE_OS:
+            window["schedule"] = {"weekly": {"dayOfWeek": rng.choice(_WEEKDAYS), "intervalWeeks": 1}}
+        if rng.random() < _FUTURE_START:
+            window["startDate"] = (builder.day + timedelta(days=rng.randint(3, 45))).isoformat()
+        if rng.random() < _LONG_FREEZE:
+            start = builder.day + timedelta(days=rng.randint(-20, 40))
+            end = start + timedelta(days=rng.randint(31, 75))
+            window["notAllowedDates"] = [{"end": end.isoformat(), "start": start.isoformat()}]

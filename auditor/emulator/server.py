@@ -27,7 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from auditor.emulator.certs import CertificatePaths, ensure_certificates
 from auditor.emulator.faults import (
@@ -120,7 +120,9 @@ class _Route:
 
 
 def _route(path: str) -> _Route | None:
-    parts = [p for p in path.split("/") if p]
+    # Clients percent-encode path parameters ("Australia%20East", "rg%281%29"): decode each segment after the split,
+    # so an encoded '/' stays inside its segment.
+    parts = [unquote(p) for p in path.split("/") if p]
     low = [p.lower() for p in parts]
     n = len(parts)
     if low == ["subscriptions"]:

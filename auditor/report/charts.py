@@ -68,19 +68,94 @@ def version_distribution(versions: dict[str, int]) -> str:
     return _svg_data_uri(figure)
 
 
+def threshold_bins(values: Sequence[float], limit: int, span: int = 6) -> list[dict[str, Any]]:
+    """Bins of whole days with an edge at the limit, so no bin holds values on both sides of it.
+
+    Within the limit (0..limit) a few bins of equal width (3 when the limit divides by 3, else 4, 2, 5 or 1);
+    beyond it bins of the same width up to `span` times the limit, then one open bin for the rest. A value v
+    falls in the first bin with v <= hi (a value of limit + 0.5 is beyond). Each bin: label, lo, hi (None for
+    the open one), count, within.
+    """
+    parts = next((n for n in (3, 4, 2, 5, 1) if limit % n == 0), 1)
+    width = max(1, limit // parts)
+    edges = [0] if limit == 0 else list(range(width, limit, width)) + [limit]
+    top = max(limit * span, limit + width)
+    edges += list(range(limit + width, top + 1, width))
+    bins: list[dict[str, Any]] = []
+    low = 0
+    for high in edges:
+        label = str(high) if low == high else f"{low}–{high}"
+        bins.append({"label": label, "lo": low, "hi": high, "count": 0, "within": high <= limit})
+        low = high + 1
+    bins.append({"label": f"≥{low}", "lo": low, "hi": None, "count": 0, "within": False})
+    for value in values:
+        for item in bins:
+            if item["hi"] is None or value <= item["hi"]:
+                item["count"] += 1
+                break
+    return bins
+
+
+def _threshold_bars(axes: Any, bins: list[dict[str, Any]], limit: int, within: str, beyond: str) -> None:
+    positions = list(range(len(bins)))
+    colours = [STATUS_COLOURS["pass"] if b["within"] else STATUS_COLOURS["fail"] for b in bins]
+    axes.bar(positions, [b["count"] for b in bins], color=colours, width=0.85)
+    boundary = sum(1 for b in bins if b["within"]) - 0.5
+    axes.axvline(boundary, color="#212121", linestyle="--", linewidth=1)
+    axes.set_xticks(positions, [b["label"] for b in bins], fontsize=6, rotation=60, ha="right")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    from matplotlib.patches import Patch
+
+    axes.legend(
+        handles=[
+            Patch(color=STATUS_COLOURS["pass"], label=within),
+            Patch(color=STATUS_COLOURS["fail"], label=beyond),
+        ],
+        fontsize=6,
+        frameon=False,
+    )
+    axes.spines[["top", "right"]].set_visible(False)
+
+
 def image_age_histogram(ages: Sequence[int], limit_days: int) -> str:
-    """Histogram of node-image age in days, with the policy limit marked."""
+    """Node pools by node-image age in days, in bins with an edge at the policy limit: pools within it and
+    pools beyond it never share a bar."""
     figure = Figure(figsize=(3.4, 2.4))
     axes = figure.add_subplot()
-    if ages:
-        axes.hist(list(ages), bins=20, color="#00838f")
-    axes.axvline(limit_days, color="#c62828", linestyle="--", linewidth=1, label=f"limit {limit_days} d")
-    axes.legend(fontsize=7, frameon=False)
-    axes.set_xlabel("days since release")
-    axes.set_ylabel("node pools")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    bins = threshold_bins(ages, limit_days)
+    _threshold_bars(axes, bins, limit_days, f"≤ {limit_days} days (limit)", f"> {limit_days} days")
+    axes.set_xlabel("days since release", fontsize=7)
+    axes.set_ylabel("node pools", fontsize=7)
     axes.set_title("Node-image age", fontsize=9)
-    axes.spines[["top", "right"]].set_visible(False)
+    return _svg_data_uri(figure)
+
+
+def latency_histogram(adopted: Sequence[float], open_days: Sequence[float], deadline: int, title: str) -> str:
+    """Days to adopt a patch (adopted releases), in bins with an edge at the deadline, and open ones beside."""
+    figure = Figure(figsize=(3.4, 2.5))
+    axes = figure.add_subplot()
+    bins = threshold_bins(adopted, deadline, span=4)
+    _threshold_bars(axes, bins, deadline, f"adopted ≤ {deadline} days", f"adopted > {deadline} days")
+    still_open = threshold_bins(open_days, deadline, span=4)
+    positions = list(range(len(bins)))
+    if any(b["count"] for b in still_open):
+        axes.bar(
+            positions,
+            [b["count"] for b in still_open],
+            bottom=[b["count"] for b in bins],
+            color="none",
+            edgecolor=STATUS_COLOURS["unknown"],
+            hatch="////",
+            width=0.85,
+            label="still open (age so far)",
+        )
+        handles, labels = axes.get_legend_handles_labels()
+        axes.legend(handles, labels, fontsize=6, frameon=False)
+    tallest = max((a["count"] + b["count"] for a, b in zip(bins, still_open, strict=True)), default=0)
+    axes.set_ylim(0, max(1, tallest) * 1.12)
+    axes.set_xlabel("days from newest to running it", fontsize=7)
+    axes.set_ylabel("updates", fontsize=7)
+    axes.set_title(title, fontsize=9)
     return _svg_data_uri(figure)
 
 
@@ -126,38 +201,45 @@ def _scan_axis(axes: Any, labels: Sequence[str]) -> None:
     axes.spines[["top", "right"]].set_visible(False)
 
 
+def heatmap_cells(
+    series: Mapping[str, Sequence[float | None]], overall: Sequence[float | None]
+) -> list[list[float | None]]:
+    """The heat map's rows: the fleet score first, then each control's score per scan."""
+    return [list(overall), *(list(values) for values in series.values())]
+
+
 def drift_compliance(
     labels: Sequence[str], series: Mapping[str, Sequence[float | None]], overall: Sequence[float | None]
 ) -> str:
-    """Lines: each control's score (share of decided verdicts that pass) per scan, and the fleet score."""
+    """A heat map: one row per control (and the fleet score on top), one column per scan, each cell the score
+    (share of decided verdicts that pass), coloured from red (0%) to green (100%) and written in the cell."""
     import matplotlib
+    import numpy as np
 
-    figure = Figure(figsize=(7.0, 3.4))
+    rows = ["fleet score", *(_label(c, 14) for c in series)]
+    cells = heatmap_cells(series, overall)
+    matrix = np.array([[np.nan if v is None else v for v in row] for row in cells], dtype=float)
+    figure = Figure(figsize=(7.0, 0.26 * len(rows) + 1.2))
     axes = figure.add_subplot()
-    palette = matplotlib.colormaps["tab20"]
-    colours = [palette(i / 19) for i in range(20)]
-    positions = list(range(len(labels)))
-    for number, (control, values) in enumerate(series.items()):
-        points = [(x, v) for x, v in zip(positions, values, strict=True) if v is not None]
-        if points:
-            axes.plot(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                marker="o",
-                markersize=2.5,
-                linewidth=1,
-                color=colours[number % len(colours)],
-                label=_label(control, 14),
-            )
-    fleet = [(x, v) for x, v in zip(positions, overall, strict=True) if v is not None]
-    if fleet:
-        axes.plot([p[0] for p in fleet], [p[1] for p in fleet], color="black", linewidth=2.2, label="fleet score")
-    axes.set_ylim(0, 102)
-    axes.yaxis.set_major_formatter(PercentFormatter())
-    axes.set_ylabel("pass share", fontsize=8)
-    axes.set_title("Compliance per control across scans", fontsize=9)
-    _scan_axis(axes, labels)
-    axes.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#eeeeee")
+    axes.imshow(np.ma.masked_invalid(matrix), cmap=colours, vmin=0, vmax=100, aspect="auto")
+    small = len(labels) > 12
+    for y, row in enumerate(cells):
+        for x, value in enumerate(row):
+            shown = "—" if value is None else f"{value:.0f}"
+            # Dark cells (deep red, deep green) take white text.
+            dark = value is not None and (value < 15 or value > 85)
+            axes.text(x, y, shown, ha="center", va="center", fontsize=5 if small else 6.5,
+                      color="white" if dark else "#212121")  # fmt: skip
+    axes.set_yticks(range(len(rows)), rows, fontsize=7)
+    axes.set_xticks(range(len(labels)), [_label(t, 12) for t in labels], fontsize=7, rotation=30, ha="right")
+    for tick in axes.get_xticklabels() + axes.get_yticklabels():
+        tick.set_parse_math(False)
+    axes.axhline(0.5, color="#212121", linewidth=1.2)
+    axes.tick_params(length=0)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    axes.set_title("Compliance per control across scans (pass share, %)", fontsize=9)
     return _svg_data_uri(figure)
 
 
@@ -183,32 +265,52 @@ def drift_image_age(
     return _svg_data_uri(figure)
 
 
-def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) -> str:
-    """Stacked bars: clusters per control-plane minor per scan."""
-    import matplotlib
+# Qualitative colours told apart by hue and lightness (after Paul Tol's bright and muted schemes): neighbours in
+# a stack differ by a CIE76 colour difference of 40 or more, any two of the first ten by 20 or more.
+MINOR_PALETTE = (
+    "#4477AA",
+    "#EE7733",
+    "#228833",
+    "#AA3377",
+    "#66CCEE",
+    "#CC3311",
+    "#CCBB44",
+    "#332288",
+    "#009988",
+    "#BBBBBB",
+    "#882255",
+    "#EE99AA",
+    "#999933",
+    "#44BB99",
+    "#663300",
+    "#7766DD",
+)
 
+
+def minor_colours(minors: Sequence[str]) -> dict[str, str]:
+    """A distinct colour per minor, in minor order (cycling past the palette, which 16 minors never reach)."""
+    ordered = sorted(minors, key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split(".")))
+    return {minor: MINOR_PALETTE[number % len(MINOR_PALETTE)] for number, minor in enumerate(ordered)}
+
+
+def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) -> str:
+    """Stacked bars: clusters per control-plane minor per scan, one distinct colour per minor."""
     figure = Figure(figsize=(3.4, 2.6))
     axes = figure.add_subplot()
-    minors = sorted(
-        {m for v in versions for m in v}, key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split("."))
-    )
-    colours = matplotlib.colormaps["viridis"]
+    colours = minor_colours(sorted({m for v in versions for m in v}))
     bottom = [0] * len(labels)
-    for number, minor in enumerate(minors):
+    for minor, colour in colours.items():
         values = [v.get(minor, 0) for v in versions]
-        axes.bar(
-            range(len(labels)),
-            values,
-            bottom=bottom,
-            label=_label(minor, 10),
-            color=colours(number / max(1, len(minors) - 1)),
-        )
+        axes.bar(range(len(labels)), values, bottom=bottom, label=_label(minor, 10), color=colour,
+                 edgecolor="white", linewidth=0.4)  # fmt: skip
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("clusters", fontsize=8)
     axes.set_title("Control-plane minors over time", fontsize=9)
     _scan_axis(axes, labels)
-    axes.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    handles, names = axes.get_legend_handles_labels()
+    # Newest minor on top, as in the stack.
+    axes.legend(handles[::-1], names[::-1], fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return _svg_data_uri(figure)
 
 

@@ -70,6 +70,48 @@ class QueryFile:
     show_text: bool
 
 
+# Each collector's call, what it reads and the kind of evidence item it returns (auditor/collect/): the method
+# appendix counts each call's items against the call, so "cluster" items sit beside the Resource Graph query.
+CALLS: dict[str, tuple[str, str]] = {
+    "subscription": ("Subscriptions the credential can read (ARM)", "subscription"),
+    "resource_graph": ("Resource Graph: managed clusters", "cluster"),
+    "resource_change": ("Resource Graph: resource changes of the last 14 days", "resource_change"),
+    "scheduled_event": ("Resource Graph: AKS scheduled events", "scheduled_event"),
+    "kubernetes_versions": ("AKS: Kubernetes versions, once per region", "kubernetes_versions"),
+    "maintenance_configurations": ("AKS: maintenance configurations, once per cluster", "maintenance_configurations"),
+    "pool_upgrade_profile": (
+        "AKS: agent-pool upgrade profiles, once per region and image family",
+        "pool_upgrade_profile",
+    ),
+}
+
+
+def call_rows(stats: dict[str, Any], evidence_kinds: dict[str, int]) -> list[dict[str, Any]]:
+    """One row per call made (and per kind of evidence no known call accounts for): what it reads, calls,
+    retries and the items it returned."""
+    calls, retries = stats.get("calls", {}), stats.get("retries", {})
+    rows = []
+    claimed = set()
+    for call in sorted(set(calls) | {c for c, (_, kind) in CALLS.items() if kind in evidence_kinds}):
+        label, kind = CALLS.get(call, (call, call))
+        claimed.add(kind)
+        rows.append(
+            {
+                "call": call,
+                "label": label,
+                "calls": calls.get(call, 0),
+                "retries": retries.get(call, 0),
+                "returned": evidence_kinds.get(kind, 0),
+                "kind": kind,
+            }
+        )
+    for kind in sorted(set(evidence_kinds) - claimed):
+        rows.append(
+            {"call": kind, "label": kind, "calls": None, "retries": 0, "returned": evidence_kinds[kind], "kind": kind}
+        )
+    return rows
+
+
 @dataclass
 class ReportData:
     """The content of every report format."""
@@ -150,6 +192,11 @@ class ReportData:
     def failing_clusters(self) -> int:
         # Subscription-level findings (no cluster) are not clusters.
         return len({f.resource_id for f in self.findings if f.status == "fail" and f.cluster})
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """The method appendix's table of calls and the evidence items each returned."""
+        return call_rows(self.scan.stats, self.evidence_kinds)
 
     @property
     def expired_waivers(self) -> int:
@@ -459,9 +506,11 @@ def _top_risks(sections: list[ControlSection]) -> list[dict[str, Any]]:
 
 
 def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
-    """Clusters with the most failing controls, weighted by severity."""
-    weight: Counter[str] = Counter()
+    """Clusters with the most failing controls, with the counts they are ranked by: failing controls, then those
+    of high or critical severity, then failing findings (a pool-level control can fail on several pools)."""
     controls: dict[str, set[str]] = defaultdict(set)
+    serious: dict[str, set[str]] = defaultdict(set)
+    failing: Counter[str] = Counter()
     worst: dict[str, int] = {}
     first: dict[str, Finding] = {}
     for f in findings:
@@ -472,22 +521,31 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
             or _is_fleet(f.resource_id)
         ):
             continue
+        key = f.resource_id.lower()
         rank = SEVERITY_RANK.get(f.severity, 0)
-        weight[f.resource_id] += 2**rank
-        controls[f.resource_id].add(f.control_id)
-        worst[f.resource_id] = max(worst.get(f.resource_id, 0), rank)
-        first.setdefault(f.resource_id, f)
-    ranked = sorted(weight, key=lambda rid: (-weight[rid], first[rid].cluster.lower(), rid))[:TOP_CLUSTERS]
+        controls[key].add(f.control_id)
+        if rank >= SEVERITY_RANK["high"]:
+            serious[key].add(f.control_id)
+        failing[key] += 1
+        worst[key] = max(worst.get(key, 0), rank)
+        first.setdefault(key, f)
+    ranked = sorted(
+        controls,
+        key=lambda k: (-len(controls[k]), -len(serious[k]), -failing[k], first[k].cluster.lower(), k),
+    )[:TOP_CLUSTERS]
     names = {v: k for k, v in SEVERITY_RANK.items()}
     return [
         {
-            "cluster": first[rid].cluster,
-            "resource_group": first[rid].resource_group,
-            "subscription": first[rid].subscription_name or first[rid].subscription_id,
-            "controls": sorted(controls[rid]),
-            "worst": names[worst[rid]],
+            "cluster": first[k].cluster,
+            "resource_group": first[k].resource_group,
+            "subscription": first[k].subscription_name or first[k].subscription_id,
+            "failing_controls": len(controls[k]),
+            "serious_controls": len(serious[k]),
+            "failing_findings": failing[k],
+            "controls": sorted(controls[k]),
+            "worst": names[worst[k]],
         }
-        for rid in ranked
+        for k in ranked
     ]
 
 

@@ -49,6 +49,15 @@ TABLE_COLUMNS = (
 )
 
 
+# The order in which the findings table sorts its status and severity columns: most serious first. Missing evidence
+# (unknown) ranks above a warning: a control that could not look may hide a failure.
+STATUS_SERIOUSNESS = ("fail", "unknown", "warn", "waived", "pass", "not_applicable")
+SERIOUSNESS: dict[str, dict[str, int]] = {
+    "status": {s: i for i, s in enumerate(STATUS_SERIOUSNESS)},
+    "severity": {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))},
+}
+
+
 def untrusted(value: Any, limit: int = 300) -> str:
     """Untrusted text made fit to show: disguising characters made visible, length clipped.
 
@@ -66,6 +75,11 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _signed(value: int, sign: str) -> str:
+    """'+3', '−2' (a change), or '0' when nothing changed."""
+    return f"{sign}{value:,}" if value else "0"
+
+
 def _count_of(value: int, noun: str) -> str:
     """'1 cluster', '2,000 clusters'."""
     return f"{value:,} {noun}" if value == 1 else f"{value:,} {noun}s"
@@ -75,6 +89,25 @@ def _inline_code(text: str) -> Markup:
     """Catalog prose (trusted, shipped with the tool) with `backticked` spans as <code>; escaped first."""
     escaped = str(escape(text))
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))  # noqa: S704 - escaped above
+
+
+def _command(value: Any, limit: int = 400) -> Markup:
+    """A shell command (untrusted names inside) that wraps only at its spaces: each word is kept whole, so a line
+    break never falls inside a name, an option or a quoted query. The text copies as it was."""
+    words = untrusted(value, limit).split(" ")
+    return Markup(" ".join(f'<span class="word">{escape(word)}</span>' for word in words))  # noqa: S704 - escaped
+
+
+def _command_template(template: str) -> Markup:
+    """A control's remediation template as a reader sees it: placeholders as <cluster>, <resource-group>, and
+    the doubled braces of str.format as the single braces the command uses."""
+    import string
+
+    text = "".join(
+        literal + (f"<{field.replace('_', '-')}>" if field is not None else "")
+        for literal, field, _, _ in string.Formatter().parse(template)
+    )
+    return _command(text, 2000)
 
 
 def environment() -> Environment:
@@ -89,7 +122,10 @@ def environment() -> Environment:
     env.filters["untrusted"] = untrusted
     env.filters["num"] = _number
     env.filters["count_of"] = _count_of
+    env.filters["signed"] = _signed
     env.filters["inline_code"] = _inline_code
+    env.filters["command"] = _command
+    env.filters["command_template"] = _command_template
     return env
 
 
@@ -116,11 +152,12 @@ def _script_json(payload: Any) -> str:
 def findings_blob(findings: list[Finding]) -> str:
     """Every finding as a compact data block for the HTML table.
 
-    Each column has a sorted dictionary of its distinct values; `rows` is one flat array of dictionary
-    indexes, len(columns) per finding. Sorting a column is an integer comparison and a text search scans the
-    dictionaries once, so the table stays fast at 150,000 findings. Rows come failures first.
+    Each column has a sorted dictionary of its distinct values (status and severity by seriousness, the rest as
+    text); `rows` is one flat array of dictionary indexes, len(columns) per finding. Sorting a column is an
+    integer comparison and a text search scans the dictionaries once, so the table stays fast at 150,000
+    findings. Rows come failures first.
     """
-    rank = {s: i for i, s in enumerate(("fail", "warn", "unknown", "waived", "pass", "not_applicable"))}
+    rank = SERIOUSNESS["status"]
     ordered = sorted(findings, key=lambda f: rank.get(f.status, len(STATUSES)))
     values: list[list[str]] = [[] for _ in TABLE_COLUMNS]
     tag_text: dict[str, str] = {}  # per cluster: every finding of a cluster carries the same tags
@@ -144,8 +181,10 @@ def findings_blob(findings: list[Finding]) -> str:
             column.append(value)
     dicts: list[list[str]] = []
     indexes: list[dict[str, int]] = []
-    for column in values:
-        distinct = sorted(set(column), key=lambda v: (v.lower(), v))
+    for name, column in zip(TABLE_COLUMNS, values, strict=True):
+        # Status and severity sort by seriousness (fail first, critical first), every other column as text.
+        serious = SERIOUSNESS.get(name, {})
+        distinct = sorted(set(column), key=lambda v: (serious.get(v, len(serious)), v.lower(), v))
         dicts.append(distinct)
         indexes.append({v: i for i, v in enumerate(distinct)})
     width = len(TABLE_COLUMNS)

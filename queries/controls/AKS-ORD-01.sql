@@ -5,17 +5,38 @@
 -- diffs over the same window prove nothing, so such a campaign leaves the cluster `unknown`, never `pass`. A scan
 -- diff's window excludes its start (the previous scan saw the old version): a step reached by the end of one window
 -- came before a step of the next window.
-WITH params AS (
+--
+-- Pool modes: System and ManagedSystem pools are System pools; every other mode (User, Gateway, Machines, or one
+-- this tool does not know) is ordered as a User pool (KnownAgentPoolMode).
+--
+-- Who ran it. A campaign is labelled as run by AKS when the auto-upgrader recorded it (scheduled events, eventSource
+-- AutoUpgrader); otherwise, unless a resource change of the campaign was made by a person (changedByType User), when
+-- it is AKS's forced upgrade of a minor whose platform support (N-3) was ending (a Kubernetes campaign from such a
+-- minor to the next, within 30 days before to 60 days after that end; auto-upgrade-cluster.md), or when the cluster
+-- has a channel that runs such upgrades (upgradeChannel patch/stable/rapid for Kubernetes; a node OS channel or
+-- upgradeChannel node-image for node images). AKS's auto-upgrade upgrades the control plane, then the pools one by one, in its own
+-- order: the System-before-User rules judge AKS-run campaigns only when [aks_run_order] is on; the control plane
+-- rules always apply.
+--
+-- The rules are named rows (rule_* below), each readable and tested on its own; a violation names its rule.
+WITH entry_problems AS (
+    SELECT cluster_id, string_agg(pool_problem, '; ' ORDER BY pool_index) AS entry_problems
+    FROM node_pools WHERE pool_problem IS NOT NULL GROUP BY cluster_id
+),
+params AS (
     SELECT c.cluster_id, lower(c.cluster_id) AS cid, p.history_lookback_days, p.campaign_window_hours,
-           p.node_image_order
+           p.node_image_order, p.aks_run_order, c.upgrade_channel, c.node_os_upgrade_channel, c.lts_eligible,
+           coalesce(c.properties_problem, c.pools_problem) AS pools_problem, e.entry_problems
     FROM clusters c
     JOIN cluster_params p USING (cluster_id)
+    LEFT JOIN entry_problems e USING (cluster_id)
 ),
 as_of AS (
     SELECT started_at, scan_id FROM scan
 ),
-campaigns AS (
-    SELECT k.*, p.cluster_id AS resource_id, p.campaign_window_hours
+candidate_campaigns AS (
+    SELECT k.*, p.cluster_id AS resource_id, p.campaign_window_hours, p.aks_run_order, p.upgrade_channel,
+           p.node_os_upgrade_channel, p.lts_eligible
     FROM upgrade_campaigns k
     JOIN params p ON k.cluster_id = p.cid
     CROSS JOIN as_of a
@@ -24,11 +45,57 @@ campaigns AS (
       -- A node-OS update AKS reported that changed no pool's image (patches applied in place) has nothing to order.
       AND NOT (k.kind = 'node-image' AND k.steps = 0 AND k.failures = 0)
 ),
+-- Evidence of who ran each campaign: a resource change of the cluster, within the campaign, made by a person.
+campaign_by_user AS (
+    SELECT k.campaign_key, bool_or(e.note ILIKE '%changed by a User%') AS by_user
+    FROM candidate_campaigns k
+    JOIN history_events e
+      ON e.cluster_id = k.cluster_id AND e.source = 'resource_change'
+     AND e.window_end >= k.first_at - to_hours(k.campaign_window_hours) AND e.window_start <= k.last_at
+    GROUP BY k.campaign_key
+),
+campaign_from AS (
+    SELECT campaign_key, arg_min(from_version, (reach_end, from_version)) AS from_version
+    FROM upgrade_campaign_members
+    WHERE target = 'control_plane' AND role = 'step' AND from_version IS NOT NULL
+    GROUP BY campaign_key
+),
+campaigns AS (
+    SELECT
+        k.*,
+        CASE
+            WHEN k.sources LIKE '%scheduled_event%' THEN 'AKS''s auto-upgrader recorded it'
+            WHEN coalesce(u.by_user, false) THEN NULL
+            WHEN k.kind = 'kubernetes' AND NOT k.lts_eligible AND cal.platform_support_end IS NOT NULL
+                 AND minor_num(k.version) = minor_num(f.from_version) + 1
+                 AND k.first_at BETWEEN cal.platform_support_end - INTERVAL 30 DAY
+                                    AND cal.platform_support_end + INTERVAL 60 DAY
+                THEN 'AKS''s forced upgrade of ' || cal.minor || ', whose platform support ended on '
+                     || strftime(cal.platform_support_end, '%Y-%m-%d')
+            WHEN k.kind = 'kubernetes' AND k.upgrade_channel IN ('patch', 'stable', 'rapid')
+                THEN 'upgradeChannel ' || k.upgrade_channel || ' is set and no change shows a person starting it'
+            WHEN k.kind = 'node-image' AND (k.upgrade_channel = 'node-image'
+                                            OR k.node_os_upgrade_channel IN ('nodeimage', 'securitypatch'))
+                THEN 'a node OS upgrade channel is set and no change shows a person starting it'
+        END AS aks_run
+    FROM candidate_campaigns k
+    LEFT JOIN campaign_by_user u USING (campaign_key)
+    LEFT JOIN campaign_from f USING (campaign_key)
+    LEFT JOIN version_calendar cal ON cal.minor_num = minor_num(f.from_version)
+),
+judged_campaigns AS (
+    -- Whether the System-before-User rules apply to a campaign.
+    SELECT campaign_key, aks_run IS NULL OR aks_run_order AS system_order FROM campaigns
+),
 all_members AS (
     SELECT
         m.*,
+        lower(coalesce(m.pool_mode, 'user')) IN ('system', 'managedsystem') AS is_system,
         CASE WHEN m.target = 'control_plane' THEN 'control plane'
-             ELSE lower(coalesce(m.pool_mode, 'user')) || ' pool ''' || m.target || '''' END
+             WHEN lower(coalesce(m.pool_mode, 'user')) IN ('system', 'user') THEN
+                 lower(coalesce(m.pool_mode, 'user')) || ' pool ''' || m.target || ''''
+             WHEN lower(m.pool_mode) = 'managedsystem' THEN 'managed system pool ''' || m.target || ''''
+             ELSE lower(m.pool_mode) || ' pool ''' || m.target || ''' (ordered as a User pool)' END
             || CASE WHEN m.uncertain THEN ' (pool name uncertain)' ELSE '' END AS who,
         CASE WHEN m.exact THEN strftime(m.reach_start, '%Y-%m-%d %H:%M')
              ELSE 'between ' || strftime(m.reach_start, '%Y-%m-%d %H:%M') || ' and '
@@ -43,7 +110,7 @@ all_members AS (
 ),
 -- Members of the campaigns judged (in the lookback); all_members also holds the earlier ones.
 members AS (
-    SELECT * FROM all_members WHERE campaign_key IN (SELECT campaign_key FROM campaigns)
+    SELECT a.*, j.system_order FROM all_members a JOIN judged_campaigns j USING (campaign_key)
 ),
 steps AS (
     SELECT * FROM members WHERE role = 'step'
@@ -54,9 +121,10 @@ failures AS (
     WHERE f.role = 'failed'
       AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.campaign_key = f.campaign_key AND s.target = f.target)
 ),
-pairs AS (
-    -- The control plane before every pool (Kubernetes campaigns).
+-- Rule control_plane_first: no pool reached the version before the control plane (Kubernetes campaigns).
+rule_control_plane_first AS (
     SELECT
+        'control_plane_first' AS rule,
         b.campaign_key,
         CASE WHEN b.reach_end < a.reach_start OR (b.reach_end = a.reach_start AND NOT a.exact) THEN 'violation'
              WHEN a.reach_end <= b.reach_start THEN 'in_order'
@@ -69,83 +137,113 @@ pairs AS (
         b.reach_end AS happened
     FROM steps a
     JOIN steps b ON a.campaign_key = b.campaign_key AND a.target = 'control_plane' AND b.target <> 'control_plane'
-    UNION ALL
-    -- System pools before User pools: reached first, and no User pool started before the System pools finished.
+),
+-- Rule system_pools_first: no User pool reached the version before a System pool, and none started upgrading before
+-- the System pools had finished (where the pools' own provisioningState shows the start).
+rule_system_pools_first AS (
     SELECT
+        'system_pools_first' AS rule,
         u.campaign_key,
         CASE WHEN u.reach_end < s.reach_start OR (u.reach_end = s.reach_start AND NOT s.exact)
                   OR u.start_time < s.reach_start OR (u.start_time = s.reach_start AND NOT s.exact) THEN 'violation'
              WHEN s.reach_end <= coalesce(u.start_time, u.reach_start) THEN 'in_order'
-             ELSE 'unresolved' END,
+             ELSE 'unresolved' END AS outcome,
         CASE WHEN u.reach_end < s.reach_start OR (u.reach_end = s.reach_start AND NOT s.exact)
              THEN u.who || ' reached ' || u.what || ' ' || u.at_text || ', before ' || s.who || ' ('
                   || s.when_text || ')'
              WHEN u.start_time <= s.reach_start
              THEN u.who || ' started upgrading at ' || strftime(u.start_time, '%Y-%m-%d %H:%M')
                   || ' UTC, before ' || s.who || ' had finished (' || s.when_text || ')'
-             ELSE s.who || ' and ' || u.who || ' changed within the same window (' || u.when_text || ')' END,
-        u.reach_end
+             ELSE s.who || ' and ' || u.who || ' changed within the same window (' || u.when_text || ')' END
+            AS detail,
+        u.reach_end AS happened
     FROM steps s
-    JOIN steps u ON s.campaign_key = u.campaign_key AND s.pool_mode = 'System' AND u.pool_mode = 'User'
-    UNION ALL
-    -- The control plane, or a System pool, failed and never got there, yet a later participant went ahead.
+    JOIN steps u ON s.campaign_key = u.campaign_key AND s.target <> 'control_plane' AND s.is_system
+                AND u.target <> 'control_plane' AND NOT u.is_system
+    WHERE s.system_order
+),
+-- Rule control_plane_failed_first: the control plane's upgrade failed and it never got there, yet a pool went ahead.
+rule_control_plane_failed_first AS (
     SELECT
-        u.campaign_key,
-        'violation',
+        'control_plane_failed_first' AS rule, u.campaign_key, 'violation' AS outcome,
         u.who || ' reached ' || u.what || ' ' || u.at_text || ' although the upgrade of ' || f.who
-            || ' failed (' || f.when_text || ') and it never got there',
-        u.reach_end
+            || ' failed (' || f.when_text || ') and it never got there' AS detail,
+        u.reach_end AS happened
     FROM failures f
     JOIN steps u ON f.campaign_key = u.campaign_key
-    WHERE (f.target = 'control_plane' AND u.target <> 'control_plane')
-       OR (f.pool_mode = 'System' AND u.pool_mode = 'User')
-    UNION ALL
-    -- The participant that had to come first reached the same version too, but in a later campaign (more than
-    -- the window later): the order is still wrong.
+    WHERE f.target = 'control_plane' AND u.target <> 'control_plane'
+),
+-- Rule system_pool_failed_first: a System pool's upgrade failed and it never got there, yet a User pool went ahead.
+rule_system_pool_failed_first AS (
     SELECT
-        u.campaign_key,
-        'violation',
+        'system_pool_failed_first' AS rule, u.campaign_key, 'violation' AS outcome,
+        u.who || ' reached ' || u.what || ' ' || u.at_text || ' although the upgrade of ' || f.who
+            || ' failed (' || f.when_text || ') and it never got there' AS detail,
+        u.reach_end AS happened
+    FROM failures f
+    JOIN steps u ON f.campaign_key = u.campaign_key
+    WHERE f.target <> 'control_plane' AND f.is_system AND u.target <> 'control_plane' AND NOT u.is_system
+      AND u.system_order
+),
+-- Rule predecessor_in_later_campaign: the participant that had to come first (the control plane, or a System pool
+-- before a User pool) reached the same version too, but only in a later campaign (more than the window later).
+rule_predecessor_in_later_campaign AS (
+    SELECT
+        'predecessor_in_later_campaign' AS rule, u.campaign_key, 'violation' AS outcome,
         u.who || ' reached ' || u.what || ' ' || u.at_text || ', before ' || e.who || ', which reached it only '
-            || e.at_text,
-        u.reach_end
+            || e.at_text AS detail,
+        u.reach_end AS happened
     FROM steps u
     JOIN all_members e
       ON e.role = 'step' AND e.cluster_id = u.cluster_id AND e.kind = u.kind AND e.to_version = u.to_version
      AND e.campaign_key <> u.campaign_key
      AND ((u.kind = 'kubernetes' AND e.target = 'control_plane' AND u.target <> 'control_plane')
-          OR (e.pool_mode = 'System' AND u.pool_mode = 'User'))
+          OR (u.system_order AND e.target <> 'control_plane' AND e.is_system
+              AND u.target <> 'control_plane' AND NOT u.is_system))
     WHERE e.reach_start > u.reach_end OR (e.reach_start = u.reach_end AND NOT e.exact)
-    UNION ALL
-    -- A User pool reached the version while a System pool still runs an older one (this scan's snapshot).
+),
+-- Rule system_pool_left_behind: a User pool reached the version while a System pool still runs an older one (this
+-- scan's snapshot).
+rule_system_pool_left_behind AS (
     SELECT
-        u.campaign_key,
-        'violation',
+        'system_pool_left_behind' AS rule, u.campaign_key, 'violation' AS outcome,
         u.who || ' reached ' || u.what || ' ' || u.at_text || ' while system pool ''' || np.pool_name
-            || ''' still runs ' || coalesce(np.current_orchestrator_version, np.orchestrator_version),
-        u.reach_end
+            || ''' still runs ' || coalesce(np.current_orchestrator_version, np.orchestrator_version) AS detail,
+        u.reach_end AS happened
     FROM steps u
     JOIN campaigns k USING (campaign_key)
     JOIN node_pools np ON lower(np.cluster_id) = u.cluster_id
-    WHERE k.kind = 'kubernetes' AND u.pool_mode = 'User' AND lower(np.mode) = 'system'
+    WHERE k.kind = 'kubernetes' AND u.target <> 'control_plane' AND NOT u.is_system AND u.system_order
+      AND np.pool_problem IS NULL AND lower(np.mode) IN ('system', 'managedsystem')
       AND minor_num(u.to_version) * 100000 + coalesce(patch_num(u.to_version), 0)
           > minor_num(coalesce(np.current_orchestrator_version, np.orchestrator_version)) * 100000
             + coalesce(patch_num(coalesce(np.current_orchestrator_version, np.orchestrator_version)), 0)
       AND NOT EXISTS (SELECT 1 FROM members x WHERE x.campaign_key = u.campaign_key AND x.target = np.pool_name)
+),
+pairs AS (
+    SELECT * FROM rule_control_plane_first
+    UNION ALL SELECT * FROM rule_system_pools_first
+    UNION ALL SELECT * FROM rule_control_plane_failed_first
+    UNION ALL SELECT * FROM rule_system_pool_failed_first
+    UNION ALL SELECT * FROM rule_predecessor_in_later_campaign
+    UNION ALL SELECT * FROM rule_system_pool_left_behind
 ),
 outcomes AS (
     SELECT
         campaign_key,
         count(*) FILTER (WHERE outcome = 'violation') AS violations,
         count(*) FILTER (WHERE outcome = 'unresolved') AS unresolved_pairs,
-        arg_min(detail, (happened, detail)) FILTER (WHERE outcome = 'violation') AS violation,
-        arg_min(detail, (happened, detail)) FILTER (WHERE outcome = 'unresolved') AS unresolved
+        arg_min(detail, (happened, rule, detail)) FILTER (WHERE outcome = 'violation') AS violation,
+        arg_min(rule, (happened, rule, detail)) FILTER (WHERE outcome = 'violation') AS violated_rule,
+        arg_min(detail, (happened, rule, detail)) FILTER (WHERE outcome = 'unresolved') AS unresolved
     FROM pairs
     GROUP BY campaign_key
 ),
 judged AS (
     SELECT
-        k.campaign_key, k.resource_id, k.label, k.kind, k.version, k.first_at, k.last_at, k.steps, k.failures,
-        k.events, k.sources, o.violation, o.unresolved,
+        k.campaign_key, k.resource_id, k.kind, k.version, k.first_at, k.last_at, k.steps, k.failures,
+        k.events, k.sources, k.aks_run, o.violation, o.violated_rule, o.unresolved,
+        k.label || CASE WHEN k.aks_run IS NOT NULL THEN ' (run by AKS: ' || k.aks_run || ')' ELSE '' END AS label,
         CASE WHEN coalesce(o.violations, 0) > 0 THEN 'violation'
              WHEN coalesce(o.unresolved_pairs, 0) > 0 OR (k.steps = 0 AND k.failures = 0) THEN 'unresolved'
              ELSE 'in_order' END AS outcome
@@ -155,8 +253,9 @@ judged AS (
 described AS (
     SELECT
         j.*,
-        -- The latest campaign first; between two ending together, the Kubernetes one.
-        epoch(j.last_at) * 2 + CASE j.kind WHEN 'kubernetes' THEN 1 ELSE 0 END AS rank_key,
+        -- The latest campaign first; between two ending together, the Kubernetes one, then by key (a total order:
+        -- arg_max over rank_key never ties).
+        (epoch(j.last_at) * 2 + CASE j.kind WHEN 'kubernetes' THEN 1 ELSE 0 END, j.campaign_key) AS rank_key,
         (SELECT string_agg(m.who || ' ' || m.when_text
                            || CASE WHEN m.start_time IS NOT NULL AND m.start_time < m.reach_start
                                    THEN ' (started ' || strftime(m.start_time, '%H:%M') || ')' ELSE '' END
@@ -174,19 +273,25 @@ per_cluster AS (
         p.cluster_id AS resource_id,
         p.cid,
         p.history_lookback_days,
+        p.aks_run_order,
+        p.upgrade_channel,
+        p.pools_problem,
+        p.entry_problems,
         count(d.campaign_key) AS campaigns,
         count(*) FILTER (WHERE d.outcome = 'violation') AS violations,
         count(*) FILTER (WHERE d.outcome = 'unresolved') AS unresolved,
-        arg_max(d.label || ': ' || d.violation || '. Order seen: ' || coalesce(d.order_seen, 'none'),
-                (d.rank_key, d.campaign_key))
+        count(*) FILTER (WHERE d.aks_run IS NOT NULL) AS aks_run,
+        arg_max(d.label || ': ' || d.violation || '. Order seen: ' || coalesce(d.order_seen, 'none'), d.rank_key)
             FILTER (WHERE d.outcome = 'violation') AS violation_text,
-        arg_max(d.version, (d.rank_key, d.campaign_key)) FILTER (WHERE d.outcome = 'violation') AS violation_version,
+        arg_max(d.violated_rule, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violated_rule,
+        arg_max(d.kind, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violation_kind,
+        arg_max(d.version, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violation_version,
         arg_max(d.label || ': ' || coalesce(d.unresolved, 'no per-pool change was recorded, only '
-                || d.sources || ' evidence'), (d.rank_key, d.campaign_key)) FILTER (WHERE d.outcome = 'unresolved') AS unresolved_text,
+                || d.sources || ' evidence'), d.rank_key) FILTER (WHERE d.outcome = 'unresolved') AS unresolved_text,
         arg_max(d.label || ': ' || coalesce(d.order_seen, 'no step')
                 || CASE WHEN d.failed_who IS NOT NULL THEN ' (interrupted: ' || d.failed_who || ' failed)' ELSE '' END,
-                (d.rank_key, d.campaign_key)) AS latest_text,
-        arg_max(d.version, (d.rank_key, d.campaign_key)) AS latest_version,
+                d.rank_key) AS latest_text,
+        arg_max(d.version, d.rank_key) AS latest_version,
         sum(d.events) AS events,
         min(d.first_at) AS since,
         array_to_string(list_sort(list_distinct(flatten(list(string_split(d.sources, ', '))))), ', ') AS sources,
@@ -204,58 +309,90 @@ ledger AS (
     SELECT cluster_id AS cid, count(*) AS events, min(window_start) AS since FROM history_events GROUP BY cluster_id
 ),
 collection AS (
-    SELECT string_agg(call || ' (' || coalesce(code, 'error') || '): ' || message, '; ' ORDER BY call, scope, message) AS errors
+    SELECT string_agg(call || ' (' || coalesce(code, 'error') || '): ' || message, '; ' ORDER BY call, scope, message)
+               AS errors
     FROM scan_errors WHERE call IN ('resource_change', 'scheduled_event')
+),
+decided AS (
+    SELECT c.*, v.scans, v.first_seen, l.events AS ledger_events, l.since AS ledger_since, x.errors,
+        CASE
+            WHEN c.violations > 0 THEN 'violation'
+            WHEN c.pools_problem IS NOT NULL THEN 'pools_unreadable'
+            WHEN c.entry_problems IS NOT NULL THEN 'pool_entries_unreadable'
+            WHEN c.unresolved > 0 THEN 'unresolved'
+            WHEN c.campaigns > 0 AND x.errors IS NOT NULL THEN 'history_incomplete'
+            WHEN c.campaigns > 0 THEN 'in_order'
+            WHEN coalesce(v.scans, 0) > 1 AND x.errors IS NULL THEN 'quiet'
+            WHEN x.errors IS NOT NULL THEN 'no_history_errors'
+            WHEN coalesce(l.events, 0) > 0 THEN 'no_history_steps'
+            ELSE 'no_history'
+        END AS reason
+    FROM per_cluster c
+    LEFT JOIN coverage v ON v.cid = c.cid
+    LEFT JOIN ledger l ON l.cid = c.cid
+    CROSS JOIN collection x
 )
 SELECT
-    c.resource_id,
+    resource_id,
     NULL AS node_pool,
-    CASE
-        WHEN c.violations > 0 THEN 'fail'
-        WHEN c.unresolved > 0 THEN 'unknown'
-        WHEN c.campaigns > 0 AND x.errors IS NOT NULL THEN 'unknown'
-        WHEN c.campaigns > 0 THEN 'pass'
-        WHEN coalesce(v.scans, 0) > 1 AND x.errors IS NULL THEN 'not_applicable'
-        ELSE 'unknown'
-    END AS status,
-    CASE
-        WHEN c.violations > 0 THEN
-            c.violation_text
-            || CASE WHEN c.campaigns > 1
-                    THEN ' (' || c.violations || ' of ' || c.campaigns || ' campaigns in the last '
-                         || c.history_lookback_days || ' days out of order)' ELSE '' END
-        WHEN c.unresolved > 0 THEN
-            'the order of ' || c.unresolved || ' of ' || c.campaigns || ' campaign(s) in the last '
-            || c.history_lookback_days || ' days cannot be proven: ' || c.unresolved_text
+    CASE reason WHEN 'violation' THEN 'fail' WHEN 'in_order' THEN 'pass' WHEN 'quiet' THEN 'not_applicable'
+                ELSE 'unknown' END AS status,
+    CASE reason
+        WHEN 'violation' THEN
+            violation_text
+            || CASE WHEN campaigns > 1
+                    THEN ' (' || violations || ' of ' || campaigns || ' campaigns in the last '
+                         || days_text(history_lookback_days) || ' out of order)' ELSE '' END
+            -- What works next time: with an upgrade channel set AKS refuses az aks upgrade --control-plane-only.
+            || CASE WHEN violation_kind = 'node-image'
+                    THEN '. Next rollout: az aks nodepool upgrade --node-image-only on each System pool first, then the '
+                         || 'User pools'
+                    WHEN upgrade_channel = 'none'
+                    THEN '. Next upgrade: az aks upgrade --control-plane-only, then az aks nodepool upgrade on each '
+                         || 'System pool, then on the User pools'
+                    ELSE '. Next upgrade: with upgradeChannel ' || upgrade_channel || ' set, AKS refuses '
+                         || 'az aks upgrade --control-plane-only and upgrades the control plane, then the pools one by '
+                         || 'one; to order the pools yourself, set the channel to none for the upgrade (az aks update '
+                         || '--auto-upgrade-channel none), upgrade the control plane, then each System pool, then the '
+                         || 'User pools, and set the channel back' END
+        WHEN 'pools_unreadable' THEN
+            pools_problem || ': the System pools'' versions cannot be compared with the campaigns'
+        WHEN 'pool_entries_unreadable' THEN
+            entry_problems || ': that pool''s mode and version are not known, so the order cannot be proven'
+        WHEN 'unresolved' THEN
+            'the order of ' || unresolved || ' of ' || campaigns || ' campaign(s) in the last '
+            || days_text(history_lookback_days) || ' cannot be proven: ' || unresolved_text
             || ' (only resource changes give exact times: scan at least every 7 to 14 days)'
-        WHEN c.campaigns > 0 AND x.errors IS NOT NULL THEN
-            c.campaigns || ' campaign(s) ran in order, but this scan could not read all upgrade history: ' || x.errors
-        WHEN c.campaigns > 0 THEN
-            c.campaigns || ' campaign(s) in the last ' || c.history_lookback_days || ' days ran in order; latest: '
-            || c.latest_text
-        WHEN coalesce(v.scans, 0) > 1 AND x.errors IS NULL THEN
-            'no upgrade observed in the last ' || c.history_lookback_days || ' days (history since '
-            || strftime(v.first_seen, '%Y-%m-%d') || ', ' || v.scans || ' scans): nothing to order'
-        WHEN x.errors IS NOT NULL THEN
-            'no upgrade history covers this cluster: this scan could not read it (' || x.errors || ')'
-        WHEN coalesce(l.events, 0) > 0 THEN
+        WHEN 'history_incomplete' THEN
+            campaigns || ' campaign(s) ran in order, but this scan could not read all upgrade history: ' || errors
+        WHEN 'in_order' THEN
+            campaigns || ' campaign(s) in the last ' || days_text(history_lookback_days) || ' ran in order; latest: '
+            || latest_text
+        WHEN 'quiet' THEN
+            'no upgrade observed in the last ' || days_text(history_lookback_days) || ' (history since '
+            || strftime(first_seen, '%Y-%m-%d') || ', ' || scans || ' scans): nothing to order'
+        WHEN 'no_history_errors' THEN
+            'no upgrade history covers this cluster: this scan could not read it (' || errors || ')'
+        WHEN 'no_history_steps' THEN
             'no upgrade history covers this cluster: no earlier scan to compare with, and none of the '
-            || l.events || ' event(s) in the ledger is a step to order in the last ' || c.history_lookback_days
-            || ' days'
+            || ledger_events || ' event(s) in the ledger is a step to order in the last '
+            || days_text(history_lookback_days)
         ELSE
             'no upgrade history covers this cluster: no upgrade event in the ledger and no earlier scan to compare with'
     END
-    || CASE WHEN coalesce(c.unmapped, 0) > 0
-            THEN '; ' || c.unmapped || ' change(s) to a pool index that no snapshot names were left out' ELSE '' END
+    || CASE WHEN coalesce(unmapped, 0) > 0
+            THEN '; ' || unmapped || ' change(s) to a pool index that no snapshot names were left out' ELSE '' END
+    || CASE WHEN aks_run > 0 AND NOT aks_run_order AND reason IN ('in_order', 'history_incomplete', 'unresolved')
+            THEN '; System-before-User is not judged on the ' || aks_run || ' campaign(s) AKS ran (aks_run_order '
+                 || 'is off)' ELSE '' END
         AS message,
-    CASE WHEN c.campaigns > 0
-         THEN 'upgrade ledger as of this scan: ' || c.events || ' event(s) in ' || c.campaigns || ' campaign(s) since '
-              || strftime(c.since, '%Y-%m-%d') || ' from ' || c.sources
-         ELSE 'upgrade ledger as of this scan: ' || coalesce(l.events, 0) || ' event(s)'
-              || coalesce(' since ' || strftime(l.since, '%Y-%m-%d'), '') || '; cluster seen in '
-              || coalesce(v.scans, 0) || ' scan(s)' END AS evidence,
-    coalesce(c.violation_version, c.latest_version) AS target
-FROM per_cluster c
-LEFT JOIN coverage v ON v.cid = c.cid
-LEFT JOIN ledger l ON l.cid = c.cid
-CROSS JOIN collection x;
+    CASE WHEN campaigns > 0
+         THEN 'upgrade ledger as of this scan: ' || events || ' event(s) in ' || campaigns || ' campaign(s) since '
+              || strftime(since, '%Y-%m-%d') || ' from ' || sources
+              || CASE WHEN aks_run > 0 THEN '; ' || aks_run || ' run by AKS' ELSE '' END
+              || coalesce('; rule broken: ' || violated_rule, '')
+         ELSE 'upgrade ledger as of this scan: ' || coalesce(ledger_events, 0) || ' event(s)'
+              || coalesce(' since ' || strftime(ledger_since, '%Y-%m-%d'), '') || '; cluster seen in '
+              || coalesce(scans, 0) || ' scan(s)' END AS evidence,
+    coalesce(violation_version, latest_version) AS target
+FROM decided;

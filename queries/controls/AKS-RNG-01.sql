@@ -2,9 +2,10 @@
 -- dev < staging < prod); the last ring is production. A production cluster fails when it moved to the Kubernetes
 -- version or a node image it runs before any lower-ring cluster had run it (docs/history.md). The fleet is every
 -- cluster the upgrade ledger has seen up to this scan, with the tags of its latest snapshot; one finding per
--- cluster of this scan (not_applicable outside production). Times come from the ledger: a move with an exact time,
--- or the window between two scans, or a Fleet Manager member update (its start to its completion), preferred where a
--- run covers the move; a version a cluster already ran when history began has no known start.
+-- cluster of this scan (not_applicable outside production; unknown when what it runs cannot be read). The status
+-- is decided once (`reason`), then worded. Times come from the ledger: a move with an exact time, or the window
+-- between two scans, or a Fleet Manager member update (its start to its completion), preferred where a run covers
+-- the move; a version a cluster already ran when history began has no known start.
 WITH params AS (
     SELECT
         c.cluster_id, lower(c.cluster_id) AS cid, c.current_kubernetes_version,
@@ -160,36 +161,62 @@ per_cluster AS (
     FROM params p
     LEFT JOIN explained e ON e.cid = p.cid
     GROUP BY ALL
+),
+decided AS (
+    SELECT
+        c.*, r.ring_rank, l.clusters AS lower_clusters, k.tags_problem,
+        -- What of the cluster cannot be read (its version, its pools): a production cluster is not proven in order.
+        coalesce(k.version_problem, k.properties_problem, k.pools_problem, e.entry_problems) AS problem,
+        CASE
+            -- Tags of the wrong shape (a list, a string): the ring cannot be read, so neither can the verdict.
+            WHEN k.tags_problem IS NOT NULL THEN 'tags_unreadable'
+            WHEN r.ring_rank IS NULL THEN 'no_ring'
+            WHEN r.ring_rank < len(c.rings) THEN 'lower_ring'
+            WHEN coalesce(l.clusters, 0) = 0 THEN 'no_lower_ring'
+            WHEN c.failing > 0 THEN 'moved_first'
+            WHEN coalesce(k.version_problem, k.properties_problem, k.pools_problem, e.entry_problems) IS NOT NULL
+                THEN 'unreadable'
+            WHEN c.items = 0 THEN 'nothing_to_judge'
+            WHEN c.unknown_items > 0 THEN 'times_overlap'
+            ELSE 'lower_ring_first'
+        END AS reason
+    FROM per_cluster c
+    JOIN clusters k USING (cluster_id)
+    LEFT JOIN (SELECT cluster_id, string_agg(pool_problem, '; ' ORDER BY pool_index) AS entry_problems
+               FROM node_pools WHERE pool_problem IS NOT NULL GROUP BY cluster_id) e USING (cluster_id)
+    LEFT JOIN ranked r ON r.cid = c.cid AND r.ring_tag = lower(c.ring_tag_name) AND r.rings = c.rings
+    LEFT JOIN lower_rings l ON l.ring_tag = lower(c.ring_tag_name) AND l.rings = c.rings
 )
 SELECT
-    c.cluster_id AS resource_id,
+    cluster_id AS resource_id,
     NULL AS node_pool,
-    CASE
-        WHEN r.ring_rank IS NULL THEN 'not_applicable'
-        WHEN r.ring_rank < len(c.rings) THEN 'not_applicable'
-        WHEN coalesce(l.clusters, 0) = 0 THEN 'not_applicable'
-        WHEN c.failing > 0 THEN 'fail'
-        WHEN c.unknown_items > 0 OR c.items = 0 THEN 'unknown'
-        ELSE 'pass'
+    CASE reason
+        WHEN 'moved_first' THEN 'fail'
+        WHEN 'lower_ring_first' THEN 'pass'
+        WHEN 'unreadable' THEN 'unknown'
+        WHEN 'tags_unreadable' THEN 'unknown'
+        WHEN 'nothing_to_judge' THEN 'unknown'
+        WHEN 'times_overlap' THEN 'unknown'
+        ELSE 'not_applicable'
     END AS status,
-    CASE
-        WHEN r.ring_rank IS NULL THEN
-            'no ''' || c.ring_tag_name || ''' tag naming a ring (' || array_to_string(c.rings, ' < ')
+    CASE reason
+        WHEN 'no_ring' THEN
+            'no ''' || ring_tag_name || ''' tag naming a ring (' || array_to_string(rings, ' < ')
             || '): the cluster is in no rollout ring'
-        WHEN r.ring_rank < len(c.rings) THEN
-            'ring ''' || c.rings[r.ring_rank] || ''' is not the production ring (''' || c.rings[len(c.rings)]
+        WHEN 'lower_ring' THEN
+            'ring ''' || rings[ring_rank] || ''' is not the production ring (''' || rings[len(rings)]
             || '''): only production is held to the rings'
-        WHEN coalesce(l.clusters, 0) = 0 THEN
-            'no cluster of a lower ring (' || array_to_string(c.rings[1:len(c.rings) - 1], ', ')
+        WHEN 'no_lower_ring' THEN
+            'no cluster of a lower ring (' || array_to_string(rings[1:len(rings) - 1], ', ')
             || ') in the fleet''s history: nothing ran first'
-        WHEN c.failing > 0 THEN 'production ' || c.fail_text
-        WHEN c.items = 0 THEN 'the cluster payload names no version or node image'
-        WHEN c.unknown_items > 0 THEN 'cannot tell whether a lower ring ran first: ' || c.unknown_text
-        ELSE 'every version and node image it runs ran in a lower ring first: ' || c.pass_text
+        WHEN 'moved_first' THEN 'production ' || fail_text
+        WHEN 'unreadable' THEN problem || ': what this production cluster runs cannot all be read'
+        WHEN 'tags_unreadable' THEN tags_problem || ': the cluster''s ring cannot be read'
+        WHEN 'nothing_to_judge' THEN 'the cluster payload names no version or node image'
+        WHEN 'times_overlap' THEN 'cannot tell whether a lower ring ran first: ' || unknown_text
+        ELSE 'every version and node image it runs ran in a lower ring first: ' || pass_text
     END AS message,
-    c.ring_tag_name || '=' || coalesce(c.rings[r.ring_rank], '(none)') || '; ' || coalesce(l.clusters, 0)
-        || ' lower-ring cluster(s) in the history; items judged: ' || c.items AS evidence,
-    c.failing_version AS target
-FROM per_cluster c
-LEFT JOIN ranked r ON r.cid = c.cid AND r.ring_tag = lower(c.ring_tag_name) AND r.rings = c.rings
-LEFT JOIN lower_rings l ON l.ring_tag = lower(c.ring_tag_name) AND l.rings = c.rings;
+    ring_tag_name || '=' || coalesce(rings[ring_rank], '(none)') || '; ' || coalesce(lower_clusters, 0)
+        || ' lower-ring cluster(s) in the history; items judged: ' || items AS evidence,
+    failing_version AS target
+FROM decided;

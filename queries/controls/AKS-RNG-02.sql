@@ -4,7 +4,9 @@
 -- at least as large a share of its nodes at once (maxSurge, and maxUnavailable; percentages rounded up to nodes,
 -- service defaults 10% and 0), with a drain timeout no longer (default 30 min) and a soak no longer (default 0).
 -- Then a node-image or Kubernetes rollout meets in a lower ring what it will meet in production. One finding per
--- cluster of the scan (not_applicable outside production), like AKS-RNG-01.
+-- cluster of the scan (not_applicable outside production), like AKS-RNG-01. Pools are read from pool_rollout
+-- (queries/model/82_pool_rollout.sql): a malformed entry, or a drain timeout or soak present but unreadable, cannot
+-- be compared (never its service default).
 WITH ringed AS (
     SELECT c.cluster_id, c.name, c.tag_pairs,
            lower(p.ring_tag) AS ring_tag, p.ring_tag AS ring_tag_name,
@@ -23,13 +25,14 @@ ranked AS (
     FROM specs s CROSS JOIN ringed r
 ),
 pools AS (
-    SELECT p.cluster_id, p.pool_name, p.node_count, p.mode, p.image_family,
+    SELECT p.cluster_id, p.pool_name, p.pool_problem, p.node_count, p.mode, p.image_family,
            lower(coalesce(p.os_sku, p.os_type)) AS os_key, coalesce(p.os_sku, p.os_type) AS os_name,
-           coalesce(nullif(trim(p.max_surge), ''), '10%') AS surge,
-           coalesce(nullif(trim(p.max_unavailable), ''), '0') AS unavailable,
-           coalesce(p.drain_timeout_minutes, 30) AS drain,
-           coalesce(p.soak_minutes, 0) AS soak
-    FROM node_pools p
+           coalesce(nullif(trim(p.max_surge_raw), ''), '10%') AS surge,
+           coalesce(nullif(trim(p.max_unavailable_raw), ''), '0') AS unavailable,
+           -- NULL when present but unreadable: the service default applies only to an absent value.
+           CASE WHEN p.drain_timeout_raw IS NULL THEN 30 ELSE p.drain_timeout END AS drain,
+           CASE WHEN p.soak_raw IS NULL THEN 0 ELSE p.soak END AS soak
+    FROM pool_rollout p
 ),
 shares AS (
     -- The share of the pool upgraded at once by each setting; NULL when it cannot be read or the size is unknown.
@@ -44,15 +47,15 @@ shares AS (
 ),
 described AS (
     SELECT *,
-        'maxSurge ' || surge || ', maxUnavailable ' || unavailable || ', drain ' || drain || ' min, soak ' || soak
-        || ' min' AS settings,
+        'maxSurge ' || surge || ', maxUnavailable ' || unavailable || ', drain '
+        || coalesce(drain || ' min', 'unreadable') || ', soak ' || coalesce(soak || ' min', 'unreadable') AS settings,
         '''' || pool_name || ''' (' || coalesce(os_name, '?') || ', ' || coalesce(image_family, 'unknown image family')
-        || ', ' || mode || '; maxSurge ' || surge || ', maxUnavailable ' || unavailable || ', drain ' || drain
-        || ' min, soak ' || soak || ' min)' AS text
+        || ', ' || mode || '; maxSurge ' || surge || ', maxUnavailable ' || unavailable || ', drain '
+        || coalesce(drain || ' min', 'unreadable') || ', soak ' || coalesce(soak || ' min', 'unreadable') || ')' AS text
     FROM shares
 ),
 production AS (
-    SELECT r.cluster_id, r.name, r.ring_tag, r.rings_key, d.pool_name, d.os_key, d.image_family, d.mode,
+    SELECT r.cluster_id, r.name, r.ring_tag, r.rings_key, d.pool_name, d.pool_problem, d.os_key, d.image_family, d.mode,
            d.surge_share, d.unavailable_share, d.drain, d.soak, d.text
     FROM ringed r
     JOIN ranked k ON k.cluster_id = r.cluster_id AND k.ring_tag = r.ring_tag AND k.rings_key = r.rings_key
@@ -86,7 +89,9 @@ judged_settings AS (
            count(l.mode_key) FILTER (
                WHERE l.surge_share >= p.surge_share AND l.unavailable_share >= p.unavailable_share
                  AND l.drain <= p.drain AND l.soak <= p.soak) AS mirrors,
-           count(l.mode_key) FILTER (WHERE l.surge_share IS NULL OR l.unavailable_share IS NULL) AS unreadable,
+           count(l.mode_key) FILTER (
+               WHERE l.surge_share IS NULL OR l.unavailable_share IS NULL OR l.drain IS NULL OR l.soak IS NULL
+           ) AS unreadable,
            min(l.example) FILTER (
                WHERE l.surge_share >= p.surge_share AND l.unavailable_share >= p.unavailable_share
                  AND l.drain <= p.drain AND l.soak <= p.soak) AS mirror,
@@ -98,7 +103,8 @@ judged_settings AS (
     GROUP BY ALL
 ),
 matched AS (
-    SELECT p.cluster_id, p.pool_name, p.text, p.image_family, p.surge_share, p.unavailable_share,
+    SELECT p.cluster_id, p.pool_name, p.pool_problem, p.text, p.image_family, p.surge_share, p.unavailable_share,
+           p.drain, p.soak,
            j.same_kind, j.mirrors, j.unreadable, j.mirror, j.gentler
     FROM production p
     JOIN judged_settings j
@@ -106,13 +112,15 @@ matched AS (
      AND j.image_family IS NOT DISTINCT FROM p.image_family AND j.mode_key = lower(p.mode)
      AND j.surge_share IS NOT DISTINCT FROM p.surge_share
      AND j.unavailable_share IS NOT DISTINCT FROM p.unavailable_share
-     AND j.drain = p.drain AND j.soak = p.soak
+     AND j.drain IS NOT DISTINCT FROM p.drain AND j.soak IS NOT DISTINCT FROM p.soak
 ),
 judged AS (
     SELECT *,
         CASE
+            WHEN pool_problem IS NOT NULL THEN 'unknown'
             WHEN mirrors > 0 THEN 'pass'
-            WHEN image_family IS NULL OR surge_share IS NULL OR unavailable_share IS NULL THEN 'unknown'
+            WHEN image_family IS NULL OR surge_share IS NULL OR unavailable_share IS NULL OR drain IS NULL
+                 OR soak IS NULL THEN 'unknown'
             WHEN unreadable > 0 THEN 'unknown'
             ELSE 'warn'
         END AS outcome
@@ -125,10 +133,11 @@ per_cluster AS (
            count(*) FILTER (WHERE outcome = 'unknown') AS undecided,
            string_agg(text || CASE WHEN same_kind = 0 THEN ': no lower-ring pool has its OS SKU, image family and mode'
                                    ELSE ': lower-ring pools of that kind upgrade more gently (e.g. ' || gentler || ')' END,
-                      '; ' ORDER BY pool_name) FILTER (WHERE outcome = 'warn') AS warn_text,
-           string_agg(text || ': cannot be compared (image family or surge settings unreadable)', '; ' ORDER BY pool_name)
+                      '; ' ORDER BY pool_name, text) FILTER (WHERE outcome = 'warn') AS warn_text,
+           string_agg(coalesce(pool_problem, text || ': cannot be compared (image family or upgrade settings unreadable)'),
+                      '; ' ORDER BY pool_name, text)
                FILTER (WHERE outcome = 'unknown') AS unknown_text,
-           string_agg('''' || pool_name || ''' by ' || mirror, '; ' ORDER BY pool_name) FILTER (WHERE outcome = 'pass')
+           string_agg('''' || pool_name || ''' by ' || mirror, '; ' ORDER BY pool_name, text) FILTER (WHERE outcome = 'pass')
                AS pass_text,
            min(pool_name) FILTER (WHERE outcome = 'warn') AS target
     FROM judged

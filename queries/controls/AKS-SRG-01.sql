@@ -1,14 +1,17 @@
 -- AKS-SRG-01: surge settings keep capacity during upgrades. Missing keys mean the service defaults
 -- (maxSurge 10%, maxUnavailable 0; ENUMS.md): older api-versions simply omit them. Values are "33%" or "1".
--- A percentage of maxUnavailable is turned into nodes by rounding up (the pessimistic reading).
+-- A percentage of maxUnavailable is turned into nodes by rounding up (the pessimistic reading). A malformed pool entry
+-- (node_pools.pool_problem) is `unknown`, never judged on the defaults.
+-- Blue-green pools (upgradeStrategy BlueGreen) do not surge: not_applicable, AKS-UPG-01 judges them.
 WITH effective AS (
     SELECT
-        p.cluster_id, p.pool_name, p.mode, p.node_count, p.max_surge, p.max_unavailable,
+        p.cluster_id, p.pool_name, p.pool_problem, p.mode, p.node_count, p.max_surge, p.max_unavailable,
         cp.system_max_unavailable AS limit_nodes,
         coalesce(nullif(trim(p.max_surge), ''), '10%') AS surge,
         coalesce(nullif(trim(p.max_unavailable), ''), '0') AS unavailable,
         nullif(trim(p.max_surge), '') IS NULL AS surge_defaulted,
-        nullif(trim(p.max_unavailable), '') IS NULL AS unavailable_defaulted
+        nullif(trim(p.max_unavailable), '') IS NULL AS unavailable_defaulted,
+        coalesce(lower(trim(p.upgrade_strategy)) = 'bluegreen', false) AS bluegreen
     FROM node_pools p
     JOIN cluster_params cp USING (cluster_id)
 ),
@@ -29,6 +32,9 @@ measured AS (
 decided AS (
     SELECT *,
         CASE
+            -- A null, nameless or non-object entry, or upgradeSettings of the wrong type: never the service defaults.
+            WHEN pool_problem IS NOT NULL THEN 'unknown'
+            WHEN bluegreen THEN 'not_applicable'
             WHEN surge_n IS NULL OR unavailable_n IS NULL THEN 'unknown'
             WHEN is_system AND unavailable_nodes > limit_nodes THEN 'fail'
             -- A percentage on a pool of unknown size: any non-zero value exceeds a limit of 0, else undecidable.
@@ -47,6 +53,10 @@ SELECT
     pool_name AS node_pool,
     status,
     CASE
+        WHEN pool_problem IS NOT NULL THEN pool_problem
+        WHEN bluegreen THEN
+            'blue-green pool (upgradeStrategy BlueGreen): new nodes come up beside the old ones, surge settings do not '
+            || 'apply (see AKS-UPG-01)'
         WHEN surge_n IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
         WHEN unavailable_n IS NULL THEN 'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
         WHEN status = 'unknown' THEN

@@ -4,6 +4,9 @@
 -- + drainTimeoutInMinutes (default 30) + nodeSoakDurationInMinutes (default 0). `warn` when that exceeds the
 -- durationHours of a window that schedules the pool's upgrades (aksManagedAutoUpgradeSchedule,
 -- aksManagedNodeOSUpgradeSchedule). AKS finishes work it started in a window, but starts none after it closes.
+-- Pools are read from pool_rollout (queries/model/82_pool_rollout.sql): a malformed entry is `unknown`, a value
+-- present but unreadable is `unknown` (never its service default), and a blue-green pool is not upgraded in rolling
+-- rounds (`not_applicable` here; AKS-UPG-01 judges its settings).
 WITH windows AS (
     SELECT w.cluster_id,
            count(*) AS windows,
@@ -18,14 +21,20 @@ WITH windows AS (
 ),
 settings AS (
     SELECT
-        p.cluster_id, p.pool_name, p.node_count, p.max_surge, p.max_unavailable,
-        coalesce(nullif(trim(p.max_surge), ''), '10%') AS surge,
-        coalesce(nullif(trim(p.max_unavailable), ''), '0') AS unavailable,
-        nullif(trim(p.max_surge), '') IS NULL AS surge_defaulted,
-        coalesce(p.drain_timeout_minutes, 30) AS drain, p.drain_timeout_minutes IS NULL AS drain_defaulted,
-        coalesce(p.soak_minutes, 0) AS soak, p.soak_minutes IS NULL AS soak_defaulted,
+        p.cluster_id, p.pool_name, p.pool_problem, p.upgrade_strategy, p.node_count,
+        p.max_surge_raw AS max_surge, p.max_unavailable_raw AS max_unavailable,
+        coalesce(nullif(trim(p.max_surge_raw), ''), '10%') AS surge,
+        coalesce(nullif(trim(p.max_unavailable_raw), ''), '0') AS unavailable,
+        nullif(trim(p.max_surge_raw), '') IS NULL AS surge_defaulted,
+        coalesce(p.drain_timeout, 30) AS drain, p.drain_timeout_raw IS NULL AS drain_defaulted,
+        coalesce(p.soak, 0) AS soak, p.soak_raw IS NULL AS soak_defaulted,
+        CASE WHEN p.drain_timeout_raw IS NOT NULL AND p.drain_timeout IS NULL
+             THEN 'drainTimeoutInMinutes ''' || p.drain_timeout_raw || ''' is not a whole number of minutes'
+             WHEN p.soak_raw IS NOT NULL AND p.soak IS NULL
+             THEN 'nodeSoakDurationInMinutes ''' || p.soak_raw || ''' is not a whole number of minutes'
+        END AS timing_problem,
         cp.node_provisioning_minutes AS provision
-    FROM node_pools p
+    FROM pool_rollout p
     JOIN cluster_params cp USING (cluster_id)
 ),
 nodes AS (
@@ -60,8 +69,11 @@ judged AS (
 decided AS (
     SELECT *,
         CASE
+            WHEN pool_problem IS NOT NULL THEN 'unknown'
             WHEN NOT collected THEN 'unknown'
             WHEN windows IS NULL THEN 'not_applicable'
+            WHEN upgrade_strategy = 'bluegreen' THEN 'not_applicable'
+            WHEN timing_problem IS NOT NULL THEN 'unknown'
             WHEN node_count IS NULL OR surge_value(surge) IS NULL OR surge_value(unavailable) IS NULL THEN 'unknown'
             WHEN rounds IS NULL THEN 'unknown'
             WHEN minutes > shortest_hours * 60 THEN 'warn'
@@ -83,9 +95,14 @@ SELECT
     pool_name AS node_pool,
     status,
     CASE
+        WHEN pool_problem IS NOT NULL THEN pool_problem
         WHEN NOT collected THEN 'maintenance configurations were not collected: the window length is unknown'
         WHEN windows IS NULL THEN
             'the cluster has no auto-upgrade or node-os maintenance window to fit in (see AKS-WIN-01, AKS-WIN-02)'
+        WHEN upgrade_strategy = 'bluegreen' THEN
+            'the pool upgrades blue-green (upgradeStrategy BlueGreen), not in rolling rounds: the rolling estimate does '
+            || 'not apply (AKS-UPG-01 judges its blue-green settings)'
+        WHEN timing_problem IS NOT NULL THEN timing_problem || ', so the upgrade cannot be estimated'
         WHEN node_count IS NULL THEN 'the pool''s node count is unknown, so the upgrade cannot be estimated'
         WHEN surge_value(surge) IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
         WHEN surge_value(unavailable) IS NULL THEN
@@ -105,6 +122,7 @@ SELECT
         || coalesce(max_surge, 'absent') || '; upgradeSettings.maxUnavailable=' || coalesce(max_unavailable, 'absent')
         || '; drainTimeoutInMinutes=' || CASE WHEN drain_defaulted THEN 'absent' ELSE CAST(drain AS VARCHAR) END
         || '; nodeSoakDurationInMinutes=' || CASE WHEN soak_defaulted THEN 'absent' ELSE CAST(soak AS VARCHAR) END
+        || '; upgradeStrategy=' || upgrade_strategy
         || '; provisioning=' || provision || ' min; windows=[' || coalesce(listed, '') || ']' AS evidence,
     CASE WHEN status = 'warn' THEN shortest_name END AS target
 FROM decided;

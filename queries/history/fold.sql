@@ -24,7 +24,7 @@ SELECT
     lower(e.scope),
     s.started_at,
     e.payload->>'$.name',
-    coalesce(e.payload->'$.tags', '{}'::JSON),
+    CASE WHEN json_type(e.payload, '$.tags') = 'OBJECT' THEN e.payload->'$.tags' ELSE '{}'::JSON END,
     coalesce(e.payload->>'$.properties.currentKubernetesVersion', e.payload->>'$.properties.kubernetesVersion'),
     coalesce(list_transform(TRY_CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[]),
                             lambda p: {'name': p->>'$.name',
@@ -47,6 +47,10 @@ WITH rows AS (
         e.scope                                                                              AS change_id,
         lower(e.payload->>'$.properties.targetResourceId')                                   AS cluster_id,
         timezone('UTC', TRY_CAST(e.payload->>'$.properties.changeAttributes.timestamp' AS TIMESTAMPTZ)) AS t,
+        -- Who made the change, by kind only (User, Application...; never the person): AKS-ORD-01 tells a rollout a
+        -- person started from one AKS ran.
+        nullif(trim(e.payload->>'$.properties.changeAttributes.changedByType'), '') AS changed_by_type,
+        nullif(trim(e.payload->>'$.properties.changeAttributes.clientType'), '') AS client_type,
         unnest(map_entries(TRY_CAST(e.payload->'$.properties.changes' AS MAP(VARCHAR, JSON))))  AS c
     FROM evidence e
     JOIN fold_scan USING (scan_id)
@@ -54,7 +58,7 @@ WITH rows AS (
 ),
 paths AS (
     SELECT
-        change_id, cluster_id, t,
+        change_id, cluster_id, t, changed_by_type, client_type,
         c.key                                                                        AS path,
         c.value->>'$.previousValue'                                                  AS previous_value,
         c.value->>'$.newValue'                                                       AS new_value,
@@ -163,6 +167,8 @@ SELECT
     nullif(concat_ws('; ',
         CASE WHEN leaf = 'provisioningstate'
              THEN 'provisioningState ' || coalesce(previous_value, '?') || ' -> ' || coalesce(new_value, '?') END,
+        CASE WHEN changed_by_type IS NOT NULL
+             THEN 'changed by a ' || changed_by_type || coalesce(' (' || client_type || ')', '') END,
         CASE
             WHEN pick = 'none' THEN 'no snapshot of the cluster has a pool at index ' || idx
                  || ': the pool cannot be named'
@@ -182,9 +188,12 @@ SELECT
     change_id AS evidence_ref
 FROM decided;
 
--- 2b. Scheduled events (Resource Graph `containerserviceeventresources`). The upgrade type is found the way
--- Microsoft's AKS Communication Manager queries find it: K8sVersionUpgrade or NodeOSUpgrade anywhere in the
--- properties. Unset times are 0001-01-01. The event concerns the whole cluster: target 'cluster'.
+-- 2b. Scheduled events (Resource Graph `containerserviceeventresources`). Only the auto-upgrader's events
+-- (eventSource AutoUpgrader) are upgrades; end-of-support notices (eventSource EOLNotification) share the table and
+-- are left out on purpose (AKS-VER-02 reads them: queries/model/80_eol_notices.sql), as is any other source. The
+-- upgrade type is found the way Microsoft's AKS Communication Manager queries find it: K8sVersionUpgrade or
+-- NodeOSUpgrade anywhere in the properties. Unset times are 0001-01-01. The event concerns the whole cluster: target
+-- 'cluster'.
 CREATE OR REPLACE TEMP TABLE fold_se AS
 WITH rows AS (
     SELECT
@@ -202,7 +211,7 @@ WITH rows AS (
         timezone('UTC', TRY_CAST(e.payload->>'$.properties.lastUpdateTime' AS TIMESTAMPTZ)) AS update_time
     FROM evidence e
     JOIN fold_scan USING (scan_id)
-    WHERE e.kind = 'scheduled_event'
+    WHERE e.kind = 'scheduled_event' AND lower(e.payload->>'$.properties.eventSource') = 'autoupgrader'
 ),
 shaped AS (
     SELECT

@@ -30,3 +30,14 @@ CREATE OR REPLACE TEMP MACRO json_items(v) AS
 
 -- Whether a value is a JSON array or absent (what json_items reads as a list).
 CREATE OR REPLACE TEMP MACRO json_listish(v) AS v IS NULL OR json_type(v) IN ('NULL', 'ARRAY');
+-- A JSON type (json_type()) in words, for messages about a value of the wrong shape: "a string", "a list".
+CREATE OR REPLACE TEMP MACRO json_kind(t) AS
+    CASE coalesce(upper(t), 'MISSING')
+        WHEN 'OBJECT' THEN 'an object'
+        WHEN 'ARRAY' THEN 'a list'
+        WHEN 'VARCHAR' THEN 'a string'
+        WHEN 'BOOLEAN' THEN 'a boolean'
+        WHEN 'NULL' THEN 'null'
+        WHEN 'MISSING' THEN 'missing'
+        ELSE 'a number'
+    END;

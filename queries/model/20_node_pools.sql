@@ -1,32 +1,122 @@
--- One row per agent pool, unnested from the cluster row. upgradeSettings keys stay NULL when absent:
+-- One row per entry of agentPoolProfiles (only when that is a list). upgradeSettings keys stay NULL when absent:
 -- absent means the service default, which the controls apply explicitly.
+-- An entry that is null, not an object, or has no name keeps its row, labelled `agentPoolProfiles[i]` (0-based, as
+-- resource changes name pools), with pool_problem saying what is wrong: every pool-level control is `unknown` for it,
+-- never a pass on service defaults. A node image dated after the scan has no usable date (image_problem).
+-- The pool type, upgrade strategy and the rest of both strategies' upgrade settings are kept raw (as text) for
+-- queries/model/82_pool_rollout.sql, which applies their service defaults.
 CREATE OR REPLACE TEMP TABLE node_pools AS
-WITH pools AS (
-    SELECT e.scope AS cluster_id, unnest(CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[])) AS pool
+WITH lists AS (
+    SELECT e.scope AS cluster_id, json_extract(e.payload, '$.properties.agentPoolProfiles') AS a
     FROM evidence e
     WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
+),
+arrays AS (
+    SELECT cluster_id, CAST(a AS JSON[]) AS pools FROM lists WHERE json_type(a) = 'ARRAY'
+),
+entries AS (
+    SELECT cluster_id, unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index FROM arrays
+),
+typed AS (
+    -- Each entry is parsed once: json_type / json_extract_string with a list of paths give the values in order.
+    SELECT
+        cluster_id,
+        pool_index,
+        json_type(pool) AS entry_type,
+        json_type(pool, ['$.name', '$.upgradeSettings', '$.upgradeSettingsBlueGreen']) AS t,
+        json_extract_string(pool, [
+            '$.name',                               -- 1
+            '$.count',                              -- 2
+            '$.mode',                               -- 3
+            '$.osType',                             -- 4
+            '$.osSKU',                              -- 5
+            '$.orchestratorVersion',                -- 6
+            '$.currentOrchestratorVersion',         -- 7
+            '$.nodeImageVersion',                   -- 8
+            '$.provisioningState',                  -- 9
+            '$.powerState.code',                    -- 10
+            '$.upgradeSettings.maxSurge',           -- 11
+            '$.upgradeSettings.maxUnavailable',     -- 12
+            '$.type',                               -- 13
+            '$.upgradeStrategy',                    -- 14
+            '$.upgradeSettings.drainTimeoutInMinutes',          -- 15
+            '$.upgradeSettings.nodeSoakDurationInMinutes',      -- 16
+            '$.upgradeSettings.undrainableNodeBehavior',        -- 17
+            '$.upgradeSettingsBlueGreen.drainBatchSize',        -- 18
+            '$.upgradeSettingsBlueGreen.drainTimeoutInMinutes', -- 19
+            '$.upgradeSettingsBlueGreen.batchSoakDurationInMinutes', -- 20
+            '$.upgradeSettingsBlueGreen.finalSoakDurationInMinutes'  -- 21
+        ]) AS v,
+        (SELECT CAST(started_at AS DATE) FROM scans WHERE scan_id = $scan_id) AS as_of
+    FROM entries
+),
+shaped AS (
+    SELECT
+        *,
+        t[2] AS settings_type,
+        t[3] AS bluegreen_type,
+        CASE WHEN entry_type = 'OBJECT' AND t[1] = 'VARCHAR' THEN nullif(trim(v[1]), '') END AS named,
+        CASE WHEN entry_type = 'OBJECT' THEN v[8] END AS image,
+        coalesce(trim(v[7]), trim(v[6])) AS running
+    FROM typed
+),
+judged AS (
+    SELECT
+        *,
+        CASE
+            WHEN entry_type IS NULL OR entry_type = 'NULL' THEN 'entry ' || pool_index || ' of agentPoolProfiles is null'
+            WHEN entry_type <> 'OBJECT' THEN
+                'entry ' || pool_index || ' of agentPoolProfiles is ' || json_kind(entry_type) || ', not an object'
+            WHEN named IS NULL THEN 'entry ' || pool_index || ' of agentPoolProfiles has no name'
+            WHEN settings_type NOT IN ('OBJECT', 'NULL') THEN
+                'upgradeSettings of pool ''' || named || ''' is ' || json_kind(settings_type) || ', not an object'
+        END AS problem,
+        node_image_date(image) AS released
+    FROM shaped
 )
 SELECT
     cluster_id,
-    pool->>'$.name'                                   AS pool_name,
-    TRY_CAST(pool->>'$.count' AS INTEGER)             AS node_count,
-    coalesce(pool->>'$.mode', 'User')                 AS mode,
-    coalesce(pool->>'$.osType', 'Linux')              AS os_type,
-    pool->>'$.osSKU'                                  AS os_sku,
-    pool->>'$.orchestratorVersion'                    AS orchestrator_version,
-    pool->>'$.currentOrchestratorVersion'             AS current_orchestrator_version,
-    regexp_extract(coalesce(pool->>'$.currentOrchestratorVersion', pool->>'$.orchestratorVersion'),
-                   '^(\d+\.\d+)', 1)                  AS current_minor,
-    minor_num(coalesce(pool->>'$.currentOrchestratorVersion', pool->>'$.orchestratorVersion')) AS current_minor_num,
-    pool->>'$.nodeImageVersion'                       AS node_image_version,
-    node_image_family(pool->>'$.nodeImageVersion')    AS image_family,
-    node_image_date(pool->>'$.nodeImageVersion')      AS image_date,
-    pool->>'$.provisioningState'                      AS provisioning_state,
-    pool->>'$.powerState.code'                        AS power_state,
-    pool->>'$.upgradeSettings.maxSurge'               AS max_surge,
-    pool->>'$.upgradeSettings.maxUnavailable'         AS max_unavailable,
-    coalesce(json_type(pool->'$.upgradeSettings') = 'OBJECT', false) AS has_upgrade_settings,
-    -- NULL when absent: the service defaults are 30 and 0 minutes (ENUMS.md); AKS-WIN-06 applies them.
-    TRY_CAST(pool->>'$.upgradeSettings.drainTimeoutInMinutes' AS INTEGER)     AS drain_timeout_minutes,
-    TRY_CAST(pool->>'$.upgradeSettings.nodeSoakDurationInMinutes' AS INTEGER) AS soak_minutes
-FROM pools;
+    pool_index,
+    -- The pool's name, or its place in the list when it has none (see pool_problem).
+    coalesce(named, 'agentPoolProfiles[' || pool_index || ']') AS pool_name,
+    named IS NOT NULL                                 AS named,
+    problem                                           AS pool_problem,
+    TRY_CAST(v[2] AS INTEGER)                         AS node_count,
+    -- Modes: System, User, Gateway (ENUMS.md); absent means User.
+    coalesce(v[3], 'User')                            AS mode,
+    coalesce(v[4], 'Linux')                           AS os_type,
+    v[5]                                              AS os_sku,
+    trim(v[6])                                        AS orchestrator_version,
+    trim(v[7])                                        AS current_orchestrator_version,
+    CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?')
+         THEN regexp_extract(running, '^(\d+\.\d+)', 1) END AS current_minor,
+    CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?') THEN minor_num(running) END
+                                                      AS current_minor_num,
+    image                                             AS node_image_version,
+    node_image_family(image)                          AS image_family,
+    CASE WHEN released <= as_of THEN released END     AS image_date,
+    CASE WHEN released > as_of THEN
+        'node image ' || image || ' is dated ' || CAST(released AS VARCHAR) || ', after the scan ('
+        || CAST(as_of AS VARCHAR) || '): its version cannot be trusted'
+    END                                               AS image_problem,
+    CASE WHEN entry_type = 'OBJECT' THEN v[9] END     AS provisioning_state,
+    v[10]                                             AS power_state,
+    CASE WHEN settings_type = 'OBJECT' THEN v[11] END AS max_surge,
+    CASE WHEN settings_type = 'OBJECT' THEN v[12] END AS max_unavailable,
+    coalesce(settings_type = 'OBJECT', false)         AS has_upgrade_settings,
+    CASE WHEN entry_type = 'OBJECT' THEN v[13] END    AS pool_type,
+    CASE WHEN entry_type = 'OBJECT' THEN v[14] END    AS upgrade_strategy,
+    CASE WHEN settings_type = 'OBJECT' THEN v[15] END AS drain_timeout,
+    CASE WHEN settings_type = 'OBJECT' THEN v[16] END AS node_soak,
+    CASE WHEN settings_type = 'OBJECT' THEN v[17] END AS undrainable_node_behavior,
+    coalesce(bluegreen_type = 'OBJECT', false)        AS has_bluegreen_settings,
+    -- upgradeSettingsBlueGreen of the wrong type: only the blue-green judgement (AKS-UPG-01) needs it.
+    CASE WHEN entry_type = 'OBJECT' AND bluegreen_type NOT IN ('OBJECT', 'NULL') THEN
+        'upgradeSettingsBlueGreen of pool ''' || coalesce(named, 'agentPoolProfiles[' || pool_index || ']') || ''' is '
+        || json_kind(bluegreen_type) || ', not an object'
+    END                                               AS bluegreen_problem,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[18] END AS bg_drain_batch,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[19] END AS bg_drain_timeout,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[20] END AS bg_batch_soak,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN v[21] END AS bg_final_soak
+FROM judged;

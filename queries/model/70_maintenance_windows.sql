@@ -5,11 +5,14 @@ SELECT
     cluster_id,
     lower(config_name)          AS config_key,
     min(config_name)            AS name,
-    arg_min(form, config_name)  AS form,
+    max(form)                   AS form,
     max(duration_hours)         AS duration_hours,
     bool_or(duration_defaulted) AS defaulted,
-    arg_min(schedule_text, config_name) AS schedule_text
+    min(schedule_text)          AS schedule_text,
+    -- Why the window cannot be judged (NULL when it can): see queries/model/40_maintenance.sql.
+    string_agg(DISTINCT problem, '; ' ORDER BY problem) AS problem
 FROM maintenance
+WHERE config_name IS NOT NULL
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE maintenance_summary AS
@@ -19,6 +22,10 @@ SELECT
     string_agg(config_name, ', ' ORDER BY config_name) AS names
 FROM maintenance
 GROUP BY cluster_id;
+
+-- Why a cluster's maintenance list cannot be judged even though it was collected.
+CREATE OR REPLACE TEMP TABLE maintenance_list_problem AS
+SELECT cluster_id, min(problem) AS problem FROM maintenance_list_problems GROUP BY cluster_id;
 
 CREATE OR REPLACE TEMP TABLE maintenance_errors AS
 SELECT scope AS cluster_id,

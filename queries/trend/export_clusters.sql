@@ -35,7 +35,7 @@ SELECT
     lower(v[2])                                               AS subscription_id,
     v[3]                                                      AS resource_group,
     lower(v[4])                                               AS location,
-    CAST(coalesce(j[1], '{}'::JSON) AS VARCHAR)               AS tags_json,
+    CASE WHEN json_type(j[1]) = 'OBJECT' THEN CAST(j[1] AS VARCHAR) ELSE '{}' END AS tags_json,
     v[5]                                                      AS environment_tag,
     v[6]                                                      AS sku_tier,
     coalesce(v[7], 'KubernetesOfficial')                      AS support_plan,
@@ -46,5 +46,5 @@ SELECT
     v[11]                                                     AS node_os_upgrade_channel,
     coalesce(v[12], 'Running')                                AS power_state,
     v[13]                                                     AS provisioning_state,
-    coalesce(json_array_length(j[2]), 0)                      AS pools
+    CASE WHEN json_type(j[2]) = 'ARRAY' THEN json_array_length(j[2]) ELSE 0 END AS pools
 FROM c

@@ -5,7 +5,8 @@ WITH pools AS (
            unnest(CAST(json_extract(e.payload, '$.properties.agentPoolProfiles') AS JSON[])) AS pool
     FROM evidence e
     JOIN scans s USING (scan_id)
-    WHERE e.kind = 'cluster'
+    -- Only a list can be unnested: a malformed payload (docs/controls.md, "Malformed evidence") exports no pools.
+    WHERE e.kind = 'cluster' AND json_type(e.payload, '$.properties.agentPoolProfiles') = 'ARRAY'
 ),
 p AS (
     SELECT scan_id, started_at, cluster_id,

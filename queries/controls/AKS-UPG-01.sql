@@ -1,0 +1,156 @@
+-- AKS-UPG-01: production pools roll at the pace Microsoft recommends. A cluster is in production when its
+-- [ring_tag] tag names the last ring of [ring_order] (as AKS-RNG-01 decides; policy scopes tailor the thresholds).
+-- Rolling pools (upgradeStrategy absent or Rolling): maxSurge (service default 10%) is at least
+-- [upgrade_min_surge_percent] percent of the pool, a count being turned into a percentage of the pool's nodes; the
+-- drain timeout (default 30 minutes) and the node soak (default 0 minutes) are read and shown, not judged.
+-- Blue-green pools (upgradeStrategy BlueGreen) are judged on upgradeSettingsBlueGreen: drainBatchSize (default 10%)
+-- must be readable and above 0, and finalSoakDurationInMinutes (default 60) above 0, since blue-green rollback is
+-- only possible during the final soak; a final soak of 0 is a `warn`. Missing keys mean the service defaults.
+-- A malformed pool entry (pool_problem) is `unknown`; so is a cluster whose tags cannot be read (its ring is unknown).
+WITH params AS (
+    SELECT
+        r.*,
+        cp.upgrade_min_surge_percent AS min_pct,
+        lower(cp.ring_tag) AS ring_tag, cp.ring_tag AS ring_tag_name,
+        list_transform(cp.ring_order, lambda x: lower(x)) AS rings,
+        c.tag_pairs, c.tags_problem
+    FROM pool_rollout r
+    JOIN clusters c USING (cluster_id)
+    JOIN cluster_params cp USING (cluster_id)
+),
+ringed AS (
+    SELECT
+        *,
+        list_filter(tag_pairs, lambda t: split_part(t, chr(31), 1) = ring_tag)[1] AS ring_pair,
+        rings[len(rings)] AS production_ring
+    FROM params
+),
+shaped AS (
+    SELECT
+        *,
+        nullif(split_part(ring_pair, chr(31), 2), '') AS ring,
+        coalesce(nullif(split_part(ring_pair, chr(31), 2), '') = production_ring, false) AS production,
+        -- Rolling
+        coalesce(nullif(trim(max_surge_raw), ''), '10%') AS surge,
+        nullif(trim(max_surge_raw), '') IS NULL AS surge_defaulted,
+        coalesce(drain_timeout, 30) AS drain_minutes,
+        drain_timeout_raw IS NULL AS drain_defaulted,
+        coalesce(soak, 0) AS soak_minutes,
+        soak_raw IS NULL AS soak_defaulted,
+        -- Blue-green
+        coalesce(nullif(trim(bg_drain_batch_raw), ''), '10%') AS batch,
+        nullif(trim(bg_drain_batch_raw), '') IS NULL AS batch_defaulted,
+        coalesce(bg_drain_timeout, 30) AS bg_drain_minutes,
+        coalesce(bg_batch_soak, 15) AS bg_batch_soak_minutes,
+        coalesce(bg_final_soak, 60) AS bg_final_soak_minutes,
+        bg_final_soak_raw IS NULL AS final_soak_defaulted
+    FROM ringed
+),
+measured AS (
+    SELECT
+        *,
+        surge_value(surge) AS surge_n,
+        surge_is_pct(surge) AS surge_pct,
+        CASE
+            WHEN surge_value(surge) IS NULL THEN NULL
+            WHEN surge_is_pct(surge) THEN CAST(surge_value(surge) AS DOUBLE)
+            WHEN node_count > 0 THEN surge_value(surge) * 100.0 / node_count
+        END AS surge_percent,
+        CASE
+            WHEN surge_value(surge) IS NULL THEN NULL
+            WHEN NOT surge_is_pct(surge) THEN surge_value(surge)
+            WHEN node_count IS NOT NULL THEN CAST(ceil(node_count * surge_value(surge) / 100.0) AS INTEGER)
+        END AS surge_nodes,
+        surge_value(batch) AS batch_n
+    FROM shaped
+),
+decided AS (
+    SELECT
+        *,
+        CASE
+            WHEN pool_problem IS NOT NULL THEN 'unknown'
+            WHEN tags_problem IS NOT NULL THEN 'unknown'
+            WHEN NOT production THEN 'not_applicable'
+            WHEN upgrade_strategy NOT IN ('rolling', 'bluegreen') THEN 'unknown'
+            WHEN upgrade_strategy = 'bluegreen' AND bluegreen_problem IS NOT NULL THEN 'unknown'
+            WHEN upgrade_strategy = 'bluegreen' AND (batch_n IS NULL OR batch_n = 0) THEN 'unknown'
+            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_raw IS NOT NULL AND bg_final_soak IS NULL THEN 'unknown'
+            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_minutes = 0 THEN 'warn'
+            WHEN upgrade_strategy = 'bluegreen' THEN 'pass'
+            WHEN surge_n IS NULL THEN 'unknown'
+            WHEN node_count = 0 AND NOT surge_pct THEN 'pass'
+            WHEN surge_percent IS NULL THEN 'unknown'
+            WHEN surge_percent >= min_pct THEN 'pass'
+            ELSE 'fail'
+        END AS status,
+        'drain timeout ' || coalesce(CAST(drain_timeout AS VARCHAR), CASE WHEN drain_timeout_raw IS NULL THEN '30' END,
+                                     '''' || drain_timeout_raw || ''' (unreadable)')
+            || ' min' || CASE WHEN drain_defaulted THEN ' (service default)' ELSE '' END
+            || ', node soak ' || coalesce(CAST(soak AS VARCHAR), CASE WHEN soak_raw IS NULL THEN '0' END,
+                                          '''' || soak_raw || ''' (unreadable)')
+            || ' min' || CASE WHEN soak_defaulted THEN ' (service default)' ELSE '' END AS pacing_text,
+        'drainBatchSize ' || batch || CASE WHEN batch_defaulted THEN ' (service default)' ELSE '' END
+            || ', drain timeout ' || bg_drain_minutes || ' min'
+            || CASE WHEN bg_drain_timeout_raw IS NULL THEN ' (service default)' ELSE '' END
+            || ', batch soak ' || bg_batch_soak_minutes || ' min'
+            || CASE WHEN bg_batch_soak_raw IS NULL THEN ' (service default)' ELSE '' END
+            || ', final soak ' || coalesce(CAST(bg_final_soak AS VARCHAR), CASE WHEN bg_final_soak_raw IS NULL THEN '60' END,
+                                          '''' || bg_final_soak_raw || ''' (unreadable)')
+            || ' min' || CASE WHEN final_soak_defaulted THEN ' (service default)' ELSE '' END AS bluegreen_text
+    FROM measured
+)
+SELECT
+    cluster_id AS resource_id,
+    pool_name AS node_pool,
+    status,
+    CASE
+        WHEN pool_problem IS NOT NULL THEN pool_problem || ': its upgrade settings cannot be told'
+        WHEN tags_problem IS NOT NULL THEN
+            tags_problem || ': whether the cluster is in production (its ''' || ring_tag_name
+            || ''' tag) cannot be told'
+        WHEN NOT production AND ring IS NULL THEN
+            'not judged as production: the cluster has no ''' || ring_tag_name || ''' tag naming a ring'
+        WHEN NOT production THEN
+            'not judged as production: ring ''' || ring || ''' is not the production ring (''' || production_ring || ''')'
+        WHEN upgrade_strategy NOT IN ('rolling', 'bluegreen') THEN
+            'upgradeStrategy ''' || upgrade_strategy_raw || ''' is neither Rolling nor BlueGreen: the pace cannot be judged'
+        WHEN upgrade_strategy = 'bluegreen' AND bluegreen_problem IS NOT NULL THEN
+            bluegreen_problem || ': the blue-green settings cannot be told'
+        WHEN upgrade_strategy = 'bluegreen' AND (batch_n IS NULL OR batch_n = 0) THEN
+            'blue-green pool: drainBatchSize ''' || batch || ''' is not a non-zero count or percentage'
+        WHEN upgrade_strategy = 'bluegreen' AND status = 'unknown' THEN
+            'blue-green pool: finalSoakDurationInMinutes ''' || bg_final_soak_raw || ''' is not a whole number of minutes'
+        WHEN upgrade_strategy = 'bluegreen' AND status = 'warn' THEN
+            'production blue-green pool with no final soak (' || bluegreen_text || '): the old nodes are removed as '
+            || 'soon as the last batch drains, and blue-green rollback is only possible during the final soak'
+        WHEN upgrade_strategy = 'bluegreen' THEN
+            'production blue-green pool judged on its own settings: ' || bluegreen_text
+            || ' (new nodes come up beside the old ones, so surge settings do not apply)'
+        WHEN surge_n IS NULL THEN
+            'maxSurge ''' || surge || ''' is neither a node count nor a percentage: the pace cannot be judged'
+        WHEN node_count = 0 AND NOT surge_pct THEN
+            'production pool with no nodes: maxSurge ' || surge || ' will add ' || surge_n || ' node(s) per round; '
+            || pacing_text
+        WHEN surge_percent IS NULL THEN
+            'maxSurge ' || surge || ' is a node count and the pool''s size is unknown: it cannot be compared with '
+            || min_pct || '%'
+        ELSE
+            'production pool rolls with maxSurge ' || surge || CASE WHEN surge_defaulted THEN ' (service default)' ELSE '' END
+            || CASE WHEN surge_pct THEN '' ELSE ' (' || round(surge_percent, 1) || '% of ' || node_count || ' nodes)' END
+            || coalesce(', ' || surge_nodes || ' of ' || node_count || ' node(s) at a time', '')
+            || CASE WHEN status = 'pass' THEN ', at least the ' ELSE ', below the ' END
+            || min_pct || '% Microsoft recommends for production; ' || pacing_text
+    END AS message,
+    'ring=' || coalesce(ring, 'none') || '; count=' || coalesce(CAST(node_count AS VARCHAR), 'null')
+        || '; upgradeStrategy=' || coalesce(upgrade_strategy_raw, 'absent (Rolling)')
+        || CASE WHEN upgrade_strategy = 'bluegreen'
+                THEN '; upgradeSettingsBlueGreen.drainBatchSize=' || coalesce(bg_drain_batch_raw, 'absent')
+                     || '; finalSoakDurationInMinutes=' || coalesce(bg_final_soak_raw, 'absent')
+                     || '; batchSoakDurationInMinutes=' || coalesce(bg_batch_soak_raw, 'absent')
+                ELSE '; upgradeSettings.maxSurge=' || coalesce(max_surge_raw, 'absent')
+                     || '; drainTimeoutInMinutes=' || coalesce(drain_timeout_raw, 'absent')
+                     || '; nodeSoakDurationInMinutes=' || coalesce(soak_raw, 'absent')
+                     || coalesce('; undrainableNodeBehavior=' || undrainable_node_behavior, '') END AS evidence,
+    CASE WHEN pool_problem IS NOT NULL THEN NULL
+         WHEN upgrade_strategy = 'bluegreen' THEN 'bluegreen' ELSE min_pct || '%' END AS target
+FROM decided;
