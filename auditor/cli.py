@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from auditor import __version__
+from auditor.version import __version__
 from auditor.errors import AuditorError, InputError
 from auditor.store import DEFAULT_DB
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from auditor import __version__
+from auditor.version import __version__
 from auditor.errors import AuditorError
 from auditor.model import register_functions
 from auditor.paths import output_directory, read_query

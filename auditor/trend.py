@@ -27,7 +27,7 @@ from typing import IO, Any
 import duckdb
 import numpy as np
 
-from auditor import __version__
+from auditor.version import __version__
 from auditor.controls import STATUSES, Finding, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor import __version__
+from auditor.version import __version__
 from auditor.collect.aks import (
     KubernetesVersionsCollector,
     MaintenanceConfigurationsCollector,

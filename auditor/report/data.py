@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from auditor import __version__
+from auditor.version import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
 from auditor.maintenance_calendar import (
     REPORT_CHART_DAYS,
