@@ -60,7 +60,7 @@ class _Ranked(StrEnum):
 class Status(_Ranked):
     """A finding's verdict. Declaration order is the column order of counts (reports, CSV, trend)."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 (a verdict, not a password)
     FAIL = "fail"
     WARN = "warn"
     UNKNOWN = "unknown"  # the evidence is missing: never a pass
