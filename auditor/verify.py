@@ -18,9 +18,10 @@ from typing import Any
 import duckdb
 
 from auditor.controls import evaluate
+from auditor.integrity import file_sha256
 from auditor.policy import load_policy
 from auditor.report.data import findings_sha256
-from auditor.report.manifest import file_sha256, read_manifest
+from auditor.report.manifest import read_manifest
 from auditor.store import open_db, resolve_scan, stored_evidence_digest
 
 
