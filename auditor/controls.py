@@ -232,6 +232,11 @@ def load_catalog() -> tuple[Control, ...]:
     return tuple(replace(controls[cid], frameworks=tuple(references[cid])) for cid in sorted(controls))
 
 
+def control_ids() -> frozenset[str]:
+    """The catalog's control ids: what a policy's waivers may name (load_policy's known_controls)."""
+    return frozenset(c.id for c in load_catalog())
+
+
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     scan_id: str,

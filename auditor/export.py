@@ -26,13 +26,13 @@ from typing import Any
 
 import duckdb
 
-from auditor.version import __version__
 from auditor.errors import AuditorError
 from auditor.model import register_functions
 from auditor.paths import output_directory, read_query
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db
 from auditor.trend import Progress, ensure_evaluated
+from auditor.version import __version__
 
 TABLES = ("scans", "findings", "clusters", "pools", "upgrade_events")
 

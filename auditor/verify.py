@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from auditor.controls import evaluate
+from auditor.controls import control_ids, evaluate
 from auditor.integrity import file_sha256
 from auditor.policy import load_policy
 from auditor.report.data import findings_sha256
@@ -123,7 +123,7 @@ def verify(
                     "the digest stored with the scan no longer matches its evidence rows",
                 )
             )
-        policy = load_policy(policy_path)
+        policy = load_policy(policy_path, known_controls=control_ids())
         expected_policy = manifest["policy"]["sha256"]
         policy_ok = policy.sha256 == expected_policy
         result.checks.append(

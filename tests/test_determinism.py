@@ -28,7 +28,7 @@ from auditor.store import list_scans, open_db
 
 con = open_db(Path(sys.argv[1]), read_only=True)
 con.execute(f"SET threads = {int(sys.argv[2])}")
-policy = load_policy(None)
+policy = load_policy(None, known_controls=control_ids())
 out = {}
 for scan in list_scans(con):
     findings = evaluate(con, scan.scan_id, policy)
