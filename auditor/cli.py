@@ -854,7 +854,7 @@ def catalog() -> None:
     "source_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="A directory shaped like shared/aks-data (calendar CSV, endoflife page, node-image releases).",
+    help="A directory shaped like tests/fixtures/aks-data (calendar CSV, endoflife page, node-image releases).",
 )
 @click.option(
     "--out",

@@ -203,7 +203,7 @@ class Policy:
 
 
 def default_policy() -> Policy:
-    """The built-in defaults of DESIGN.md."""
+    """The built-in defaults: every threshold at its default (THRESHOLDS), no scope, no waiver."""
     thresholds = {name: list(spec[0]) if spec[1] is list else spec[0] for name, spec in THRESHOLDS.items()}
     digest = hashlib.sha256(repr(sorted(thresholds.items())).encode()).hexdigest()
     return Policy(thresholds=thresholds, sha256=digest)

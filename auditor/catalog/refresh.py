@@ -82,7 +82,7 @@ _FAMILY_NAMES = {
     "AKSWindows-2019 (inferred from build)": "AKSWindows-2019",
 }
 
-# What the bundled files were built from (shared/azure-examples/README.md); a source directory may carry
+# What the bundled files were built from (tests/fixtures/azure-examples/README.md); a source directory may carry
 # its own provenance.json with the same keys when it was copied from newer commits.
 DEFAULT_PROVENANCE: dict[str, dict[str, str]] = {
     "MicrosoftDocs/azure-aks-docs": {
