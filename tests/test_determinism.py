@@ -21,7 +21,7 @@ from auditor.controls import load_catalog
 _WORKER = r"""
 import json, sys
 from pathlib import Path
-from auditor.controls import evaluate, findings_digest, load_catalog
+from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
 from auditor.policy import load_policy
 from auditor.report.tabular import findings_json
 from auditor.store import list_scans, open_db
