@@ -43,6 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check auditor tests bench scripts
 	$(BIN)/ruff format --check auditor tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/deptry .
 
 # Benchmarks print ratios measured side by side; they are not tests. bench/scan.py alone takes ~20 minutes.
 bench: $(STAMP)

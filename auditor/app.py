@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.controls import Finding, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, Policy, load_policy
@@ -210,7 +210,7 @@ class ScanFindings:
 
 def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -> ScanFindings:
     """Findings of one scan under a policy."""
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     warn_policy(policy)
     con = open_db(db_path, read_only=True)
     try:
@@ -322,7 +322,7 @@ def write_reports(
     from auditor.report.attestation import write_attestation
     from auditor.report.manifest import write_manifest
 
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     warn_policy(policy)
     con = open_db(db_path)
     try:
@@ -362,7 +362,7 @@ def write_period_reports(
     from auditor.report.period import PERIOD_PDF
     from auditor.report.period import write_period_reports as render
 
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     con = open_db(db_path)
     try:
         period = build_period(con, policy, start=start, end=end, scope=scope, progress=progress)
@@ -381,7 +381,7 @@ def write_period_reports(
 
 def print_catalog(policy_path: Path | None, output_format: str) -> None:
     """The catalog with the thresholds in effect."""
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     catalog = load_catalog()
     if output_format == "json":
         payload = {
@@ -446,7 +446,8 @@ def write_calendar(
         if start_day is not None
         else datetime.now(UTC).replace(second=0, microsecond=0)
     )
-    calendar = calendar_of_scan(db_path, scan_selector, load_policy(policy_path), start, weeks)
+    policy = load_policy(policy_path, known_controls=control_ids())
+    calendar = calendar_of_scan(db_path, scan_selector, policy, start, weeks)
     if output_format == "ics":
         payload = to_ical(calendar)
     elif output_format == "json":

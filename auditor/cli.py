@@ -19,9 +19,9 @@ from typing import Any
 
 import click
 
-from auditor import __version__
 from auditor.errors import AuditorError, InputError
 from auditor.store import DEFAULT_DB
+from auditor.version import __version__
 
 EXIT_THRESHOLD = 3
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
@@ -587,9 +587,10 @@ def policy() -> None:
 @handle_errors
 def policy_check(policy_file: Path) -> None:
     """Validate a policy file: print a summary, or one error line naming the line, and exit 1."""
+    from auditor.controls import control_ids
     from auditor.policy_check import check_policy
 
-    for line in check_policy(policy_file).lines():
+    for line in check_policy(policy_file, known_controls=control_ids()).lines():
         click.echo(line)
 
 
@@ -643,6 +644,7 @@ def trend(
     """Drift across scans: results per scan and control, failures new and resolved since the previous scan,
     fleet size, versions and node-image age, open failures and time to remediate (docs/trend.md); with
     --format json also the period's figures (patch latency, compliance shares, exceptions: docs/period.md)."""
+    from auditor.controls import control_ids
     from auditor.period import trend_and_period
     from auditor.policy import load_policy
     from auditor.store import open_db
@@ -650,7 +652,7 @@ def trend(
 
     if since and until and since > until:
         raise click.UsageError(f"--from {since:%Y-%m-%d} is after --to {until:%Y-%m-%d}")
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     con = open_db(db_path)
     try:
         result, period = trend_and_period(
@@ -691,10 +693,12 @@ def trend(
 def export(db_path: Path, policy_path: Path | None, output_format: str, out_dir: Path, quiet: bool) -> None:
     """Export scans, findings, clusters, pools and upgrade events as Parquet partitioned by scan date, for
     Power BI, Fabric or Spark; prints the manifest's path."""
+    from auditor.controls import control_ids
     from auditor.export import export_parquet
     from auditor.policy import load_policy
 
-    result = export_parquet(db_path, out_dir, load_policy(policy_path), progress=None if quiet else _stderr)
+    policy = load_policy(policy_path, known_controls=control_ids())
+    result = export_parquet(db_path, out_dir, policy, progress=None if quiet else _stderr)
     if not quiet:
         for name, table in result.tables.items():
             _stderr(f"{name}: {table['rows']:,} rows")
@@ -715,10 +719,13 @@ def history(
     db_path: Path, scan_selector: str, policy_path: Path | None, cluster: str | None, output_format: str, rebuild: bool
 ) -> None:
     """Upgrade timeline from the upgrade ledger as of a scan, with each event's campaign (docs/history.md)."""
+    from auditor.controls import control_ids
     from auditor.history import history_timeline, print_timeline
+    from auditor.policy import load_policy
 
+    policy = load_policy(policy_path, known_controls=control_ids())
     scan_id, events, rebuilt = history_timeline(
-        db_path, scan_selector=scan_selector, cluster=cluster, policy_path=policy_path, rebuild=rebuild
+        db_path, policy, scan_selector=scan_selector, cluster=cluster, rebuild=rebuild
     )
     if rebuilt is not None:
         _stderr(rebuilt.summary())
@@ -920,7 +927,7 @@ def catalog() -> None:
     "source_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="A directory shaped like shared/aks-data (calendar CSV, endoflife page, node-image releases).",
+    help="A directory shaped like tests/fixtures/aks-data (calendar CSV, endoflife page, node-image releases).",
 )
 @click.option(
     "--out",

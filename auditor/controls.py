@@ -20,6 +20,7 @@ from auditor.errors import AuditorError
 from auditor.model import prepare_model
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, Policy, WaiverIndex
+from auditor.vocabulary import ControlId
 
 STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -31,7 +32,6 @@ _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evid
 _OPTIONAL_META = {"thresholds", "remediation_variants"}
 _PLACEHOLDERS = {"resource_group", "cluster", "pool", "target"}
 _EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 _REFERENCE = re.compile(r"^https://[^\s/]+\.[^\s/]+/\S*$")
 # A pool the evidence names only by its place in agentPoolProfiles (queries/model/20_node_pools.sql): no name to use.
 _UNNAMED_POOL = re.compile(r"^agentPoolProfiles\[\d+\]$")
@@ -154,7 +154,7 @@ def _load_control(toml_path: Path) -> Control:
     sql_path = toml_path.with_suffix(".sql")
     if not sql_path.exists():
         raise AuditorError(f"{toml_path}: no SQL file {sql_path.name} beside it")
-    if meta["id"] != toml_path.stem or not _CONTROL_ID.match(str(meta["id"])):
+    if meta["id"] != toml_path.stem or not ControlId.is_valid(str(meta["id"])):
         raise AuditorError(f"{toml_path}: id {meta['id']!r} must match the file name and look like AKS-XXX-00")
     if meta["level"] not in LEVELS or meta["severity"] not in SEVERITIES:
         raise AuditorError(f"{toml_path}: level must be one of {LEVELS} and severity one of {SEVERITIES}")
@@ -275,6 +275,11 @@ def _tags(tags_json: str | None) -> dict[str, Any]:
     """A resource's tags as stored; a `tags` that is not a JSON object (malformed evidence) is no tags."""
     tags = json.loads(tags_json or "{}")
     return tags if isinstance(tags, dict) else {}
+
+
+def control_ids() -> frozenset[str]:
+    """The catalog's control ids: what a policy's waivers may name (load_policy's known_controls)."""
+    return frozenset(c.id for c in load_catalog())
 
 
 def evaluate(

@@ -8,7 +8,7 @@ that ignore directory names, such as Power BI's folder connector):
 - ``findings``: every finding of every scan under the policy given (read from the findings cache, each scan
   evaluated once if it is not cached yet);
 - ``clusters`` and ``pools``: the inventory of every scan, shaped from the raw evidence;
-- ``upgrade_events``: the upgrade ledger (issue 5), partitioned by the date a scan first saw each event,
+- ``upgrade_events``: the upgrade ledger, partitioned by the date a scan first saw each event,
   when the database has the ledger.
 
 Timestamps are UTC, without a time zone in the files (as in the database). ``export-manifest.json`` beside the
@@ -26,13 +26,13 @@ from typing import Any
 
 import duckdb
 
-from auditor import __version__
 from auditor.errors import AuditorError
 from auditor.model import register_functions
 from auditor.paths import output_directory, read_query
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db
 from auditor.trend import Progress, ensure_evaluated
+from auditor.version import __version__
 
 TABLES = ("scans", "findings", "clusters", "pools", "upgrade_events")
 
@@ -100,7 +100,7 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progr
             # Partitioned by the date of the scan that first saw the event (the ledger's "as of").
             queries["upgrade_events"] = "SELECT *, CAST(first_seen_at AS DATE) AS scan_date FROM upgrade_events"
         else:
-            result.notes.append("upgrade_events: skipped, the database has no upgrade ledger (issue 5)")
+            result.notes.append("upgrade_events: skipped, the database has no upgrade ledger")
         for name, query in queries.items():
             if progress:
                 progress(f"writing {name}")

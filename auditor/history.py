@@ -30,6 +30,7 @@ import duckdb
 
 from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
+from auditor.policy import Policy
 from auditor.store import rollback_quietly
 
 EVENTS = "upgrade_events"
@@ -401,18 +402,16 @@ def json_ready(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def history_timeline(
     db_path: Path,
+    policy: Policy,
     *,
     scan_selector: str = "latest",
     cluster: str | None = None,
-    policy_path: Path | None = None,
     rebuild: bool = False,
 ) -> tuple[str, list[dict[str, Any]], LedgerUpdate | None]:
     """What `auditor history` prints: the scan id, the timeline as of that scan, what a rebuild did."""
     from auditor.model import prepare_model
-    from auditor.policy import load_policy
     from auditor.store import open_db, resolve_scan
 
-    policy = load_policy(policy_path)
     con = open_db(db_path, read_only=not rebuild)
     try:
         rebuilt = rebuild_ledger(con) if rebuild else None

@@ -1,4 +1,4 @@
-"""Integrity primitives shared by `auditor report` and `auditor verify`: file digests, the PDF seal, DSSE.
+"""Integrity primitives shared by `auditor report` and `auditor verify`: file and tree digests, the PDF seal, DSSE.
 
 The PDF seal makes an unsigned report detect its own corruption: the second element of the PDF's file
 identifier (trailer `/ID`, ISO 32000-1 §14.4) holds the SHA-256 of the file as written, computed with that
@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,34 @@ def file_sha256(path: Path) -> str:
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+class NamedDigest:
+    """SHA-256 over named byte strings, each framed as name NUL bytes NUL, in the order added: the framing of the
+    report's catalog digest (catalog_sha256) and of the findings cache's evaluator key."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, name: str, data: bytes) -> None:
+        self._digest.update(name.encode() + b"\0" + data + b"\0")
+
+    def add_tree(self, root: Path, patterns: Sequence[str]) -> None:
+        """Every file under root matching each glob pattern in turn (name order within a pattern), named by its
+        path relative to root with '/' separators."""
+        for pattern in patterns:
+            for path in sorted(p for p in root.glob(pattern) if p.is_file()):
+                self.add(path.relative_to(root).as_posix(), path.read_bytes())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def tree_digest(root: Path, patterns: Sequence[str]) -> str:
+    """The NamedDigest of the files under root matching patterns (see NamedDigest.add_tree)."""
+    digest = NamedDigest()
+    digest.add_tree(root, patterns)
     return digest.hexdigest()
 
 

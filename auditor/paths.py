@@ -3,6 +3,8 @@
 from functools import cache
 from pathlib import Path
 
+from auditor.errors import AuditorError
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -28,8 +30,6 @@ def templates_dir() -> Path:
 
 def output_directory(path: Path) -> Path:
     """Create an output directory, or say in one line why it cannot be."""
-    from auditor.errors import AuditorError
-
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

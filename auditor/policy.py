@@ -10,12 +10,14 @@ import fnmatch
 import hashlib
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import PolicyError
+from auditor.vocabulary import ControlId
 
 # name -> (default, type, description). Each becomes a column of the per-cluster `cluster_params` table.
 THRESHOLDS: dict[str, tuple[Any, type, str]] = {
@@ -125,7 +127,6 @@ _TOP_KEYS = {"organisation", "classification", "thresholds", "scopes", "waivers"
 _SCOPE_KEYS = {"name", "match", "thresholds"}
 _MATCH_KEYS = {"tags", "subscriptions", "resource_groups"}
 _WAIVER_KEYS = {"control", "resource", "reason", "approver", "expires"}
-_CONTROL_ID = re.compile(r"^AKS-[A-Z]{2,3}-\d{2}$")  # AKS-OS-01 has a two-letter family
 
 
 @dataclass(frozen=True)
@@ -238,17 +239,15 @@ class Policy:
 
 
 def default_policy() -> Policy:
-    """The built-in defaults of DESIGN.md."""
+    """The built-in defaults: every threshold at its default (THRESHOLDS), no scope, no waiver."""
     thresholds = {name: list(spec[0]) if spec[1] is list else spec[0] for name, spec in THRESHOLDS.items()}
     digest = hashlib.sha256(repr(sorted(thresholds.items())).encode()).hexdigest()
     return Policy(thresholds=thresholds, sha256=digest)
 
 
-def load_policy(path: Path | None, *, known_controls: set[str] | None = None) -> Policy:
-    """Read and validate a policy file; None gives the defaults.
-
-    Waivers must name a control of the catalog (``known_controls``, the loaded catalog by default).
-    """
+def load_policy(path: Path | None, *, known_controls: Collection[str]) -> Policy:
+    """Read and validate a policy file; None gives the defaults. Waivers must name one of known_controls (the
+    catalog's ids, which the caller passes: the policy sits below the catalog and never loads it)."""
     if path is None:
         return default_policy()
     try:
@@ -269,11 +268,7 @@ def load_policy(path: Path | None, *, known_controls: set[str] | None = None) ->
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(_decode_error(path, exc)) from exc
-    if known_controls is None:
-        from auditor.controls import load_catalog
-
-        known_controls = {c.id for c in load_catalog()}
-    return _Validator(path, text, known_controls).policy(data, hashlib.sha256(raw_bytes).hexdigest())
+    return _Validator(path, text, frozenset(known_controls)).policy(data, hashlib.sha256(raw_bytes).hexdigest())
 
 
 def _decode_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
@@ -384,7 +379,7 @@ class _Locator:
 
 
 class _Validator:
-    def __init__(self, path: Path, text: str, known_controls: set[str]):
+    def __init__(self, path: Path, text: str, known_controls: frozenset[str]):
         self.path = path
         self.locator = _Locator(text)
         self.known_controls = known_controls
@@ -558,7 +553,7 @@ class _Validator:
             raise self.error(where, f"a waiver lacks {', '.join(missing)}")
         # Control ids are case-insensitive, as on the command line: 'aks-img-01' is AKS-IMG-01.
         control = self.text(raw["control"], where + ("control",), "a waiver's 'control'").strip().upper()
-        if not _CONTROL_ID.match(control) or (self.known_controls and control not in self.known_controls):
+        if not ControlId.is_valid(control) or control not in self.known_controls:
             known = f" (known: {', '.join(sorted(self.known_controls))})" if self.known_controls else ""
             raise self.error(where + ("control",), f"waiver names unknown control '{control}'{known}")
         resource = self.text(raw["resource"], where + ("resource",), "a waiver's 'resource'").strip()

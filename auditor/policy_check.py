@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -70,9 +71,11 @@ class PolicyCheck:
         return out
 
 
-def check_policy(path: Path, today: date | None = None) -> PolicyCheck:
-    """Load and validate a policy file; raises PolicyError naming the file and line when it is bad."""
-    return PolicyCheck(path=path, policy=load_policy(path), today=today or datetime.now(UTC).date())
+def check_policy(path: Path, *, known_controls: Collection[str], today: date | None = None) -> PolicyCheck:
+    """Load and validate a policy file (waivers naming known_controls); raises PolicyError naming the file and
+    line when it is bad."""
+    policy = load_policy(path, known_controls=known_controls)
+    return PolicyCheck(path=path, policy=policy, today=today or datetime.now(UTC).date())
 
 
 def _show(value: object) -> str:

@@ -27,12 +27,12 @@ from typing import IO, Any
 import duckdb
 import numpy as np
 
-from auditor import __version__
 from auditor.controls import STATUSES, Finding, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
 from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.store import Scan, ScanScope, list_scans, rollback_quietly, scan_scopes
+from auditor.version import __version__
 
 # Bump when what is cached changes shape or meaning: every cached evaluation is then recomputed.
 CACHE_FORMAT = "1"

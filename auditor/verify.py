@@ -17,10 +17,11 @@ from typing import Any
 
 import duckdb
 
-from auditor.controls import evaluate
+from auditor.controls import control_ids, evaluate
+from auditor.integrity import file_sha256
 from auditor.policy import load_policy
 from auditor.report.data import findings_sha256
-from auditor.report.manifest import file_sha256, read_manifest
+from auditor.report.manifest import read_manifest
 from auditor.store import open_db, resolve_scan, stored_evidence_digest
 
 
@@ -122,7 +123,7 @@ def verify(
                     "the digest stored with the scan no longer matches its evidence rows",
                 )
             )
-        policy = load_policy(policy_path)
+        policy = load_policy(policy_path, known_controls=control_ids())
         expected_policy = manifest["policy"]["sha256"]
         policy_ok = policy.sha256 == expected_policy
         result.checks.append(

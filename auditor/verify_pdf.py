@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography import x509
 
+from auditor.controls import control_ids
 from auditor.errors import AuditorError, InputError
 from auditor.integrity import check_seal, dsse_verify, file_sha256, issued_by_any
 from auditor.policy import default_policy
@@ -187,7 +188,7 @@ def _verify_period(
                     "the report names the built-in defaults but carries another policy text",
                 )
             )
-        policy = load_policy(policy_path)
+        policy = load_policy(policy_path, known_controls=control_ids())
     checks.append(Check("policy", policy.sha256 == stated_policy, stated_policy, policy.sha256))
     con = open_db(db_path)
     try:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from auditor.controls import evaluate, load_catalog  # noqa: E402
+from auditor.controls import control_ids, evaluate, load_catalog  # noqa: E402
 from auditor.model import prepare_model  # noqa: E402
 from auditor.policy import load_policy  # noqa: E402
 from auditor.store import ErrorRow, open_db  # noqa: E402
@@ -210,7 +210,7 @@ def main() -> None:
         f"stored in {stored - built:.1f} s ({db})"
     )
 
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     catalog = load_catalog()
     con = open_db(db)
     try:

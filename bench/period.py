@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from auditor.controls import control_ids  # noqa: E402
 from auditor.period import build_period  # noqa: E402
 from auditor.policy import load_policy  # noqa: E402
 from auditor.report.period import write_period_reports  # noqa: E402
@@ -47,7 +48,7 @@ def main() -> None:
         began = time.perf_counter()
         _trend_bench().build(db, args.clusters, args.scans, args.subscriptions, args.regions)  # type: ignore[attr-defined]
         print(f"built {db} in {time.perf_counter() - began:.0f} s ({db.stat().st_size / 1e6:.0f} MB)")
-    policy = load_policy(None)
+    policy = load_policy(None, known_controls=control_ids())
     con = open_db(db)
     try:
         from auditor.store import list_scans

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from auditor.controls import control_ids  # noqa: E402
 from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan  # noqa: E402
 
 AS_OF = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
@@ -288,7 +289,7 @@ def _child(args: argparse.Namespace) -> None:
         return
     con = open_db(Path(args.db), read_only=True)
     try:
-        data = build_report(con, args.scan, load_policy(Path(args.policy)))
+        data = build_report(con, args.scan, load_policy(Path(args.policy), known_controls=control_ids()))
     finally:
         con.close()
     if args.pad_findings:

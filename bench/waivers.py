@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from auditor.controls import evaluate, load_catalog  # noqa: E402
+from auditor.controls import control_ids, evaluate, load_catalog  # noqa: E402
 from auditor.policy import load_policy  # noqa: E402
 from auditor.policy_check import check_policy  # noqa: E402
 from auditor.report.data import _exceptions  # noqa: E402
@@ -69,9 +69,9 @@ def main() -> None:
     )
 
     begin = time.perf_counter()
-    policy = load_policy(policy_path)
+    policy = load_policy(policy_path, known_controls=control_ids())
     loaded = time.perf_counter()
-    lines = check_policy(policy_path, today=date(2026, 11, 24)).lines()
+    lines = check_policy(policy_path, today=date(2026, 11, 24), known_controls=control_ids()).lines()
     checked = time.perf_counter()
     con = open_db(db)
     try:

@@ -26,7 +26,7 @@ from auditor.policy import THRESHOLDS, default_policy
 from auditor.store import open_db
 from tests.evidence import cluster, store_scan
 
-# DESIGN.md's catalog table: ids are a public contract, and so is each control's level.
+# The catalog (README's table): ids are a public contract, and so is each control's level.
 DESIGN_LEVELS = {
     "AKS-VER-01": "cluster",
     "AKS-VER-02": "cluster",
@@ -71,7 +71,7 @@ def _registries() -> dict[str, list[object]]:
 def test_catalog_holds_the_design_ids() -> None:
     ids = {c.id for c in CATALOG}
     assert set(DESIGN_LEVELS) <= ids
-    assert ids <= set(DESIGN_LEVELS), f"controls not in DESIGN.md: {ids - set(DESIGN_LEVELS)}"
+    assert ids <= set(DESIGN_LEVELS), f"controls not in the contract: {ids - set(DESIGN_LEVELS)}"
     for control in CATALOG:
         assert control.level == DESIGN_LEVELS[control.id], control.id
 

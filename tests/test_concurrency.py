@@ -1,4 +1,4 @@
-"""Readers are never locked out: a scan holds the store only to check it and to commit (issue 10, point 6)."""
+"""Readers are never locked out: a scan holds the store only to check it and to commit."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from auditor.catalog import find_minor
-from auditor.controls import Finding, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate, load_catalog
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, open_db
 from tests.evidence import (
@@ -1559,7 +1559,7 @@ def _ord01(db: Path, scan_id: str, policy_text: str = "") -> Finding:
     policy = default_policy()
     if policy_text:
         (db.parent / "policy.toml").write_text(policy_text, encoding="utf-8")
-        policy = load_policy(db.parent / "policy.toml")
+        policy = load_policy(db.parent / "policy.toml", known_controls=control_ids())
     con = open_db(db)
     try:
         control = tuple(c for c in load_catalog() if c.id == "AKS-ORD-01")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from auditor.controls import Finding, evaluate
+from auditor.controls import Finding, control_ids, evaluate
 from auditor.emulator.fleet_resources import GateOutcome, MemberUpdate, stage_config
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, open_db
@@ -276,7 +276,10 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, s
     found: dict[tuple[str, str, str], Finding] = {}
     con = open_db(db)
     try:
-        for policy_name, policy in (("default", default_policy()), ("strict", load_policy(strict))):
+        for policy_name, policy in (
+            ("default", default_policy()),
+            ("strict", load_policy(strict, known_controls=control_ids())),
+        ):
             for f in evaluate(con, scan_id, policy):
                 if f.control_id.startswith("AKS-FLT"):
                     found[(policy_name, f.control_id, f.cluster)] = f

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from auditor.catalog import load_os_support
-from auditor.controls import Finding, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate, load_catalog
 from auditor.errors import PolicyError
 from auditor.history import rebuild_ledger, update_ledger
 from auditor.policy import load_policy
@@ -495,7 +495,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
         )
         con = open_db(db)
         try:
-            for f in evaluate(con, scan_id, load_policy(None)):
+            for f in evaluate(con, scan_id, load_policy(None, known_controls=control_ids())):
                 found[(f.control_id, f.cluster, f.node_pool)] = f
         finally:
             con.close()
@@ -582,7 +582,7 @@ def test_new_thresholds_are_validated(tmp_path: Path, text: str, complaint: str)
     path = tmp_path / "policy.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyError, match=complaint):
-        load_policy(path)
+        load_policy(path, known_controls=control_ids())
 
 
 def test_a_policy_scope_tailors_the_pace_and_the_horizons(tmp_path: Path) -> None:
@@ -597,7 +597,7 @@ def test_a_policy_scope_tailors_the_pace_and_the_horizons(tmp_path: Path) -> Non
     scan_id = store_history_scan(db, [body])
     con = open_db(db)
     try:
-        findings = {f.control_id: f for f in evaluate(con, scan_id, load_policy(path))}
+        findings = {f.control_id: f for f in evaluate(con, scan_id, load_policy(path, known_controls=control_ids()))}
     finally:
         con.close()
     assert findings["AKS-UPG-01"].status == "fail" and "below the 50%" in findings["AKS-UPG-01"].message
@@ -653,7 +653,11 @@ def test_an_older_scan_evaluates_the_same_after_later_scans(tmp_path: Path) -> N
     def verdict(scan_id: str) -> tuple[str, str]:
         con = open_db(db)
         try:
-            finding = next(f for f in evaluate(con, scan_id, load_policy(None)) if f.control_id == "AKS-OVR-01")
+            finding = next(
+                f
+                for f in evaluate(con, scan_id, load_policy(None, known_controls=control_ids()))
+                if f.control_id == "AKS-OVR-01"
+            )
         finally:
             con.close()
         return finding.status, finding.message

@@ -1,5 +1,5 @@
-"""A proven population: every subscription in scope is reconciled, or the scan says which one is not (issue 10,
-point 2). Driven through the real Azure SDK against the emulator."""
+"""A proven population: every subscription in scope is reconciled, or the scan says which one is not.
+Driven through the real Azure SDK against the emulator."""
 
 from __future__ import annotations
 

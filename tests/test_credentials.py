@@ -1,4 +1,4 @@
-"""Credential and endpoint mistakes are one clear line each, never the SDK's pages (issue 10, point 8)."""
+"""Credential and endpoint mistakes are one clear line each, never the SDK's pages."""
 
 from __future__ import annotations
 

@@ -21,14 +21,14 @@ from auditor.controls import load_catalog
 _WORKER = r"""
 import json, sys
 from pathlib import Path
-from auditor.controls import evaluate, findings_digest, load_catalog
+from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
 from auditor.policy import load_policy
 from auditor.report.tabular import findings_json
 from auditor.store import list_scans, open_db
 
 con = open_db(Path(sys.argv[1]), read_only=True)
 con.execute(f"SET threads = {int(sys.argv[2])}")
-policy = load_policy(None)
+policy = load_policy(None, known_controls=control_ids())
 out = {}
 for scan in list_scans(con):
     findings = evaluate(con, scan.scan_id, policy)

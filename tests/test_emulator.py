@@ -168,7 +168,7 @@ def test_maintenance_configurations_include_window_and_legacy_forms(server):
 def test_kubernetes_versions_envelope_is_values(server):
     aks, _, _ = clients(server)
     result = aks.managed_clusters.list_kubernetes_versions("location1")
-    # KubernetesVersionListResult.values is the dict method (DESIGN.md, Known traps): index the mapping.
+    # KubernetesVersionListResult.values is the dict method, not the payload: index the mapping.
     assert callable(result.values)
     assert [v["version"] for v in result["values"]] == ["1.23", "1.24", "1.25", "1.26"]
     assert aks.managed_clusters.list_kubernetes_versions("location1", cls=raw) == example_body(
@@ -313,7 +313,7 @@ def test_keep_alive_and_low_latency_through_the_sdk(server):
         aks.managed_clusters.get("rg1", "clustername1")
     per_call_ms = (time.perf_counter() - started) / calls * 1000
     after = server.counters()
-    # Without TCP_NODELAY every keep-alive reply stalls ~40 ms (DESIGN.md, Known traps).
+    # Without TCP_NODELAY every keep-alive reply stalls ~40 ms (Nagle plus delayed ACKs).
     assert per_call_ms < 20, f"{per_call_ms:.1f} ms per call"
     assert after["connections"] == before["connections"]  # one kept-alive connection served all 50
     assert after["requests"] - before["requests"] == calls

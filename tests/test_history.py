@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from auditor import history
-from auditor.controls import Finding, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate, load_catalog
 from auditor.errors import PolicyError
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan
@@ -553,7 +553,7 @@ def test_evaluation_does_not_depend_on_the_ledger_having_caught_up(tmp_path: Pat
 def _policy(tmp_path: Path, text: str) -> Any:
     path = tmp_path / "policy.toml"
     path.write_text(text, encoding="utf-8")
-    return load_policy(path)
+    return load_policy(path, known_controls=control_ids())
 
 
 def test_node_image_order_can_be_switched_off(tmp_path: Path) -> None:

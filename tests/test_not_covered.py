@@ -1,5 +1,5 @@
-"""Nodes outside agent pools are said to be outside the evidence, and never pass an image control (issue 10,
-point 3): node auto-provisioning, and AKS Automatic's managed system node pools."""
+"""Nodes outside agent pools are said to be outside the evidence, and never pass an image control:
+node auto-provisioning, and AKS Automatic's managed system node pools."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
+from auditor.controls import control_ids
 from auditor.errors import AuditorError
 from auditor.period import Period, build_period
 from auditor.policy import load_policy
@@ -88,7 +89,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def _period(db: Path, policy: Path | None = None, start: str = PERIOD[0], end: str = PERIOD[1]) -> Period:
     con = open_db(db)
     try:
-        return build_period(con, load_policy(policy), start=date.fromisoformat(start), end=date.fromisoformat(end))
+        return build_period(
+            con,
+            load_policy(policy, known_controls=control_ids()),
+            start=date.fromisoformat(start),
+            end=date.fromisoformat(end),
+        )
     finally:
         con.close()
 

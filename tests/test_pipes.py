@@ -1,5 +1,5 @@
-"""Output survives a closed pipe (`| head`) silently, and a table written to a pipe keeps one row per line
-(issue 10, point 9). Real processes on the demo store."""
+"""Output survives a closed pipe (`| head`) silently, and a table written to a pipe keeps one row per line.
+Real processes on the demo store."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.controls import Finding, evaluate
+from auditor.controls import Finding, control_ids, evaluate
 from auditor.errors import PolicyError
 from auditor.policy import THRESHOLDS, Policy, default_policy, load_policy
 from auditor.policy_check import check_policy
@@ -30,7 +30,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def _error(tmp_path: Path, text: str) -> str:
     path = _write(tmp_path, text)
     with pytest.raises(PolicyError) as raised:
-        load_policy(path)
+        load_policy(path, known_controls=control_ids())
     message = str(raised.value)
     assert message.startswith(str(path)), message
     return message[len(str(path)) :]
@@ -49,11 +49,11 @@ def test_defaults_are_design_defaults() -> None:
     policy = default_policy()
     assert policy.thresholds == {name: spec[0] for name, spec in THRESHOLDS.items()}
     assert policy.thresholds["allowed_node_os_upgrade_channels"] == ["NodeImage", "SecurityPatch"]
-    assert load_policy(None) == policy
+    assert load_policy(None, known_controls=control_ids()) == policy
 
 
 def test_the_documented_example_is_valid(tmp_path: Path) -> None:
-    policy = load_policy(_write(tmp_path, docs_example()))
+    policy = load_policy(_write(tmp_path, docs_example()), known_controls=control_ids())
     assert [s.name for s in policy.scopes] == ["production", "pci", "labs"]
     production = policy.scopes[0]
     assert production.tags == {"environment": ("production", "prod")}
@@ -156,13 +156,27 @@ def test_errors_name_the_file_and_line(tmp_path: Path, text: str, expected: str)
     assert message.startswith(expected), message
 
 
+def test_waivers_are_checked_against_the_ids_the_caller_passes(tmp_path: Path) -> None:
+    # The policy sits below the catalog: the caller says which controls exist, the policy never loads them.
+    path = _write(
+        tmp_path,
+        "[[waivers]]\ncontrol = 'aks-os-01'\nresource = '/s/*'\nreason = 'r'\napprover = 'a'\nexpires = 2027-01-01\n",
+    )
+    assert [w.control for w in load_policy(path, known_controls={"AKS-OS-01"}).waivers] == ["AKS-OS-01"]
+    with pytest.raises(PolicyError, match=r":2: waiver names unknown control 'AKS-OS-01' \(known: AKS-VER-01\)"):
+        load_policy(path, known_controls={"AKS-VER-01"})
+    with pytest.raises(PolicyError, match=r":2: waiver names unknown control 'AKS-OS-01'$"):
+        load_policy(path, known_controls=())
+    assert load_policy(None, known_controls=()) == default_policy()
+
+
 def test_missing_and_binary_files(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read policy file"):
-        load_policy(tmp_path / "absent.toml")
+        load_policy(tmp_path / "absent.toml", known_controls=control_ids())
     path = tmp_path / "bin.toml"
     path.write_bytes(b"organisation = 'x'\n\xff\xfe\n")
     with pytest.raises(PolicyError, match=r"bin\.toml:2: the policy file is not valid UTF-8"):
-        load_policy(path)
+        load_policy(path, known_controls=control_ids())
 
 
 def test_list_values_are_normalised_to_wire_spelling(tmp_path: Path) -> None:
@@ -171,7 +185,8 @@ def test_list_values_are_normalised_to_wire_spelling(tmp_path: Path) -> None:
             tmp_path,
             "[thresholds]\nallowed_upgrade_channels = ['Stable', 'PATCH', 'stable']\n"
             "allowed_node_os_upgrade_channels = ['securitypatch']\n",
-        )
+        ),
+        known_controls=control_ids(),
     )
     assert policy.thresholds["allowed_upgrade_channels"] == ["stable", "patch"]
     assert policy.thresholds["allowed_node_os_upgrade_channels"] == ["SecurityPatch"]
@@ -273,7 +288,7 @@ def judged(
 ) -> dict[tuple[str, str, str | None], Finding]:
     path = tmp_path_factory.mktemp("p") / "policy.toml"
     path.write_text(POLICY, encoding="utf-8")
-    return _findings(*fleet, load_policy(path))
+    return _findings(*fleet, load_policy(path, known_controls=control_ids()))
 
 
 def test_scopes_override_thresholds_per_cluster(judged: dict[tuple[str, str, str | None], Finding]) -> None:
@@ -309,7 +324,7 @@ def test_later_scope_wins_and_all_names_are_kept(fleet: tuple[Path, str], tmp_pa
     db, scan_id = fleet
     con = open_db(db)
     try:
-        evaluate(con, scan_id, load_policy(path))
+        evaluate(con, scan_id, load_policy(path, known_controls=control_ids()))
         rows = dict(
             con.execute(
                 "SELECT c.name, p.scope_name || ':' || p.image_max_age_days FROM cluster_params p "
@@ -356,7 +371,7 @@ def test_policy_check_ok_summary(tmp_path: Path) -> None:
 
 
 def test_policy_check_flags_expiry_relative_to_today(tmp_path: Path) -> None:
-    check = check_policy(_write(tmp_path, docs_example()), today=date(2027, 1, 10))
+    check = check_policy(_write(tmp_path, docs_example()), today=date(2027, 1, 10), known_controls=control_ids())
     assert [w.control for w in check.expired] == ["AKS-IMG-01"]
     assert [w.control for w in check.expiring] == ["AKS-VER-01"]
     assert check.lines()[0].endswith("3 waiver(s) (1 expired) as of 2027-01-10")
@@ -392,4 +407,4 @@ def test_waiver_control_ids_are_case_insensitive(tmp_path: Path) -> None:
         "expires = 2099-01-01\n",
         encoding="utf-8",
     )
-    assert [w.control for w in load_policy(path).waivers] == ["AKS-IMG-01"]
+    assert [w.control for w in load_policy(path, known_controls=control_ids()).waivers] == ["AKS-IMG-01"]

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.controls import evaluate
+from auditor.controls import control_ids, evaluate
 from auditor.errors import PolicyError
 from auditor.policy import FLEET_WIDE_WAIVER_MAX_DAYS, Waiver, load_policy
 from auditor.policy_check import check_policy
@@ -39,12 +39,13 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     text = POLICY.format(expires=_days_from_today(10))
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    policy = load_policy(path)
+    policy = load_policy(path, known_controls=control_ids())
     assert policy.thresholds["image_max_age_days"] == 14
     assert policy.waivers[0].line == 4  # lines still count from the first line of the file
     plain = tmp_path / "plain.toml"
     plain.write_text(text, encoding="utf-8")
-    assert load_policy(plain).sha256 != policy.sha256  # the digest is the file's own bytes
+    # The digest is the file's own bytes.
+    assert load_policy(plain, known_controls=control_ids()).sha256 != policy.sha256
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
@@ -53,7 +54,7 @@ def test_a_utf16_policy_file_is_named_as_the_cause(tmp_path: Path, encoding: str
     data = POLICY.format(expires="2026-01-01").encode(encoding)
     path.write_bytes(data if data.startswith((b"\xff\xfe", b"\xfe\xff")) else b"\xfe\xff" + data)
     with pytest.raises(PolicyError, match=r"policy.toml:1: the policy file is UTF-16 .*save it as UTF-8"):
-        load_policy(path)
+        load_policy(path, known_controls=control_ids())
 
 
 @pytest.mark.parametrize(
@@ -72,12 +73,12 @@ def test_a_fleet_wide_waiver_with_a_far_expiry_is_warned_about(
 ) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(POLICY.format(expires=_days_from_today(days)).replace('"*"', f'"{resource}"'), encoding="utf-8")
-    warnings = load_policy(path).warnings
+    warnings = load_policy(path, known_controls=control_ids()).warnings
     assert bool(warnings) is warned
     if warned:
         assert warnings[0].startswith(f"{path}:4: the waiver of AKS-CHN-01 covers every cluster")
         assert f"{days} days from today" in warnings[0]
-        lines = check_policy(path).lines()
+        lines = check_policy(path, known_controls=control_ids()).lines()
         assert any(line.startswith("warning: ") and "covers every cluster" in line for line in lines)
 
 
@@ -139,7 +140,7 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
 
 def test_20000_waivers_are_matched_without_trying_each_one(many: tuple[Path, Path, str], monkeypatch: Any) -> None:
     db, path, scan_id = many
-    policy = load_policy(path)
+    policy = load_policy(path, known_controls=control_ids())
     tried = {"count": 0}
     original = Waiver.matches
 
@@ -177,6 +178,6 @@ def test_policy_check_of_20000_waivers_judges_each_waiver_once(many: tuple[Path,
         return original(self, on)
 
     monkeypatch.setattr(Waiver, "active", counting)
-    lines = check_policy(path, today=date(2026, 11, 24)).lines()
+    lines = check_policy(path, today=date(2026, 11, 24), known_controls=control_ids()).lines()
     assert len(lines) == 1 + 20_001
     assert calls["count"] <= 2 * 20_001  # the header's count of expired ones, then one judgement per line

@@ -1,4 +1,4 @@
-"""The README tells the truth (issue 10, point 10): every command line of its usage section runs on the demo store
+"""The README tells the truth: every command line of its usage section runs on the demo store
 (scans against the emulator) without an error, and the example policy it points to passes `auditor policy check`."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from auditor.app import write_reports
-from auditor.controls import load_catalog
+from auditor.controls import control_ids, load_catalog
 from auditor.policy import load_policy
 from auditor.report import build_report
 from auditor.report.charts import MINOR_PALETTE, heatmap_cells, minor_colours, threshold_bins
@@ -169,7 +169,7 @@ def test_badges_fit_inside_their_cells(report: dict[str, Any]) -> None:
 
     con = open_db(report["db"])
     try:
-        data = build_report(con, "latest", load_policy(None))
+        data = build_report(con, "latest", load_policy(None, known_controls=control_ids()))
     finally:
         con.close()
     document = HTML(string=render_html_text(data, "pdf")).render()
@@ -190,7 +190,7 @@ def test_drift_table_keeps_ids_whole_and_adds_up(report: dict[str, Any]) -> None
     page = report["pages"][marks["Drift across scans"]]
     con = open_db(report["db"])
     try:
-        data = build_report(con, "latest", load_policy(None))
+        data = build_report(con, "latest", load_policy(None, known_controls=control_ids()))
     finally:
         con.close()
     drift = data.drift
@@ -226,7 +226,7 @@ def test_clusters_ranked_by_failing_controls_with_their_counts(report: dict[str,
 def test_image_age_bins_have_an_edge_at_the_limit_and_reconcile_with_img01(report: dict[str, Any]) -> None:
     con = open_db(report["db"])
     try:
-        data = build_report(con, "latest", load_policy(None))
+        data = build_report(con, "latest", load_policy(None, known_controls=control_ids()))
     finally:
         con.close()
     limit = int(data.policy.thresholds["image_max_age_days"])
@@ -271,7 +271,7 @@ def test_minor_colours_can_be_told_apart() -> None:
 def test_compliance_heat_map_cells_are_the_scores(report: dict[str, Any]) -> None:
     con = open_db(report["db"])
     try:
-        data = build_report(con, "latest", load_policy(None))
+        data = build_report(con, "latest", load_policy(None, known_controls=control_ids()))
     finally:
         con.close()
     assert data.drift is not None

@@ -1,5 +1,5 @@
 """Scope-aware history: a scan is compared only with earlier scans of the same scope (tenant, named subscriptions
-or management groups), and clusters are told apart by ARM id (issue 10, point 7)."""
+or management groups), and clusters are told apart by ARM id."""
 
 from __future__ import annotations
 

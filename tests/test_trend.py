@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from auditor import trend as trend_module
 from auditor.cli import cli
-from auditor.controls import STATUSES, load_catalog
+from auditor.controls import STATUSES, control_ids, load_catalog
 from auditor.policy import load_policy
 from auditor.store import ErrorRow, open_db
 from auditor.trend import build_trend, evaluator_key
@@ -46,7 +46,7 @@ def _history(db: Path) -> list[str]:
 def _trend(db: Path, **kwargs: Any) -> trend_module.Trend:
     con = open_db(db)
     try:
-        return build_trend(con, load_policy(kwargs.pop("policy", None)), **kwargs)
+        return build_trend(con, load_policy(kwargs.pop("policy", None), known_controls=control_ids()), **kwargs)
     finally:
         con.close()
 
@@ -167,7 +167,7 @@ def test_the_cache_is_read_only_under_its_own_key(tmp_path: Path, monkeypatch: p
     # A new tool version (or catalog, or query) is another key too: the old findings are never read.
     messages.clear()
     monkeypatch.setattr(trend_module, "__version__", "99.0.0")
-    assert evaluator_key(load_policy(None)) != first.evaluator
+    assert evaluator_key(load_policy(None, known_controls=control_ids())) != first.evaluator
     _trend(db, progress=messages.append)
     assert len(messages) == 3
     con = open_db(db)

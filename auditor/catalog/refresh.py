@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import calendar
 import csv
-import hashlib
 import io
 import json
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
+from auditor.integrity import file_sha256
 from auditor.nodeimage import parse_node_image
 
 CALENDAR_FILE = "aks-k8s-calendar.csv"
@@ -82,7 +82,7 @@ _FAMILY_NAMES = {
     "AKSWindows-2019 (inferred from build)": "AKSWindows-2019",
 }
 
-# What the bundled files were built from (shared/azure-examples/README.md); a source directory may carry
+# What the bundled files were built from (tests/fixtures/azure-examples/README.md); a source directory may carry
 # its own provenance.json with the same keys when it was copied from newer commits.
 DEFAULT_PROVENANCE: dict[str, dict[str, str]] = {
     "MicrosoftDocs/azure-aks-docs": {
@@ -421,10 +421,6 @@ def _csv_text(columns: Iterable[str], rows: list[dict[str, str]]) -> str:
     return buffer.getvalue()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _sources_markdown(provenance: dict[str, dict[str, str]], meta: dict[str, Any]) -> str:
     lines = [
         "# Sources and credits for the bundled AKS catalog",
@@ -515,7 +511,7 @@ def refresh(source_dir: Path, out_dir: Path) -> dict[str, Any]:
     source_dates += [row["release_date"] for row in image_rows]
     catalog_version = max(source_dates)
 
-    inputs = {name: _sha256(source_dir / name) for name in (CALENDAR_FILE, ENDOFLIFE_FILE, NODE_IMAGES_FILE)}
+    inputs = {name: file_sha256(source_dir / name) for name in (CALENDAR_FILE, ENDOFLIFE_FILE, NODE_IMAGES_FILE)}
     meta: dict[str, Any] = {
         "catalogVersion": catalog_version,
         "counts": {"kubernetesVersions": len(version_rows), "nodeImages": len(image_rows)},

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor import __version__
 from auditor.collect.aks import (
     KubernetesVersionsCollector,
     MaintenanceConfigurationsCollector,
@@ -31,6 +30,7 @@ from auditor.collect.resource_graph import (
 from auditor.collect.subscriptions import SubscriptionsCollector
 from auditor.errors import AuditorError, CollectionError
 from auditor.store import CoverageRow, ScanRecord
+from auditor.version import __version__
 
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (

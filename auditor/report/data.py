@@ -11,7 +11,6 @@ from typing import Any
 
 import duckdb
 
-from auditor import __version__
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
 from auditor.maintenance_calendar import (
     REPORT_CHART_DAYS,
@@ -25,6 +24,7 @@ from auditor.policy import Policy
 from auditor.safetext import redact
 from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
 from auditor.trend import Drift, build_drift
+from auditor.version import __version__
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 # The statuses a reader must look at, in the order a control section lists them.

@@ -8,26 +8,17 @@ are filed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
+from auditor.integrity import file_sha256
 from auditor.report.data import ReportData
 
 MANIFEST_NAME = "report-manifest.json"
 MANIFEST_VERSION = 1
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _utc(moment: Any) -> str:
