@@ -61,10 +61,8 @@ def _statements(text: str) -> list[str]:
 
 @cache
 def _fold_statements() -> tuple[str, ...]:
-    folds = ("fold.sql", "fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
-    return tuple(
-        s for name in folds for s in _statements((queries_dir() / "history" / name).read_text(encoding="utf-8"))
-    )
+    folds = ("history/fold.sql", "history/fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
+    return tuple(s for name in folds for s in _statements((queries_dir() / name).read_text(encoding="utf-8")))
 
 
 @cache

@@ -10,7 +10,8 @@ given latency on every call; the collector runs in this process through the real
   emulator's turnaround remain). The floor is the larger; the ratio to it should stay near 1.
 
 Run: `.venv/bin/python bench/incluster.py [--clusters 1000] [--latency-ms 50] [--concurrency 8,16,32]`.
-(Not bench/kubernetes.py: a script's directory comes first on sys.path and would shadow the `kubernetes` package.)
+(The script is not named after the `kubernetes` package: a script's directory comes first on sys.path, so it
+would shadow that package.)
 """
 
 from __future__ import annotations

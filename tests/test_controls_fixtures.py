@@ -188,7 +188,7 @@ def no_pool_versions(body: dict[str, Any]) -> None:
 
 
 def setting(value: Any, *path: str | int) -> Callable[[dict[str, Any]], None]:
-    """Set a value (of any JSON shape) at a path of the cluster body: the malformed payloads of issue 17."""
+    """Set a value (of any JSON shape) at a path of the cluster body: the malformed payloads."""
 
     def edit(body: dict[str, Any]) -> None:
         target: Any = body

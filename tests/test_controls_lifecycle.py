@@ -1,4 +1,4 @@
-"""The controls of issue 11 against wire-shaped fixtures in a real DuckDB: upgrade overrides (AKS-OVR-01), node OS
+"""The lifecycle controls against wire-shaped fixtures in a real DuckDB: upgrade overrides (AKS-OVR-01), node OS
 support (AKS-OS-01), rollout pace (AKS-UPG-01, and AKS-SRG-01 on blue-green pools) and windows that take effect
 (AKS-WIN-03). `CASES` joins the catalog registry (tests/test_catalog_integrity.py); the cases run here, one scan per
 scan date, one cluster per case, as in tests/test_controls_fixtures.py.

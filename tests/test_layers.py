@@ -34,9 +34,7 @@ ALLOWED_TODAY: dict[str, set[tuple[str, ...]]] = {
         ("api.py",),
         ("demo.py",),
         ("findings_cache.py",),
-        ("kubelabels.py",),  # arrives with the Kubernetes evidence
         ("ledger.py",),
-        ("period.py",),  # arrives with the period report
         ("timeline.py",),
     },
     # Imports against the map: (importer, imported).

@@ -1,4 +1,4 @@
-"""The emulator's fleets carry the lifecycle states of issue 11 (upgrade overrides, retired node OS releases and
+"""The emulator's fleets carry the lifecycle states (upgrade overrides, retired node OS releases and
 pool types, blue-green pools, windows that start later or freeze for long), deterministically, and the monthly
 evolution arms and disarms overrides with the resource changes that record it."""
 

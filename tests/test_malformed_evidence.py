@@ -1,4 +1,4 @@
-"""Malformed evidence (issue 17, points 1 and 2): payloads of the wrong shape never fail an evaluation, never poison
+"""Malformed evidence: payloads of the wrong shape never fail an evaluation, never poison
 the store, and never yield a pass. Each is an `unknown` that says what was wrong, for the controls that need the
 value; the rest of the scan is judged as usual; `report`, `trend` and `export` keep working for every scan of a
 store that holds such a scan; findings.json always validates against docs/findings.schema.json.

@@ -1,4 +1,4 @@
-"""The PDF as an auditor reads it, page by page (issue 14, point 4): read back with pypdf (text, outline), laid
+"""The PDF as an auditor reads it, page by page: read back with pypdf (text, outline), laid
 out by WeasyPrint (box geometry), and the inputs of its charts checked against the findings."""
 
 from __future__ import annotations

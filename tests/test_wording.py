@@ -1,4 +1,4 @@
-"""Words in messages and reports: "1 day", never "1 days" (issue 14)."""
+"""Words in messages and reports: "1 day", never "1 days"."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -23,8 +23,11 @@ from auditor.collect.limiter import Limiter, ScanCancelled
 from auditor.safetext import clean_message, has_surrogates, one_line, redact, replace_surrogates
 from auditor.store import ErrorRow, EvidenceSpool
 
-if TYPE_CHECKING:
-    from auditor.collect.kubernetes import KubernetesClients
+
+class SecretHolder(Protocol):
+    """Clients that hold credentials to redact (the Kubernetes clients of a --kubernetes scan)."""
+
+    def secrets(self) -> tuple[str, ...]: ...
 
 T = TypeVar("T")
 RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
@@ -62,7 +65,9 @@ class CollectContext:
     calls: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
     on_call: Callable[[str], None] | None = None
-    kubernetes: KubernetesClients | None = None  # set when the scan reads inside clusters (--kubernetes)
+    # The Kubernetes clients when the scan reads inside clusters (--kubernetes); typed by what the context needs of
+    # them, so the context does not import the collector that uses it.
+    kubernetes: SecretHolder | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:

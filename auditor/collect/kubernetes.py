@@ -292,7 +292,7 @@ class KubernetesCollector:
 
     def tasks(self, ctx: CollectContext, inventory: Inventory) -> list[Task]:
         kube = ctx.kubernetes
-        if kube is None:
+        if not isinstance(kube, KubernetesClients):
             return []
         return [
             Task(partial(self._one, ctx, kube, cluster), ("kubernetes", cluster.cluster_id))

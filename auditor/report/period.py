@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
 from auditor.integrity import seal_pdf, sha256_hex
 from auditor.paths import queries_dir, templates_dir
 from auditor.period import LONGEST_PER_CONTROL, Period, Table
@@ -22,6 +21,7 @@ from auditor.report import charts
 from auditor.report.html import environment
 from auditor.report.package import POLICY_NAME, policy_bytes
 from auditor.report.tabular import neutralise_cell
+from auditor.version import __version__
 
 PERIOD_JSON = "period.json"
 LATENCY_CSV = "patch-latency.csv"
