@@ -29,6 +29,7 @@ class SecretHolder(Protocol):
 
     def secrets(self) -> tuple[str, ...]: ...
 
+
 T = TypeVar("T")
 RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
 
