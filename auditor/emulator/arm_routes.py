@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from auditor.emulator import wire
 from auditor.emulator.faults import Behaviour
 from auditor.emulator.fleet import Fleet, normalise_location
 from auditor.emulator.fleet_manager import FLEET_TYPE, fleet_route
@@ -197,16 +198,6 @@ class ArmRoutes:
         return cluster, None
 
     @staticmethod
-    def _pool_resource(cluster: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
-        properties = {key: value for key, value in profile.items() if key != "name"}
-        return {
-            "id": f"{cluster['id']}/agentPools/{profile['name']}",
-            "name": profile["name"],
-            "type": "Microsoft.ContainerService/managedClusters/agentPools",
-            "properties": properties,
-        }
-
-    @staticmethod
     def _find_pool(cluster: dict[str, Any], name: str) -> dict[str, Any] | None:
         wanted = name.lower()
         for profile in cluster.get("properties", {}).get("agentPoolProfiles", []):
@@ -314,7 +305,7 @@ class ArmRoutes:
         cluster, error = self._cluster_or_404(params)
         if error or cluster is None:
             return error or arm_error(404, "ResourceNotFound", "not found")
-        pools = [self._pool_resource(cluster, p) for p in cluster.get("properties", {}).get("agentPoolProfiles", [])]
+        pools = [wire.agent_pool(cluster, p) for p in cluster.get("properties", {}).get("agentPoolProfiles", [])]
         return self._page(pools, self._path(params, params["cluster"], "agentPools"), query)
 
     def _pool_or_404(self, params: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Reply | None]:
@@ -340,7 +331,7 @@ class ArmRoutes:
         cluster, profile, error = self._pool_or_404(params)
         if error or cluster is None or profile is None:
             return error or arm_error(404, "ResourceNotFound", "not found")
-        return ok(self._pool_resource(cluster, profile))
+        return ok(wire.agent_pool(cluster, profile))
 
     def _pool_upgrade_profile(self, params: dict[str, str], query: dict[str, str], body: Any) -> Reply:
         cluster, profile, error = self._pool_or_404(params)
@@ -359,14 +350,7 @@ class ArmRoutes:
         }
         if latest:
             properties["latestNodeImageVersion"] = latest
-        return ok(
-            {
-                "id": f"{cluster['id']}/agentPools/{profile['name']}/upgradeprofiles/default",
-                "name": "default",
-                "type": "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles",
-                "properties": properties,
-            }
-        )
+        return ok(wire.pool_upgrade_profile(cluster["id"], profile["name"], properties))
 
     def _cluster_upgrade_profile(self, params: dict[str, str], query: dict[str, str], body: Any) -> Reply:
         cluster, error = self._cluster_or_404(params)
@@ -385,22 +369,13 @@ class ArmRoutes:
                     "upgrades": self._upgrades(cluster["location"], version),
                 }
             )
-        return ok(
-            {
-                "id": f"{cluster['id']}/upgradeprofiles/default",
-                "name": "default",
-                "type": "Microsoft.ContainerService/managedClusters/upgradeprofiles",
-                "properties": {
-                    "controlPlaneProfile": {
-                        "kubernetesVersion": current,
-                        "name": None,
-                        "osType": "Linux",
-                        "upgrades": self._upgrades(cluster["location"], current),
-                    },
-                    "agentPoolProfiles": pools,
-                },
-            }
-        )
+        control_plane = {
+            "kubernetesVersion": current,
+            "name": None,
+            "osType": "Linux",
+            "upgrades": self._upgrades(cluster["location"], current),
+        }
+        return ok(wire.cluster_upgrade_profile(cluster["id"], control_plane, pools))
 
     def _list_maintenance(self, params: dict[str, str], query: dict[str, str], body: Any) -> Reply:
         cluster, error = self._cluster_or_404(params)

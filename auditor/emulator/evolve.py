@@ -23,7 +23,7 @@ being the base fleet itself. Between two snapshots the fleet lives as AKS fleets
 - **Rollout rings.** Clusters tagged ``environment`` ``dev`` or ``staging`` (the lower rings of AKS-RNG-01's
   default ``ring_order``) move first; a ``prod`` cluster takes a Kubernetes version or node image only once a
   lower-ring cluster has run it since before the month began (the previous snapshot), else the newest one that
-  was, or it waits. Now and then (``_RING_LAPSE``) a production cluster goes straight to what it wanted (a
+  was, or it waits. Now and then (``FleetProfile.ring_lapse``) a production cluster goes straight to what it wanted (a
   hotfix, a prod window not staggered behind staging), so AKS-RNG-01 has a few real failures to find.
 
 Each snapshot carries the ``resourceChanges`` rows (the Resource Graph ``resourcechanges`` table, row shape
@@ -49,18 +49,16 @@ from typing import Any
 from auditor.catalog import PLAN_LTS, load_calendar
 from auditor.emulator.fleet_scenarios import FleetWorld, run_month, state_from_block
 from auditor.emulator.generator import (
-    _APPS,
-    _HYGIENE_BY_ENV,
-    _WEEKDAYS,
-    IMAGE_SKUS,
-    _cluster,
-    _FleetBuilder,
-    _pick,
-    _Region,
-    _Release,
-    _timestamp,
+    APPS,
+    WEEKDAYS,
+    FleetBuilder,
     apply_lifecycle_quirks,
+    draw_cluster,
+    pick,
 )
+from auditor.emulator.profile import FleetProfile
+from auditor.emulator.releases import IMAGE_SKUS, Region, Release
+from auditor.emulator.wire import kubernetes_versions_body, timestamp
 from auditor.nodeimage import parse_node_image
 
 __all__ = ["RETENTION", "evolve_fleet", "iter_evolution", "month_steps"]
@@ -69,23 +67,8 @@ RETENTION = timedelta(days=14)  # Resource Graph keeps resourcechanges for 14 da
 UPCOMING = timedelta(days=7)  # AKS announces a scheduled event 7 days (and 24 hours) ahead
 _MANAGED_CLUSTER_CHANGE = "microsoft.containerservice/managedclusters"
 
-# Monthly probabilities by diligence (good / fair / poor). Urgent: the minor has ended or ends within 60 days.
-_MANUAL_UPGRADE_URGENT = {"good": 0.65, "fair": 0.35, "poor": 0.1}
-_MANUAL_UPGRADE_CALM = {"good": 0.18, "fair": 0.07, "poor": 0.02}
-_MANUAL_IMAGE_UPDATE = {"good": 0.4, "fair": 0.15, "poor": 0.04}
-_CONTROL_PLANE_ONLY = {"good": 0.05, "fair": 0.2, "poor": 0.35}  # manual upgrades that leave the pools behind
-_FINISH_LAGGING_POOLS = {"good": 0.75, "fair": 0.45, "poor": 0.2}
-_DELETE = {"prod": 0.01, "staging": 0.02, "dev": 0.04}
-_NEW_CLUSTERS_PER_MONTH = 0.025
-_UPGRADE_FAILURE = 0.03
-# How often an automated channel gets its monthly upgrade through. Below 1: a window too short, a drain
-# blocked by a PodDisruptionBudget, no quota for surge nodes; careless owners leave such blockers for months.
-_AUTO_RUNS = {"good": 0.92, "fair": 0.75, "poor": 0.3}
 # Rollout rings: the values of the ``environment`` tag, first ring to production (AKS-RNG-01's defaults).
 _RINGS = ("dev", "staging", "prod")
-# A production cluster's month in which the rings are skipped: whatever it moves to need not have run in a lower
-# ring first (a hotfix, a production maintenance window not staggered behind staging's).
-_RING_LAPSE = 0.12
 
 
 @dataclass(frozen=True)
@@ -127,6 +110,7 @@ def evolve_fleet(
     start: datetime | None = None,
     *,
     end: datetime | None = None,
+    profile: FleetProfile | None = None,
 ) -> list[tuple[datetime, dict[str, Any]]]:
     """``months`` monthly snapshots ``(moment, fleet)`` of base_fleet, oldest first (the first is base_fleet).
 
@@ -134,7 +118,10 @@ def evolve_fleet(
     describe that moment). With ``end`` instead, the last snapshot is at ``end`` and the first ``months - 1``
     months before it. Snapshots share no mutable state: each can be served or changed on its own.
     """
-    return [(moment, _json_copy(fleet)) for moment, fleet in iter_evolution(base_fleet, months, seed, start, end=end)]
+    return [
+        (moment, _json_copy(fleet))
+        for moment, fleet in iter_evolution(base_fleet, months, seed, start, end=end, profile=profile)
+    ]
 
 
 def iter_evolution(
@@ -144,6 +131,7 @@ def iter_evolution(
     start: datetime | None = None,
     *,
     end: datetime | None = None,
+    profile: FleetProfile | None = None,
 ) -> Iterator[tuple[datetime, dict[str, Any]]]:
     """evolve_fleet, one snapshot at a time (flat memory for large fleets).
 
@@ -155,7 +143,7 @@ def iter_evolution(
     if start is None:
         start = datetime.fromisoformat(str(base_fleet["asOf"]).replace("Z", "+00:00"))
     start = _utc(start)
-    evolution = _Evolution(base_fleet, seed)
+    evolution = _Evolution(base_fleet, seed, profile or FleetProfile())
     moments = month_steps(start, months, end=_utc(end) if end is not None else None)
     yield moments[0], evolution.first_snapshot(moments[0])
     for index in range(1, months):
@@ -240,7 +228,7 @@ def window_moments(config: dict[str, Any] | None, after: datetime, until: dateti
 
 
 def _scheduled_on(schedule: dict[str, Any], day: date, first_day: date) -> bool:
-    weekday = _WEEKDAYS[(day.weekday() + 1) % 7]
+    weekday = WEEKDAYS[(day.weekday() + 1) % 7]
     if "weekly" in schedule:
         weekly = schedule["weekly"] or {}
         interval = max(1, int(weekly.get("intervalWeeks", 1) or 1))
@@ -269,7 +257,7 @@ def _scheduled_on(schedule: dict[str, Any], day: date, first_day: date) -> bool:
 class _Month:
     """One month's context: the calendar and regions at its end, its random stream, the rows it produced."""
 
-    def __init__(self, builder: _FleetBuilder, index: int, begin: datetime, end: datetime) -> None:
+    def __init__(self, builder: FleetBuilder, index: int, begin: datetime, end: datetime) -> None:
         self.builder = builder
         self.rng = builder.rng
         self.index = index
@@ -298,7 +286,7 @@ class _Month:
         """Whether a change at this moment is still in Resource Graph at the snapshot."""
         return self.end - RETENTION < moment <= self.end
 
-    def latest_image(self, prefix: str, region: _Region, moment: datetime) -> _Release | None:
+    def latest_image(self, prefix: str, region: Region, moment: datetime) -> Release | None:
         """The newest release of the prefix's family that the region offered at that moment."""
         family = IMAGE_SKUS.get(prefix, ("", False))[0]
         releases = self.builder.releases.get(family)
@@ -322,9 +310,10 @@ class _Month:
 class _Evolution:
     """The fleet's state as it evolves; clusters are copied before they change (snapshots never move)."""
 
-    def __init__(self, base: dict[str, Any], seed: int) -> None:
+    def __init__(self, base: dict[str, Any], seed: int, profile: FleetProfile) -> None:
         self.base = base
         self.seed = seed
+        self.profile = profile
         self.tenant_id = str(base.get("tenantId", ""))
         self.clusters: dict[str, dict[str, Any]] = {c["id"].lower(): c for c in base["managedClusters"]}
         self.maintenance: dict[str, list[dict[str, Any]]] = {
@@ -357,7 +346,7 @@ class _Evolution:
         node_os = str(profile.get("nodeOSUpgradeChannel") or "")
         names = {c.get("name") for c in self.maintenance.get(cid, [])}
         environment = str((cluster.get("tags") or {}).get("environment") or "dev")
-        if environment not in _DELETE:
+        if environment not in self.profile.delete:
             environment = "dev"
         score = (
             (2 if channel in ("patch", "stable", "rapid") else 0)
@@ -384,7 +373,7 @@ class _Evolution:
             weights = (("good", 0.35), ("fair", 0.45), ("poor", 0.2))
         else:
             weights = (("good", 0.1), ("fair", 0.4), ("poor", 0.5))
-        return _Traits(_pick(rng, weights), environment, _ring(cluster))
+        return _Traits(pick(rng, weights), environment, _ring(cluster))
 
     def _own(self, cid: str) -> dict[str, Any]:
         """The cluster, copied once this month before its first change (earlier snapshots keep theirs)."""
@@ -435,7 +424,7 @@ class _Evolution:
         first = self.ring_first.get((kind, value))
         return first is not None and first <= month.begin
 
-    def _ring_version(self, month: _Month, region: _Region, current: str, wanted: str) -> str | None:
+    def _ring_version(self, month: _Month, region: Region, current: str, wanted: str) -> str | None:
         """What production upgrades to instead of a version no lower ring has run yet: the newest listed version
         between its own and the wanted one that one has (None: it waits)."""
         low, high = _vkey(current), _vkey(wanted)
@@ -449,7 +438,7 @@ class _Evolution:
                     best, choice = key, version
         return choice
 
-    def _release(self, month: _Month, prefix: str, region: _Region, moment: datetime, held: bool) -> _Release | None:
+    def _release(self, month: _Month, prefix: str, region: Region, moment: datetime, held: bool) -> Release | None:
         """The image release a pool would take at that moment: the region's newest, or for a cluster that waits
         for the lower rings the newest that a lower ring ran first (None: none has)."""
         newest = month.latest_image(prefix, region, moment)
@@ -478,7 +467,7 @@ class _Evolution:
 
     def step(self, index: int, begin: datetime, end: datetime) -> dict[str, Any]:
         rng = random.Random(f"aks-evolve|{self.seed}|{index}")
-        builder = _FleetBuilder(rng, end, self.region_names)
+        builder = FleetBuilder(rng, end, self.region_names, self.profile)
         builder.tenant_id = self.tenant_id
         month = _Month(builder, index, begin, end)
         self._owned = set()
@@ -493,10 +482,9 @@ class _Evolution:
         for cid in self.clusters:
             self._ran_all(cid, end)
         fleet = self._snapshot_frame(end)
-        from auditor.emulator.generator import _kubernetes_versions_body
 
         fleet["kubernetesVersions"] = {
-            region.name: _kubernetes_versions_body(region, builder.plans) for region in builder.regions
+            region.name: kubernetes_versions_body(region, builder.plans) for region in builder.regions
         }
         fleet["latestNodeImages"] = {
             region.name: {
@@ -514,7 +502,7 @@ class _Evolution:
     def _snapshot_frame(self, moment: datetime) -> dict[str, Any]:
         fleet: dict[str, Any] = {
             "schema": self.base["schema"],
-            "asOf": _timestamp(moment).replace(".000Z", "Z"),
+            "asOf": timestamp(moment).replace(".000Z", "Z"),
             "tenantId": self.tenant_id,
             "subscriptions": self.base["subscriptions"],
             "managedClusters": list(self.clusters.values()),
@@ -561,7 +549,7 @@ class _Evolution:
         )
         run_month(world, self.fleet_state, month.begin, month.end)
 
-    def _generator_block(self, index: int, moment: datetime, builder: _FleetBuilder | None) -> dict[str, Any]:
+    def _generator_block(self, index: int, moment: datetime, builder: FleetBuilder | None) -> dict[str, Any]:
         block = dict(self.base.get("generator") or {})
         block["clusters"] = len(self.clusters)
         if builder is not None:
@@ -571,7 +559,7 @@ class _Evolution:
                 for r in releases
                 if r.synthetic
             ]
-        block["evolution"] = {"seed": self.seed, "month": index, "asOf": _timestamp(moment)}
+        block["evolution"] = {"seed": self.seed, "month": index, "asOf": timestamp(moment)}
         return block
 
     # ------------------------------------------------------------------ rows
@@ -637,7 +625,7 @@ class _Evolution:
     def _step_cluster(self, month: _Month, cid: str) -> None:
         rng = month.rng
         traits = self.traits[cid]
-        if rng.random() < _DELETE[traits.environment] * (1.5 if traits.diligence == "poor" else 1.0):
+        if rng.random() < self.profile.delete[traits.environment] * (1.5 if traits.diligence == "poor" else 1.0):
             self._delete(month, cid)
             return
         cluster = self.clusters[cid]
@@ -655,7 +643,7 @@ class _Evolution:
         if self.fleet_state is not None and cid in self.fleet_state.member_ids:
             self._upcoming(month, cid)
             return  # Fleet Manager upgrades it (_fleet_month)
-        if traits.ring == _RINGS[-1] and rng.random() < _RING_LAPSE:
+        if traits.ring == _RINGS[-1] and rng.random() < self.profile.ring_lapse:
             self._lapsed.add(cid)  # this month, production does not wait for the lower rings
         touched = self._kubernetes(month, cid, region)
         self._node_images(month, cid, region, touched)
@@ -710,7 +698,7 @@ class _Evolution:
                 changes[f"properties.agentPoolProfiles[{index}].powerState.code"] = self._delta(power, new, "User")
             self._change(month, cluster, month.working_hours(), changes, automated=False)
 
-    def _config_drift(self, month: _Month, cid: str, region: _Region) -> None:
+    def _config_drift(self, month: _Month, cid: str, region: Region) -> None:
         """Settings switched off (regressions) or on (fixes) by hand."""
         rng = month.rng
         diligence = self.traits[cid].diligence
@@ -848,7 +836,7 @@ class _Evolution:
         pool["upgradeSettings"] = settings
         self._change(month, cluster, moment, changes, automated=False)
 
-    def _add_window(self, month: _Month, cid: str, region: _Region, name: str, moment: datetime) -> None:
+    def _add_window(self, month: _Month, cid: str, region: Region, name: str, moment: datetime) -> None:
         configs = [c for c in self.maintenance.get(cid, []) if c.get("name") != name]
         window = month.builder.window(
             self.traits[cid].diligence, region, node_os=name == "aksManagedNodeOSUpgradeSchedule"
@@ -866,7 +854,7 @@ class _Evolution:
 
     # ------------------------------------------------------------------ Kubernetes versions
 
-    def _target(self, month: _Month, cid: str, region: _Region) -> tuple[str, bool] | None:
+    def _target(self, month: _Month, cid: str, region: Region) -> tuple[str, bool] | None:
         """The version this cluster moves to this month, and whether an auto-upgrade channel does it (rings
         aside: production may settle for less when the upgrade starts, _ring_version)."""
         rng = month.rng
@@ -885,7 +873,7 @@ class _Evolution:
 
         channel = str((properties.get("autoUpgradeProfile") or {}).get("upgradeChannel") or "none").lower()
         if channel in ("patch", "stable", "rapid"):
-            if rng.random() >= _AUTO_RUNS[self.traits[cid].diligence]:
+            if rng.random() >= self.profile.auto_runs[self.traits[cid].diligence]:
                 return None
             candidate = newest(minor) if minor in listed else None
             goal = region.official[-1] if channel == "rapid" else region.official[max(0, len(region.official) - 2)]
@@ -909,7 +897,7 @@ class _Evolution:
         end = calendar.end_of_support if calendar else None
         left = (end - month.end.date()).days if end else -999
         urgent = -90 <= left < 60
-        chance = (_MANUAL_UPGRADE_URGENT if urgent else _MANUAL_UPGRADE_CALM)[diligence]
+        chance = (self.profile.manual_upgrade_urgent if urgent else self.profile.manual_upgrade_calm)[diligence]
         if left < -90:
             chance /= 2
         if rng.random() >= chance:
@@ -920,7 +908,7 @@ class _Evolution:
             candidate = newest(following) if following else candidate
         return (candidate, False) if candidate and _vkey(candidate) > _vkey(current) else None
 
-    def _kubernetes(self, month: _Month, cid: str, region: _Region) -> set[int]:
+    def _kubernetes(self, month: _Month, cid: str, region: Region) -> set[int]:
         """Upgrade the cluster (or finish a lagging upgrade); returns the pools that got a new node image."""
         target = self._target(month, cid, region)
         if target is not None:
@@ -936,7 +924,11 @@ class _Evolution:
             < _vkey(current)
         ]
         channel = str((properties.get("autoUpgradeProfile") or {}).get("upgradeChannel") or "none").lower()
-        chance = 0.9 if channel in ("patch", "stable", "rapid") else _FINISH_LAGGING_POOLS[self.traits[cid].diligence]
+        chance = (
+            0.9
+            if channel in ("patch", "stable", "rapid")
+            else self.profile.finish_lagging_pools[self.traits[cid].diligence]
+        )
         if not lagging or rng.random() >= chance:
             return set()
         cluster = self._own(cid)
@@ -950,7 +942,7 @@ class _Evolution:
             moment += timedelta(minutes=rng.randint(1, 10))
         return set(order)
 
-    def _campaign(self, month: _Month, cid: str, region: _Region, target: str, automated: bool) -> set[int]:
+    def _campaign(self, month: _Month, cid: str, region: Region, target: str, automated: bool) -> set[int]:
         """Control plane, then pools: one upgrade, with its change rows and scheduled event."""
         rng = month.rng
         diligence = self.traits[cid].diligence
@@ -999,13 +991,13 @@ class _Evolution:
             if pool.get("provisioningState") != "Failed"
             and _vkey(str(pool.get("currentOrchestratorVersion") or previous)) < _vkey(target)
         ]
-        if not automated and rng.random() < _CONTROL_PLANE_ONLY[diligence]:
+        if not automated and rng.random() < self.profile.control_plane_only[diligence]:
             candidates = []  # az aks upgrade --control-plane-only; the pools wait
         system = [i for i in candidates if pools[i].get("mode") == "System"]
         user = [i for i in candidates if pools[i].get("mode") != "System"]
         user_first = bool(user and system and not automated and rng.random() < 0.08)
         overlap = bool(user and system and not user_first and rng.random() < (0.04 if automated else 0.1))
-        failing = rng.choice(candidates) if candidates and rng.random() < _UPGRADE_FAILURE else None
+        failing = rng.choice(candidates) if candidates and rng.random() < self.profile.upgrade_failure else None
         moment += timedelta(minutes=rng.randint(1, 5))
         failed = False
         if user_first:
@@ -1063,7 +1055,7 @@ class _Evolution:
         self,
         month: _Month,
         cid: str,
-        region: _Region,
+        region: Region,
         index: int,
         target: str,
         start: datetime,
@@ -1112,7 +1104,7 @@ class _Evolution:
     def _image_for(
         self,
         month: _Month,
-        region: _Region,
+        region: Region,
         image: str,
         version: str,
         moment: datetime,
@@ -1146,7 +1138,7 @@ class _Evolution:
 
     # ------------------------------------------------------------------ node images
 
-    def _node_images(self, month: _Month, cid: str, region: _Region, touched: set[int]) -> None:
+    def _node_images(self, month: _Month, cid: str, region: Region, touched: set[int]) -> None:
         rng = month.rng
         properties = self.clusters[cid]["properties"]
         profile = properties.get("autoUpgradeProfile") or {}
@@ -1154,14 +1146,14 @@ class _Evolution:
         automated = profile.get("nodeOSUpgradeChannel") in ("NodeImage", "SecurityPatch") or channel == "node-image"
         schedule = self._config(cid, "aksManagedNodeOSUpgradeSchedule")
         if automated:
-            if rng.random() >= _AUTO_RUNS[self.traits[cid].diligence]:
+            if rng.random() >= self.profile.auto_runs[self.traits[cid].diligence]:
                 return
             windows = window_moments(schedule, month.begin, month.end)
             if schedule is not None and not windows:
                 return
             start = windows[-1] if windows else month.moment_between(month.end - timedelta(days=7), month.end)
         else:
-            if rng.random() >= _MANUAL_IMAGE_UPDATE[self.traits[cid].diligence]:
+            if rng.random() >= self.profile.manual_image_update[self.traits[cid].diligence]:
                 return
             start = month.working_hours()
         moment = start
@@ -1259,7 +1251,7 @@ class _Evolution:
         existing = list(self.clusters.values())
         if not existing:
             return
-        count = sum(1 for _ in existing if rng.random() < _NEW_CLUSTERS_PER_MONTH)
+        count = sum(1 for _ in existing if rng.random() < self.profile.new_clusters_per_month)
         if count == 0 and len(existing) < 60 and rng.random() < 0.6:
             count = 1
         for _ in range(count):
@@ -1268,10 +1260,10 @@ class _Evolution:
             if region is None or not region.official:
                 continue
             environment = str((template.get("tags") or {}).get("environment") or "dev")
-            if environment not in _HYGIENE_BY_ENV:
+            if environment not in self.profile.hygiene_by_env:
                 environment = "dev"
-            hygiene = _pick(rng, _HYGIENE_BY_ENV[environment])
-            app = rng.choice(_APPS)
+            hygiene = pick(rng, self.profile.hygiene_by_env[environment])
+            app = rng.choice(APPS)
             sid = template["id"].split("/")[2]
             group = f"rg-{app}-{environment}-{region.code}"
             number = 1
@@ -1284,7 +1276,7 @@ class _Evolution:
                 if cid.lower() not in self.names_used:
                     break
                 number += 1
-            cluster = _cluster(month.builder, cid, name, region, environment, hygiene, app)
+            cluster = draw_cluster(month.builder, cid, name, region, environment, hygiene, app)
             moment = month.working_hours()
             self._fresh(month, cluster, region, moment)
             key = cid.lower()
@@ -1308,7 +1300,7 @@ class _Evolution:
             self._set_maintenance(key, configs)
             self._lifecycle_row(month, cluster, moment, "Create")
 
-    def _fresh(self, month: _Month, cluster: dict[str, Any], region: _Region, moment: datetime) -> None:
+    def _fresh(self, month: _Month, cluster: dict[str, Any], region: Region, moment: datetime) -> None:
         """A cluster created now runs a listed version on the newest images, and is healthy."""
         properties = cluster["properties"]
         minor = _minor(str(properties["currentKubernetesVersion"]))
