@@ -36,6 +36,7 @@ from auditor.emulator.fleet_resources import (
     strategy_resource,
     update_run,
 )
+from auditor.emulator.wire import property_change
 
 RINGS = ("dev", "staging", "prod")
 APPROVERS = ("maria.garcia@contoso.example", "kenji.tanaka@contoso.example", "ops-approvals@contoso.example")
@@ -234,11 +235,13 @@ def _upgrade_cluster(
     moment = start
     if target:
         previous = str(properties["currentKubernetesVersion"])
-        world.emit(cluster, moment, {"properties.provisioningState": _delta("Succeeded", "Upgrading")})
+        world.emit(cluster, moment, {"properties.provisioningState": property_change("Succeeded", "Upgrading")})
         moment += timedelta(minutes=rng.randint(8, 15))
-        reached = {"properties.currentKubernetesVersion": _delta(previous, target)}
+        reached = {"properties.currentKubernetesVersion": property_change(previous, target)}
         if properties.get("kubernetesVersion") != target:
-            reached["properties.kubernetesVersion"] = _delta(properties.get("kubernetesVersion"), target, "User")
+            reached["properties.kubernetesVersion"] = property_change(
+                properties.get("kubernetesVersion"), target, "User"
+            )
         world.emit(cluster, moment, reached)
         properties["currentKubernetesVersion"] = properties["kubernetesVersion"] = target
     pools = properties.get("agentPoolProfiles", [])
@@ -252,31 +255,27 @@ def _upgrade_cluster(
         new_image = images.get(image.rpartition("-")[0], image)
         upgrading = "Upgrading" if target else "UpgradingNodeImageVersion"
         moment += timedelta(minutes=rng.randint(1, 4))
-        world.emit(cluster, moment, {f"{path}.provisioningState": _delta("Succeeded", upgrading)})
+        world.emit(cluster, moment, {f"{path}.provisioningState": property_change("Succeeded", upgrading)})
         moment += timedelta(minutes=min(90, 6 + int(pool.get("count") or 3) * rng.randint(2, 5)))
         if index == failed_pool:
             pool["provisioningState"] = "Failed"
-            world.emit(cluster, moment, {f"{path}.provisioningState": _delta(upgrading, "Failed")})
+            world.emit(cluster, moment, {f"{path}.provisioningState": property_change(upgrading, "Failed")})
             continue
-        changes: dict[str, Any] = {f"{path}.provisioningState": _delta(upgrading, "Succeeded")}
+        changes: dict[str, Any] = {f"{path}.provisioningState": property_change(upgrading, "Succeeded")}
         if target:
             previous_pool = str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or "")
-            changes[f"{path}.currentOrchestratorVersion"] = _delta(previous_pool, target)
+            changes[f"{path}.currentOrchestratorVersion"] = property_change(previous_pool, target)
             pool["currentOrchestratorVersion"] = pool["orchestratorVersion"] = target
         if new_image != image:
-            changes[f"{path}.nodeImageVersion"] = _delta(image, new_image)
+            changes[f"{path}.nodeImageVersion"] = property_change(image, new_image)
             pool["nodeImageVersion"] = new_image
         world.emit(cluster, moment, changes)
     if target:
         final = "Failed" if failed_pool is not None else "Succeeded"
         properties["provisioningState"] = final
         moment += timedelta(minutes=1)
-        world.emit(cluster, moment, {"properties.provisioningState": _delta("Upgrading", final)})
+        world.emit(cluster, moment, {"properties.provisioningState": property_change("Upgrading", final)})
     return moment
-
-
-def _delta(previous: Any, new: Any, category: str = "System") -> dict[str, Any]:
-    return {"previousValue": previous, "newValue": new, "propertyChangeType": "Update", "changeCategory": category}
 
 
 def _images(world: FleetWorld, plan: FleetPlan, moment: datetime, consistent: bool) -> dict[str, str]:
