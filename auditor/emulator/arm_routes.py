@@ -16,6 +16,7 @@ from auditor.emulator.fleet_manager import FLEET_TYPE, fleet_route
 from auditor.emulator.kql import ResourceGraph, decode_token, encode_token
 from auditor.emulator.transport import Reply, arm_error, arm_forbidden, ok
 from auditor.nodeimage import parse_node_image
+from auditor.vocabulary import version_key
 
 Action = Callable[[dict[str, str], dict[str, str], Any], Reply]
 
@@ -98,13 +99,6 @@ def minor_of(version: str) -> tuple[int, int] | None:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
         return None
-
-
-def patch_key(version: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in version.split("."))
-    except ValueError:
-        return (0,)
 
 
 class ArmRoutes:
@@ -227,13 +221,13 @@ class ArmRoutes:
                 minor = minor_of(version)
                 if minor is None:
                     continue
-                newer = patch_key(version) > patch_key(current)
+                newer = version_key(version) > version_key(current)
                 if newer and minor[0] == current_minor[0] and minor[1] <= current_minor[1] + 1:
                     target: dict[str, Any] = {"kubernetesVersion": version}
                     if entry.get("isPreview"):
                         target["isPreview"] = True
                     targets.append(target)
-        return sorted(targets, key=lambda t: patch_key(t["kubernetesVersion"]))
+        return sorted(targets, key=lambda t: version_key(t["kubernetesVersion"]))
 
     # ----------------------------------------------------------------- ARM actions
 

@@ -37,6 +37,7 @@ from auditor.emulator.fleet_resources import (
     update_run,
 )
 from auditor.emulator.wire import property_change
+from auditor.vocabulary import version_key
 
 RINGS = ("dev", "staging", "prod")
 APPROVERS = ("maria.garcia@contoso.example", "kenji.tanaka@contoso.example", "ops-approvals@contoso.example")
@@ -187,19 +188,12 @@ def settle_members(state: FleetState, own: Callable[[str], dict[str, Any]]) -> N
                 profile["nodeOSUpgradeChannel"] = "NodeImage"
 
 
-def _vkey(version: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in version.split("."))
-    except ValueError:
-        return (0,)
-
-
 def kubernetes_target(world: FleetWorld, plan: FleetPlan) -> str | None:
     """The newest patch, listed in every member's region, of the minor most members run (ties: the lower), when a
     member is behind it (a Stable-like train: one fleet, one version)."""
     versions = [str(world.clusters[cid]["properties"]["currentKubernetesVersion"]) for cid, _ in plan.members]
-    minors = sorted({v.rsplit(".", 1)[0] for v in versions}, key=_vkey)
-    minor = max(minors, key=lambda m: (sum(v.rsplit(".", 1)[0] == m for v in versions), [-n for n in _vkey(m)]))
+    minors = sorted({v.rsplit(".", 1)[0] for v in versions}, key=version_key)
+    minor = max(minors, key=lambda m: (sum(v.rsplit(".", 1)[0] == m for v in versions), [-n for n in version_key(m)]))
     regions = {str(world.clusters[cid]["location"]).lower() for cid, _ in plan.members}
     common: set[int] | None = None
     for region in sorted(regions):
@@ -208,16 +202,16 @@ def kubernetes_target(world: FleetWorld, plan: FleetPlan) -> str | None:
     if not common:
         return None
     target = f"{minor}.{max(common)}"
-    if all(_vkey(v) >= _vkey(target) for v in versions):
+    if all(version_key(v) >= version_key(target) for v in versions):
         return None
     return target
 
 
 def _skip_reason(current: str, target: str) -> str | None:
     """Why Fleet skips a member for a Kubernetes target, or None when it upgrades it."""
-    if _vkey(current) >= _vkey(target):
+    if version_key(current) >= version_key(target):
         return f"Skipped: the member is already at or ahead of target version {target}."
-    (cur_major, cur_minor), (major, minor) = _vkey(current)[:2], _vkey(target)[:2]
+    (cur_major, cur_minor), (major, minor) = version_key(current)[:2], version_key(target)[:2]
     if (major, minor) != (cur_major, cur_minor) and (major, minor) != (cur_major, cur_minor + 1):
         return f"Skipped: version {current} is more than one minor version behind target version {target}."
     return None

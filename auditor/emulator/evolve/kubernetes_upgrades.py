@@ -11,11 +11,11 @@ from auditor.emulator.evolve.node_images import NodeImages
 from auditor.emulator.evolve.state import (
     Month,
     minor_of,
-    version_tuple,
 )
 from auditor.emulator.evolve.windows import window_moments
 from auditor.emulator.releases import Region
 from auditor.emulator.wire import property_change
+from auditor.vocabulary import version_key
 
 
 class KubernetesUpgrades(NodeImages):
@@ -35,7 +35,7 @@ class KubernetesUpgrades(NodeImages):
             return f"{m}.{max(patches)}" if patches else None
 
         def next_minor() -> str | None:
-            later = [m for m in region.official if version_tuple(m) > version_tuple(minor)]
+            later = [m for m in region.official if version_key(m) > version_key(minor)]
             return later[0] if later else None
 
         channel = str((properties.get("autoUpgradeProfile") or {}).get("upgradeChannel") or "none").lower()
@@ -44,19 +44,19 @@ class KubernetesUpgrades(NodeImages):
                 return None
             candidate = newest(minor) if minor in listed else None
             goal = region.official[-1] if channel == "rapid" else region.official[max(0, len(region.official) - 2)]
-            if channel != "patch" and version_tuple(minor) < version_tuple(goal):
+            if channel != "patch" and version_key(minor) < version_key(goal):
                 following = next_minor()
                 candidate = newest(following) if following else candidate
             elif channel == "patch" and minor not in listed:
                 following = next_minor()  # out of support: AKS moves the cluster onto a supported minor
                 candidate = newest(following) if following else None
-            return (candidate, True) if candidate and version_tuple(candidate) > version_tuple(current) else None
+            return (candidate, True) if candidate and version_key(candidate) > version_key(current) else None
         diligence = self.traits[cid].diligence
         calendar = self._calendar.get(minor)
         plan = properties.get("supportPlan")
         if plan == PLAN_LTS and minor in listed:
             candidate = newest(minor)
-            if candidate and version_tuple(candidate) > version_tuple(current) and rng.random() < 0.3:
+            if candidate and version_key(candidate) > version_key(current) and rng.random() < 0.3:
                 return candidate, False
             return None
         # Days until support ends (negative once it has). Owners hurry around the end of support; a cluster
@@ -70,10 +70,10 @@ class KubernetesUpgrades(NodeImages):
         if rng.random() >= chance:
             return None
         candidate = newest(minor) if minor in listed else None
-        if urgent or not candidate or version_tuple(candidate) <= version_tuple(current) or rng.random() < 0.6:
+        if urgent or not candidate or version_key(candidate) <= version_key(current) or rng.random() < 0.6:
             following = next_minor()
             candidate = newest(following) if following else candidate
-        return (candidate, False) if candidate and version_tuple(candidate) > version_tuple(current) else None
+        return (candidate, False) if candidate and version_key(candidate) > version_key(current) else None
 
     def _kubernetes(self, month: Month, cid: str, region: Region) -> set[int]:
         """Upgrade the cluster (or finish a lagging upgrade); returns the pools that got a new node image."""
@@ -87,8 +87,8 @@ class KubernetesUpgrades(NodeImages):
             index
             for index, pool in enumerate(properties.get("agentPoolProfiles", []))
             if pool.get("provisioningState") != "Failed"
-            and version_tuple(str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or current))
-            < version_tuple(current)
+            and version_key(str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or current))
+            < version_key(current)
         ]
         channel = str((properties.get("autoUpgradeProfile") or {}).get("upgradeChannel") or "none").lower()
         chance = (
@@ -156,7 +156,7 @@ class KubernetesUpgrades(NodeImages):
             index
             for index, pool in enumerate(pools)
             if pool.get("provisioningState") != "Failed"
-            and version_tuple(str(pool.get("currentOrchestratorVersion") or previous)) < version_tuple(target)
+            and version_key(str(pool.get("currentOrchestratorVersion") or previous)) < version_key(target)
         ]
         if not automated and rng.random() < self.profile.control_plane_only[diligence]:
             candidates = []  # az aks upgrade --control-plane-only; the pools wait

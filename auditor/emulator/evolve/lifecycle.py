@@ -26,7 +26,7 @@ from auditor.emulator.generator import (
     pick,
 )
 from auditor.emulator.releases import Region
-from auditor.emulator.wire import property_change
+from auditor.emulator.wire import maintenance_configuration, property_change
 
 
 class Lifecycle(NodeImages):
@@ -217,14 +217,7 @@ class Lifecycle(NodeImages):
             self.traits[cid].diligence, region, node_os=name == "aksManagedNodeOSUpgradeSchedule"
         )
         window["startDate"] = moment.date().isoformat()
-        configs.append(
-            {
-                "id": f"{self.clusters[cid]['id']}/maintenanceConfigurations/{name}",
-                "name": name,
-                "type": "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
-                "properties": {"maintenanceWindow": window},
-            }
-        )
+        configs.append(maintenance_configuration(self.clusters[cid]["id"], name, {"maintenanceWindow": window}))
         self._set_maintenance(cid, configs)
 
     def _add_clusters(self, month: Month) -> None:

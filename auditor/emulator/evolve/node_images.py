@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from auditor.emulator.evolve.rings import Rings
 from auditor.emulator.evolve.state import (
     Month,
-    version_tuple,
 )
 from auditor.emulator.evolve.windows import window_moments
 from auditor.emulator.releases import IMAGE_SKUS, Region, Release
 from auditor.emulator.wire import property_change
+from auditor.vocabulary import version_key
 
 
 class NodeImages(Rings):
@@ -48,7 +48,7 @@ class NodeImages(Rings):
         prefix, _, _ = image.rpartition("-")
         if prefix not in IMAGE_SKUS:
             return None
-        key = version_tuple(version)[:2]
+        key = version_key(version)[:2]
         if prefix == "AKSUbuntu-2204gen2containerd" and key >= (1, 36):
             prefix = "AKSUbuntu-2404gen2containerd"
         elif prefix in ("AKSAzureLinux-V2gen2",) and key >= (1, 32):

@@ -8,9 +8,9 @@ from auditor.emulator.evolve.events import Events
 from auditor.emulator.evolve.state import (
     RINGS,
     Month,
-    version_tuple,
 )
 from auditor.emulator.releases import Region
+from auditor.vocabulary import version_key
 
 
 class Rings(Events):
@@ -50,13 +50,13 @@ class Rings(Events):
     def _ring_version(self, month: Month, region: Region, current: str, wanted: str) -> str | None:
         """What production upgrades to instead of a version no lower ring has run yet: the newest listed version
         between its own and the wanted one that one has (None: it waits)."""
-        low, high = version_tuple(current), version_tuple(wanted)
+        low, high = version_key(current), version_key(wanted)
         best: tuple[int, ...] | None = None
         choice = None
         for minor, patches in region.listed.items():
             for patch in patches:
                 version = f"{minor}.{patch}"
-                key = version_tuple(version)
+                key = version_key(version)
                 if low < key <= high and (best is None or key > best) and self._preceded(month, "kubernetes", version):
                     best, choice = key, version
         return choice

@@ -46,14 +46,6 @@ def month_length(year: int, month: int) -> int:
     return (following - timedelta(days=1)).day
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    """(major, minor, patch) of '1.33.2'; missing parts are -1, so '1.33' sorts before '1.33.0'."""
-    parts: list[int] = []
-    for part in version.strip().split(".")[:3]:
-        parts.append(int(part) if part.isdigit() else -1)
-    return tuple(parts + [-1] * (3 - len(parts)))
-
-
 def ring_of(cluster: dict[str, Any]) -> str | None:
     """The rollout ring a cluster's tags put it in (tag name and value compared case-insensitively)."""
     for key, value in (cluster.get("tags") or {}).items():
