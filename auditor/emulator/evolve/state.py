@@ -38,10 +38,12 @@ class Traits:
 
 
 def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC (a naive one is taken as UTC)."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def month_length(year: int, month: int) -> int:
+    """Days in a month."""
     following = date(year + month // 12, month % 12 + 1, 1)
     return (following - timedelta(days=1)).day
 
@@ -56,10 +58,12 @@ def ring_of(cluster: dict[str, Any]) -> str | None:
 
 
 def minor_of(version: str) -> str:
+    """'1.33' of '1.33.2'."""
     return ".".join(version.split(".")[:2])
 
 
 def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp (Z accepted) in UTC, None when it is not one."""
     try:
         return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
     except ValueError:
@@ -67,15 +71,18 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def iso_seconds(moment: datetime) -> str:
+    """UTC, to the second: 2026-11-20T04:05:06Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def moment_in(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    """A moment drawn in [start, end), to the second."""
     span = max(1, int((end - start).total_seconds()))
     return start + timedelta(seconds=rng.randrange(span))
 
 
 def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (snapshots share nothing)."""
     return json.loads(json.dumps(value))
 
 
