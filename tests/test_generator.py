@@ -13,7 +13,8 @@ import pytest
 
 from auditor.catalog import PLAN_LTS, PLAN_OFFICIAL, find_minor, load_node_images
 from auditor.emulator.fleet import Fleet, load_fleet, subscription_of
-from auditor.emulator.generator import IMAGE_SKUS, extend_node_image_releases, generate_fleet, write_fleet
+from auditor.emulator.generator import generate_fleet, write_fleet
+from auditor.emulator.releases import IMAGE_SKUS, extend_node_image_releases
 from auditor.nodeimage import FORMAT_WINDOWS, parse_node_image
 
 AS_OF = datetime(2026, 11, 24, tzinfo=UTC)

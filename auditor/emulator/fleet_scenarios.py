@@ -36,6 +36,8 @@ from auditor.emulator.fleet_resources import (
     strategy_resource,
     update_run,
 )
+from auditor.emulator.wire import property_change
+from auditor.vocabulary import version_key
 
 RINGS = ("dev", "staging", "prod")
 APPROVERS = ("maria.garcia@contoso.example", "kenji.tanaka@contoso.example", "ops-approvals@contoso.example")
@@ -186,19 +188,12 @@ def settle_members(state: FleetState, own: Callable[[str], dict[str, Any]]) -> N
                 profile["nodeOSUpgradeChannel"] = "NodeImage"
 
 
-def _vkey(version: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in version.split("."))
-    except ValueError:
-        return (0,)
-
-
 def kubernetes_target(world: FleetWorld, plan: FleetPlan) -> str | None:
     """The newest patch, listed in every member's region, of the minor most members run (ties: the lower), when a
     member is behind it (a Stable-like train: one fleet, one version)."""
     versions = [str(world.clusters[cid]["properties"]["currentKubernetesVersion"]) for cid, _ in plan.members]
-    minors = sorted({v.rsplit(".", 1)[0] for v in versions}, key=_vkey)
-    minor = max(minors, key=lambda m: (sum(v.rsplit(".", 1)[0] == m for v in versions), [-n for n in _vkey(m)]))
+    minors = sorted({v.rsplit(".", 1)[0] for v in versions}, key=version_key)
+    minor = max(minors, key=lambda m: (sum(v.rsplit(".", 1)[0] == m for v in versions), [-n for n in version_key(m)]))
     regions = {str(world.clusters[cid]["location"]).lower() for cid, _ in plan.members}
     common: set[int] | None = None
     for region in sorted(regions):
@@ -207,16 +202,16 @@ def kubernetes_target(world: FleetWorld, plan: FleetPlan) -> str | None:
     if not common:
         return None
     target = f"{minor}.{max(common)}"
-    if all(_vkey(v) >= _vkey(target) for v in versions):
+    if all(version_key(v) >= version_key(target) for v in versions):
         return None
     return target
 
 
 def _skip_reason(current: str, target: str) -> str | None:
     """Why Fleet skips a member for a Kubernetes target, or None when it upgrades it."""
-    if _vkey(current) >= _vkey(target):
+    if version_key(current) >= version_key(target):
         return f"Skipped: the member is already at or ahead of target version {target}."
-    (cur_major, cur_minor), (major, minor) = _vkey(current)[:2], _vkey(target)[:2]
+    (cur_major, cur_minor), (major, minor) = version_key(current)[:2], version_key(target)[:2]
     if (major, minor) != (cur_major, cur_minor) and (major, minor) != (cur_major, cur_minor + 1):
         return f"Skipped: version {current} is more than one minor version behind target version {target}."
     return None
@@ -234,11 +229,13 @@ def _upgrade_cluster(
     moment = start
     if target:
         previous = str(properties["currentKubernetesVersion"])
-        world.emit(cluster, moment, {"properties.provisioningState": _delta("Succeeded", "Upgrading")})
+        world.emit(cluster, moment, {"properties.provisioningState": property_change("Succeeded", "Upgrading")})
         moment += timedelta(minutes=rng.randint(8, 15))
-        reached = {"properties.currentKubernetesVersion": _delta(previous, target)}
+        reached = {"properties.currentKubernetesVersion": property_change(previous, target)}
         if properties.get("kubernetesVersion") != target:
-            reached["properties.kubernetesVersion"] = _delta(properties.get("kubernetesVersion"), target, "User")
+            reached["properties.kubernetesVersion"] = property_change(
+                properties.get("kubernetesVersion"), target, "User"
+            )
         world.emit(cluster, moment, reached)
         properties["currentKubernetesVersion"] = properties["kubernetesVersion"] = target
     pools = properties.get("agentPoolProfiles", [])
@@ -252,31 +249,27 @@ def _upgrade_cluster(
         new_image = images.get(image.rpartition("-")[0], image)
         upgrading = "Upgrading" if target else "UpgradingNodeImageVersion"
         moment += timedelta(minutes=rng.randint(1, 4))
-        world.emit(cluster, moment, {f"{path}.provisioningState": _delta("Succeeded", upgrading)})
+        world.emit(cluster, moment, {f"{path}.provisioningState": property_change("Succeeded", upgrading)})
         moment += timedelta(minutes=min(90, 6 + int(pool.get("count") or 3) * rng.randint(2, 5)))
         if index == failed_pool:
             pool["provisioningState"] = "Failed"
-            world.emit(cluster, moment, {f"{path}.provisioningState": _delta(upgrading, "Failed")})
+            world.emit(cluster, moment, {f"{path}.provisioningState": property_change(upgrading, "Failed")})
             continue
-        changes: dict[str, Any] = {f"{path}.provisioningState": _delta(upgrading, "Succeeded")}
+        changes: dict[str, Any] = {f"{path}.provisioningState": property_change(upgrading, "Succeeded")}
         if target:
             previous_pool = str(pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or "")
-            changes[f"{path}.currentOrchestratorVersion"] = _delta(previous_pool, target)
+            changes[f"{path}.currentOrchestratorVersion"] = property_change(previous_pool, target)
             pool["currentOrchestratorVersion"] = pool["orchestratorVersion"] = target
         if new_image != image:
-            changes[f"{path}.nodeImageVersion"] = _delta(image, new_image)
+            changes[f"{path}.nodeImageVersion"] = property_change(image, new_image)
             pool["nodeImageVersion"] = new_image
         world.emit(cluster, moment, changes)
     if target:
         final = "Failed" if failed_pool is not None else "Succeeded"
         properties["provisioningState"] = final
         moment += timedelta(minutes=1)
-        world.emit(cluster, moment, {"properties.provisioningState": _delta("Upgrading", final)})
+        world.emit(cluster, moment, {"properties.provisioningState": property_change("Upgrading", final)})
     return moment
-
-
-def _delta(previous: Any, new: Any, category: str = "System") -> dict[str, Any]:
-    return {"previousValue": previous, "newValue": new, "propertyChangeType": "Update", "changeCategory": category}
 
 
 def _images(world: FleetWorld, plan: FleetPlan, moment: datetime, consistent: bool) -> dict[str, str]:
