@@ -19,9 +19,6 @@ ALLOWED_TODAY = {
     ("auditor/emulator/generator.py", "_add_months"),
     ("auditor/emulator/server.py", "wait_until_listening"),
     ("auditor/store.py", "evidence_digest"),  # the spool and stored_evidence_digest compute it
-    ("auditor/trend.py", "trend_json"),  # Trend.write_json streams it
-    # Not found by name, dead all the same: export.py's "no upgrade ledger" branch (schema migration 0002 always
-    # creates upgrade_events, so the else never runs).
 }
 
 
