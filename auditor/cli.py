@@ -545,7 +545,7 @@ def verify(
     import json
 
     from auditor.signing import load_certificates
-    from auditor.verify_pdf import verify_pdf, verify_with_signatures
+    from auditor.verify.pdf import verify_pdf, verify_with_signatures
 
     anchors = load_certificates(list(trust_certs))
     if pdf_path is not None:

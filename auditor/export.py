@@ -8,8 +8,7 @@ that ignore directory names, such as Power BI's folder connector):
 - ``findings``: every finding of every scan under the policy given (read from the findings cache, each scan
   evaluated once if it is not cached yet);
 - ``clusters`` and ``pools``: the inventory of every scan, shaped from the raw evidence;
-- ``upgrade_events``: the upgrade ledger, partitioned by the date a scan first saw each event,
-  when the database has the ledger.
+- ``upgrade_events``: the upgrade ledger, partitioned by the date a scan first saw each event.
 
 Timestamps are UTC, without a time zone in the files (as in the database). ``export-manifest.json`` beside the
 tables records what was written, row counts, the policy and the evaluator key.
@@ -26,13 +25,15 @@ from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.errors import AuditorError
+from auditor.findings_cache import Progress, ensure_cached
 from auditor.model import register_functions
-from auditor.paths import output_directory, read_query
+from auditor.paths import output_directory
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db
-from auditor.trend import Progress, ensure_evaluated
 from auditor.version import __version__
+from auditor.vocabulary import iso_utc
 
 TABLES = ("scans", "findings", "clusters", "pools", "upgrade_events")
 
@@ -47,38 +48,31 @@ class ExportResult:
     manifest: Path | None = None
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, scan_column: str = "scan_id") -> int:
-    """Write one query as Parquet in Hive partitions of its scan_date column; returns the rows written.
+def _copy(con: duckdb.DuckDBPyConnection, name: str, target: Path, **params: Any) -> int:
+    """Write queries/export/<name>.sql as Parquet in Hive partitions by scan date; returns the rows written.
 
     One partition at a time (rather than COPY ... PARTITION_BY, which holds every partition's row groups in
     memory at once: 4.8 GB for the findings of 24 scans of 10,000 clusters): memory stays that of one scan.
+    The query takes the partition's scans as $scan_ids, which reaches down to the evidence and findings scans.
     """
     by_date: dict[date, list[str]] = {}
-    for scan_id, day in con.execute(
-        "SELECT scan_id, CAST(started_at AS DATE) FROM scans ORDER BY started_at, scan_id"
-    ).fetchall():
+    for scan_id, day in sql.run(con, "export/scan_days.sql"):
         by_date.setdefault(day, []).append(scan_id)
     if target.exists():
         shutil.rmtree(target)
     rows = 0
     for day, scan_ids in by_date.items():
-        # Filtering on scan_id reaches down to the evidence and findings scans; a filter on the derived
-        # scan_date would not, and every partition would read every scan again.
-        ids = ", ".join(_literal(s) for s in scan_ids)
-        part = f"SELECT * EXCLUDE (scan_date) FROM ({query}) WHERE {scan_column} IN ({ids})"
         folder = target / f"scan_date={day.isoformat()}"
         folder.mkdir(parents=True)
         file = folder / "data_0.parquet"
-        written = con.execute(f"COPY ({part}) TO {_literal(str(file))} (FORMAT PARQUET, COMPRESSION zstd)")
-        count = written.fetchone()
-        if not count or not count[0]:
+        sql.relation(con, f"export/{name}.sql", scan_ids=scan_ids, **params).write_parquet(
+            str(file), compression="zstd"
+        )
+        count = int(con.read_parquet(str(file)).aggregate("count(*)").fetchall()[0][0])
+        if not count:
             shutil.rmtree(folder)  # no row of this table in that scan
             continue
-        rows += int(count[0])
+        rows += count
     return rows
 
 
@@ -91,26 +85,18 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progr
         scans = list_scans(con)
         if not scans:
             raise AuditorError(f"{db_path} holds no scan yet: nothing to export")
-        key = ensure_evaluated(con, scans, policy, progress)
+        key = ensure_cached(con, scans, policy, progress)
         register_functions(con)
-        con.execute("SET VARIABLE auditor_evaluator = ?", [key])
-        queries = {name: _strip(read_query(f"trend/export_{name}.sql")) for name in TABLES[:4]}
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "upgrade_events" in tables:
-            # Partitioned by the date of the scan that first saw the event (the ledger's "as of").
-            queries["upgrade_events"] = "SELECT *, CAST(first_seen_at AS DATE) AS scan_date FROM upgrade_events"
-        else:
-            result.notes.append("upgrade_events: skipped, the database has no upgrade ledger")
-        for name, query in queries.items():
+        for name in TABLES:
             if progress:
                 progress(f"writing {name}")
-            # The ledger's events belong to the scan that first saw them.
-            rows = _copy(con, query, out_dir / name, "first_seen_scan_id" if name == "upgrade_events" else "scan_id")
+            params = {"evaluator": key} if name in ("scans", "findings") else {}
+            rows = _copy(con, name, out_dir / name, **params)
             result.tables[name] = {"rows": rows, "path": name if rows else None, "partitioned_by": "scan_date"}
             if rows == 0:
                 result.notes.append(f"{name}: no rows, nothing written")
         manifest = {
-            "generated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "generated_at": iso_utc(datetime.now(UTC)),
             "tool_version": __version__,
             "database": str(db_path),
             "scans": len(scans),
@@ -125,9 +111,3 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progr
     finally:
         con.close()
     return result
-
-
-def _strip(sql: str) -> str:
-    """A query file as one subquery: comment lines and the trailing semicolon removed."""
-    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
-    return body.strip().rstrip(";")

@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,28 @@ def tree_digest(root: Path, patterns: Sequence[str]) -> str:
     """The NamedDigest of the files under root matching patterns (see NamedDigest.add_tree)."""
     digest = NamedDigest()
     digest.add_tree(root, patterns)
+    return digest.hexdigest()
+
+
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def findings_digest(records: Iterable[Mapping[str, Any]]) -> str:
+    """The report's findings digest: SHA-256 of the JSON array of the finding records (keys sorted, compact,
+    UTF-8), records already in canonical order (control id, lower-case resource id, pool). Streamed: a JSON
+    array is its elements joined by ',' between '[' and ']', so hashing them one by one gives the same digest as
+    hashing one large text, in flat memory."""
+    digest = hashlib.sha256(b"[")
+    chunk: list[str] = []
+    first = True
+    for record in records:
+        chunk.append(_CANONICAL_JSON.encode(record))
+        if len(chunk) == 2000:  # a few thousand at a time: one hash update per chunk, not per record
+            digest.update((("" if first else ",") + ",".join(chunk)).encode())
+            chunk, first = [], False
+    if chunk:
+        digest.update((("" if first else ",") + ",".join(chunk)).encode())
+    digest.update(b"]")
     return digest.hexdigest()
 
 

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import duckdb
 
+from auditor import sql
 from auditor.catalog import load_node_images
 from auditor.maintenance_windows import (
     MaintenanceWindow,
@@ -288,17 +289,13 @@ def build_calendar(
     """The calendar of the scan whose model tables are prepared on `con` (auditor.model.prepare_model)."""
     if start.tzinfo is None or until.tzinfo is None:
         raise ValueError("start and until must be timezone-aware")
-    scan_row = con.execute("SELECT scan_id, started_at FROM scan").fetchone()
+    scan_rows = sql.run(con, "calendar/scan.sql").rows
+    scan_row = scan_rows[0] if scan_rows else None
     if scan_row is None:
         raise ValueError("no scan is prepared on this connection")
     calendar = MaintenanceCalendar(scan_row[0], scan_row[1].replace(tzinfo=UTC), start, until)
     clusters: dict[str, dict[str, Any]] = {}
-    for row in con.execute(
-        "SELECT c.cluster_id, c.name, c.subscription_id, coalesce(s.display_name, ''), c.resource_group, "
-        "CAST(c.tags AS VARCHAR), c.upgrade_channel, coalesce(c.node_os_upgrade_channel_raw, 'not set') "
-        "FROM clusters c LEFT JOIN (SELECT lower(subscription_id) AS subscription_id, min(display_name) "
-        "AS display_name FROM subscriptions GROUP BY 1) s USING (subscription_id) ORDER BY c.cluster_id"
-    ).fetchall():
+    for row in sql.run(con, "calendar/clusters.sql"):
         tags = json.loads(row[5] or "{}")
         clusters[row[0]] = {
             "cluster_id": row[0],
@@ -310,10 +307,7 @@ def build_calendar(
             "upgrade_channel": row[6] or "none",
             "node_os_channel": row[7],
         }
-    for cluster_id, config_name, window_json in con.execute(
-        "SELECT cluster_id, config_name, CAST(payload->'$.properties.maintenanceWindow' AS VARCHAR) "
-        "FROM maintenance WHERE form = 'window' ORDER BY cluster_id, lower(config_name)"
-    ).fetchall():
+    for cluster_id, config_name, window_json in sql.run(con, "calendar/windows.sql"):
         if window_kind(config_name or "") is None or cluster_id not in clusters:
             continue
         try:
@@ -329,12 +323,7 @@ def build_calendar(
             )
             continue
         calendar.events.extend(_window_events(clusters[cluster_id], config_name, window, start, until))
-    pools = [
-        (str(family), int(count))
-        for family, count in con.execute(
-            "SELECT image_family, count(*) FROM node_pools WHERE image_family IS NOT NULL GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    ]
+    pools = [(str(family), int(count)) for family, count in sql.run(con, "calendar/image_families.sql")]
     cadence, notes = _cadence_events(pools, start, until)
     calendar.events.extend(cadence)
     calendar.notes.extend(notes)

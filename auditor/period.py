@@ -1,6 +1,6 @@
 """A period of time, as an auditor asks about it: every scan of one scope between two dates (docs/period.md).
 
-The period layer sits above the findings cache (auditor/trend.py) and below the reports: it reads the cached
+The period layer sits above the findings cache (auditor/findings_cache.py) and below the reports: it reads the cached
 findings of every scan in the period and the raw evidence of the same scans, and computes, in the SQL files of
 queries/period/:
 
@@ -28,18 +28,20 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.controls import load_catalog
 from auditor.errors import AuditorError
+from auditor.findings_cache import Progress, ensure_cached
 from auditor.model import register_functions
-from auditor.paths import queries_dir
 from auditor.policy import Policy, Waiver
 from auditor.store import Scan, ScanScope, list_scans, scan_scopes
-from auditor.trend import Progress, Trend, build_trend, ensure_evaluated
+from auditor.trend import Trend, build_trend
+from auditor.vocabulary import score
 
 # Where a period begins and ends when a bound is not given: the first and the last scan of the scope.
 # Resources listed per control in the report (the JSON lists them all).
@@ -230,22 +232,15 @@ def figures_sha256(figures: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-@cache
-def _statements(name: str) -> tuple[str, ...]:
-    """The statements of queries/period/<name>: comment lines dropped, split on ';' (none sits in a literal)."""
-    text = (queries_dir() / "period" / name).read_text(encoding="utf-8")
-    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    return tuple(s.strip() for s in body.split(";") if s.strip())
-
-
 def _execute(cursor: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Table:
-    """Run one query file with its `$name` parameters; the rows of its last statement (tuples, with their
-    column names)."""
+    """Run queries/period/<name> with its `$name` parameters (auditor.sql); the rows of its last statement
+    (tuples, with their column names)."""
+    sql_file = sql.load(f"period/{name}")
+    sql_file.check(params)
     table = Table(())
-    for statement in _statements(name):
-        used = {k: v for k, v in params.items() if f"${k}" in statement}
-        result = cursor.execute(statement, used or None)
-        if result.description and not statement.upper().startswith("CREATE"):
+    for statement in sql_file.statements:
+        result = cursor.execute(statement.parsed, {k: params[k] for k in statement.parameters} or None)
+        if result.description and statement.parsed.type == duckdb.StatementType.SELECT:
             # The same cluster id, image or date repeats across hundreds of thousands of rows: one string each.
             seen: dict[Any, Any] = {}
             rows = []
@@ -321,30 +316,24 @@ def build_period(
     if start and end and start > end:
         raise AuditorError(f"the period starts ({start}) after it ends ({end})")
     chosen, history, scans, others = select_period_scans(con, start, end, scope)
-    key = ensure_evaluated(con, history, policy, progress)
+    key = ensure_cached(con, history, policy, progress)
     first_in_period = len(history) - len(scans)
     cursor = con.cursor()
     try:
         register_functions(cursor)
-        for statement in _macro_statements():
-            cursor.execute(statement)
-        cursor.execute(
-            "CREATE OR REPLACE TEMP TABLE period_scans "
-            "(idx INTEGER, scan_id VARCHAR, started_at TIMESTAMP, in_period BOOLEAN, partial BOOLEAN)"
-        )
-        cursor.executemany(
-            "INSERT INTO period_scans VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    i,
-                    s.scan_id,
-                    s.started_at.astimezone(UTC).replace(tzinfo=None),
-                    i >= first_in_period,
-                    s.status != "complete",
-                )
-                for i, s in enumerate(history)
-            ],
-        )
+        # The model's SQL macros (minor_num, patch_num, ...): the period's queries parse versions the same way.
+        sql.run(cursor, "model/00_macros.sql")
+        period_scans = [
+            {
+                "idx": i,
+                "scan_id": s.scan_id,
+                "started_at": s.started_at.astimezone(UTC).replace(tzinfo=None),
+                "in_period": i >= first_in_period,
+                "partial": s.status != "complete",
+            }
+            for i, s in enumerate(history)
+        ]
+        _run(cursor, "00_scans.sql", scans=period_scans)
         if progress:
             progress(f"computing the period over {len(scans)} scan(s) ({len(history) - len(scans)} earlier as history)")
         _run(cursor, "10_inventory.sql", ring_tag=str(policy.thresholds["ring_tag"]))
@@ -406,30 +395,14 @@ def trend_and_period(
     return trend, build_period(con, policy, start=since, end=until, scope=trend.scope.scope_id, progress=progress)
 
 
-@cache
-def _macro_statements() -> tuple[str, ...]:
-    """The model's SQL macros (minor_num, patch_num, ...): the period's queries parse versions the same way."""
-    text = (queries_dir() / "model" / "00_macros.sql").read_text(encoding="utf-8")
-    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    return tuple(s.strip() for s in body.split(";") if s.strip())
-
-
 def _deadlines(cursor: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     """period_deadlines (cluster_key, deadline_days): patch_deadline_days as the policy's scopes set it for each
     cluster, matched on the cluster as last seen in the period (tags, subscription, resource group)."""
     from auditor.model import _cluster_params
 
-    cursor.execute(
-        "CREATE OR REPLACE TEMP TABLE clusters AS "
-        "SELECT arg_max(cluster_id, idx) AS cluster_id, arg_max(tag_pairs, idx) AS tag_pairs, "
-        "arg_max(subscription_id, idx) AS subscription_id, arg_max(resource_group, idx) AS resource_group "
-        "FROM period_clusters GROUP BY cluster_key"
-    )
+    _run(cursor, "05_deadline_clusters.sql")
     _cluster_params(cursor, policy)
-    cursor.execute(
-        "CREATE OR REPLACE TEMP TABLE period_deadlines AS "
-        "SELECT lower(cluster_id) AS cluster_key, patch_deadline_days AS deadline_days FROM cluster_params"
-    )
+    _run(cursor, "06_deadlines.sql")
 
 
 def _iso(moment: Any) -> str | None:
@@ -500,8 +473,6 @@ def _compliance(shares: Table, runs: Table, scans: int) -> list[dict[str, Any]]:
 
 def _scores(rows: list[dict[str, Any]], scans: list[Scan]) -> dict[str, list[float | None]]:
     """Per control, its score in each scan of the period (as the report's: pass and waived over decided)."""
-    from auditor.trend import score
-
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for row in rows:
         counts[(row["control_id"], row["scan_id"])][row["status"]] = row["n"]
@@ -510,8 +481,6 @@ def _scores(rows: list[dict[str, Any]], scans: list[Scan]) -> dict[str, list[flo
 
 def _fleet_scores(rows: list[dict[str, Any]], scans: list[Scan]) -> list[float | None]:
     """The fleet score of each scan of the period: every control's verdicts together."""
-    from auditor.trend import score
-
     totals: dict[str, dict[str, int]] = {s.scan_id: defaultdict(int) for s in scans}
     for row in rows:
         totals[row["scan_id"]][row["status"]] += row["n"]

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from auditor.controls import control_ids  # noqa: E402
+from auditor.findings_cache import ensure_cached  # noqa: E402
 from auditor.period import build_period  # noqa: E402
 from auditor.policy import load_policy  # noqa: E402
 from auditor.report.period import write_period_reports  # noqa: E402
 from auditor.store import open_db  # noqa: E402
-from auditor.trend import ensure_evaluated  # noqa: E402
 
 
 def _trend_bench() -> object:
@@ -54,7 +54,7 @@ def main() -> None:
         from auditor.store import list_scans
 
         began = time.perf_counter()
-        ensure_evaluated(con, list_scans(con), policy)
+        ensure_cached(con, list_scans(con), policy)
         print(f"findings cache ready in {time.perf_counter() - began:.1f} s")
         timings = []
         for _ in range(2):

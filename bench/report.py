@@ -5,6 +5,10 @@
 Each format renders in a fresh child process, so the peak RSS printed is that format's alone (build + render).
 Not a test: it prints numbers. Targets at 10,000 clusters (docs/reports.md): HTML <= 15 s, PDF <= 60 s,
 peak RSS <= 1.5 GB.
+
+First, in one child process and side by side: `evaluate()` of the scan and the report data built from the same
+scan (build_report, which evaluates and then aggregates), each best of --repeats after a warm-up; the ratio
+`report data / evaluate` has a target of 1.5 (docs/performance.md, "Report data").
 """
 
 from __future__ import annotations
@@ -260,6 +264,46 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _ratio(args: argparse.Namespace) -> None:
+    """evaluate() and build_report() of the same scan, side by side in this process; print one JSON line."""
+    from auditor.controls import evaluate
+    from auditor.policy import load_policy
+    from auditor.report import build_report
+
+    policy = load_policy(Path(args.policy), known_controls=control_ids())
+
+    def timed(run: Any) -> float:
+        con = open_db(Path(args.db), read_only=True)
+        try:
+            began = time.perf_counter()
+            run(con)
+            return time.perf_counter() - began
+        finally:
+            con.close()
+
+    def evaluate_once(con: Any) -> None:
+        evaluate(con, args.scan, policy)
+
+    def report_once(con: Any) -> None:
+        build_report(con, args.scan, policy)
+
+    timed(evaluate_once), timed(report_once)  # warm-up: imports, catalog, query files, caches
+    evaluations, reports = [], []
+    for _ in range(args.repeats):  # interleaved, so a busy moment of the shared machine hits both
+        evaluations.append(timed(evaluate_once))
+        reports.append(timed(report_once))
+    print(
+        json.dumps(
+            {
+                "evaluate_s": round(min(evaluations), 3),
+                "report_data_s": round(min(reports), 3),
+                "ratio": round(min(reports) / min(evaluations), 2),
+                "peak_rss_mb": round(_peak_rss_mb()),
+            }
+        )
+    )
+
+
 def _child(args: argparse.Namespace) -> None:
     """Build the report data and render one format; print one JSON line."""
     from auditor.policy import load_policy
@@ -350,12 +394,16 @@ def main() -> None:
         help="clone findings under synthetic controls up to this many (models the full catalog)",
     )
     parser.add_argument("--workdir", default=None, help="keep the database and reports here")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of evaluate and report data (best of)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--scan", help=argparse.SUPPRESS)
     parser.add_argument("--policy", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "ratio":
+        _ratio(args)
+        return
     if args.child:
         _child(args)
         return
@@ -368,6 +416,33 @@ def main() -> None:
     began = time.perf_counter()
     scan_id = build_fleet(db, args.clusters)
     print(f"fleet: {args.clusters} clusters written to {db} in {time.perf_counter() - began:.1f} s (scan {scan_id})")
+    ratio = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "ratio",
+            "--db",
+            str(db),
+            "--scan",
+            scan_id,
+            "--policy",
+            str(policy),
+            "--repeats",
+            str(args.repeats),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if ratio.returncode != 0:
+        print(f"ratio: failed\n{ratio.stderr}", file=sys.stderr)
+    else:
+        r = json.loads(ratio.stdout.strip().splitlines()[-1])
+        print(
+            f"evaluate {r['evaluate_s']} s, report data {r['report_data_s']} s (best of {args.repeats}, one process): "
+            f"report data / evaluate = {r['ratio']} (target <= 1.5); peak RSS {r['peak_rss_mb']} MB"
+        )
     for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
         child = subprocess.run(
             [

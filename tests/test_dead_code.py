@@ -17,9 +17,6 @@ SEARCHED = ("auditor", "tests", "bench", "scripts", "templates", "queries")
 
 ALLOWED_TODAY = {
     ("auditor/store.py", "evidence_digest"),  # the spool and stored_evidence_digest compute it
-    ("auditor/trend.py", "trend_json"),  # Trend.write_json streams it
-    # Not found by name, dead all the same: export.py's "no upgrade ledger" branch (schema migration 0002 always
-    # creates upgrade_events, so the else never runs).
 }
 
 

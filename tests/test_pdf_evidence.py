@@ -21,7 +21,7 @@ from auditor.controls import control_ids
 from auditor.integrity import check_seal, seal_pdf
 from auditor.policy import default_policy, load_policy
 from auditor.report.package import defaults_toml
-from auditor.verify_pdf import verify_pdf
+from auditor.verify.pdf import verify_pdf
 from tests.evidence import cluster, pool, store_scan
 
 POLICY = """\
@@ -195,15 +195,15 @@ def test_a_consistent_forgery_of_findings_and_manifest_fails_against_the_databas
     made: dict[str, Any], tmp_path: Path
 ) -> None:
     from auditor.controls import Finding
-    from auditor.integrity import sha256_hex
-    from auditor.report.data import findings_sha256
+    from auditor.integrity import findings_digest, sha256_hex
+    from auditor.report.data import canonical_records
 
     reader = PdfReader(made["pdf"])
     findings = json.loads(reader.attachments["findings.json"][0])
     flipped = [{**f, "status": "pass"} if f["status"] == "fail" else f for f in findings]
     body = json.dumps(flipped).encode()
     manifest = json.loads(reader.attachments["report-manifest.json"][0])
-    manifest["findings"]["sha256"] = findings_sha256([Finding(**f) for f in flipped])
+    manifest["findings"]["sha256"] = findings_digest(canonical_records([Finding(**f) for f in flipped]))
     manifest["files"]["findings.json"] = {"sha256": sha256_hex(body), "bytes": len(body)}
     forged = _render_with(
         made, {"findings.json": body, "report-manifest.json": json.dumps(manifest).encode()}, tmp_path

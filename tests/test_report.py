@@ -15,8 +15,9 @@ from pypdf import PdfReader
 
 from auditor.app import write_reports
 from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
+from auditor.integrity import findings_digest as streamed_digest
 from auditor.policy import load_policy
-from auditor.report.data import finding_dict, findings_sha256
+from auditor.report.data import canonical_records, finding_dict
 from auditor.report.html import PDF_ROWS_PER_CONTROL, untrusted
 from auditor.report.tabular import CONTRACT_FIELDS, neutralise_cell
 from auditor.store import ErrorRow, open_db
@@ -313,7 +314,7 @@ def test_streamed_findings_digest_equals_the_catalog_digest(reports: dict[str, A
     finally:
         con.close()
     assert any(f.waiver for f in findings) and any(f.tags for f in findings)
-    assert findings_sha256(findings) == findings_digest(findings)
+    assert streamed_digest(canonical_records(findings)) == findings_digest(findings)
     assert all(finding_dict(f) == f.as_dict() for f in findings)
     manifest = json.loads((reports["out"] / "report-manifest.json").read_text())
     assert manifest["findings"]["sha256"] == findings_digest(findings)

@@ -276,7 +276,7 @@ def test_compliance_heat_map_cells_are_the_scores(report: dict[str, Any]) -> Non
         con.close()
     assert data.drift is not None
     entries = data.drift.entries
-    from auditor.trend import score
+    from auditor.vocabulary import score
 
     series = {c.id: [score(e.controls.get(c.id, {})) for e in entries] for c in load_catalog()}
     cells = heatmap_cells(series, [e.score for e in entries])

@@ -22,7 +22,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObjec
 
 from auditor.cli import cli
 from auditor.integrity import pae
-from auditor.verify_pdf import verify_pdf
+from auditor.verify.pdf import verify_pdf
 from tests.evidence import cluster, pool, store_scan
 from tests.signing_keys import KeyFiles, make_keys
 

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from auditor import findings_cache
 from auditor import trend as trend_module
 from auditor.cli import cli
 from auditor.controls import STATUSES, control_ids, load_catalog
+from auditor.findings_cache import evaluator_key
 from auditor.policy import load_policy
 from auditor.store import ErrorRow, open_db
-from auditor.trend import build_trend, evaluator_key
+from auditor.trend import build_trend
 from tests.evidence import AS_OF, cluster, pool, store_scan
 
 T1, T2, T3 = AS_OF, AS_OF + timedelta(days=30), AS_OF + timedelta(days=60)
@@ -166,7 +168,7 @@ def test_the_cache_is_read_only_under_its_own_key(tmp_path: Path, monkeypatch: p
 
     # A new tool version (or catalog, or query) is another key too: the old findings are never read.
     messages.clear()
-    monkeypatch.setattr(trend_module, "__version__", "99.0.0")
+    monkeypatch.setattr(findings_cache, "__version__", "99.0.0")
     assert evaluator_key(load_policy(None, known_controls=control_ids())) != first.evaluator
     _trend(db, progress=messages.append)
     assert len(messages) == 3

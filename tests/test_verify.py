@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from auditor.app import write_reports
 from auditor.cli import cli
-from auditor.verify import verify
+from auditor.verify.manifest import verify
 from tests.evidence import AS_OF, cluster, pool, store_scan
 
 IMAGE = "AKSUbuntu-2204gen2containerd-202609.20.0"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
+from auditor.history import describe_change, describe_target, describe_time, timeline
+from auditor.integrity import NamedDigest, findings_digest, sha256_hex
 from auditor.maintenance_calendar import (
     REPORT_CHART_DAYS,
     CalendarEvent,
@@ -20,13 +22,16 @@ from auditor.maintenance_calendar import (
     upcoming,
     weekly_load,
 )
+from auditor.paths import queries_dir
 from auditor.policy import Policy
+from auditor.report.drift import Drift, build_drift
+from auditor.report.fleet import fleet_overview
+from auditor.report.kubernetes import blocking_pdbs
 from auditor.safetext import redact
 from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
-from auditor.trend import Drift, build_drift
 from auditor.version import __version__
+from auditor.vocabulary import Severity, score
 
-SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 # The statuses a reader must look at, in the order a control section lists them.
 ATTENTION = ("fail", "warn", "unknown", "waived")
 TOP_RISKS = 6
@@ -48,7 +53,7 @@ class ControlSection:
     @property
     def score(self) -> float | None:
         """Share of decided verdicts that pass (waived counts as pass), None when nothing was decided."""
-        return _score(self.counts)
+        return score(self.counts)
 
     @property
     def verdict(self) -> str:
@@ -140,7 +145,7 @@ class ReportData:
     top_clusters: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     error_summary: list[dict[str, Any]] = field(default_factory=list)
-    drift: Drift | None = None  # the drift section: scans up to this one (auditor.trend)
+    drift: Drift | None = None  # the drift section: scans up to this one (auditor.report.drift)
     # Upgrade timelines of the clusters that fail AKS-ORD-01 (the upgrade ledger as of this scan).
     timelines: list[dict[str, Any]] = field(default_factory=list)
     # Azure Kubernetes Fleet Manager: strategies, profiles, latest update runs and their gates (auditor.report.fleet).
@@ -182,7 +187,7 @@ class ReportData:
     @property
     def score(self) -> float:
         """Share of decided verdicts that pass (waived counts as pass; unknown counts against)."""
-        return _score(self.totals) or 0.0
+        return score(self.totals) or 0.0
 
     @property
     def failing_controls(self) -> int:
@@ -203,14 +208,7 @@ class ReportData:
         return sum(1 for e in self.exceptions if e["state"] == "expired")
 
 
-def _score(counts: dict[str, int]) -> float | None:
-    good = counts.get("pass", 0) + counts.get("waived", 0)
-    judged = good + counts.get("fail", 0) + counts.get("warn", 0) + counts.get("unknown", 0)
-    return round(100.0 * good / judged, 1) if judged else None
-
-
 _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -222,19 +220,11 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     return {name: getattr(finding, name) for name in _FINDING_FIELDS}
 
 
-def findings_sha256(findings: list[Finding]) -> str:
-    """controls.findings_digest, streamed: the same bytes hashed without building one large JSON text.
-
-    findings_digest hashes json.dumps([as_dict...], sort_keys, compact); a JSON array is its elements joined
-    by ',' between '[' and ']', so hashing the elements one by one gives the same digest in flat memory.
-    """
-    ordered = sorted(findings, key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or ""))
-    digest = hashlib.sha256(b"[")
-    for start in range(0, len(ordered), 2000):
-        chunk = ",".join(_CANONICAL.encode(finding_dict(f)) for f in ordered[start : start + 2000])
-        digest.update((("," if start else "") + chunk).encode())
-    digest.update(b"]")
-    return digest.hexdigest()
+def canonical_records(findings: list[Finding]) -> Iterator[dict[str, Any]]:
+    """The findings as records in the digest's canonical order (control, lower-case resource id, pool), for
+    integrity.findings_digest: the same digest as controls.findings_digest, in flat memory."""
+    for finding in sorted(findings, key=lambda f: (f.control_id, f.resource_id.lower(), f.node_pool or "")):
+        yield finding_dict(finding)
 
 
 def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
@@ -248,66 +238,34 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     findings.sort(key=_sort_key)
     catalog = load_catalog()
     sections = _sections(catalog, findings)
-    as_of_row = con.execute("SELECT as_of FROM scan").fetchone()
-    as_of: date | None = as_of_row[0] if as_of_row else None
-    error_rows = con.execute("SELECT call, scope, status, code, message FROM scan_errors ORDER BY call, scope")
+    as_of_rows = sql.run(con, "report/as_of.sql").rows
+    as_of: date | None = as_of_rows[0][0] if as_of_rows else None
+    error_rows = sql.run(con, "report/errors.sql")
     # Messages are redacted before they are stored; redacted again here for scans stored by older versions.
     errors = [
         dict(zip(("call", "scope", "status", "code", "message"), (*row[:4], redact(row[4] or "")), strict=True))
-        for row in error_rows.fetchall()
+        for row in error_rows
     ]
     error_counts = Counter((e["call"], e["status"], e["code"] or "") for e in errors)
     error_summary = [
         {"call": call, "status": status, "code": code, "count": n}
         for (call, status, code), n in sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
     ]
-    versions = dict(
-        con.execute(
-            "SELECT coalesce(current_minor, 'unknown'), count(*) FROM clusters GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
-    image_ages = [
-        r[0]
-        for r in con.execute(
-            "SELECT date_diff('day', image_date, (SELECT as_of FROM scan)) FROM node_pools WHERE image_date IS NOT NULL"
-        ).fetchall()
-    ]
-    counts_row = con.execute("SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM node_pools)").fetchone()
-    sub_names: dict[str, str] = dict(
-        con.execute("SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall()
-    )
-    tenants = sorted(
-        {
-            r[0]
-            for r in con.execute(
-                "SELECT payload->>'$.tenantId' FROM evidence WHERE scan_id = ? AND kind = 'subscription' "
-                "AND payload->>'$.tenantId' IS NOT NULL",
-                [scan.scan_id],
-            ).fetchall()
-        }
-    )
-    evidence_kinds = dict(
-        con.execute(
-            "SELECT kind, count(*) FROM evidence WHERE scan_id = ? GROUP BY kind ORDER BY kind", [scan.scan_id]
-        ).fetchall()
-    )
+    versions = dict(sql.run(con, "report/versions.sql").rows)
+    image_ages = [r[0] for r in sql.run(con, "report/image_ages.sql")]
+    clusters, pools = sql.run(con, "report/inventory.sql").one()
+    sub_names: dict[str, str] = dict(sql.run(con, "report/subscription_names.sql").rows)
+    tenants = [r[0] for r in sql.run(con, "report/tenants.sql", scan_id=scan.scan_id)]
+    evidence_kinds = dict(sql.run(con, "report/evidence_kinds.sql", scan_id=scan.scan_id).rows)
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
     timelines = upgrade_timelines(con, findings)
-    from auditor.report.fleet import fleet_overview
-
     fleets = fleet_overview(con, findings)
-    from auditor.report.kubernetes import blocking_pdbs
-
     blocking = blocking_pdbs(con, findings)
     coverage = scan_coverage(con, scan.scan_id)
     not_covered = [
         dict(zip(("resource_id", "cluster", "subscription", "node_pool", "kind", "detail"), row, strict=True))
-        for row in con.execute(
-            "SELECT u.cluster_id, c.name, coalesce(nullif(s.display_name, ''), c.subscription_id), u.node_pool, "
-            "u.kind, u.detail FROM unseen_nodes u JOIN clusters c USING (cluster_id) "
-            "LEFT JOIN subscriptions s USING (subscription_id) ORDER BY lower(c.name), u.cluster_id, u.kind"
-        ).fetchall()
+        for row in sql.run(con, "report/not_covered.sql")
     ]
     # The calendar as of the scan (not of the reading), from the model tables of this scan.
     start = scan.started_at.replace(tzinfo=UTC)
@@ -324,11 +282,11 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
         subscriptions=_subscriptions(findings, sub_names, scan),
         errors=errors,
         queries=queries,
-        findings_sha256=findings_sha256(findings),
+        findings_sha256=findings_digest(canonical_records(findings)),
         generated_at=datetime.now(UTC),
         totals={s: totals.get(s, 0) for s in STATUSES},
-        clusters=counts_row[0] if counts_row else 0,
-        pools=counts_row[1] if counts_row else 0,
+        clusters=clusters,
+        pools=pools,
         versions=versions,
         image_ages=image_ages,
         tenants=tenants,
@@ -371,11 +329,7 @@ _COVERAGE_ORDER = {"forbidden": 0, "not_listed": 1, "unreconciled": 2, "error": 
 def scan_coverage(con: duckdb.DuckDBPyConnection, scan_id: str) -> list[dict[str, Any]] | None:
     """The scan's coverage rows, gaps first; None when the scan recorded none (made before schema version 4)."""
     rows = [
-        dict(zip(_COVERAGE_COLUMNS, row, strict=True))
-        for row in con.execute(
-            f"SELECT {', '.join(_COVERAGE_COLUMNS)} FROM scan_coverage WHERE scan_id = ? ORDER BY subscription_id",
-            [scan_id],
-        ).fetchall()
+        dict(zip(_COVERAGE_COLUMNS, row, strict=True)) for row in sql.run(con, "report/coverage.sql", scan_id=scan_id)
     ]
     rows.sort(key=lambda r: (_COVERAGE_ORDER.get(r["status"], 9), str(r["display_name"] or "").lower()))
     return rows or None
@@ -389,7 +343,6 @@ def upgrade_timelines(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -
 
     Reads the history tables the evaluation of this scan built (auditor.history), so call it right after it.
     """
-    from auditor.history import describe_change, describe_target, describe_time, timeline
 
     failing = [f for f in findings if f.control_id == "AKS-ORD-01" and f.status == "fail"]
     if not failing:
@@ -469,7 +422,7 @@ def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -
                 "name": names.get(sid, ""),
                 "clusters": len(clusters_per_sub[sid]),
                 "failing_clusters": len(failing_clusters[sid]),
-                "score": _score(counts),
+                "score": score(counts),
                 **counts,
             }
         )
@@ -483,8 +436,7 @@ def _top_risks(sections: list[ControlSection]) -> list[dict[str, Any]]:
     # Weight: severity doubles per level; a resource without evidence counts half a failing one.
     risky.sort(
         key=lambda s: (
-            -(2 ** SEVERITY_RANK.get(s.control.severity, 0))
-            * (s.counts.get("fail", 0) + s.counts.get("unknown", 0) / 2),
+            -Severity(s.control.severity).weight * (s.counts.get("fail", 0) + s.counts.get("unknown", 0) / 2),
             s.control.id,
         )
     )
@@ -522,9 +474,9 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
         ):
             continue
         key = f.resource_id.lower()
-        rank = SEVERITY_RANK.get(f.severity, 0)
+        rank = Severity(f.severity).rank
         controls[key].add(f.control_id)
-        if rank >= SEVERITY_RANK["high"]:
+        if rank >= Severity.HIGH.rank:
             serious[key].add(f.control_id)
         failing[key] += 1
         worst[key] = max(worst.get(key, 0), rank)
@@ -533,7 +485,7 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
         controls,
         key=lambda k: (-len(controls[k]), -len(serious[k]), -failing[k], first[k].cluster.lower(), k),
     )[:TOP_CLUSTERS]
-    names = {v: k for k, v in SEVERITY_RANK.items()}
+    names = {s.rank: s.value for s in Severity}
     return [
         {
             "cluster": first[k].cluster,
@@ -603,8 +555,6 @@ def _exceptions(policy: Policy, findings: list[Finding], as_of: date | None) -> 
 
 def query_files(catalog: tuple[Control, ...]) -> tuple[list[QueryFile], str]:
     """The query files behind the scan and the findings, and one digest over the whole catalog."""
-    from auditor.paths import queries_dir
-
     root = queries_dir()
     files: list[QueryFile] = []
     groups = (
@@ -612,16 +562,16 @@ def query_files(catalog: tuple[Control, ...]) -> tuple[list[QueryFile], str]:
         ("model/*.sql", "model (DuckDB SQL)", False),
         ("controls/*.sql", "control (DuckDB SQL)", True),
     )
-    catalog_digest = hashlib.sha256()
+    catalog_digest = NamedDigest()
     for pattern, kind, show in groups:
         for path in sorted(root.glob(pattern)):
             raw = path.read_bytes()
             name = str(path.relative_to(root))
-            files.append(QueryFile(name, kind, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), show))
+            files.append(QueryFile(name, kind, raw.decode("utf-8"), sha256_hex(raw), show))
             if kind != "Resource Graph (KQL)":
-                catalog_digest.update(name.encode() + b"\0" + raw + b"\0")
+                catalog_digest.add(name, raw)
     for control in catalog:
         meta = root / "controls" / f"{control.id}.toml"
         if meta.exists():
-            catalog_digest.update(meta.name.encode() + b"\0" + meta.read_bytes() + b"\0")
+            catalog_digest.add(meta.name, meta.read_bytes())
     return files, catalog_digest.hexdigest()

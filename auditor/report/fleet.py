@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.controls import Finding
 
 LATEST_RUNS = 5  # per fleet, the most recent; the CSV/JSON findings and `auditor history` carry the rest
@@ -77,27 +78,15 @@ def _stages(strategy_json: str | None) -> list[dict[str, Any]] | None:
 def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[dict[str, Any]]:
     """One entry per fleet of the scan, ordered by name then id."""
     verdicts = {f.resource_id.lower(): f for f in findings if f.control_id == "AKS-FLT-01"}
-    fleets = con.execute(
-        "SELECT f.fleet_key, f.fleet_id, f.name, f.resource_group, f.location, "
-        "coalesce(s.display_name, f.subscription_id), "
-        "(SELECT count(*) FROM fleet_members m WHERE m.fleet_key = f.fleet_key) "
-        "FROM fleets f LEFT JOIN (SELECT subscription_id, min(display_name) AS display_name FROM subscriptions "
-        "GROUP BY 1) s USING (subscription_id) ORDER BY f.name, f.fleet_key"
-    ).fetchall()
+    fleets = sql.run(con, "report/fleet_fleets.sql").rows
     if not fleets:
         return []
     strategies: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for fleet_key, name, strategy in con.execute(
-        "SELECT fleet_key, name, CAST(strategy AS VARCHAR) FROM fleet_strategies ORDER BY fleet_key, name"
-    ).fetchall():
+    for fleet_key, name, strategy in sql.run(con, "report/fleet_strategies.sql"):
         stages_drawn = _stages(strategy)
         strategies[fleet_key].append({"name": name, "stages": stages_drawn or [], "unreadable": stages_drawn is None})
     profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in con.execute(
-        "SELECT p.fleet_key, p.name, p.channel, s.name, p.disabled, p.node_image_selection, p.last_triggered_at, "
-        "p.last_trigger_status, array_to_string(p.last_trigger_versions, ', '), p.target_kubernetes_version "
-        "FROM fleet_profiles p LEFT JOIN fleet_strategies s USING (strategy_key) ORDER BY p.fleet_key, p.name"
-    ).fetchall():
+    for row in sql.run(con, "report/fleet_profiles.sql"):
         fleet_key, name, channel, strategy, disabled, selection, triggered, status, versions, target = row
         profiles[fleet_key].append(
             {
@@ -110,26 +99,13 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
             }
         )
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    run_rows = con.execute(
-        "SELECT fleet_key, run_key, name, upgrade_type, kubernetes_version, node_image_selection, state, start_time, "
-        "completed_time, has_status, array_to_string(selected_images, ', '), "
-        "row_number() OVER (PARTITION BY fleet_key ORDER BY start_time DESC NULLS LAST, name) AS recency "
-        "FROM fleet_runs ORDER BY fleet_key, recency"
-    ).fetchall()
+    run_rows = sql.run(con, "report/fleet_runs.sql").rows
     wanted = [r for r in run_rows if r[11] <= LATEST_RUNS]
     keys = [r[1] for r in wanted]
     stages: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run_key, name, state, start, end, wait, members, failed, skipped in con.execute(
-        "SELECT s.run_key, s.stage_name, s.state, s.start_time, s.completed_time, s.after_wait_seconds, "
-        "count(m.member_name), count(*) FILTER (WHERE lower(m.state) = 'failed'), "
-        "count(*) FILTER (WHERE lower(m.state) = 'skipped') "
-        "FROM fleet_run_stages s LEFT JOIN fleet_run_members m USING (run_key, stage_index) "
-        "WHERE s.run_key IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY s.run_key, s.stage_index, s.stage_name, s.state, s.start_time, s.completed_time, "
-        "s.after_wait_seconds "
-        "ORDER BY s.run_key, s.stage_index",
-        [keys],
-    ).fetchall():
+    for run_key, name, state, start, end, wait, members, failed, skipped in sql.run(
+        con, "report/fleet_stages.sql", run_keys=keys
+    ):
         stages[run_key].append(
             {
                 "name": name,
@@ -144,12 +120,9 @@ def fleet_overview(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> l
             }
         )
     gates: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run_key, stage, group, timing, display, state, approved_by, approved_at, source in con.execute(
-        "SELECT run_key, stage_name, group_name, timing, display_name, state, approved_by, approved_at, gate_source "
-        "FROM fleet_run_gates WHERE run_key IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY run_key, stage_index, group_name NULLS FIRST, timing DESC, display_name",
-        [keys],
-    ).fetchall():
+    for run_key, stage, group, timing, display, state, approved_by, approved_at, source in sql.run(
+        con, "report/fleet_gates.sql", run_keys=keys
+    ):
         where = f"{timing.lower()} {'group ' + group + ' of ' if group else ''}stage {stage or '?'}"
         gates[run_key].append(
             {

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.controls import Finding
 
 PDB_CONTROL = "AKS-PDB-01"
@@ -35,12 +36,7 @@ def blocking_pdbs(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> li
     if not failing:
         return []
     ids = [f.resource_id for f in failing]
-    rows = con.execute(
-        f"SELECT {', '.join('v.' + c for c in _COLUMNS)}, s.context FROM k8s_pdb_verdicts v "
-        "JOIN k8s_status s USING (cluster_id) WHERE v.status = 'fail' AND v.cluster_id IN (SELECT unnest(?)) "
-        "ORDER BY v.cluster_id, v.namespace, v.name, v.reason",
-        [ids],
-    ).fetchall()
+    rows = sql.run(con, "report/kubernetes_pdbs.sql", cluster_ids=ids)
     by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
     contexts: dict[str, str | None] = {}
     for row in rows:

@@ -1,5 +1,5 @@
 -- `auditor export`: one row per managed cluster per scan, shaped from the raw Resource Graph rows of every
--- scan (the columns of queries/model/10_clusters.sql, for all scans at once). scan_date partitions the export.
+-- scan (the columns of queries/model/10_clusters.sql, for all scans at once). $scan_ids: the scans of one partition.
 -- Each payload is parsed once: json_extract_string with a list of paths returns the values in that order.
 WITH c AS (
     SELECT
@@ -24,11 +24,10 @@ WITH c AS (
         json_extract(e.payload, ['$.tags', '$.properties.agentPoolProfiles']) AS j
     FROM evidence e
     JOIN scans s USING (scan_id)
-    WHERE e.kind = 'cluster'
+    WHERE e.kind = 'cluster' AND e.scan_id IN (SELECT unnest($scan_ids))
 )
 SELECT
     scan_id,
-    CAST(started_at AS DATE)                                  AS scan_date,
     started_at                                                AS scan_started_at,
     cluster_id,
     v[1]                                                      AS name,

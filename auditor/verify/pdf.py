@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
-from auditor.controls import control_ids
+from auditor.controls import Finding, control_ids
 from auditor.errors import AuditorError, InputError
-from auditor.integrity import check_seal, dsse_verify, file_sha256, issued_by_any
-from auditor.policy import default_policy
-from auditor.report.attestation import ATTESTATION_NAME
-from auditor.report.data import findings_sha256
+from auditor.integrity import check_seal, dsse_verify, file_sha256, findings_digest, issued_by_any
+from auditor.period import build_period, figures_sha256
+from auditor.policy import default_policy, load_policy
+from auditor.report.attestation import ATTESTATION_NAME, read_attestation
+from auditor.report.data import canonical_records
 from auditor.report.manifest import MANIFEST_NAME, read_manifest
 from auditor.report.package import (
     ATTACHMENTS,
@@ -32,7 +34,8 @@ from auditor.report.package import (
 )
 from auditor.report.period import PERIOD_ATTACHMENTS, PERIOD_JSON
 from auditor.signing import PdfSignature, pdf_signatures, signer_name
-from auditor.verify import Check, VerifyResult, verify
+from auditor.store import open_db
+from auditor.verify.manifest import Check, VerifyResult, verify
 
 PDF_NAME = "report.pdf"
 
@@ -154,11 +157,6 @@ def _verify_period(
 ) -> VerifyResult:
     """A period report: its figures (period.json, attached) computed again from the database under the attached
     policy, over the same days, and compared (auditor/period.py, NOT_REPERFORMED aside)."""
-    from datetime import date
-
-    from auditor.period import build_period, figures_sha256
-    from auditor.policy import load_policy
-    from auditor.store import open_db
 
     if scan_selector is not None:
         raise AuditorError("--scan does not go with a period report: it covers every scan of its period")
@@ -219,8 +217,6 @@ def _verify_period(
 
 def _attached_findings_check(path: Path, manifest: dict[str, Any]) -> Check:
     """The findings digest recomputed from the attached findings.json, against the manifest's."""
-    from auditor.controls import Finding
-
     expected = str(manifest["findings"]["sha256"])
     if not path.exists():
         return Check("attached findings", False, expected, "missing")
@@ -229,7 +225,7 @@ def _attached_findings_check(path: Path, manifest: dict[str, Any]) -> Check:
         findings = [Finding(**record) for record in records]
     except (ValueError, TypeError) as exc:
         return Check("attached findings", False, expected, "unreadable", f"{type(exc).__name__}: {exc}"[:200])
-    actual = findings_sha256(findings)
+    actual = findings_digest(canonical_records(findings))
     return Check(
         "attached findings", actual == expected, expected, actual, f"{len(findings)} findings read from the PDF"
     )
@@ -336,7 +332,6 @@ def _attestation_checks(
 ) -> list[Check]:
     """report.intoto.json: its DSSE signature (if any), its subjects against the files, its digests against
     the manifest's."""
-    from auditor.report.attestation import read_attestation
 
     name = "attestation"
     checks: list[Check] = []

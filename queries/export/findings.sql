@@ -1,8 +1,7 @@
 -- `auditor export`: every finding of every scan under the exported policy, from the findings cache
--- (variable auditor_evaluator, the evaluator key).
+-- ($evaluator, the evaluator key), for the scans $scan_ids (one partition).
 SELECT
     f.scan_id,
-    CAST(s.started_at AS DATE)         AS scan_date,
     s.started_at                       AS scan_started_at,
     f.control_id,
     f.status,
@@ -18,4 +17,4 @@ SELECT
     f.remediation
 FROM findings f
 JOIN scans s USING (scan_id)
-WHERE f.evaluator = getvariable('auditor_evaluator')
+WHERE f.evaluator = $evaluator AND f.scan_id IN (SELECT unnest($scan_ids))

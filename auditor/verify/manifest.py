@@ -17,10 +17,11 @@ from typing import Any
 
 import duckdb
 
-from auditor.controls import control_ids, evaluate
-from auditor.integrity import file_sha256
+from auditor import sql
+from auditor.controls import control_ids, evaluate, load_catalog
+from auditor.integrity import file_sha256, findings_digest
 from auditor.policy import load_policy
-from auditor.report.data import findings_sha256
+from auditor.report.data import canonical_records, query_files
 from auditor.report.manifest import read_manifest
 from auditor.store import open_db, resolve_scan, stored_evidence_digest
 
@@ -77,8 +78,8 @@ class VerifyResult:
 
 def recompute_evidence_digest(con: duckdb.DuckDBPyConnection, scan_id: str) -> tuple[str, int]:
     """The raw-evidence digest of a scan recomputed from its stored rows, and how many rows it covers."""
-    row = con.execute("SELECT count(*) FROM evidence WHERE scan_id = ?", [scan_id]).fetchone()
-    return stored_evidence_digest(con, scan_id), int(row[0]) if row else 0
+    count = sql.run(con, "verify/evidence_count.sql", scan_id=scan_id).scalar()
+    return stored_evidence_digest(con, scan_id), int(count)
 
 
 def verify(
@@ -141,7 +142,7 @@ def verify(
         findings = evaluate(con, scan.scan_id, policy)
     finally:
         con.close()
-    got = findings_sha256(findings)
+    got = findings_digest(canonical_records(findings))
     expected_findings = manifest["findings"]["sha256"]
     count = manifest["findings"].get("count")
     result.checks.append(
@@ -175,9 +176,6 @@ def verify(
 
 
 def _catalog_check(result: VerifyResult, manifest: dict[str, Any]) -> None:
-    from auditor.controls import load_catalog
-    from auditor.report.data import query_files
-
     expected = manifest.get("catalog_sha256")
     if not expected:
         return

@@ -1,8 +1,7 @@
 -- `auditor export`: one row per committed scan, with the fleet size and node-image age summary of its cached
--- evaluation under the exported policy (variable auditor_evaluator, the evaluator key).
+-- evaluation under the exported policy ($evaluator, the evaluator key), for the scans $scan_ids (one partition).
 SELECT
     s.scan_id,
-    CAST(s.started_at AS DATE)         AS scan_date,
     s.started_at,
     s.finished_at,
     s.status,
@@ -20,4 +19,5 @@ SELECT
     e.policy_sha256,
     e.policy_source
 FROM scans s
-LEFT JOIN evaluations e ON e.scan_id = s.scan_id AND e.evaluator = getvariable('auditor_evaluator')
+LEFT JOIN evaluations e ON e.scan_id = s.scan_id AND e.evaluator = $evaluator
+WHERE s.scan_id IN (SELECT unnest($scan_ids))

@@ -6,7 +6,8 @@ WITH pools AS (
     FROM evidence e
     JOIN scans s USING (scan_id)
     -- Only a list can be unnested: a malformed payload (docs/controls.md, "Malformed evidence") exports no pools.
-    WHERE e.kind = 'cluster' AND json_type(e.payload, '$.properties.agentPoolProfiles') = 'ARRAY'
+    WHERE e.kind = 'cluster' AND e.scan_id IN (SELECT unnest($scan_ids))
+      AND json_type(e.payload, '$.properties.agentPoolProfiles') = 'ARRAY'
 ),
 p AS (
     SELECT scan_id, started_at, cluster_id,
@@ -32,7 +33,6 @@ q AS (
 )
 SELECT
     scan_id,
-    CAST(started_at AS DATE)                                    AS scan_date,
     started_at                                                  AS scan_started_at,
     cluster_id,
     v[1]                                                        AS pool_name,

@@ -1,0 +1,1 @@
+"""Checking a report against the database (`manifest`) and a PDF report on its own (`pdf`)."""

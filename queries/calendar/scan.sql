@@ -1,0 +1,2 @@
+-- The scan whose model tables are prepared.
+SELECT scan_id, started_at FROM scan

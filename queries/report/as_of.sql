@@ -1,0 +1,2 @@
+-- The scan's as-of date (model table scan).
+SELECT as_of FROM scan

@@ -1,0 +1,2 @@
+-- Runs that ended because the resource was gone.
+SELECT count(*) FROM _tgone WHERE ended_by = 'gone'
