@@ -668,69 +668,6 @@ def trend_json(trend: Trend) -> str:
     return buffer.getvalue()
 
 
-def print_trend_table(trend: Trend) -> None:
-    """The trend as tables on stdout: one row per scan, then compliance per control across the scans."""
-    from rich.table import Table
-
-    from auditor.terminal import stdout_console
-
-    # A terminal decides its width; a pipe or a file gets wide tables rather than folded cells.
-    console = stdout_console()
-    if trend.scope is not None:
-        console.print(f"Scope: {trend.scope.label} (id {trend.scope.scope_id})", markup=False, highlight=False)
-    if not trend.entries:
-        console.print("No scan in the selection.")
-        return
-    partial = any(e.scan.status != "complete" for e in trend.entries)
-    table = Table(title=f"Scans (policy: {trend.policy.source})", caption="* partial scan" if partial else None)
-    table.add_column("Scan", no_wrap=True)
-    table.add_column("Date", no_wrap=True)
-    for column in ("Clusters", "Pools", "Score", "Fail", "New", "Fixed", "Img age p50/p90"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("Top minor", no_wrap=True)
-    for e in trend.entries:
-        top = max(e.versions.items(), key=lambda kv: (kv[1], _minor_sort(kv[0])), default=("—", 0))
-        table.add_row(
-            e.scan.scan_id + ("*" if e.scan.status != "complete" else ""),
-            e.scan.started_at.strftime("%Y-%m-%d"),
-            f"{e.fleet['clusters']:,}",
-            f"{e.fleet['pools']:,}",
-            "—" if e.score is None else f"{e.score:.1f}%",
-            f"{e.totals['fail']:,}",
-            f"{e.new_count:,}" if e.previous_scan_id else "—",
-            f"{e.resolved_count:,}" if e.previous_scan_id else "—",
-            f"{_fmt(e.image_age_median)}/{_fmt(e.image_age_p90)} d",
-            f"{top[0]} ({top[1]})",
-        )
-    console.print(table)
-    per_control = Table(title="Score per control (pass share)")
-    per_control.add_column("Control", no_wrap=True)
-    shown = trend.entries[-6:]
-    for e in shown:
-        per_control.add_column(e.scan.started_at.strftime("%y-%m-%d"), justify="right", no_wrap=True)
-    per_control.add_column("Open", justify="right", no_wrap=True)
-    per_control.add_column("MTTR d", justify="right", no_wrap=True)
-    for control in load_catalog():
-        cells = []
-        for e in shown:
-            value = score(e.controls.get(control.id, {}))
-            cells.append("—" if value is None else f"{value:.0f}%")
-        stats = trend.remediation["by_control"].get(control.id, {})
-        cells.append(str(stats.get("open", 0)))
-        cells.append(_fmt(stats.get("mean_days")))
-        per_control.add_row(control.id, *cells)
-    console.print(per_control)
-    r = trend.remediation
-    console.print(
-        f"Open failures: {r['open']}; remediated: {r['resolved']} (mean {_fmt(r['mean_days'])} d, "
-        f"median {_fmt(r['median_days'])} d); removed while failing: {r['removed_while_failing']}"
-    )
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
-
-
 # ---------------------------------------------------------------------------------------------- the report
 
 
