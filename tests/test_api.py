@@ -229,3 +229,17 @@ def test_a_duckdb_error_inside_a_method_is_a_store_error(tmp_path: Path) -> None
     store_scan(db, [cluster("aks-one")])
     with api.open(db, read_only=True) as store, pytest.raises(StoreError, match="cannot use the database .*read-only"):
         store.trend(api.load_policy(None))  # the trend caches findings: a read-only store refuses the write
+
+
+def test_the_worked_example_of_docs_library_md_runs(
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # the example names examples/policy.toml relative to the repository
+    text = (ROOT / "docs" / "library.md").read_text(encoding="utf-8")
+    example = text.split("```python\n")[1].split("```")[0]
+    assert '"output/demo.duckdb"' in example
+    namespace: dict[str, object] = {}
+    exec(compile(example.replace('"output/demo.duckdb"', repr(str(demo_store))), "docs/library.md", "exec"), namespace)
+    assert isinstance(namespace["gate_met"], bool) and namespace["problem"] is None
+    printed = capsys.readouterr().out  # the example's own prints, not the library's
+    assert printed.strip().splitlines()[-1].isdigit()
