@@ -436,56 +436,6 @@ def history_timeline(
         con.close()
 
 
-def print_timeline(events: list[dict[str, Any]], output_format: str, *, show_cluster: bool = True) -> None:
-    """The timeline on stdout: a table (notes and references are in the JSON), or a JSON array."""
-    if output_format == "json":
-        import json
-
-        print(json.dumps(json_ready(events), indent=2))
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    from auditor.terminal import cluster_labels, stdout_console
-
-    labels = cluster_labels(
-        (
-            e["cluster_id"],
-            str(e["cluster"]),
-            _id_part(e["cluster_id"], "subscriptions"),
-            _id_part(e["cluster_id"], "resourcegroups"),
-        )
-        for e in events
-    )
-
-    table = Table(show_lines=False)
-    columns = ["When (UTC)", "Cluster", "Target", "Change", "Source", "Campaign"]
-    if not show_cluster:
-        columns.remove("Cluster")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for event in events:
-        cells = [
-            describe_time(event).replace("between ", "").replace(" and ", " .. "),
-            labels.get(str(event["cluster_id"]).lower(), str(event["cluster"])),
-            describe_target(event),
-            f"{'node image' if event['kind'] == 'node-image' else 'kubernetes'} {describe_change(event)}",
-            str(event["source"]),
-            str(event.get("campaign") or ""),
-        ]
-        if not show_cluster:
-            del cells[1]
-        table.add_row(*(escape(c) for c in cells))
-    stdout_console().print(table)
-
-
-def _id_part(resource_id: str, segment: str) -> str:
-    """The value after `segment` in an ARM id ('subscriptions' -> the subscription id)."""
-    parts = resource_id.split("/")
-    lowered = [p.lower() for p in parts]
-    return parts[lowered.index(segment) + 1] if segment in lowered and lowered.index(segment) + 1 < len(parts) else ""
-
-
 def describe_target(event: dict[str, Any]) -> str:
     """'control plane', 'system (System)', 'the cluster' (a scheduled event), or the raw pool index."""
     target = str(event["target"])

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 
@@ -385,40 +384,6 @@ def to_ical(calendar: MaintenanceCalendar) -> bytes:
 
 def to_json(calendar: MaintenanceCalendar) -> str:
     return json.dumps(calendar.as_dict(), indent=2, ensure_ascii=False)
-
-
-def table_rows(calendar: MaintenanceCalendar) -> list[tuple[str, str, str, str, str, str, str]]:
-    """(start, end, kind, cluster, environment, subscription, detail) per event, in calendar order."""
-    rows = []
-    for e in calendar.events:
-        if e.starts is not None and e.ends is not None:
-            begin, finish = f"{e.starts:%Y-%m-%d %H:%M}", f"{e.ends:%Y-%m-%d %H:%M}"
-        else:
-            begin, finish = f"{e.first_day}", f"{e.last_day} (all day)"
-        if e.kind == "node-image":
-            detail = e.summary
-        else:
-            detail = f"{e.configuration}: {e.schedule}" + (" (cut short by a freeze)" if e.clipped else "")
-        label = e.window_kind if e.kind == "window" else ("freeze" if e.kind == "freeze" else "node image")
-        rows.append((begin, finish, label, e.cluster, e.environment, e.subscription, detail))
-    return rows
-
-
-def print_table(calendar: MaintenanceCalendar, out: IO[str] | None = None) -> None:
-    """The calendar as a table (rich markup in names is not interpreted)."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"Maintenance calendar {calendar.start:%Y-%m-%d %H:%M} – {calendar.until:%Y-%m-%d %H:%M} UTC")
-    for column in ("Start (UTC)", "End (UTC)", "Kind", "Cluster", "Environment", "Subscription", "Detail"):
-        table.add_column(column, overflow="fold")
-    for row in table_rows(calendar):
-        table.add_row(*(escape(value) for value in row))
-    target = out or sys.stdout
-    # Piped or written to a file, a table wide enough to read (a terminal keeps its own width).
-    console = Console(file=target, soft_wrap=False, width=None if target.isatty() else 200)
-    console.print(table)
 
 
 # ------------------------------------------------------------------------------------------------ views

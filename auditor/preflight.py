@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, InputError
 
 _CLUSTER_ID = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.ContainerService/"
@@ -27,7 +27,7 @@ AT_REST = ("succeeded", "failed", "canceled")
 PASS, BLOCK, SKIP = "pass", "block", "skip"
 
 
-class PreflightUsageError(AuditorError):
+class PreflightUsageError(InputError):
     """The arguments cannot name a step (malformed id or version): a usage error, exit 2."""
 
 

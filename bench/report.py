@@ -311,11 +311,16 @@ def _child(args: argparse.Namespace) -> None:
 
     began = time.perf_counter()
     if args.child == "all":  # the real `auditor report --format pdf,html,csv,json` path, one process
-        from auditor.app import write_reports
+        from auditor import api
 
-        paths = write_reports(
-            Path(args.db), args.scan, Path(args.policy), ["pdf", "html", "csv", "json"], Path(args.out)
-        )
+        with api.open(Path(args.db)) as store:
+            outcome = store.report(
+                store.resolve(args.scan),
+                api.load_policy(Path(args.policy)),
+                ["pdf", "html", "csv", "json"],
+                Path(args.out),
+            )
+        paths = list(outcome.written)
         total = time.perf_counter() - began
         print(
             json.dumps(

@@ -53,7 +53,7 @@ def _bench() -> Any:
 
 def sample_pdf(work: Path, clusters: int) -> Path:
     """Report a synthetic fleet under the sample policy; return the PDF."""
-    from auditor.app import write_reports
+    from auditor import api
 
     bench = _bench()
     db = work / "sample.duckdb"
@@ -62,7 +62,8 @@ def sample_pdf(work: Path, clusters: int) -> Path:
     previous = Path.cwd()
     os.chdir(work)  # the cover names the policy as given: "policy.toml", not a temporary path
     try:
-        write_reports(db, scan_id, Path("policy.toml"), ["pdf"], work / "out")
+        with api.open(db) as store:
+            store.report(store.resolve(scan_id), api.load_policy(Path("policy.toml")), ["pdf"], work / "out")
     finally:
         os.chdir(previous)
     return work / "out" / "report.pdf"
@@ -70,10 +71,10 @@ def sample_pdf(work: Path, clusters: int) -> Path:
 
 def demo_pdfs(work: Path) -> tuple[Path, Path]:
     """Run the demo (its defaults) into work/; return its report.pdf and period-report.pdf."""
-    from auditor.app import run_demo
+    from auditor.demo import run
 
     out = work / "demo"
-    run_demo(out, clusters=60, subscriptions=6, seed=7, quiet=True, formats=("pdf",))
+    run(out, clusters=60, subscriptions=6, seed=7, formats=("pdf",))
     return out / "report.pdf", out / "period-report.pdf"
 
 

@@ -13,8 +13,8 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Tests read it; a test that writes must copy it first.
     """
-    from auditor.app import run_demo
+    from auditor.demo import run
 
     out = tmp_path_factory.mktemp("demo")
-    run_demo(out, clusters=60, subscriptions=6, seed=7, quiet=True, formats=("json",))
+    run(out, clusters=60, subscriptions=6, seed=7, formats=("json",))
     return out / "demo.duckdb"

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from icalendar import Calendar
 
 from auditor.cli import cli
-from auditor.maintenance_calendar import build_calendar, release_line, table_rows, to_ical, to_json
+from auditor.cli.views import calendar_rows
+from auditor.maintenance_calendar import build_calendar, release_line, to_ical, to_json
 from auditor.model import prepare_model
 from auditor.policy import default_policy
 from auditor.store import ErrorRow, open_db
@@ -210,7 +211,7 @@ def test_unreadable_windows_are_reported_not_dropped(scan: tuple[Path, str]) -> 
 def test_table_and_json_show_the_same_occurrences(scan: tuple[Path, str]) -> None:
     calendar = _calendar(scan)
     payload = json.loads(to_json(calendar))
-    rows = table_rows(calendar)
+    rows = calendar_rows(calendar)
     assert len(rows) == len(payload["events"]) == len(calendar.events)
     for row, event in zip(rows, payload["events"], strict=True):
         if event["starts"]:

@@ -524,8 +524,8 @@ def test_malformed_fleet_evidence_is_unknown_never_a_crash(
     that cannot be read is unknown (never a pass), and the report renders."""
     import copy
 
-    from auditor.app import write_reports
     from auditor.store import EvidenceRow
+    from tests.library import write_reports
 
     fleet = FleetBuilder("hostile")
     clusters = [ring_cluster(name, env) for name, env in (("h-dev", "dev"), ("h-stg", "staging"), ("h-prd", "prod"))]

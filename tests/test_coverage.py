@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from auditor.app import ScanResult, scan_and_store, write_reports
+from auditor.api import ScanOutcome
+from auditor.cli.views import scan_summary
 from auditor.collect.clients import StaticTokenCredential
 from auditor.collect.coverage import CLUSTER_READ, action_matches, allows
 from auditor.emulator import EmulatorServer
 from auditor.emulator.generator import generate_fleet
 from auditor.store import open_db
+from tests.library import scan_and_store, write_reports
 
 AS_OF = datetime(2026, 11, 24, tzinfo=UTC)
 FLEET = generate_fleet(clusters=16, subscriptions=8, seed=21, as_of=AS_OF)
@@ -32,7 +34,7 @@ def _clusters_in(sid: str) -> list[dict[str, Any]]:
 FORBIDDEN = max(SUBS, key=lambda sid: (len(_clusters_in(sid)), sid))
 
 
-def _scan(db: Path, **behaviour: Any) -> ScanResult:
+def _scan(db: Path, **behaviour: Any) -> ScanOutcome:
     options = {k: behaviour.pop(k) for k in ("subscriptions", "management_groups") if k in behaviour}
     with EmulatorServer(FLEET, **behaviour) as server:
         return scan_and_store(
@@ -102,7 +104,7 @@ def test_not_actions_subtract_only_within_their_own_role() -> None:
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, ScanResult, ScanResult]]:
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, ScanOutcome, ScanOutcome]]:
     """A complete scan, then the same fleet with one of its 8 subscriptions unreadable."""
     db = tmp_path_factory.mktemp("coverage") / "store.duckdb"
     complete = _scan(db)
@@ -110,9 +112,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sc
     yield db, complete, partial
 
 
-def test_a_complete_scan_reconciles_every_subscription(history: tuple[Path, ScanResult, ScanResult]) -> None:
+def test_a_complete_scan_reconciles_every_subscription(history: tuple[Path, ScanOutcome, ScanOutcome]) -> None:
     db, complete, _ = history
-    assert complete.status == "complete", complete.summary()
+    assert complete.status == "complete", scan_summary(complete)
     rows = _coverage(db, complete.scan_id)
     assert sorted(rows) == sorted(SUBS)
     for sid, row in rows.items():
@@ -124,7 +126,7 @@ def test_a_complete_scan_reconciles_every_subscription(history: tuple[Path, Scan
 
 
 def test_a_forbidden_subscription_makes_the_scan_partial_and_is_named(
-    history: tuple[Path, ScanResult, ScanResult],
+    history: tuple[Path, ScanOutcome, ScanOutcome],
 ) -> None:
     """The issue's case: the emulator forbids 1 of 8 subscriptions; the scan used to say 'complete, errors 0'."""
     db, complete, partial = history
@@ -139,7 +141,7 @@ def test_a_forbidden_subscription_makes_the_scan_partial_and_is_named(
         None,
     )
     assert ("coverage", FORBIDDEN, 403, "ClustersNotReadable") in [e[:4] for e in _errors(db, partial.scan_id)]
-    summary = partial.summary()
+    summary = scan_summary(partial)
     assert "the population is not proven complete: 1 of 8 subscriptions in scope not covered" in summary
     assert f"subscription {FORBIDDEN} ({NAMES[FORBIDDEN]})" in summary
     assert f"the previous scan of this store ({complete.scan_id}) saw {expected} cluster(s) there" in summary
@@ -147,7 +149,7 @@ def test_a_forbidden_subscription_makes_the_scan_partial_and_is_named(
     assert all(r["status"] == "complete" for r in others)
 
 
-def test_the_pdf_shows_the_reconciliation(history: tuple[Path, ScanResult, ScanResult], tmp_path: Path) -> None:
+def test_the_pdf_shows_the_reconciliation(history: tuple[Path, ScanOutcome, ScanOutcome], tmp_path: Path) -> None:
     db, _, partial = history
     paths = write_reports(db, partial.scan_id, None, ["pdf"], tmp_path)
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(paths[0]).pages).split())

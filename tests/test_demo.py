@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from auditor import app
+from auditor import demo
 from auditor.cli import cli
 from auditor.errors import AuditorError
 from auditor.store import list_scans, open_db
@@ -29,7 +29,7 @@ def _scans(db: Path) -> list[Any]:
 
 def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    paths = app.run_demo(out, clusters=8, subscriptions=2, seed=5, quiet=True, formats=("html", "json"))
+    paths = demo.run(out, clusters=8, subscriptions=2, seed=5, formats=("html", "json")).paths
     assert [p.name for p in paths] == [
         "report.html",
         "findings.json",
@@ -84,7 +84,7 @@ def test_demo_scans_six_months_and_reports_the_drift(tmp_path: Path) -> None:
     assert changes[0][0] >= 5 and changes[0][1] >= 20
 
     # A second run replaces the demo's own store: the history is the new run's, not both.
-    app.run_demo(out, clusters=4, subscriptions=1, seed=6, quiet=True, months=2, formats=("json",))
+    demo.run(out, clusters=4, subscriptions=1, seed=6, months=2, formats=("json",))
     assert len(_scans(out / "demo.duckdb")) == 2
     assert not [p.name for p in out.iterdir() if p.name.startswith(".demo.duckdb")]  # nothing half-built left
 
@@ -100,7 +100,7 @@ def test_demo_leaves_the_default_store_alone(tmp_path: Path, monkeypatch: pytest
     scan_id = store_scan(default, [cluster("prod")])
     before = _digest(default)
     # What `auditor demo --out output` runs (the CLI's wiring is test_demo_cli_options); JSON only, for speed.
-    app.run_demo(Path("output"), clusters=4, subscriptions=1, seed=2, quiet=True, months=2, formats=("json",))
+    demo.run(Path("output"), clusters=4, subscriptions=1, seed=2, months=2, formats=("json",))
     assert _digest(default) == before
     assert [s.scan_id for s in _scans(default)] == [scan_id]
     assert len(_scans(tmp_path / "output" / "demo.duckdb")) == 2
@@ -111,25 +111,26 @@ def test_demo_never_replaces_a_store_it_did_not_create(tmp_path: Path) -> None:
     store_scan(out / "demo.duckdb", [cluster("prod")])  # a real store that happens to bear the demo's name
     before = _digest(out / "demo.duckdb")
     with pytest.raises(AuditorError, match="was not created by `auditor demo`"):
-        app.run_demo(out, clusters=4, subscriptions=1, seed=1, quiet=True, months=2, formats=("json",))
+        demo.run(out, clusters=4, subscriptions=1, seed=1, months=2, formats=("json",))
     assert _digest(out / "demo.duckdb") == before
     (out / "other.duckdb").write_bytes(b"not a database")
     (out / "other.duckdb").rename(out / "demo.duckdb")
     with pytest.raises(AuditorError, match="is not a demo store"):
-        app.run_demo(out, clusters=4, subscriptions=1, seed=1, quiet=True, months=2, formats=("json",))
+        demo.run(out, clusters=4, subscriptions=1, seed=1, months=2, formats=("json",))
     assert (out / "demo.duckdb").read_bytes() == b"not a database"
 
 
 def test_demo_cli_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
-    def fake(out_dir: Path, **kwargs: Any) -> list[Path]:
+    def fake(out_dir: Path, **kwargs: Any) -> demo.DemoResult:
         seen.update(kwargs, out_dir=out_dir)
-        return [out_dir / "report.pdf"]
+        return demo.DemoResult((out_dir / "report.pdf",), ())
 
-    monkeypatch.setattr(app, "run_demo", fake)
+    monkeypatch.setattr(demo, "run", fake)
     result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--months", "9", "--clusters", "30", "-q"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(tmp_path / "report.pdf")
-    assert seen["months"] == 9 and seen["clusters"] == 30 and seen["quiet"]
+    assert seen["months"] == 9 and seen["clusters"] == 30
+    assert seen["on_month"] is None and seen["on_gate"] is None and seen["progress"] is None  # -q: nothing on stderr
     assert CliRunner().invoke(cli, ["demo", "--months", "0"]).exit_code == 2

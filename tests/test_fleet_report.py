@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from auditor.app import write_reports
 from auditor.emulator.fleet_resources import GateOutcome, stage_config
 from tests.evidence import store_scan
 from tests.fleet_evidence import FleetBuilder, days_ago, done
+from tests.library import write_reports
 from tests.test_controls_fleet import ring_cluster
 
 HOSTILE = '<script>alert("gate")</script>'

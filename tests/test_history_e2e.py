@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from auditor.app import scan_and_store
 from auditor.cli import cli
 from auditor.controls import Finding, evaluate, load_catalog
 from auditor.emulator.server import EmulatorServer
@@ -21,6 +20,7 @@ from auditor.policy import default_policy
 from auditor.store import open_db
 from tests.emulated import arm_cluster, small_fleet
 from tests.evidence import AS_OF
+from tests.library import scan_and_store
 from tests.test_history import (
     NEW_IMAGE,
     OLD_IMAGE,
@@ -58,7 +58,7 @@ def scan(db: Path, data: dict[str, Any], moment: Any, tmp_path: Path, monkeypatc
     monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", "e2e-token")
     with EmulatorServer(data, state_dir=tmp_path / "emu") as server:
         result = scan_and_store(db, endpoint=server.endpoint, ca_bundle=str(server.ca_file), clock=lambda: moment)
-    assert result.status == "complete", result.summary()
+    assert result.status == "complete", result
     return result.scan_id
 
 
@@ -169,7 +169,7 @@ def test_history_command(two_scans: tuple[Path, str, str]) -> None:
 
 
 def test_report_shows_the_timeline_of_clusters_failing_ord01(two_scans: tuple[Path, str, str], tmp_path: Path) -> None:
-    from auditor.app import write_reports
+    from tests.library import write_reports
 
     db, _, second = two_scans
     (html,) = [p for p in write_reports(db, second, None, ["html"], tmp_path) if p.suffix == ".html"]

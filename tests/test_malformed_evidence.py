@@ -21,7 +21,6 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from auditor.app import scan_and_store
 from auditor.cli import cli
 from auditor.controls import Finding, evaluate, load_catalog
 from auditor.emulator.server import EmulatorServer
@@ -29,6 +28,7 @@ from auditor.policy import default_policy
 from auditor.store import open_db
 from tests.emulated import arm_cluster, small_fleet
 from tests.evidence import AS_OF, DEFAULT_VERSIONS, cluster, maintenance_window, pool, store_scan
+from tests.library import scan_and_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog()
@@ -112,7 +112,7 @@ def _scan(db: Path, data: dict[str, Any], moment: Any, state: Path, mutate: bool
     # A malformed pool costs no call: the collector never addresses a pool it cannot name (no upgrade-profile call
     # goes through it), so the scan is complete; the model labels the entry and every pool-level control says
     # unknown for it (test_no_control_passes_on_a_malformed_value).
-    assert result.status == "complete", result.summary()
+    assert result.status == "complete", result
     return result.scan_id
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.app import write_reports
 from auditor.controls import Finding, evaluate
 from auditor.policy import default_policy
 from auditor.store import open_db
 from tests.evidence import cluster, store_scan
+from tests.library import write_reports
 
 LATEST = {("eastus", "AKSUbuntu-2204gen2containerd"): "AKSUbuntu-2204gen2containerd-202611.10.0"}
 

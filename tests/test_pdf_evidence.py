@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
 
-from auditor.app import write_reports
 from auditor.cli import cli
 from auditor.controls import control_ids
 from auditor.integrity import check_seal, seal_pdf
@@ -23,6 +22,7 @@ from auditor.policy import default_policy, load_policy
 from auditor.report.package import defaults_toml
 from auditor.verify.pdf import verify_pdf
 from tests.evidence import cluster, pool, store_scan
+from tests.library import write_reports
 
 POLICY = """\
 organisation = "Package Ltd"

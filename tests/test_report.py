@@ -13,7 +13,6 @@ import jsonschema
 import pytest
 from pypdf import PdfReader
 
-from auditor.app import write_reports
 from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
 from auditor.integrity import findings_digest as streamed_digest
 from auditor.policy import load_policy
@@ -22,6 +21,7 @@ from auditor.report.html import PDF_ROWS_PER_CONTROL, untrusted
 from auditor.report.tabular import CONTRACT_FIELDS, neutralise_cell
 from auditor.store import ErrorRow, open_db
 from tests.evidence import cluster, pool, store_scan
+from tests.library import write_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_IMAGE = "AKSUbuntu-2204gen2containerd-202607.01.0"

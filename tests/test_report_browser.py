@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from auditor.app import write_reports
 from auditor.paths import templates_dir
 from tests.evidence import cluster, pool, store_scan
+from tests.library import write_reports
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from auditor.app import write_reports
 from auditor.controls import load_catalog
 from auditor.store import EvidenceRow, ScanRecord, open_db, write_scan
 from tests.evidence import AS_OF, DEFAULT_VERSIONS, cluster, pool
+from tests.library import write_reports
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 SCRIPT = "<script>alert('pwned')</script>"

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from auditor.app import write_reports
 from auditor.controls import control_ids, load_catalog
 from auditor.policy import load_policy
 from auditor.report import build_report
@@ -21,6 +20,7 @@ from auditor.report.charts import MINOR_PALETTE, heatmap_cells, minor_colours, t
 from auditor.report.html import render_html_text
 from auditor.store import ErrorRow, open_db
 from tests.evidence import AS_OF, cluster, pool, store_scan
+from tests.library import write_reports
 
 OLD = "AKSUbuntu-2204gen2containerd-202607.01.0"
 NEW = "AKSUbuntu-2204gen2containerd-202611.10.0"

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from auditor.app import scan_and_store, write_reports
 from auditor.cli import cli
 from auditor.collect.clients import StaticTokenCredential
 from auditor.emulator import EmulatorServer
 from auditor.emulator.generator import generate_fleet
 from auditor.store import list_scans, open_db, scan_scopes
 from tests.evidence import cluster, store_scan
+from tests.library import scan_and_store, write_reports
 
 AS_OF = datetime(2026, 11, 24, 6, tzinfo=UTC)
 OURS = generate_fleet(clusters=6, subscriptions=2, seed=31, as_of=AS_OF)

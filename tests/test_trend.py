@@ -230,7 +230,7 @@ def test_trend_cli_json_is_stdout_alone(tmp_path: Path) -> None:
 
 
 def test_report_drift_section(tmp_path: Path) -> None:
-    from auditor.app import write_reports
+    from tests.library import write_reports
 
     db = tmp_path / "a.duckdb"
     store_scan(db, [cluster("a")], started_at=T1 - timedelta(days=1))

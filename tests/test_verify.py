@@ -10,10 +10,10 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from auditor.app import write_reports
 from auditor.cli import cli
 from auditor.verify.manifest import verify
 from tests.evidence import AS_OF, cluster, pool, store_scan
+from tests.library import write_reports
 
 IMAGE = "AKSUbuntu-2204gen2containerd-202609.20.0"
 POLICY = """\

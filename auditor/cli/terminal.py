@@ -19,7 +19,7 @@ def stdout_console() -> Any:
 
     class PipeAwareConsole(Console):
         def on_broken_pipe(self) -> None:
-            # rich would exit 1 here; the command line decides instead (auditor.cli: quiet, exit code kept).
+            # rich would exit 1 here; the command line decides instead (auditor/cli/options.py: quiet, exit code kept).
             self.quiet = True
             raise BrokenPipeError
 
