@@ -12,6 +12,7 @@ from typing import Any
 
 from auditor.controls import Finding, control_ids, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
+from auditor.model import Model
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, Policy, load_policy
 from auditor.signing import SigningKey
@@ -143,8 +144,8 @@ def scan_and_store(
             _remove_store_files(db_path)  # this scan created the file and committed nothing into it
         raise
     try:
-        # The upgrade ledger, in its own transaction right after the scan committed (auditor/history.py).
-        from auditor.history import record_scan
+        # The upgrade ledger, in its own transaction right after the scan committed (auditor/ledger.py).
+        from auditor.ledger import record_scan
 
         record_scan(con)
         return ScanResult(record.scan_id, record.status, record.stats, len(record.errors), _coverage_gaps(con, record))
@@ -215,8 +216,11 @@ def evaluate_scan(db_path: Path, scan_selector: str, policy_path: Path | None) -
     con = open_db(db_path, read_only=True)
     try:
         scan = resolve_scan(con, scan_selector)
-        findings = evaluate(con, scan.scan_id, policy)
-        names = dict(con.execute("SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall())
+        with Model(con, scan.scan_id, policy) as model:
+            findings = list(evaluate(model).findings())
+            names = dict(
+                model.cursor.execute("SELECT subscription_id, coalesce(display_name, '') FROM subscriptions").fetchall()
+            )
     finally:
         con.close()
     for sid in scan.scope.get("subscriptions") or []:

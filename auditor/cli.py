@@ -720,8 +720,8 @@ def history(
 ) -> None:
     """Upgrade timeline from the upgrade ledger as of a scan, with each event's campaign (docs/history.md)."""
     from auditor.controls import control_ids
-    from auditor.history import history_timeline, print_timeline
     from auditor.policy import load_policy
+    from auditor.timeline import history_timeline, print_timeline
 
     policy = load_policy(policy_path, known_controls=control_ids())
     scan_id, events, rebuilt = history_timeline(

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from auditor.errors import AuditorError
-from auditor.model import register_functions
+from auditor.model.functions import register_functions
 from auditor.paths import output_directory, read_query
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db

@@ -35,7 +35,7 @@ import duckdb
 
 from auditor.controls import load_catalog
 from auditor.errors import AuditorError
-from auditor.model import register_functions
+from auditor.model.functions import register_functions
 from auditor.paths import queries_dir
 from auditor.policy import Policy, Waiver
 from auditor.store import Scan, ScanScope, list_scans, scan_scopes
@@ -417,7 +417,7 @@ def _macro_statements() -> tuple[str, ...]:
 def _deadlines(cursor: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     """period_deadlines (cluster_key, deadline_days): patch_deadline_days as the policy's scopes set it for each
     cluster, matched on the cluster as last seen in the period (tags, subscription, resource group)."""
-    from auditor.model import _cluster_params
+    from auditor.model.params import cluster_params as _cluster_params
 
     cursor.execute(
         "CREATE OR REPLACE TEMP TABLE clusters AS "

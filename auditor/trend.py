@@ -29,6 +29,7 @@ import numpy as np
 
 from auditor.controls import STATUSES, Finding, evaluate, load_catalog
 from auditor.errors import AuditorError, InputError
+from auditor.model import Model
 from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.store import Scan, ScanScope, list_scans, rollback_quietly, scan_scopes
@@ -39,18 +40,24 @@ CACHE_FORMAT = "1"
 # Evaluations kept per scan (other policies, other tool versions); older ones go when a scan is cached.
 KEEP_EVALUATORS = 4
 _PACKAGE = Path(__file__).resolve().parent
-# The code that decides findings (history.py, the upgrade ledger when present, feeds AKS-ORD-01/AKS-RNG-01).
+# The code that decides findings (ledger.py, the upgrade ledger when present, feeds AKS-ORD-01/AKS-RNG-01).
 _CODE = (
-    "controls.py",
-    "model.py",
+    "controls/__init__.py",
+    "controls/catalog.py",
+    "controls/evaluate.py",
+    "controls/finding.py",
+    "controls/remediation.py",
+    "model/__init__.py",
+    "model/functions.py",
+    "model/params.py",
+    "model/windows.py",
     "nodeimage.py",
     "kubelabels.py",  # the label selector semantics behind AKS-PDB-01
     "policy.py",
-    "history.py",
+    "ledger.py",
     "trend.py",
     "catalog/__init__.py",
     "maintenance_windows.py",
-    "window_model.py",
 )
 
 _NOT_EVALUATED = ("kql", "schema", "trend", "period", "frameworks")
@@ -214,13 +221,9 @@ def ensure_evaluated(
     for number, scan in enumerate(missing, start=1):
         if progress:
             progress(f"evaluating scan {scan.scan_id} ({number} of {len(missing)}; kept for next time)")
-        # A connection of its own per scan: the model's temp tables of one scan never meet another's, nor
-        # those of the caller (a report still reads its own scan's model tables afterwards).
-        cursor = con.cursor()
-        try:
-            store_evaluation(cursor, scan.scan_id, policy, evaluate(cursor, scan.scan_id, policy), key)
-        finally:
-            cursor.close()
+        # Each scan's model on a cursor of its own: its tables never meet another scan's, nor the caller's.
+        with Model(con, scan.scan_id, policy) as model:
+            store_evaluation(model.cursor, scan.scan_id, policy, list(evaluate(model).findings()), key)
     return key
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from auditor.controls import control_ids, evaluate
+from auditor.controls import control_ids, evaluate_scan
 from auditor.integrity import file_sha256
 from auditor.policy import load_policy
 from auditor.report.data import findings_sha256
@@ -138,7 +138,7 @@ def verify(
                 "pass that file with --policy",
             )
         )
-        findings = evaluate(con, scan.scan_id, policy)
+        findings = evaluate_scan(con, scan.scan_id, policy)
     finally:
         con.close()
     got = findings_sha256(findings)

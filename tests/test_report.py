@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from auditor.app import write_reports
-from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
+from auditor.controls import control_ids, evaluate_scan, findings_digest, load_catalog
 from auditor.policy import load_policy
 from auditor.report.data import finding_dict, findings_sha256
 from auditor.report.html import PDF_ROWS_PER_CONTROL, untrusted
@@ -309,7 +309,7 @@ def test_untrusted_makes_disguises_visible_and_clips() -> None:
 def test_streamed_findings_digest_equals_the_catalog_digest(reports: dict[str, Any]) -> None:
     con = open_db(reports["db"], read_only=True)
     try:
-        findings = evaluate(con, reports["scan_id"], load_policy(reports["policy"], known_controls=control_ids()))
+        findings = evaluate_scan(con, reports["scan_id"], load_policy(reports["policy"], known_controls=control_ids()))
     finally:
         con.close()
     assert any(f.waiver for f in findings) and any(f.tags for f in findings)
