@@ -20,7 +20,7 @@ import duckdb
 
 from auditor import sql
 from auditor.controls import Control, Finding, control_ids, load_catalog
-from auditor.controls import evaluate as evaluate_controls
+from auditor.controls import evaluate_scan
 from auditor.errors import AuditorError, InputError, StoreError
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, Policy
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from auditor.export import ExportResult
-    from auditor.history import LedgerUpdate
+    from auditor.ledger import LedgerUpdate
     from auditor.maintenance_calendar import MaintenanceCalendar
     from auditor.period import Period
     from auditor.preflight import PreflightResult
@@ -424,7 +424,7 @@ class Store:
         """
         from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
         from auditor.collect.kubernetes import KubernetesClients
-        from auditor.history import update_ledger
+        from auditor.ledger import update_ledger
 
         if self.read_only:
             raise AuditorError(f"{self.path} is open read-only: a scan needs it writable")
@@ -521,7 +521,7 @@ class Store:
     def evaluate(self, scan: Scan, policy: Policy) -> Evaluation:
         """Every control over the scan, waivers applied."""
         con = self._connection()
-        findings = evaluate_controls(con, scan.scan_id, policy)
+        findings = evaluate_scan(con, scan.scan_id, policy)
         names = dict(sql.run(con, "library/subscription_names.sql").rows)
         for sid in scan.scope.get("subscriptions") or []:
             names.setdefault(str(sid).lower(), "")
@@ -622,7 +622,7 @@ class Store:
     def timeline(self, scan: Scan, policy: Policy, *, cluster: str | None = None, rebuild: bool = False) -> Timeline:
         """The upgrade timeline from the ledger as of the scan (one cluster's, by name or ARM id, when given);
         with `rebuild`, the ledger is rebuilt from every stored scan first."""
-        from auditor.history import history_timeline
+        from auditor.timeline import history_timeline
 
         self.close()  # history_timeline opens the store itself
         scan_id, events, rebuilt = history_timeline(
@@ -633,7 +633,7 @@ class Store:
     @_store_errors
     def rebuild_ledger(self) -> LedgerUpdate:
         """Empty the upgrade ledger and fold every scan again."""
-        from auditor.history import rebuild_ledger
+        from auditor.ledger import rebuild_ledger
 
         return rebuild_ledger(self._connection())
 

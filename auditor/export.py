@@ -28,7 +28,7 @@ import duckdb
 from auditor import sql
 from auditor.errors import AuditorError
 from auditor.findings_cache import Progress, ensure_cached
-from auditor.model import register_functions
+from auditor.model.functions import register_functions
 from auditor.paths import output_directory
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db

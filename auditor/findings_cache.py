@@ -24,6 +24,7 @@ import numpy as np
 from auditor import sql
 from auditor.controls import Finding, evaluate
 from auditor.errors import AuditorError
+from auditor.model import Model
 from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.store import Scan, rollback_quietly
@@ -34,18 +35,24 @@ CACHE_FORMAT = "2"
 # Evaluations kept per scan (other policies, other tool versions); older ones go when a scan is cached.
 KEEP_EVALUATORS = 4
 _PACKAGE = Path(__file__).resolve().parent
-# The code that decides findings (history.py, the upgrade ledger when present, feeds AKS-ORD-01/AKS-RNG-01).
+# The code that decides findings (ledger.py, the upgrade ledger when present, feeds AKS-ORD-01/AKS-RNG-01).
 _CODE = (
-    "controls.py",
-    "model.py",
+    "controls/__init__.py",
+    "controls/catalog.py",
+    "controls/evaluate.py",
+    "controls/finding.py",
+    "controls/remediation.py",
+    "model/__init__.py",
+    "model/functions.py",
+    "model/params.py",
+    "model/windows.py",
     "nodeimage.py",
     "kubelabels.py",  # the label selector semantics behind AKS-PDB-01
     "policy.py",
-    "history.py",
+    "ledger.py",
     "findings_cache.py",
     "catalog/__init__.py",
     "maintenance_windows.py",
-    "window_model.py",
 )
 # The query directories evaluation reads (the model, the controls and their metadata, the upgrade ledger); the
 # collection queries, the schema, the framework mappings and the read side's queries cannot change a finding.
@@ -159,11 +166,7 @@ def ensure_cached(
     for number, scan in enumerate(missing, start=1):
         if progress:
             progress(f"evaluating scan {scan.scan_id} ({number} of {len(missing)}; kept for next time)")
-        # A connection of its own per scan: the model's temp tables of one scan never meet another's, nor
-        # those of the caller (a report still reads its own scan's model tables afterwards).
-        cursor = con.cursor()
-        try:
-            store_evaluation(cursor, scan.scan_id, policy, evaluate(cursor, scan.scan_id, policy), key)
-        finally:
-            cursor.close()
+        # Each scan's model on a cursor of its own: its tables never meet another scan's, nor the caller's.
+        with Model(con, scan.scan_id, policy) as model:
+            store_evaluation(model.cursor, scan.scan_id, policy, list(evaluate(model).findings()), key)
     return key

@@ -3,7 +3,7 @@ release per image family, as events in UTC; written as iCalendar (RFC 5545, with
 or JSON. docs/calendar.md describes the semantics and their sources.
 
 Windows are expanded by auditor.maintenance_windows, the expander the window controls read through the model
-(auditor/window_model.py): the calendar and the controls cannot disagree about when a window opens.
+(auditor/model/windows.py): the calendar and the controls cannot disagree about when a window opens.
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def _cadence_events(
 def build_calendar(
     con: duckdb.DuckDBPyConnection, start: datetime, until: datetime, *, environment_tag: str = "environment"
 ) -> MaintenanceCalendar:
-    """The calendar of the scan whose model tables are prepared on `con` (auditor.model.prepare_model)."""
+    """The calendar of the scan whose model tables are on `con` (the cursor of an auditor.model.Model)."""
     if start.tzinfo is None or until.tzinfo is None:
         raise ValueError("start and until must be timezone-aware")
     scan_rows = sql.run(con, "calendar/scan.sql").rows
@@ -332,16 +332,16 @@ def build_calendar(
 
 def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datetime, weeks: int) -> MaintenanceCalendar:
     """Open the database, prepare the model of the chosen scan and build its calendar over `weeks` from `start`."""
-    from auditor.model import prepare_model
+    from auditor.model import Model
     from auditor.store import open_db, resolve_scan
 
     con = open_db(db_path, read_only=True)
     try:
         scan = resolve_scan(con, scan_selector)
-        prepare_model(con, scan.scan_id, policy)
-        return build_calendar(
-            con, start, start + timedelta(weeks=weeks), environment_tag=str(policy.thresholds["ring_tag"])
-        )
+        with Model(con, scan.scan_id, policy) as model:
+            return build_calendar(
+                model.cursor, start, start + timedelta(weeks=weeks), environment_tag=str(policy.thresholds["ring_tag"])
+            )
     finally:
         con.close()
 

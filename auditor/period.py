@@ -37,7 +37,7 @@ from auditor import sql
 from auditor.controls import load_catalog
 from auditor.errors import AuditorError
 from auditor.findings_cache import Progress, ensure_cached
-from auditor.model import register_functions
+from auditor.model.functions import register_functions
 from auditor.policy import Policy, Waiver
 from auditor.store import Scan, ScanScope, list_scans, scan_scopes
 from auditor.trend import Trend, build_trend
@@ -398,7 +398,7 @@ def trend_and_period(
 def _deadlines(cursor: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     """period_deadlines (cluster_key, deadline_days): patch_deadline_days as the policy's scopes set it for each
     cluster, matched on the cluster as last seen in the period (tags, subscription, resource group)."""
-    from auditor.model import _cluster_params
+    from auditor.model.params import cluster_params as _cluster_params
 
     _run(cursor, "05_deadline_clusters.sql")
     _cluster_params(cursor, policy)

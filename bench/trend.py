@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from auditor.emulator.evolve import iter_evolution, month_steps  # noqa: E402
 from auditor.emulator.generator import generate_fleet  # noqa: E402
-from auditor.history import update_ledger  # noqa: E402
+from auditor.ledger import update_ledger  # noqa: E402
 from auditor.store import EvidenceRow, ScanRecord, open_db, write_scan  # noqa: E402
 
 WARMUP_MONTHS = 3

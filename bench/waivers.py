@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from auditor.controls import control_ids, evaluate, load_catalog  # noqa: E402
+from auditor.controls import control_ids, evaluate_scan, load_catalog  # noqa: E402
 from auditor.policy import load_policy  # noqa: E402
 from auditor.policy_check import check_policy  # noqa: E402
 from auditor.report.data import _exceptions  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> None:
     checked = time.perf_counter()
     con = open_db(db)
     try:
-        findings = evaluate(con, scan_id, policy)
+        findings = evaluate_scan(con, scan_id, policy)
     finally:
         con.close()
     evaluated = time.perf_counter()

@@ -18,7 +18,7 @@ from auditor.emulator import EmulatorServer
 from auditor.emulator.generator import generate_fleet
 from auditor.errors import InputError, StoreError
 from auditor.export import ExportResult
-from auditor.history import LedgerUpdate
+from auditor.ledger import LedgerUpdate
 from auditor.maintenance_calendar import MaintenanceCalendar
 from auditor.policy import Policy
 from auditor.preflight import PreflightResult

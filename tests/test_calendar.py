@@ -15,7 +15,7 @@ from icalendar import Calendar
 from auditor.cli import cli
 from auditor.cli.views import calendar_rows
 from auditor.maintenance_calendar import build_calendar, release_line, to_ical, to_json
-from auditor.model import prepare_model
+from auditor.model import Model
 from auditor.policy import default_policy
 from auditor.store import ErrorRow, open_db
 from tests.evidence import SUB, cluster, maintenance_window, pool, store_scan
@@ -84,8 +84,8 @@ def _calendar(scan: tuple[Path, str]) -> Any:
     db, scan_id = scan
     con = open_db(db)
     try:
-        prepare_model(con, scan_id, default_policy())
-        return build_calendar(con, START, START + timedelta(weeks=WEEKS))
+        with Model(con, scan_id, default_policy()) as model:
+            return build_calendar(model.cursor, START, START + timedelta(weeks=WEEKS))
     finally:
         con.close()
 
@@ -145,8 +145,8 @@ def test_uids_are_stable_and_unique(scan: tuple[Path, str]) -> None:
     db, scan_id = scan
     con = open_db(db)
     try:
-        prepare_model(con, scan_id, default_policy())
-        later = build_calendar(con, START + timedelta(days=7), START + timedelta(weeks=WEEKS))
+        with Model(con, scan_id, default_policy()) as model:
+            later = build_calendar(model.cursor, START + timedelta(days=7), START + timedelta(weeks=WEEKS))
     finally:
         con.close()
     later_uids = {e.uid for e in later.events if e.kind == "window"}
@@ -226,17 +226,17 @@ def test_the_window_controls_read_the_same_occurrences(scan: tuple[Path, str]) -
     db, scan_id = scan
     con = open_db(db)
     try:
-        prepare_model(con, scan_id, default_policy())
-        calendar = build_calendar(con, START, START + timedelta(weeks=WEEKS))
-        model = {
-            (row[0], row[1], row[2].replace(tzinfo=UTC))
-            for row in con.execute(
-                "SELECT c.name, o.kind, o.starts_at FROM maintenance_occurrences o JOIN clusters c USING (cluster_id) "
-                "WHERE o.ends_at > ? AND o.starts_at < ?",
-                [START.replace(tzinfo=None), (START + timedelta(weeks=WEEKS)).replace(tzinfo=None)],
-            ).fetchall()
-        }
-        problems = con.execute("SELECT config_key, problem FROM maintenance_window_problems").fetchall()
+        with Model(con, scan_id, default_policy()) as prepared:
+            calendar = build_calendar(prepared.cursor, START, START + timedelta(weeks=WEEKS))
+            model = {
+                (row[0], row[1], row[2].replace(tzinfo=UTC))
+                for row in prepared.cursor.execute(
+                    "SELECT c.name, o.kind, o.starts_at FROM maintenance_occurrences o "
+                    "JOIN clusters c USING (cluster_id) WHERE o.ends_at > ? AND o.starts_at < ?",
+                    [START.replace(tzinfo=None), (START + timedelta(weeks=WEEKS)).replace(tzinfo=None)],
+                ).fetchall()
+            }
+            problems = prepared.cursor.execute("SELECT config_key, problem FROM maintenance_window_problems").fetchall()
     finally:
         con.close()
     shown = {(e.cluster, e.window_kind, e.starts) for e in calendar.events if e.kind == "window"}

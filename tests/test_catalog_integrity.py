@@ -15,12 +15,14 @@ from auditor.controls import (
     RESULT_COLUMNS,
     SEVERITIES,
     Control,
-    _load_control,
     evaluate,
+    evaluate_scan,
     load_catalog,
     load_frameworks,
 )
+from auditor.controls.catalog import _load_control
 from auditor.errors import AuditorError
+from auditor.model import Model
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, default_policy
 from auditor.store import open_db
@@ -128,10 +130,10 @@ def test_every_control_runs_against_an_empty_model(tmp_path: Path) -> None:
     scan_id = store_scan(db, [])
     con = open_db(db)
     try:
-        for control in CATALOG:
-            assert evaluate(con, scan_id, default_policy(), controls=(control,)) == []
-            con.execute(control.sql)
-            assert [d[0] for d in con.description or []] == RESULT_COLUMNS, control.id
+        with Model(con, scan_id, default_policy()) as model:
+            for control in CATALOG:
+                assert list(evaluate(model, controls=(control,)).findings()) == []
+                assert model.cursor.sql(control.sql).columns == RESULT_COLUMNS, control.id
     finally:
         con.close()
 
@@ -284,7 +286,7 @@ def test_a_control_that_gives_no_message_is_never_a_silent_pass(tmp_path: Path) 
     )
     con = open_db(tmp_path / "a.duckdb")
     try:
-        (finding,) = evaluate(con, scan_id, default_policy(), controls=(sloppy,))
+        (finding,) = evaluate_scan(con, scan_id, default_policy(), controls=(sloppy,))
     finally:
         con.close()
     assert finding.status == "unknown"

@@ -9,7 +9,7 @@ from typing import Any
 from auditor.collect import AzureClients, ScanOptions, run_scan
 from auditor.collect.clients import StaticTokenCredential
 from auditor.collect.limiter import Limiter, LimiterSettings
-from auditor.controls import evaluate
+from auditor.controls import evaluate_scan
 from auditor.emulator.server import EmulatorServer
 from auditor.policy import default_policy
 from auditor.store import ScanRecord, open_db, write_scan
@@ -101,7 +101,7 @@ def test_cluster_deleted_mid_scan_is_a_404_row_and_its_window_controls_unknown(t
     con = open_db(db, create=True)
     try:
         write_scan(con, record)
-        findings = evaluate(con, record.scan_id, default_policy())
+        findings = evaluate_scan(con, record.scan_id, default_policy())
     finally:
         con.close()
     window = [f for f in findings if f.control_id == "AKS-WIN-01" and f.resource_id == doomed]

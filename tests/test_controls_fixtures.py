@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from auditor.catalog import find_minor
-from auditor.controls import Finding, control_ids, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate_scan, load_catalog
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, open_db
 from tests.evidence import (
@@ -1481,7 +1481,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
         )
         con = open_db(db)
         try:
-            for f in evaluate(con, scan_id, default_policy()):
+            for f in evaluate_scan(con, scan_id, default_policy()):
                 found[(f.control_id, f.cluster, f.node_pool)] = f
         finally:
             con.close()
@@ -1531,7 +1531,7 @@ def test_remediation_quotes_untrusted_names(tmp_path: Path) -> None:
     scan_id = store_scan(tmp_path / "a.duckdb", [body])
     con = open_db(tmp_path / "a.duckdb")
     try:
-        finding = next(f for f in evaluate(con, scan_id, default_policy()) if f.control_id == "AKS-CHN-01")
+        finding = next(f for f in evaluate_scan(con, scan_id, default_policy()) if f.control_id == "AKS-CHN-01")
     finally:
         con.close()
     assert finding.remediation == "az aks update -g rg1 -n 'evil; rm -rf ~' --auto-upgrade-channel stable"
@@ -1563,7 +1563,7 @@ def _ord01(db: Path, scan_id: str, policy_text: str = "") -> Finding:
     con = open_db(db)
     try:
         control = tuple(c for c in load_catalog() if c.id == "AKS-ORD-01")
-        (finding,) = evaluate(con, scan_id, policy, controls=control)
+        (finding,) = evaluate_scan(con, scan_id, policy, controls=control)
     finally:
         con.close()
     return finding

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from auditor.controls import Finding, control_ids, evaluate
+from auditor.controls import Finding, control_ids, evaluate_scan
 from auditor.emulator.fleet_resources import GateOutcome, MemberUpdate, stage_config
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, open_db
@@ -280,7 +280,7 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, s
             ("default", default_policy()),
             ("strict", load_policy(strict, known_controls=control_ids())),
         ):
-            for f in evaluate(con, scan_id, policy):
+            for f in evaluate_scan(con, scan_id, policy):
                 if f.control_id.startswith("AKS-FLT"):
                     found[(policy_name, f.control_id, f.cluster)] = f
     finally:
@@ -323,7 +323,7 @@ def test_unknown_when_the_fleet_query_failed(tmp_path: Path) -> None:
     con = open_db(tmp_path / "x.duckdb")
     try:
         results = {
-            f.control_id: f for f in evaluate(con, scan_id, default_policy()) if f.control_id.startswith("AKS-FLT")
+            f.control_id: f for f in evaluate_scan(con, scan_id, default_policy()) if f.control_id.startswith("AKS-FLT")
         }
     finally:
         con.close()
@@ -340,7 +340,7 @@ def test_findings_are_the_same_every_run(tmp_path: Path) -> None:
     for _ in range(2):
         con = open_db(tmp_path / "d.duckdb")
         try:
-            found = evaluate(con, scan_id, default_policy())
+            found = evaluate_scan(con, scan_id, default_policy())
             outputs.append(sorted((f.as_dict() for f in found), key=lambda f: (f["control_id"], f["resource_id"])))
         finally:
             con.close()
@@ -379,7 +379,7 @@ def test_rng01_judges_ring_order_from_update_runs(tmp_path: Path, hours: float, 
     try:
         finding = next(
             f
-            for f in evaluate(con, scan_id, default_policy())
+            for f in evaluate_scan(con, scan_id, default_policy())
             if f.control_id == "AKS-RNG-01" and f.cluster == "rng-prd"
         )
     finally:
@@ -392,7 +392,8 @@ def test_rng01_judges_ring_order_from_update_runs(tmp_path: Path, hours: float, 
 def test_update_runs_and_approvals_feed_the_ledger(tmp_path: Path) -> None:
     """`auditor history` shows Fleet-run upgrades with their real times and who approved the production gate; the
     ledger keeps them, and AKS-ORD-01 sees them as campaign evidence."""
-    from auditor.history import history_timeline, update_ledger
+    from auditor.ledger import update_ledger
+    from auditor.timeline import history_timeline
 
     db = tmp_path / "h.duckdb"
     scan_id = _rings_scan(db, 6)
@@ -405,7 +406,7 @@ def test_update_runs_and_approvals_feed_the_ledger(tmp_path: Path) -> None:
         ).fetchall()
         ord_finding = next(
             f
-            for f in evaluate(con, scan_id, default_policy())
+            for f in evaluate_scan(con, scan_id, default_policy())
             if f.control_id == "AKS-ORD-01" and f.cluster == "rng-prd"
         )
     finally:
@@ -445,7 +446,7 @@ def test_a_member_set_up_as_fleet_manager_recommends_passes_the_channel_controls
     scan_id = store_scan(db, [*clusters, windowless], extra_evidence=evidence, maintenance=maintenance)
     con = open_db(db)
     try:
-        results = {(f.control_id, f.cluster): f for f in evaluate(con, scan_id, default_policy())}
+        results = {(f.control_id, f.cluster): f for f in evaluate_scan(con, scan_id, default_policy())}
     finally:
         con.close()
     managed = "flt02-fleet-managed"
@@ -548,7 +549,7 @@ def test_malformed_fleet_evidence_is_unknown_never_a_crash(
     scan_id = store_scan(db, clusters, extra_evidence=evidence)
     con = open_db(db)
     try:
-        results = {(f.control_id, f.cluster): f for f in evaluate(con, scan_id, default_policy())}
+        results = {(f.control_id, f.cluster): f for f in evaluate_scan(con, scan_id, default_policy())}
     finally:
         con.close()
     assert all(f.message for f in results.values())

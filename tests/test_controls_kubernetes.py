@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from auditor.controls import Finding, evaluate
+from auditor.controls import Finding, evaluate_scan
 from auditor.policy import default_policy
 from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan
 from tests.evidence import AS_OF, SUB, cluster, pool
@@ -482,7 +482,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
         scan_id = store_kubernetes_scan(db, members, requested=requested, scan_id=f"scan-{requested}")
         con = open_db(db)
         try:
-            for f in evaluate(con, scan_id, default_policy()):
+            for f in evaluate_scan(con, scan_id, default_policy()):
                 found[(f.control_id, f.cluster, f.node_pool)] = f
         finally:
             con.close()

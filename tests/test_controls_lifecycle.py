@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from auditor.catalog import load_os_support
-from auditor.controls import Finding, control_ids, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate_scan, load_catalog
 from auditor.errors import PolicyError
-from auditor.history import rebuild_ledger, update_ledger
+from auditor.ledger import rebuild_ledger, update_ledger
 from auditor.policy import load_policy
 from auditor.store import ErrorRow, open_db
 from tests.evidence import AS_OF, legacy_default, maintenance_window, pool
@@ -495,7 +495,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, st
         )
         con = open_db(db)
         try:
-            for f in evaluate(con, scan_id, load_policy(None, known_controls=control_ids())):
+            for f in evaluate_scan(con, scan_id, load_policy(None, known_controls=control_ids())):
                 found[(f.control_id, f.cluster, f.node_pool)] = f
         finally:
             con.close()
@@ -597,7 +597,9 @@ def test_a_policy_scope_tailors_the_pace_and_the_horizons(tmp_path: Path) -> Non
     scan_id = store_history_scan(db, [body])
     con = open_db(db)
     try:
-        findings = {f.control_id: f for f in evaluate(con, scan_id, load_policy(path, known_controls=control_ids()))}
+        findings = {
+            f.control_id: f for f in evaluate_scan(con, scan_id, load_policy(path, known_controls=control_ids()))
+        }
     finally:
         con.close()
     assert findings["AKS-UPG-01"].status == "fail" and "below the 50%" in findings["AKS-UPG-01"].message
@@ -655,7 +657,7 @@ def test_an_older_scan_evaluates_the_same_after_later_scans(tmp_path: Path) -> N
         try:
             finding = next(
                 f
-                for f in evaluate(con, scan_id, load_policy(None, known_controls=control_ids()))
+                for f in evaluate_scan(con, scan_id, load_policy(None, known_controls=control_ids()))
                 if f.control_id == "AKS-OVR-01"
             )
         finally:

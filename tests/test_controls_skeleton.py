@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.controls import Finding, evaluate
+from auditor.controls import Finding, evaluate_scan
 from auditor.policy import default_policy
 from auditor.store import ErrorRow, open_db
 from tests.evidence import cluster, pool, store_scan
@@ -15,7 +15,7 @@ from tests.evidence import cluster, pool, store_scan
 def _evaluate(db: Path, scan_id: str) -> dict[tuple[str, str, str | None], Finding]:
     con = open_db(db)
     try:
-        findings = evaluate(con, scan_id, default_policy())
+        findings = evaluate_scan(con, scan_id, default_policy())
     finally:
         con.close()
     return {(f.control_id, f.cluster, f.node_pool): f for f in findings}

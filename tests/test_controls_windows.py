@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from auditor.controls import Finding, control_ids, evaluate, load_catalog
+from auditor.controls import Finding, control_ids, evaluate_scan, load_catalog
 from auditor.policy import Policy, default_policy, load_policy
 from auditor.store import ErrorRow, open_db
 from tests.evidence import SUB, cluster, maintenance_window, pool, store_scan
@@ -389,7 +389,7 @@ def _evaluate(tmp_path: Path, case: Case) -> list[Finding]:
         policy = load_policy(policy_file, known_controls=control_ids())
     con = open_db(db)
     try:
-        return evaluate(con, scan_id, policy, controls=tuple(c for c in load_catalog() if c.id in CASES))
+        return evaluate_scan(con, scan_id, policy, controls=tuple(c for c in load_catalog() if c.id in CASES))
     finally:
         con.close()
 

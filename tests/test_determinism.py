@@ -21,7 +21,7 @@ from auditor.controls import load_catalog
 _WORKER = r"""
 import json, sys
 from pathlib import Path
-from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
+from auditor.controls import control_ids, evaluate_scan, findings_digest, load_catalog
 from auditor.policy import load_policy
 from auditor.report.tabular import findings_json
 from auditor.store import list_scans, open_db
@@ -31,7 +31,7 @@ con.execute(f"SET threads = {int(sys.argv[2])}")
 policy = load_policy(None, known_controls=control_ids())
 out = {}
 for scan in list_scans(con):
-    findings = evaluate(con, scan.scan_id, policy)
+    findings = evaluate_scan(con, scan.scan_id, policy)
     per_control = {c.id: findings_digest([f for f in findings if f.control_id == c.id]) for c in load_catalog()}
     per_control["*"] = findings_digest(findings)
     # What `findings --format json` prints must be byte-stable too, not only the sorted digest.

@@ -15,7 +15,7 @@ from azure.mgmt.containerservicefleet import ContainerServiceFleetMgmtClient
 from auditor.collect import AzureClients, ScanOptions, run_scan
 from auditor.collect.clients import StaticTokenCredential
 from auditor.collect.limiter import Limiter, LimiterSettings
-from auditor.controls import evaluate
+from auditor.controls import evaluate_scan
 from auditor.emulator.fleet import Fleet, FleetError
 from auditor.emulator.server import EmulatorServer
 from auditor.policy import default_policy
@@ -93,7 +93,7 @@ def test_scan_collects_fleet_evidence_with_two_queries_and_one_call_per_fleet(
             "SELECT payload->'$.value' FROM evidence WHERE kind = 'fleet_gates' AND scope LIKE '%/platform'"
         ).fetchone()[0]
         run_row = con.execute("SELECT payload FROM evidence WHERE kind = 'fleet_update_run'").fetchone()[0]
-        findings = {(f.control_id, f.cluster): f for f in evaluate(con, scan_id, default_policy())}
+        findings = {(f.control_id, f.cluster): f for f in evaluate_scan(con, scan_id, default_policy())}
     finally:
         con.close()
     assert kinds["fleet"] == 2
@@ -157,7 +157,7 @@ def test_a_failing_gates_list_is_a_collection_error(tmp_path: Path) -> None:
     try:
         errors = con.execute("SELECT call, status FROM collection_errors WHERE scan_id = ?", [scan_id]).fetchall()
         status = con.execute("SELECT status FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]
-        findings = {(f.control_id, f.cluster): f for f in evaluate(con, scan_id, default_policy())}
+        findings = {(f.control_id, f.cluster): f for f in evaluate_scan(con, scan_id, default_policy())}
         approvers = con.execute("SELECT approved_by, gate_source FROM fleet_run_gates").fetchall()
     finally:
         con.close()

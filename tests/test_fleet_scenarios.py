@@ -13,7 +13,7 @@ import pytest
 
 from auditor.collect import AzureClients, ScanOptions, run_scan
 from auditor.collect.clients import StaticTokenCredential
-from auditor.controls import Finding, evaluate
+from auditor.controls import Finding, evaluate_scan
 from auditor.emulator.evolve import evolve_fleet
 from auditor.emulator.fleet import Fleet
 from auditor.emulator.generator import generate_fleet
@@ -122,7 +122,7 @@ def test_the_controls_find_the_generated_situations(fleet: dict[str, Any], tmp_p
     scan_id = _scan(fleet, tmp_path / "g.duckdb")
     con = open_db(tmp_path / "g.duckdb")
     try:
-        findings: list[Finding] = evaluate(con, scan_id, default_policy())
+        findings: list[Finding] = evaluate_scan(con, scan_id, default_policy())
     finally:
         con.close()
     by_fleet = {f.cluster: f for f in findings if f.control_id == "AKS-FLT-01"}

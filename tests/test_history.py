@@ -1,4 +1,4 @@
-"""The upgrade ledger (auditor/history.py): folding scans, de-duplication, pool index mapping, scan diffs,
+"""The upgrade ledger (auditor/ledger.py): folding scans, de-duplication, pool index mapping, scan diffs,
 idempotent rebuilds, evaluation that does not depend on the ledger having caught up, and the campaign rule.
 
 The first half holds builders of wire-shaped history rows (Resource Graph `resourcechanges` rows as documented
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from auditor import history
-from auditor.controls import Finding, control_ids, evaluate, load_catalog
+import auditor.ledger as upgrade_ledger
+from auditor.controls import Finding, control_ids, evaluate_scan, load_catalog
 from auditor.errors import PolicyError
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan
@@ -299,7 +299,7 @@ def findings_of(db: Path, scan_id: str, control_id: str, policy: Any = None) -> 
     con = open_db(db)
     try:
         controls = tuple(c for c in load_catalog() if c.id == control_id)
-        return {f.cluster: f for f in evaluate(con, scan_id, policy or default_policy(), controls=controls)}
+        return {f.cluster: f for f in evaluate_scan(con, scan_id, policy or default_policy(), controls=controls)}
     finally:
         con.close()
 
@@ -319,10 +319,10 @@ def ledger(db: Path) -> list[tuple[Any, ...]]:
     return [tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v for v in row) for row in rows]
 
 
-def update(db: Path) -> history.LedgerUpdate:
+def update(db: Path) -> upgrade_ledger.LedgerUpdate:
     con = open_db(db)
     try:
-        return history.update_ledger(con)
+        return upgrade_ledger.update_ledger(con)
     finally:
         con.close()
 
@@ -390,9 +390,9 @@ def test_rebuild_is_idempotent_and_equals_the_incremental_ledger(tmp_path: Path)
     incremental = ledger(db)
     con = open_db(db)
     try:
-        first = history.rebuild_ledger(con)
+        first = upgrade_ledger.rebuild_ledger(con)
         once = ledger(db)
-        second = history.rebuild_ledger(con)
+        second = upgrade_ledger.rebuild_ledger(con)
     finally:
         con.close()
     assert ledger(db) == once == incremental
@@ -655,7 +655,7 @@ def test_a_failed_ledger_update_is_a_warning_not_a_lost_scan(
     con = open_db(db)
     try:
         con.execute("DROP TABLE upgrade_ledger_scans")
-        assert history.record_scan(con) is None
+        assert upgrade_ledger.record_scan(con) is None
         assert con.execute("SELECT count(*) FROM scans").fetchone() == (1,)
     finally:
         con.close()
@@ -669,7 +669,7 @@ def test_read_only_evaluation_folds_missing_scans_without_writing(tmp_path: Path
     con = open_db(db, read_only=True)
     try:
         control = tuple(c for c in load_catalog() if c.id == "AKS-ORD-01")
-        (finding,) = evaluate(con, scan_id, default_policy(), controls=control)
+        (finding,) = evaluate_scan(con, scan_id, default_policy(), controls=control)
         assert con.execute("SELECT count(*) FROM upgrade_events").fetchone() == (0,)
     finally:
         con.close()

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.controls import Finding, evaluate, load_catalog
+from auditor.controls import Finding, evaluate_scan, load_catalog
 from auditor.emulator.server import EmulatorServer
 from auditor.policy import default_policy
 from auditor.store import open_db
@@ -66,7 +66,7 @@ def ord01(db: Path, scan_id: str) -> dict[str, Finding]:
     con = open_db(db, read_only=True)
     try:
         control = tuple(c for c in load_catalog() if c.id == "AKS-ORD-01")
-        return {f.cluster: f for f in evaluate(con, scan_id, default_policy(), controls=control)}
+        return {f.cluster: f for f in evaluate_scan(con, scan_id, default_policy(), controls=control)}
     finally:
         con.close()
 

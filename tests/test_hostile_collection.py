@@ -18,7 +18,7 @@ from auditor.collect import AzureClients, ScanOptions, run_scan
 from auditor.collect.clients import StaticTokenCredential
 from auditor.collect.limiter import Limiter, LimiterSettings
 from auditor.emulator.server import EmulatorServer
-from auditor.history import record_scan
+from auditor.ledger import record_scan
 from auditor.store import ScanRecord, open_db, write_scan
 from tests.emulated import SUB2, arm_cluster, small_fleet
 from tests.evidence import SUB, cluster

@@ -28,7 +28,7 @@ from auditor.collect.kubernetes import (
     without_userinfo,
 )
 from auditor.collect.limiter import Limiter, LimiterSettings
-from auditor.controls import evaluate
+from auditor.controls import evaluate_scan
 from auditor.emulator.kubernetes import node_name
 from auditor.emulator.server import EmulatorServer
 from auditor.errors import CollectionError
@@ -165,7 +165,7 @@ def scanned(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) 
             ).fetchall()
         }
         stats = json.loads(con.execute("SELECT stats FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0])
-        findings = {(f.control_id, f.cluster, f.node_pool): f for f in evaluate(con, scan_id, default_policy())}
+        findings = {(f.control_id, f.cluster, f.node_pool): f for f in evaluate_scan(con, scan_id, default_policy())}
         dump = "\n".join(
             str(row)
             for table in ("evidence", "collection_errors", "scans")

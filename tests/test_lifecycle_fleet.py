@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from auditor.controls import evaluate
+from auditor.controls import evaluate_scan
 from auditor.emulator.evolve import evolve_fleet
 from auditor.emulator.generator import generate_fleet
 from auditor.policy import default_policy
@@ -99,7 +99,7 @@ def test_the_new_controls_find_passes_and_failures_in_a_generated_fleet(fleet: d
     con = open_db(tmp_path / "g.duckdb", create=True)
     try:
         write_scan(con, record)
-        findings = evaluate(con, "generated", default_policy())
+        findings = evaluate_scan(con, "generated", default_policy())
     finally:
         con.close()
     seen: dict[str, Counter[str]] = {}

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.controls import Finding, evaluate, load_catalog
+from auditor.controls import Finding, evaluate_scan, load_catalog
 from auditor.emulator.server import EmulatorServer
 from auditor.policy import default_policy
 from auditor.store import open_db
@@ -146,7 +146,7 @@ def _unservable() -> list[dict[str, Any]]:
 def _findings(db: Path, scan_id: str) -> list[Finding]:
     con = open_db(db, read_only=True)
     try:
-        return evaluate(con, scan_id, default_policy())
+        return evaluate_scan(con, scan_id, default_policy())
     finally:
         con.close()
 

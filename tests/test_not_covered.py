@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.controls import Finding, evaluate
+from auditor.controls import Finding, evaluate_scan
 from auditor.policy import default_policy
 from auditor.store import open_db
 from tests.evidence import cluster, store_scan
@@ -35,7 +35,7 @@ def _findings(db: Path) -> list[Finding]:
     con = open_db(db, read_only=True)
     try:
         scan_id = con.execute("SELECT scan_id FROM scans").fetchone()[0]
-        return evaluate(con, scan_id, default_policy())
+        return evaluate_scan(con, scan_id, default_policy())
     finally:
         con.close()
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.controls import Finding, control_ids, evaluate
+from auditor.controls import Finding, control_ids, evaluate_scan
 from auditor.errors import PolicyError
 from auditor.policy import THRESHOLDS, Policy, default_policy, load_policy
 from auditor.policy_check import check_policy
@@ -201,7 +201,7 @@ STALE = "AKSUbuntu-2204gen2containerd-202610.20.0"  # 35 days old on 2026-11-24
 def _findings(db: Path, scan_id: str, policy: Policy) -> dict[tuple[str, str, str | None], Finding]:
     con = open_db(db)
     try:
-        return {(f.control_id, f.cluster, f.node_pool): f for f in evaluate(con, scan_id, policy)}
+        return {(f.control_id, f.cluster, f.node_pool): f for f in evaluate_scan(con, scan_id, policy)}
     finally:
         con.close()
 
@@ -324,7 +324,7 @@ def test_later_scope_wins_and_all_names_are_kept(fleet: tuple[Path, str], tmp_pa
     db, scan_id = fleet
     con = open_db(db)
     try:
-        evaluate(con, scan_id, load_policy(path, known_controls=control_ids()))
+        evaluate_scan(con, scan_id, load_policy(path, known_controls=control_ids()))
         rows = dict(
             con.execute(
                 "SELECT c.name, p.scope_name || ':' || p.image_max_age_days FROM cluster_params p "

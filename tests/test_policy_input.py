@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.controls import control_ids, evaluate
+from auditor.controls import control_ids, evaluate_scan
 from auditor.errors import PolicyError
 from auditor.policy import FLEET_WIDE_WAIVER_MAX_DAYS, Waiver, load_policy
 from auditor.policy_check import check_policy
@@ -151,7 +151,7 @@ def test_20000_waivers_are_matched_without_trying_each_one(many: tuple[Path, Pat
     monkeypatch.setattr(Waiver, "matches", counting)
     con = open_db(db)
     try:
-        findings = evaluate(con, scan_id, policy)
+        findings = evaluate_scan(con, scan_id, policy)
     finally:
         con.close()
     failing = [f for f in findings if f.status in ("fail", "waived")]

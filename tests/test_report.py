@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from pypdf import PdfReader
 
-from auditor.controls import control_ids, evaluate, findings_digest, load_catalog
+from auditor.controls import control_ids, evaluate_scan, findings_digest, load_catalog
 from auditor.integrity import findings_digest as streamed_digest
 from auditor.policy import load_policy
 from auditor.report.data import canonical_records, finding_dict
@@ -310,7 +310,7 @@ def test_untrusted_makes_disguises_visible_and_clips() -> None:
 def test_streamed_findings_digest_equals_the_catalog_digest(reports: dict[str, Any]) -> None:
     con = open_db(reports["db"], read_only=True)
     try:
-        findings = evaluate(con, reports["scan_id"], load_policy(reports["policy"], known_controls=control_ids()))
+        findings = evaluate_scan(con, reports["scan_id"], load_policy(reports["policy"], known_controls=control_ids()))
     finally:
         con.close()
     assert any(f.waiver for f in findings) and any(f.tags for f in findings)

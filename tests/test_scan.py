@@ -12,7 +12,7 @@ import pytest
 from auditor.collect import AzureClients, ScanOptions, run_scan
 from auditor.collect.clients import StaticTokenCredential
 from auditor.collect.limiter import Limiter, LimiterSettings
-from auditor.controls import evaluate
+from auditor.controls import evaluate_scan
 from auditor.emulator.server import EmulatorServer
 from auditor.errors import CollectionError
 from auditor.policy import default_policy
@@ -102,7 +102,7 @@ def test_failed_region_versions_make_ver01_unknown_and_scan_partial(tmp_path: Pa
         errors = con.execute(
             "SELECT call, scope, status FROM collection_errors WHERE scan_id = ?", [scan_id]
         ).fetchall()
-        findings = evaluate(con, scan_id, default_policy())
+        findings = evaluate_scan(con, scan_id, default_policy())
     finally:
         con.close()
     assert status == "partial"

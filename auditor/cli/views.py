@@ -14,7 +14,7 @@ from rich.table import Table
 from auditor.api import GAPS_SHOWN, CatalogListing, ScanOutcome
 from auditor.cli.terminal import cluster_labels, stdout_console
 from auditor.controls import Finding, load_catalog
-from auditor.history import describe_change, describe_target, describe_time, json_ready
+from auditor.timeline import describe_change, describe_target, describe_time, json_ready
 from auditor.maintenance_calendar import MaintenanceCalendar
 from auditor.policy import Policy
 from auditor.preflight import PreflightResult

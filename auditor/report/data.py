@@ -12,7 +12,6 @@ import duckdb
 
 from auditor import sql
 from auditor.controls import STATUSES, Control, Finding, evaluate, load_catalog
-from auditor.history import describe_change, describe_target, describe_time, timeline
 from auditor.integrity import NamedDigest, findings_digest, sha256_hex
 from auditor.maintenance_calendar import (
     REPORT_CHART_DAYS,
@@ -22,6 +21,7 @@ from auditor.maintenance_calendar import (
     upcoming,
     weekly_load,
 )
+from auditor.model import Model
 from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.report.drift import Drift, build_drift
@@ -29,6 +29,7 @@ from auditor.report.fleet import fleet_overview
 from auditor.report.kubernetes import blocking_pdbs
 from auditor.safetext import redact
 from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
+from auditor.timeline import describe_change, describe_target, describe_time, timeline
 from auditor.version import __version__
 from auditor.vocabulary import Severity, score
 
@@ -234,7 +235,13 @@ def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
 def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Policy) -> ReportData:
     """Evaluate the scan and gather what the reports show."""
     scan = resolve_scan(con, scan_selector)
-    findings = evaluate(con, scan.scan_id, policy)
+    with Model(con, scan.scan_id, policy) as model:
+        return _build_report(model, scan, policy)
+
+
+def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
+    con = model.cursor
+    findings = list(evaluate(model).findings())
     findings.sort(key=_sort_key)
     catalog = load_catalog()
     sections = _sections(catalog, findings)
@@ -259,7 +266,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
     evidence_kinds = dict(sql.run(con, "report/evidence_kinds.sql", scan_id=scan.scan_id).rows)
     totals = Counter(f.status for f in findings)
     queries, catalog_sha256 = query_files(catalog)
-    timelines = upgrade_timelines(con, findings)
+    timelines = upgrade_timelines(model, findings)
     fleets = fleet_overview(con, findings)
     blocking = blocking_pdbs(con, findings)
     coverage = scan_coverage(con, scan.scan_id)
@@ -338,17 +345,17 @@ def scan_coverage(con: duckdb.DuckDBPyConnection, scan_id: str) -> list[dict[str
 TIMELINE_EVENTS = 40  # per cluster, the latest; `auditor history --cluster NAME` prints them all
 
 
-def upgrade_timelines(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[dict[str, Any]]:
+def upgrade_timelines(model: Model, findings: list[Finding]) -> list[dict[str, Any]]:
     """For each cluster that fails AKS-ORD-01: the finding and the cluster's upgrade events, oldest first.
 
-    Reads the history tables the evaluation of this scan built (auditor.history), so call it right after it.
+    Reads the ledger as of the model's scan (auditor.timeline).
     """
 
     failing = [f for f in findings if f.control_id == "AKS-ORD-01" and f.status == "fail"]
     if not failing:
         return []
     by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for event in timeline(con, cluster_ids=[f.resource_id for f in failing]):
+    for event in timeline(model, cluster_ids=[f.resource_id for f in failing]):
         by_cluster[event["cluster_id"]].append(event)
     out = []
     for finding in failing:

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from auditor import sql
-from auditor.controls import control_ids, evaluate, load_catalog
+from auditor.controls import control_ids, evaluate_scan, load_catalog
 from auditor.integrity import file_sha256, findings_digest
 from auditor.policy import load_policy
 from auditor.report.data import canonical_records, query_files
@@ -139,7 +139,7 @@ def verify(
                 "pass that file with --policy",
             )
         )
-        findings = evaluate(con, scan.scan_id, policy)
+        findings = evaluate_scan(con, scan.scan_id, policy)
     finally:
         con.close()
     got = findings_digest(canonical_records(findings))

@@ -1,7 +1,7 @@
 -- AKS-WIN-04: windows are staggered across a subscription. Microsoft advises against giving many clusters of one
 -- subscription the same maintenance window (ARM throttling fails their upgrades; one bad release hits them all).
 -- For each kind of window (auto-upgrade, node-os) the peak number of the subscription's clusters whose windows are
--- open at the same instant over the model's horizon (maintenance_occurrences, auditor/window_model.py) must not
+-- open at the same instant over the model's horizon (maintenance_occurrences, auditor/model/windows.py) must not
 -- exceed [window_overlap_max_clusters] (the strictest value among the subscription's clusters). One finding per
 -- subscription (resource_id '/subscriptions/<id>').
 WITH subs AS (

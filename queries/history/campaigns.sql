@@ -1,4 +1,4 @@
--- Upgrade campaigns, from the ledger as of the evaluated scan (history_events, built by auditor/history.py).
+-- Upgrade campaigns, from the ledger as of the evaluated scan (history_events, built by auditor/ledger.py).
 -- Read by AKS-ORD-01, `auditor history` and the report. docs/history.md explains the rule; in short:
 --   * a step is one participant (the control plane or a pool) reaching one version, with the interval in which it
 --     did: an exact time from a resource change, or the window between two scans for a scan diff;

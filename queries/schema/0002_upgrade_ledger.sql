@@ -1,6 +1,6 @@
 -- Schema version 2: the upgrade ledger (docs/history.md). Upgrade events seen in any scan accumulate here and
 -- outlive Azure's retention. Everything in these tables is derived from the `evidence` of committed scans by
--- auditor/history.py (queries/history/fold_*.sql); rebuilding them from the evidence gives the same rows.
+-- auditor/ledger.py (queries/history/fold_*.sql); rebuilding them from the evidence gives the same rows.
 
 -- One upgrade event: a control plane or a node pool that moved (or started, or failed to move) from one version to
 -- another, from one of three sources. `event_key` is the natural key: the same change seen by three scans is one

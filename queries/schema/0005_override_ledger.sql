@@ -2,7 +2,7 @@
 -- AKS-OVR-01). An override (properties.upgradeSettings.overrideSettings with forceUpgrade true) lets an upgrade skip
 -- AKS's safety checks; it is set for a few days and then removed, so a monthly scan can miss it. Every sighting is
 -- kept here: each scan that saw one armed, and every Resource Graph change to the override settings (kept by Azure
--- for 14 days only). Derived from the `evidence` of committed scans by auditor/history.py
+-- for 14 days only). Derived from the `evidence` of committed scans by auditor/ledger.py
 -- (queries/history/fold_overrides.sql), like the rest of the ledger: rebuilding it gives the same rows.
 CREATE TABLE upgrade_overrides (
     override_key       VARCHAR PRIMARY KEY,   -- md5 of the identifying fields (a scan sighting: scan and cluster;

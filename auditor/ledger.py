@@ -1,4 +1,5 @@
-"""The upgrade ledger: upgrade events from every scan, de-duplicated, kept beyond Azure's retention.
+"""The upgrade ledger: upgrade events from every scan, de-duplicated, kept beyond Azure's retention (the write
+path, and the ledger "as of" a scan that the model reads).
 
 Sources (docs/history.md): Resource Graph `resourcechanges` rows, `containerserviceeventresources` scheduled
 events, the differences between consecutive scans of a cluster, and Fleet Manager update runs and gate
@@ -9,7 +10,7 @@ into which tables, in which transaction.
   transaction of its own (`scan_and_store` calls it right after `write_scan` commits). A scan that arrives
   older than one already folded rebuilds the whole ledger instead: the ledger never depends on arrival order.
 - `rebuild_ledger(con)` empties the ledger and folds every scan again: the same rows, so it is idempotent.
-- `prepare_history(con, scan_id, thresholds)` gives an evaluation the ledger "as of" a scan (every event and
+- `as_of(cursor, scan_id, window_hours)` gives a model the ledger "as of" a scan (every event and
   upgrade override first seen in that scan or an earlier one) as temp tables, folding on the fly any scan the
   ledger lacks (without writing), then builds the campaigns (queries/history/campaigns.sql). Findings therefore
   never depend on whether the ledger has caught up, and an older scan evaluates the same way after later scans
@@ -23,51 +24,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from auditor.errors import AuditorError, InputError
-from auditor.paths import queries_dir
-from auditor.policy import Policy
+from auditor import sql
+from auditor.errors import AuditorError
 from auditor.store import rollback_quietly
 
 EVENTS = "upgrade_events"
 SNAPSHOTS = "upgrade_snapshots"
 OVERRIDES = "upgrade_overrides"  # upgrade overrides seen (AKS-OVR-01), queries/history/fold_overrides.sql
 LEDGER_SCANS = "upgrade_ledger_scans"
-# Built-in defaults for clusters that are not in the evaluated scan (the policy's top-level thresholds win).
-_DEFAULT_WINDOW_HOURS = 72
-
-
-def _statements(text: str) -> list[str]:
-    """Statements of a SQL file: whole-line comments dropped, split on ';' outside string literals."""
-    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    statements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in body:
-        if char == "'":
-            quoted = not quoted
-        if char == ";" and not quoted:
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    statements.append("".join(current))
-    return [s.strip() for s in statements if s.strip()]
 
 
 @cache
-def _fold_statements() -> tuple[str, ...]:
+def _fold_statements() -> tuple[sql.Statement, ...]:
     folds = ("history/fold.sql", "history/fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
-    return tuple(s for name in folds for s in _statements((queries_dir() / name).read_text(encoding="utf-8")))
+    return tuple(s for name in folds for s in sql.load(name).statements)
 
 
 @cache
 def _campaign_statements() -> tuple[str, ...]:
-    return tuple(_statements((queries_dir() / "history" / "campaigns.sql").read_text(encoding="utf-8")))
+    return tuple(s.text for s in sql.load("history/campaigns.sql").statements)
 
 
 @dataclass(frozen=True)
@@ -79,21 +58,13 @@ class LedgerUpdate:
     seen_events: int  # candidates already in the ledger (seen again)
     rebuilt: bool = False
 
-    def summary(self) -> str:
-        if not self.scans:
-            return "upgrade ledger: up to date"
-        verb = "rebuilt from" if self.rebuilt else "updated with"
-        return (
-            f"upgrade ledger {verb} {self.scans} scan(s): {self.new_events} new event(s), {self.seen_events} seen again"
-        )
-
 
 def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str, overrides: str) -> tuple[int, int]:
     """Fold one scan into the given tables; returns (new events, events seen again)."""
     for statement in _fold_statements():
-        sql = statement.replace("__EVENTS__", events).replace("__SNAPSHOTS__", snapshots)
-        sql = sql.replace("__OVERRIDES__", overrides)
-        con.execute(sql, {"scan_id": scan_id} if "$scan_id" in sql else None)
+        text = statement.text.replace("__EVENTS__", events).replace("__SNAPSHOTS__", snapshots)
+        text = text.replace("__OVERRIDES__", overrides)
+        con.execute(text, {"scan_id": scan_id} if "scan_id" in statement.parameters else None)
     candidates = _count(con, "SELECT count(*) FROM fold_candidates")
     new = _count(con, f"SELECT count(*) FROM {events} WHERE first_seen_scan_id = ?", [scan_id])
     return new, candidates - new
@@ -202,19 +173,19 @@ def record_scan(con: duckdb.DuckDBPyConnection) -> LedgerUpdate | None:
 # --- the ledger as of one scan (evaluation, `auditor history`, the report) ----------------------------------
 
 
-def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: dict[str, Any] | None = None) -> None:
+def as_of(con: duckdb.DuckDBPyConnection, scan_id: str, window_hours: int) -> None:
     """Temp tables history_events, history_snapshots and history_overrides (the ledger as of the scan), then the
-    campaigns.
+    campaigns (`window_hours`: the policy's campaign_window_hours, for clusters not in the scan).
 
     Reads only: scans the ledger lacks are folded into the temp tables, never into the ledger.
     """
     row = con.execute("SELECT started_at FROM scans WHERE scan_id = ?", [scan_id]).fetchone()
     if row is None:
         raise AuditorError(f"scan {scan_id} is not in the database")
-    as_of: datetime = row[0]
-    window = int((thresholds or {}).get("campaign_window_hours", _DEFAULT_WINDOW_HOURS))
+    started: datetime = row[0]
+    window = int(window_hours)
     con.execute(f"CREATE OR REPLACE TEMP TABLE history_defaults AS SELECT {window}::INTEGER AS campaign_window_hours")
-    scans = [s for s in _scans(con) if (s[1], s[0]) <= (as_of, scan_id)]
+    scans = [s for s in _scans(con) if (s[1], s[0]) <= (started, scan_id)]
     folded = _folded(con)
     pending = [s for s in scans if s[0] not in folded]
     newest_folded = max((i for i, s in enumerate(scans) if s[0] in folded), default=-1)
@@ -223,22 +194,22 @@ def prepare_history(con: duckdb.DuckDBPyConnection, scan_id: str, thresholds: di
         "(first_seen_at < $at OR (first_seen_at = $at AND first_seen_scan_id <= $id))" if not from_scratch else "false"
     )
     as_of_snapshots = "(taken_at < $at OR (taken_at = $at AND scan_id <= $id))" if not from_scratch else "false"
-    params = {"at": as_of, "id": scan_id}
+    params = {"at": started, "id": scan_id}
     for name in ("history_events", "history_snapshots", "history_overrides"):
         _drop_temp(con, name)
     if not pending:
         # Nothing to fold: read the ledger through views, no copy.
         con.execute(
             f"CREATE TEMP VIEW history_events AS SELECT * FROM {EVENTS} WHERE "
-            + as_of_events.replace("$at", _ts(as_of)).replace("$id", _literal(scan_id))
+            + as_of_events.replace("$at", _ts(started)).replace("$id", _literal(scan_id))
         )
         con.execute(
             f"CREATE TEMP VIEW history_snapshots AS SELECT * FROM {SNAPSHOTS} WHERE "
-            + as_of_snapshots.replace("$at", _ts(as_of)).replace("$id", _literal(scan_id))
+            + as_of_snapshots.replace("$at", _ts(started)).replace("$id", _literal(scan_id))
         )
         con.execute(
             f"CREATE TEMP VIEW history_overrides AS SELECT * FROM {OVERRIDES} WHERE "
-            + as_of_events.replace("$at", _ts(as_of)).replace("$id", _literal(scan_id))
+            + as_of_events.replace("$at", _ts(started)).replace("$id", _literal(scan_id))
         )
     else:
         con.execute(
@@ -277,170 +248,3 @@ def _ts(value: datetime) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-# --- timelines ---------------------------------------------------------------------------------------------
-
-_TIMELINE_SQL = """
-WITH names AS (
-    SELECT cluster_id, arg_max(name, (taken_at, name)) AS name FROM history_snapshots GROUP BY cluster_id
-),
-step_campaign AS (
-    SELECT cluster_id, kind, target, to_version, campaign_key
-    FROM upgrade_campaign_members WHERE role = 'step'
-),
-labelled AS (
-    SELECT
-        e.*,
-        coalesce(s.campaign_key, (
-            SELECT arg_min(c.campaign_key,
-                           (greatest(epoch(c.first_at) - epoch(e.window_end),
-                                     epoch(e.window_start) - epoch(c.last_at), 0), c.campaign_key))
-            FROM upgrade_campaigns c
-            WHERE c.cluster_id = e.cluster_id AND c.kind = e.kind
-              AND e.window_end >= c.first_at - to_hours(w.window_hours)
-              AND e.window_start <= c.last_at + to_hours(w.window_hours))) AS campaign_key
-    FROM history_events e
-    LEFT JOIN history_window w USING (cluster_id)
-    LEFT JOIN step_campaign s
-      ON e.phase = 'reached' AND s.cluster_id = e.cluster_id AND s.kind = e.kind AND s.target = e.target
-     AND s.to_version = e.to_version
-)
-SELECT
-    l.cluster_id, coalesce(n.name, regexp_extract(l.cluster_id, '([^/]+)$', 1)) AS cluster, l.target,
-    l.pool_mode, l.kind, l.phase, l.from_version, l.to_version, l.event_time, l.window_start, l.window_end,
-    l.source, l.field,
-    l.mapping, l.note, l.evidence_ref, l.first_seen_scan_id, l.seen_count, c.label AS campaign
-FROM labelled l
-LEFT JOIN names n USING (cluster_id)
-LEFT JOIN upgrade_campaigns c USING (campaign_key)
-WHERE {where}
-ORDER BY cluster, l.window_end, l.window_start,
-         CASE l.target WHEN 'control_plane' THEN 0 WHEN 'cluster' THEN 1 ELSE 2 END, l.target, l.kind, l.phase,
-         l.source, l.evidence_ref, l.event_key
-"""
-
-TIMELINE_COLUMNS = (
-    "cluster_id",
-    "cluster",
-    "target",
-    "pool_mode",
-    "kind",
-    "phase",
-    "from_version",
-    "to_version",
-    "event_time",
-    "window_start",
-    "window_end",
-    "source",
-    "field",
-    "mapping",
-    "note",
-    "evidence_ref",
-    "first_seen_scan_id",
-    "seen_count",
-    "campaign",
-)
-
-
-def timeline(
-    con: duckdb.DuckDBPyConnection, *, cluster: str | None = None, cluster_ids: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
-    """Events of the ledger as prepared by `prepare_history`, oldest first per cluster, with their campaign.
-
-    `cluster` matches a cluster name or ARM id (case-insensitive); `cluster_ids` keeps only these clusters.
-    """
-    conditions = ["true"]
-    params: list[Any] = []
-    if cluster:
-        conditions.append("(lower(coalesce(n.name, '')) = lower(?) OR l.cluster_id = lower(?))")
-        params += [cluster, cluster]
-    if cluster_ids is not None:
-        conditions.append("l.cluster_id IN (SELECT unnest(?::VARCHAR[]))")
-        params.append([c.lower() for c in cluster_ids])
-    rows = con.execute(_TIMELINE_SQL.format(where=" AND ".join(conditions)), params).fetchall()
-    return [dict(zip(TIMELINE_COLUMNS, row, strict=True)) for row in rows]
-
-
-def describe_time(event: dict[str, Any]) -> str:
-    """'2026-11-12 03:14' for an exact event, 'between 2026-10-24 06:00 and 2026-11-24 06:00' for a window."""
-    if event.get("event_time") is not None:
-        return f"{event['event_time']:%Y-%m-%d %H:%M}"
-    return f"between {event['window_start']:%Y-%m-%d %H:%M} and {event['window_end']:%Y-%m-%d %H:%M}"
-
-
-def describe_change(event: dict[str, Any]) -> str:
-    """'1.32.5 -> 1.33.2', or the phase when no version moved (a start, a failure, a scheduled event)."""
-    phase = str(event.get("phase") or "")
-    versions = ""
-    if event.get("from_version") or event.get("to_version"):
-        versions = f"{event.get('from_version') or '?'} -> {event.get('to_version') or '?'}"
-        if not event.get("from_version"):
-            versions = f"to {event['to_version']}"  # Fleet Manager records the target, not where it came from
-    if phase == "reached":
-        return versions
-    return f"{phase} {versions}".strip()
-
-
-def json_ready(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events with times as ISO 8601 UTC strings."""
-    out: list[dict[str, Any]] = []
-    for event in events:
-        item = dict(event)
-        for key in ("event_time", "window_start", "window_end"):
-            value = item.get(key)
-            if isinstance(value, datetime):
-                item[key] = value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
-        out.append(item)
-    return out
-
-
-# --- `auditor history` -------------------------------------------------------------------------------------
-
-
-def history_timeline(
-    db_path: Path,
-    policy: Policy,
-    *,
-    scan_selector: str = "latest",
-    cluster: str | None = None,
-    rebuild: bool = False,
-) -> tuple[str, list[dict[str, Any]], LedgerUpdate | None]:
-    """What `auditor history` prints: the scan id, the timeline as of that scan, what a rebuild did."""
-    from auditor.model import prepare_model
-    from auditor.store import open_db, resolve_scan
-
-    con = open_db(db_path, read_only=not rebuild)
-    try:
-        rebuilt = rebuild_ledger(con) if rebuild else None
-        scan = resolve_scan(con, scan_selector)
-        prepare_model(con, scan.scan_id, policy)
-        if cluster:
-            known = [
-                r[0]
-                for r in con.execute(
-                    "SELECT DISTINCT cluster_id FROM history_snapshots WHERE lower(name) = lower(?) "
-                    "OR cluster_id = lower(?) ORDER BY cluster_id",
-                    [cluster, cluster],
-                ).fetchall()
-            ]
-            if not known:
-                raise AuditorError(f"no cluster named '{cluster}' in the scans up to {scan.scan_id}")
-            if len(known) > 1:
-                # Clusters are identified by ARM id: a name two clusters share does not choose one.
-                raise InputError(
-                    f"--cluster {cluster!r} names {len(known)} clusters: pass the ARM id of one of " + ", ".join(known)
-                )
-        return scan.scan_id, timeline(con, cluster=cluster), rebuilt
-    finally:
-        con.close()
-
-
-def describe_target(event: dict[str, Any]) -> str:
-    """'control plane', 'system (System)', 'the cluster' (a scheduled event), or the raw pool index."""
-    target = str(event["target"])
-    if target == "control_plane":
-        return "control plane"
-    if target == "cluster":
-        return "the cluster"
-    return f"{target} ({event['pool_mode']})" if event.get("pool_mode") else target

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from auditor import sql
 from auditor.maintenance_windows import (
     WindowError,
     occurrences,
@@ -66,18 +67,15 @@ def _expanded(window_json: str, started: datetime, until: datetime) -> _Columns:
     )
 
 
-def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
-    """Create maintenance_occurrences and maintenance_window_problems from the `maintenance` and `scan` tables."""
-    row = con.execute("SELECT started_at FROM scan").fetchone()
-    rows = con.execute(
-        "SELECT cluster_id, lower(config_name), CAST(payload->'$.properties.maintenanceWindow' AS VARCHAR) "
-        "FROM maintenance WHERE form = 'window' ORDER BY cluster_id, lower(config_name)"
-    ).fetchall()
+def materialise_occurrences(cursor: duckdb.DuckDBPyConnection, started_at: datetime | None) -> None:
+    """Create maintenance_occurrences, maintenance_horizon and maintenance_window_problems from the `maintenance`
+    table of a scan that started at `started_at` (None: no such scan, no occurrences)."""
+    rows = sql.run(cursor, "model/windows/inputs.sql")
     labels: dict[str, list[str]] = {"cluster_id": [], "config_key": [], "kind": []}
     values: dict[str, list[Any]] = {name: [] for name in _Columns.__dataclass_fields__}
-    problems: list[tuple[str, str, str, str]] = []
-    if row is not None:
-        started = row[0].replace(tzinfo=UTC)
+    problems: list[dict[str, str]] = []
+    if started_at is not None:
+        started = started_at.replace(tzinfo=UTC)
         horizon_end = started + timedelta(days=HORIZON_DAYS)
         for cluster_id, config_key, window_json in rows:
             kind = window_kind(config_key)
@@ -88,7 +86,7 @@ def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
             try:
                 columns = _expanded(canonical, started, horizon_end)
             except WindowError as exc:
-                problems.append((cluster_id, config_key, kind, str(exc)))
+                problems.append({"cluster_id": cluster_id, "config_key": config_key, "kind": kind, "problem": str(exc)})
                 continue
             count = len(columns.starts)
             labels["cluster_id"].extend([cluster_id] * count)
@@ -110,23 +108,8 @@ def materialise_occurrences(con: duckdb.DuckDBPyConnection) -> None:
         "phase_assumed": np.array(values["phase_assumed"], dtype=bool),
         "in_horizon": np.array(values["in_horizon"], dtype=bool),
     }
-    con.register("_occurrence_arrays", arrays)
+    cursor.register("occurrence_arrays", arrays)
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE maintenance_occurrences AS SELECT cluster_id::VARCHAR AS cluster_id, "
-            "config_key::VARCHAR AS config_key, kind::VARCHAR AS kind, CAST(starts_at AS TIMESTAMP) AS starts_at, "
-            "CAST(ends_at AS TIMESTAMP) AS ends_at, CAST(previous_end AS TIMESTAMP) AS previous_end, "
-            "clipped, phase_assumed, in_horizon FROM _occurrence_arrays"
-        )
+        sql.run(cursor, "model/windows/tables.sql", horizon_days=HORIZON_DAYS, problems=problems)
     finally:
-        con.unregister("_occurrence_arrays")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE maintenance_horizon AS SELECT started_at, "
-        f"started_at + INTERVAL {HORIZON_DAYS} DAY AS ends_at, {HORIZON_DAYS} AS days FROM scan"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE maintenance_window_problems "
-        "(cluster_id VARCHAR, config_key VARCHAR, kind VARCHAR, problem VARCHAR)"
-    )
-    if problems:
-        con.executemany("INSERT INTO maintenance_window_problems VALUES (?, ?, ?, ?)", problems)
+        cursor.unregister("occurrence_arrays")

@@ -1,0 +1,1 @@
+SELECT status, count(*) FROM eval_findings GROUP BY status ORDER BY status;

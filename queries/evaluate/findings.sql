@@ -1,0 +1,71 @@
+-- Findings from the control rows: each resource's context (a cluster of the scan, a Fleet, a subscription; else
+-- what its ARM id holds), a NULL message made an unknown (a control must always say why), the stopped suffix, the
+-- control's severity and title ($controls), numbered (`rid`) for the waivers to name.
+CREATE OR REPLACE TEMP TABLE eval_context AS
+WITH subscription_names AS (
+    SELECT subscription_id, min(display_name) AS display_name FROM subscriptions GROUP BY 1
+),
+candidates AS (
+    SELECT
+        1 AS priority, c.cluster_id AS resource_id,
+        coalesce(nullif(c.name, ''), id_name(string_split(trim(c.cluster_id, '/'), '/'))) AS cluster,
+        coalesce(nullif(c.subscription_id, ''), id_subscription(string_split(trim(c.cluster_id, '/'), '/')))
+            AS subscription_id,
+        coalesce(s.display_name, '') AS subscription_name,
+        coalesce(nullif(c.resource_group, ''), id_group(string_split(trim(c.cluster_id, '/'), '/'))) AS resource_group,
+        coalesce(c.location, '') AS location,
+        CASE WHEN json_type(CAST(c.tags AS VARCHAR)) = 'OBJECT' THEN CAST(c.tags AS VARCHAR) ELSE '{}' END AS tags,
+        coalesce(lower(c.power_state) = 'stopped', false) AS stopped
+    FROM clusters c LEFT JOIN subscriptions s USING (subscription_id)
+    UNION ALL
+    -- A Fleet-level finding names a Fleet Manager resource: its name, subscription and resource group.
+    SELECT
+        2, f.fleet_id, coalesce(f.name, ''), coalesce(f.subscription_id, ''), coalesce(s.display_name, ''),
+        coalesce(f.resource_group, ''), coalesce(f.location, ''),
+        CASE WHEN json_type(CAST(f.tags AS VARCHAR)) = 'OBJECT' THEN CAST(f.tags AS VARCHAR) ELSE '{}' END, false
+    FROM fleets f LEFT JOIN subscription_names s USING (subscription_id)
+    UNION ALL
+    -- A subscription-level finding ('/subscriptions/<id>') carries the subscription, and no cluster.
+    SELECT 3, '/subscriptions/' || lower(subscription_id), '', lower(subscription_id), coalesce(min(display_name), ''),
+           '', '', '{}', false
+    FROM subscriptions GROUP BY lower(subscription_id)
+    UNION ALL
+    SELECT DISTINCT 4, '/subscriptions/' || subscription_id, '', subscription_id, '', '', '', '{}', false
+    FROM clusters WHERE subscription_id IS NOT NULL
+)
+SELECT DISTINCT ON (resource_id) * EXCLUDE (priority)
+FROM candidates
+ORDER BY resource_id, priority, subscription_name DESC, cluster, subscription_id, resource_group, location, tags;
+
+CREATE OR REPLACE TEMP TABLE eval_rows AS
+WITH controls AS (
+    SELECT unnest($controls::STRUCT(control_id VARCHAR, severity VARCHAR, title VARCHAR)[], recursive := true)
+),
+joined AS (
+    SELECT
+        r.control_id,
+        CASE WHEN r.message IS NULL AND r.status = 'pass' THEN 'unknown' ELSE r.status END AS status,
+        k.severity, r.resource_id, r.node_pool,
+        coalesce(r.message, r.control_id || ' gave no message for this resource: a value it reads is missing')
+            || CASE WHEN coalesce(x.stopped, false) THEN ' (cluster is stopped)' ELSE '' END AS message,
+        k.title,
+        coalesce(x.cluster, id_name(p)) AS cluster,
+        coalesce(x.subscription_id, id_subscription(p)) AS subscription_id,
+        coalesce(x.subscription_name, '') AS subscription_name,
+        coalesce(x.resource_group, id_group(p)) AS resource_group,
+        coalesce(x.location, '') AS location,
+        coalesce(x.tags, '{}') AS tags,
+        coalesce(r.evidence, '') AS evidence,
+        r.target
+    FROM (SELECT *, string_split(trim(resource_id, '/'), '/') AS p FROM control_rows) r
+    JOIN controls k USING (control_id)
+    LEFT JOIN eval_context x USING (resource_id)
+)
+SELECT row_number() OVER (ORDER BY control_id, resource_id, node_pool, status, message, evidence, target) AS rid, *
+FROM joined;
+
+DROP TABLE control_rows;
+
+SELECT DISTINCT control_id, resource_group, cluster, node_pool, target
+FROM eval_rows WHERE status IN ('fail', 'warn')
+ORDER BY ALL;
