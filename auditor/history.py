@@ -79,14 +79,6 @@ class LedgerUpdate:
     seen_events: int  # candidates already in the ledger (seen again)
     rebuilt: bool = False
 
-    def summary(self) -> str:
-        if not self.scans:
-            return "upgrade ledger: up to date"
-        verb = "rebuilt from" if self.rebuilt else "updated with"
-        return (
-            f"upgrade ledger {verb} {self.scans} scan(s): {self.new_events} new event(s), {self.seen_events} seen again"
-        )
-
 
 def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str, overrides: str) -> tuple[int, int]:
     """Fold one scan into the given tables; returns (new events, events seen again)."""

@@ -422,7 +422,7 @@ def test_update_runs_and_approvals_feed_the_ledger(tmp_path: Path) -> None:
     # Staging's members were not behind the gate: no approval event for them.
     assert not any(r[2] == "approved" for r in rows if r[0].endswith("/rng-stg"))
     assert "fleet_update_run" in ord_finding.evidence
-    _, events, _ = history_timeline(db, cluster="rng-prd")
+    _, events, _ = history_timeline(db, default_policy(), cluster="rng-prd")
     sources = {e["source"] for e in events}
     assert {"fleet_update_run", "fleet_gate"} <= sources
     assert all(e["campaign"] for e in events if e["source"].startswith("fleet"))
