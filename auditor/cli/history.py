@@ -27,7 +27,7 @@ def history(
     with api.open(db_path, read_only=not rebuild) as store:
         result = store.timeline(store.resolve(scan_selector), policy, cluster=cluster, rebuild=rebuild)
     if result.rebuilt is not None:
-        stderr(result.rebuilt.summary())
+        stderr(views.ledger_summary(result.rebuilt))
     views.timeline(result.events, output_format, show_cluster=cluster is None)
     if output_format != "json":
         clusters = len({e["cluster_id"] for e in result.events})

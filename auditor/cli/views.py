@@ -14,6 +14,7 @@ from rich.table import Table
 from auditor.api import GAPS_SHOWN, CatalogListing, ScanOutcome
 from auditor.cli.terminal import cluster_labels, stdout_console
 from auditor.controls import Finding, load_catalog
+from auditor.ledger import LedgerUpdate
 from auditor.timeline import describe_change, describe_target, describe_time, json_ready
 from auditor.maintenance_calendar import MaintenanceCalendar
 from auditor.policy import Policy
@@ -54,6 +55,17 @@ def ledger_warning(outcome: ScanOutcome) -> str | None:
     return (
         f"warning: the upgrade ledger was not updated ({outcome.ledger_error}); the scan is stored and its findings "
         "are unaffected; `auditor history --rebuild` retries"
+    )
+
+
+def ledger_summary(update: LedgerUpdate) -> str:
+    """What an update of the upgrade ledger did, in a line."""
+    if not update.scans:
+        return "upgrade ledger: up to date"
+    verb = "rebuilt from" if update.rebuilt else "updated with"
+    return (
+        f"upgrade ledger {verb} {update.scans} scan(s): {update.new_events} new event(s), "
+        f"{update.seen_events} seen again"
     )
 
 
