@@ -243,7 +243,7 @@ def _entries(
     counts: dict[int, dict[str, dict[str, int]]] = defaultdict(
         lambda: {cid: {s: 0 for s in STATUSES} for cid in catalog_ids}
     )
-    for idx, control_id, status, n in sql.run(con, "trend/20_counts.sql", evaluator=key, offset=offset):
+    for idx, control_id, status, n in sql.run(con, "trend/20_counts.sql", offset=offset):
         counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     stats = {row[0]: row[1:] for row in sql.run(con, "trend/30_stats.sql", evaluator=key)}
     sql.run(con, "trend/40_new_resolved.sql", offset=offset)

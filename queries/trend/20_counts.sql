@@ -1,5 +1,5 @@
 -- Findings per scan, control and status, from scan index $offset on.
-SELECT t.idx, f.control_id, f.status, count(*)
-FROM findings f JOIN _tsel t USING (scan_id)
-WHERE f.evaluator = $evaluator AND t.idx >= $offset
+SELECT idx, control_id, status, count(*)
+FROM _tobs
+WHERE idx >= $offset
 GROUP BY ALL

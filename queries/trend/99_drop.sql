@@ -1,5 +1,6 @@
 -- The trend's working tables.
 DROP TABLE IF EXISTS _tsel;
+DROP TABLE IF EXISTS _tobs;
 DROP TABLE IF EXISTS _tkeys;
 DROP TABLE IF EXISTS _tf;
 DROP TABLE IF EXISTS _tnew;
