@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import duckdb
 
 from auditor import sql
-from auditor.controls import Control, Finding, control_ids, load_catalog
-from auditor.controls import evaluate_scan
+from auditor.controls import Control, Finding, control_ids, evaluate_scan, load_catalog
 from auditor.errors import AuditorError, InputError, StoreError
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, Policy

@@ -15,11 +15,11 @@ from auditor.api import GAPS_SHOWN, CatalogListing, ScanOutcome
 from auditor.cli.terminal import cluster_labels, stdout_console
 from auditor.controls import Finding, load_catalog
 from auditor.ledger import LedgerUpdate
-from auditor.timeline import describe_change, describe_target, describe_time, json_ready
 from auditor.maintenance_calendar import MaintenanceCalendar
 from auditor.policy import Policy
 from auditor.preflight import PreflightResult
 from auditor.safetext import one_line
+from auditor.timeline import describe_change, describe_target, describe_time, json_ready
 from auditor.trend import Trend
 from auditor.vocabulary import ArmId, score, version_key
 
