@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import duckdb
 
 from auditor import sql
-from auditor.controls import Control, Finding, control_ids, evaluate_scan, load_catalog
+from auditor.controls import Control, Finding, control_ids, load_catalog
+from auditor.controls import evaluate as evaluate_controls
 from auditor.errors import AuditorError, InputError, StoreError
+from auditor.model import Model
 from auditor.paths import output_directory
 from auditor.policy import THRESHOLDS, Policy
 from auditor.policy import load_policy as load_policy_file
@@ -520,8 +522,10 @@ class Store:
     def evaluate(self, scan: Scan, policy: Policy) -> Evaluation:
         """Every control over the scan, waivers applied."""
         con = self._connection()
-        findings = evaluate_scan(con, scan.scan_id, policy)
-        names = dict(sql.run(con, "library/subscription_names.sql").rows)
+        # The subscriptions table is the model's: read it on the model's own cursor while the model is open.
+        with Model(con, scan.scan_id, policy) as model:
+            findings = list(evaluate_controls(model).findings())
+            names = dict(sql.run(model.cursor, "library/subscription_names.sql").rows)
         for sid in scan.scope.get("subscriptions") or []:
             names.setdefault(str(sid).lower(), "")
         for f in findings:
