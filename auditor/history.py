@@ -28,8 +28,8 @@ from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.errors import AuditorError, InputError
-from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.store import rollback_quietly
 
@@ -41,33 +41,15 @@ LEDGER_SCANS = "upgrade_ledger_scans"
 _DEFAULT_WINDOW_HOURS = 72
 
 
-def _statements(text: str) -> list[str]:
-    """Statements of a SQL file: whole-line comments dropped, split on ';' outside string literals."""
-    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    statements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in body:
-        if char == "'":
-            quoted = not quoted
-        if char == ";" and not quoted:
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    statements.append("".join(current))
-    return [s.strip() for s in statements if s.strip()]
-
-
 @cache
-def _fold_statements() -> tuple[str, ...]:
+def _fold_statements() -> tuple[sql.Statement, ...]:
     folds = ("history/fold.sql", "history/fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
-    return tuple(s for name in folds for s in _statements((queries_dir() / name).read_text(encoding="utf-8")))
+    return tuple(s for name in folds for s in sql.load(name).statements)
 
 
 @cache
 def _campaign_statements() -> tuple[str, ...]:
-    return tuple(_statements((queries_dir() / "history" / "campaigns.sql").read_text(encoding="utf-8")))
+    return tuple(s.text for s in sql.load("history/campaigns.sql").statements)
 
 
 @dataclass(frozen=True)
@@ -91,9 +73,9 @@ class LedgerUpdate:
 def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, events: str, snapshots: str, overrides: str) -> tuple[int, int]:
     """Fold one scan into the given tables; returns (new events, events seen again)."""
     for statement in _fold_statements():
-        sql = statement.replace("__EVENTS__", events).replace("__SNAPSHOTS__", snapshots)
-        sql = sql.replace("__OVERRIDES__", overrides)
-        con.execute(sql, {"scan_id": scan_id} if "$scan_id" in sql else None)
+        text = statement.text.replace("__EVENTS__", events).replace("__SNAPSHOTS__", snapshots)
+        text = text.replace("__OVERRIDES__", overrides)
+        con.execute(text, {"scan_id": scan_id} if "scan_id" in statement.parameters else None)
     candidates = _count(con, "SELECT count(*) FROM fold_candidates")
     new = _count(con, f"SELECT count(*) FROM {events} WHERE first_seen_scan_id = ?", [scan_id])
     return new, candidates - new

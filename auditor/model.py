@@ -19,9 +19,9 @@ from typing import Any
 import duckdb
 from duckdb.func import FunctionNullHandling
 
+from auditor import sql
 from auditor.kubelabels import selector_matches_json
 from auditor.nodeimage import parse_node_image
-from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS, Policy
 from auditor.window_model import materialise_occurrences
 
@@ -67,18 +67,15 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @cache
-def _model_statements() -> tuple[str, ...]:
-    statements: list[str] = []
-    for sql_file in sorted((queries_dir() / "model").glob("*.sql")):
-        statements.extend(_statements(sql_file.read_text(encoding="utf-8")))
-    return tuple(statements)
+def _model_statements() -> tuple[sql.Statement, ...]:
+    return tuple(s for name in sql.files("model") for s in sql.load(name).statements)
 
 
 def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) -> None:
     """Build the model temp tables for one scan and the per-cluster thresholds of the policy."""
     register_functions(con)
     for statement in _model_statements():
-        con.execute(statement, {"scan_id": scan_id} if "$scan_id" in statement else None)
+        con.execute(statement.text, {"scan_id": scan_id} if "scan_id" in statement.parameters else None)
     # Maintenance windows expanded into occurrences by the one expander (auditor/window_model.py).
     materialise_occurrences(con)
     _version_calendar(con)
@@ -88,24 +85,6 @@ def prepare_model(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy) 
     from auditor.history import prepare_history
 
     prepare_history(con, scan_id, policy.thresholds)
-
-
-def _statements(text: str) -> list[str]:
-    """Statements of a model file: whole-line comments dropped, split on ';' outside string literals."""
-    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    statements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in body:
-        if char == "'":
-            quoted = not quoted
-        if char == ";" and not quoted:
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    statements.append("".join(current))
-    return [s.strip() for s in statements if s.strip()]
 
 
 def _date_literal(value: date | None) -> str:
