@@ -311,6 +311,22 @@ def test_kubeconfig_follows_each_cluster_access(emulator: EmulatorServer) -> Non
     assert oct(emulator.kubeconfig_file.stat().st_mode & 0o777) == "0o600"
 
 
+def test_kubeconfig_reads_from_a_relative_state_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` serves from `output/emulator`, a relative directory: the kubeconfig still names a CA that exists."""
+    monkeypatch.chdir(tmp_path)
+    with EmulatorServer(kube_fleet(), state_dir=Path("output") / "emulator") as server:
+        config = yaml.safe_load(server.kubeconfig_file.read_text())
+        monkeypatch.chdir(tmp_path.parent)  # a reader elsewhere: the CA path must not depend on the working directory
+        cas = {Path(c["cluster"]["certificate-authority"]) for c in config["clusters"]}
+        assert cas and all(ca.is_absolute() and ca.is_file() for ca in cas)
+        kube = KubernetesClients.from_kubeconfig(str(tmp_path / server.kubeconfig_file))
+        api = kube.api_client(next(c for c in kube.contexts if c.name == "good"))
+        try:
+            assert CoreV1Api(api).read_node(QUARANTINED_NODE).metadata.name == QUARANTINED_NODE
+        finally:
+            api.close()
+
+
 def ref(name: str, fqdn: str = "", private: str = "") -> ClusterRef:
     return ClusterRef(
         f"/subscriptions/s/resourceGroups/g/providers/x/{name}", name, "s", "g", "eastus", (), fqdn, private

@@ -308,7 +308,9 @@ class KubernetesApi:
                     "cluster": {
                         "server": f"https://127.0.0.1:{port}",
                         "tls-server-name": server_name,
-                        "certificate-authority": str(ca_file),
+                        # Absolute: a kubeconfig's relative paths are read from the kubeconfig's own directory, so a
+                        # state directory given relative to the working directory would point nowhere.
+                        "certificate-authority": str(ca_file.resolve()),
                     },
                 }
             )
