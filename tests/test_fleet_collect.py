@@ -18,6 +18,7 @@ from auditor.collect.limiter import Limiter, LimiterSettings
 from auditor.controls import evaluate_scan
 from auditor.emulator.fleet import Fleet, FleetError
 from auditor.emulator.server import EmulatorServer
+from auditor.model import Model
 from auditor.policy import default_policy
 from auditor.store import open_db, write_scan
 from tests.emulated import SUB2, arm_cluster, small_fleet
@@ -158,7 +159,8 @@ def test_a_failing_gates_list_is_a_collection_error(tmp_path: Path) -> None:
         errors = con.execute("SELECT call, status FROM collection_errors WHERE scan_id = ?", [scan_id]).fetchall()
         status = con.execute("SELECT status FROM scans WHERE scan_id = ?", [scan_id]).fetchone()[0]
         findings = {(f.control_id, f.cluster): f for f in evaluate_scan(con, scan_id, default_policy())}
-        approvers = con.execute("SELECT approved_by, gate_source FROM fleet_run_gates").fetchall()
+        with Model(con, scan_id, default_policy()) as model:
+            approvers = model.cursor.execute("SELECT approved_by, gate_source FROM fleet_run_gates").fetchall()
     finally:
         con.close()
     assert status == "partial"

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from auditor.cli import cli
 from auditor.controls import Finding, control_ids, evaluate_scan
 from auditor.errors import PolicyError
+from auditor.model import Model
 from auditor.policy import THRESHOLDS, Policy, default_policy, load_policy
 from auditor.policy_check import check_policy
 from auditor.store import open_db
@@ -324,13 +325,13 @@ def test_later_scope_wins_and_all_names_are_kept(fleet: tuple[Path, str], tmp_pa
     db, scan_id = fleet
     con = open_db(db)
     try:
-        evaluate_scan(con, scan_id, load_policy(path, known_controls=control_ids()))
-        rows = dict(
-            con.execute(
-                "SELECT c.name, p.scope_name || ':' || p.image_max_age_days FROM cluster_params p "
-                "JOIN clusters c USING (cluster_id)"
-            ).fetchall()
-        )
+        with Model(con, scan_id, load_policy(path, known_controls=control_ids())) as model:
+            rows = dict(
+                model.cursor.execute(
+                    "SELECT c.name, p.scope_name || ':' || p.image_max_age_days FROM cluster_params p "
+                    "JOIN clusters c USING (cluster_id)"
+                ).fetchall()
+            )
     finally:
         con.close()
     assert rows["prod-2"] == "all-rg1, prod:25"
