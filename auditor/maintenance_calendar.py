@@ -379,7 +379,8 @@ def to_ical(calendar: MaintenanceCalendar) -> bytes:
         event.add("status", "TENTATIVE" if item.kind == "node-image" else "CONFIRMED")
         event.add("class", "PRIVATE")
         ics.add_component(event)
-    return ics.to_ical()
+    document: bytes = ics.to_ical()
+    return document
 
 
 def to_json(calendar: MaintenanceCalendar) -> str:

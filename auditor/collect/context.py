@@ -177,8 +177,8 @@ class CollectContext:
         elif bucket.kind == "aks":
             self.limiter.acquire_aks(bucket.subscription_id, bucket.region)
 
-    def _hook(self, bucket: Bucket) -> Callable[[PipelineResponse], None]:
-        def hook(response: PipelineResponse) -> None:
+    def _hook(self, bucket: Bucket) -> Callable[[PipelineResponse[Any, Any]], None]:
+        def hook(response: PipelineResponse[Any, Any]) -> None:
             if bucket.kind == "graph":
                 headers = response.http_response.headers
                 self.limiter.observe_graph_quota(

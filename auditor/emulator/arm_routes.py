@@ -196,7 +196,8 @@ class ArmRoutes:
         wanted = name.lower()
         for profile in cluster.get("properties", {}).get("agentPoolProfiles", []):
             if profile["name"].lower() == wanted:
-                return profile
+                found: dict[str, Any] = profile
+                return found
         return None
 
     def _upgrades(self, location: str, current: str) -> list[dict[str, Any]]:

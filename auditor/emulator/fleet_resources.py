@@ -32,7 +32,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
-def system_data(created: datetime, by: str, modified: datetime | None = None, modified_by: str | None = None) -> dict:
+def system_data(
+    created: datetime, by: str, modified: datetime | None = None, modified_by: str | None = None
+) -> dict[str, Any]:
     """ARM systemData (who and when)."""
     return {
         "createdBy": by,
@@ -45,7 +47,13 @@ def system_data(created: datetime, by: str, modified: datetime | None = None, mo
 
 
 def fleet_resource(
-    subscription_id: str, resource_group: str, name: str, location: str, created: datetime, *, tags: dict | None = None
+    subscription_id: str,
+    resource_group: str,
+    name: str,
+    location: str,
+    created: datetime,
+    *,
+    tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A Fleet without a hub cluster."""
     return {

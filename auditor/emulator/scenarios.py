@@ -26,7 +26,8 @@ STAGES = ("control-plane", "system-pools", "user-pools", "pools-pending")
 def _cluster(fleet: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     for cluster in fleet.get("managedClusters", []):
         if str(cluster.get("id", "")).lower() == cluster_id.lower():
-            return cluster
+            found: dict[str, Any] = cluster
+            return found
     raise AuditorError(f"the fleet has no cluster {cluster_id}")
 
 

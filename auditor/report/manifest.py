@@ -22,7 +22,8 @@ MANIFEST_VERSION = 1
 
 
 def _utc(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text: str = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text
 
 
 def manifest_for(data: ReportData, files: Sequence[Path]) -> dict[str, Any]:
