@@ -8,7 +8,6 @@ exits: what a command shows (warnings, problems, notes) comes back as data, and 
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -273,14 +272,22 @@ class FindingFilter:
         )
 
 
-@dataclass(frozen=True)
 class Evaluation:
-    """One scan's findings under a policy (a context manager), and the subscriptions in its scope (id -> name)."""
+    """One scan's findings under a policy, held in DuckDB on the scan's Model until read (a context manager: the
+    model and its tables are released on close), and the subscriptions in its scope (id -> name)."""
 
-    scan: Scan
-    policy: Policy
-    all_findings: tuple[Finding, ...] = field(repr=False)
-    subscriptions: Mapping[str, str]
+    def __init__(self, scan: Scan, policy: Policy, model: Model) -> None:
+        self.scan = scan
+        self.policy = policy
+        self._model = model
+        self._evaluation = evaluate_controls(model)
+        # What --subscription may name: the model's subscriptions, those the scan was asked for, those findings name.
+        names = dict(sql.run(model.cursor, "library/subscription_names.sql").rows)
+        for sid in scan.scope.get("subscriptions") or []:
+            names.setdefault(str(sid).lower(), "")
+        for sid, name in sql.run(model.cursor, "library/finding_subscriptions.sql").rows:
+            names.setdefault(sid, name)
+        self.subscriptions: Mapping[str, str] = dict(sorted(names.items()))
 
     def __enter__(self) -> Evaluation:
         return self
@@ -289,13 +296,14 @@ class Evaluation:
         self.close()
 
     def close(self) -> None:
-        """Nothing to release: the findings were read whole (kept for the Evaluation contract)."""
+        """Drop the model's tables and the findings; reading after this is an error."""
+        self._model.close()
 
     def findings(self, where: FindingFilter | None = None) -> list[Finding]:
         """The findings in canonical order, those `where` keeps; a subscription the scan does not cover is an
         InputError listing the ones it does."""
         if where is None:
-            return list(self.all_findings)
+            return list(self._evaluation.findings())
         if where.subscriptions:
             valid = set(self.subscriptions) | {n.lower() for n in self.subscriptions.values() if n}
             unknown = sorted(s for s in where.subscriptions if s not in valid)
@@ -306,16 +314,20 @@ class Evaluation:
                     f"unknown --subscription {', '.join(map(repr, unknown))}: the scan covers "
                     f"{shown or 'no subscription'}"
                 )
-        return [f for f in self.all_findings if where.matches(f)]
+        return [f for f in self._evaluation.findings() if where.matches(f)]
 
     def counts(self) -> dict[str, dict[Status, int]]:
-        """Findings per control and status (every status present, zero included), in catalog order."""
-        tally = Counter((f.control_id, Status(f.status)) for f in self.all_findings)
-        ids = list(dict.fromkeys(f.control_id for f in self.all_findings))
-        return {control: {s: tally[(control, s)] for s in Status} for control in ids}
+        """Findings per control and status (every status present, zero included), controls in canonical order."""
+        tally: dict[str, dict[Status, int]] = {}
+        for control_id, status, count in sql.run(self._model.cursor, "library/counts_by_control.sql").rows:
+            tally.setdefault(control_id, dict.fromkeys(Status, 0))[Status(status)] = int(count)
+        return tally
 
     def worst_failing(self, where: FindingFilter | None = None) -> Severity | None:
         """The highest severity among the failing (unwaived) findings `where` keeps; None when none fails."""
+        if where is None:
+            worst = self._evaluation.worst_failing()
+            return Severity(worst) if worst is not None else None
         failing = [Severity(f.severity) for f in self.findings(where) if f.status == Status.FAIL]
         return max(failing, default=None)
 
@@ -520,18 +532,14 @@ class Store:
 
     @_store_errors
     def evaluate(self, scan: Scan, policy: Policy) -> Evaluation:
-        """Every control over the scan, waivers applied."""
-        con = self._connection()
-        # The subscriptions table is the model's: read it on the model's own cursor while the model is open.
-        with Model(con, scan.scan_id, policy) as model:
-            findings = list(evaluate_controls(model).findings())
-            names = dict(sql.run(model.cursor, "library/subscription_names.sql").rows)
-        for sid in scan.scope.get("subscriptions") or []:
-            names.setdefault(str(sid).lower(), "")
-        for f in findings:
-            if f.subscription_id:
-                names.setdefault(f.subscription_id, f.subscription_name)
-        return Evaluation(scan, policy, tuple(findings), dict(sorted(names.items())))
+        """Every control over the scan, waivers applied; the findings stay in DuckDB until read, so use the result
+        as a context manager (closing it, or the store, releases them)."""
+        model = Model(self._connection(), scan.scan_id, policy)
+        try:
+            return Evaluation(scan, policy, model)
+        except BaseException:
+            model.close()
+            raise
 
     # ----------------------------------------------------------------------------------------- reports
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import api
+from auditor.controls import Finding
 from auditor.signing import SigningKey
 
 
@@ -34,8 +35,8 @@ def scan_and_store(
         return store.scan(api.ScanRequest(**request), credential=credential, clock=clock)
 
 
-def evaluate_scan(db: Path, selector: str, policy_path: Path | None) -> api.Evaluation:
-    """One scan's findings under a policy file (the defaults for None)."""
+def evaluate_scan(db: Path, selector: str, policy_path: Path | None) -> list[Finding]:
+    """One scan's findings under a policy file (the defaults for None), in canonical order."""
     policy = api.load_policy(policy_path)
-    with api.open(db, read_only=True) as store:
-        return store.evaluate(store.resolve(selector), policy)
+    with api.open(db, read_only=True) as store, store.evaluate(store.resolve(selector), policy) as evaluation:
+        return evaluation.findings()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import auditor
@@ -115,6 +116,21 @@ def test_evaluate_gives_findings_counts_and_the_worst_failing_severity(
         assert by_name == ev.findings(api.FindingFilter.parse(subscriptions=[sid]))
         with pytest.raises(InputError, match="unknown --subscription 'elsewhere'"):
             ev.findings(api.FindingFilter.parse(subscriptions=["elsewhere"]))
+
+
+def test_an_evaluation_keeps_its_findings_in_duckdb_until_closed(filled: tuple[Path, list[api.ScanOutcome]]) -> None:
+    db, _ = filled
+    with api.open(db, read_only=True) as store:
+        scan = store.resolve()
+        with store.evaluate(scan, api.load_policy(None)) as ev:
+            first = ev.findings()
+            # Read twice, the same findings: they are read from the evaluation's table, not consumed.
+            assert ev.findings() == first
+        with pytest.raises(duckdb.Error):  # the model's tables are gone once the evaluation is closed
+            ev.findings()
+        # A second evaluation of the same scan on the same store gives the same findings.
+        with store.evaluate(scan, api.load_policy(None)) as again:
+            assert again.findings() == first
 
 
 def test_a_filter_typo_is_an_input_error_listing_the_valid_values() -> None:

@@ -36,7 +36,7 @@ def test_a_one_day_old_image_is_one_day_old(tmp_path: Path) -> None:
         [cluster("c1", pools=[pool("system", image=day_before)])],
         latest_images={("eastus", FAMILY): yesterday},
     )
-    messages = {f.control_id: f.message for f in evaluate_scan(db, "latest", None).findings()}
+    messages = {f.control_id: f.message for f in evaluate_scan(db, "latest", None)}
     assert "is 2 days old" in messages["AKS-IMG-01"]
     assert "1 day newer)" in messages["AKS-IMG-02"]
     assert not any("1 days" in m for m in messages.values())
