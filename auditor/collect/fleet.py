@@ -10,6 +10,7 @@ scrubs personal data from its rows and carries no `systemData`, so who approved 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -45,28 +46,9 @@ class FleetsCollector:
         return [Task(lambda: self.collect(ctx, inventory))]
 
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
-        if not _in_scope(inventory):
-            return
-        rows = query_pages(
-            ctx,
-            self.kind,
-            read_query("kql/fleets.kql"),
-            inventory.subscriptions,
-            inventory.management_groups,
-            inventory.options.get("graph_page_size", PAGE_SIZE),
-        )
-        seen: set[str] = set()
-        for index, row in enumerate(rows):
-            fleet_id = _identified(ctx, self.kind, index, row)
-            if fleet_id is None:
-                continue
-            row_type = row.get("type")
-            if not isinstance(row_type, str) or row_type.lower() != FLEET_TYPE:
-                reject_row(ctx, self.kind, index, row, f"is of type {row_type!r}, not a Fleet Manager resource")
-                continue
-            if fleet_id.lower() in seen:
-                continue
-            seen.add(fleet_id.lower())
+        fleet_kinds = {FLEET_TYPE: self.kind}
+        rows = _typed_rows(ctx, self.kind, "kql/fleets.kql", inventory, fleet_kinds, "a Fleet Manager resource")
+        for fleet_id, _, row in rows:
             ctx.record(self.kind, fleet_id, GRAPH_REQUEST, row)
             missing = missing_routing_fields(row)
             if missing:
@@ -101,30 +83,36 @@ class FleetResourcesCollector:
         return [Task(lambda: self.collect(ctx, inventory))]
 
     def collect(self, ctx: CollectContext, inventory: Inventory) -> None:
-        if not _in_scope(inventory):
-            return
-        rows = query_pages(
-            ctx,
-            self.kind,
-            read_query("kql/fleet_resources.kql"),
-            inventory.subscriptions,
-            inventory.management_groups,
-            inventory.options.get("graph_page_size", PAGE_SIZE),
+        rows = _typed_rows(
+            ctx, self.kind, "kql/fleet_resources.kql", inventory, CHILD_KINDS, "a Fleet Manager child resource"
         )
-        seen: set[str] = set()
-        for index, row in enumerate(rows):
-            row_id = _identified(ctx, self.kind, index, row)
-            if row_id is None:
-                continue
-            row_type = row.get("type")
-            kind = CHILD_KINDS.get(row_type.lower()) if isinstance(row_type, str) else None
-            if kind is None:
-                reject_row(ctx, self.kind, index, row, f"is of type {row_type!r}, not a Fleet Manager child resource")
-                continue
-            if row_id.lower() in seen:
-                continue
-            seen.add(row_id.lower())
+        for row_id, kind, row in rows:
             ctx.record(kind, row_id, GRAPH_REQUEST, row)
+
+
+def _typed_rows(
+    ctx: CollectContext, call: str, kql: str, inventory: Inventory, kinds: Mapping[str, str], what: str
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(id, evidence kind, row) of each row of a Resource Graph query, the first time its id is seen; a row that is
+    not an object, has no id or is of a type `kinds` (lower-case type -> kind) lacks is kept as a rejected row."""
+    if not _in_scope(inventory):
+        return
+    page_size = inventory.options.get("graph_page_size", PAGE_SIZE)
+    rows = query_pages(ctx, call, read_query(kql), inventory.subscriptions, inventory.management_groups, page_size)
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        row_id = _identified(ctx, call, index, row)
+        if row_id is None:
+            continue
+        row_type = row.get("type")
+        kind = kinds.get(row_type.lower()) if isinstance(row_type, str) else None
+        if kind is None:
+            reject_row(ctx, call, index, row, f"is of type {row_type!r}, not {what}")
+            continue
+        if row_id.lower() in seen:
+            continue
+        seen.add(row_id.lower())
+        yield row_id, kind, row
 
 
 def _identified(ctx: CollectContext, call: str, index: int, row: Any) -> str | None:
