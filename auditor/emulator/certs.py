@@ -36,6 +36,13 @@ class CertificatePaths:
     key_file: Path
 
 
+def _key_usage(*allowed: str) -> x509.KeyUsage:
+    """A KeyUsage extension allowing only the named usages."""
+    usages: list[str] = ["digital_signature", "content_commitment", "key_encipherment", "data_encipherment"]
+    usages += ["key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"]
+    return x509.KeyUsage(**{usage: usage in allowed for usage in usages})
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name(
         [
@@ -70,82 +77,10 @@ def ensure_certificates(directory: Path) -> CertificatePaths:
 def generate_certificates(directory: Path) -> CertificatePaths:
     """Generate a CA and a server certificate for localhost/127.0.0.1/::1 and write them as PEM files."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    not_before = now - dt.timedelta(minutes=5)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("aks-upgrade-auditor emulator CA")
-    ca_certificate = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(now + _VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    server_key = ec.generate_private_key(ec.SECP256R1())
     alternative_names: list[x509.GeneralName] = [x509.DNSName(host) for host in _HOSTS]
     alternative_names += [x509.IPAddress(ipaddress.ip_address(address)) for address in _ADDRESSES]
-    server_certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(now + _VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
     paths = CertificatePaths(directory / CA_FILE, directory / CERT_FILE, directory / KEY_FILE)
-    paths.ca_file.write_bytes(ca_certificate.public_bytes(serialization.Encoding.PEM))
-    paths.cert_file.write_bytes(server_certificate.public_bytes(serialization.Encoding.PEM))
-    key_bytes = server_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    # The key only protects a loopback test server, but it is still a private key: owner-only.
-    paths.key_file.touch(mode=0o600, exist_ok=True)
-    paths.key_file.chmod(0o600)
-    paths.key_file.write_bytes(key_bytes)
-    return paths
+    return _issue(paths, "aks-upgrade-auditor emulator CA", "localhost", alternative_names)
 
 
 def generate_host_certificates(directory: Path, stem: str, names: list[str], ca_name: str) -> CertificatePaths:
@@ -153,9 +88,22 @@ def generate_host_certificates(directory: Path, stem: str, names: list[str], ca_
     <stem>-ca.pem, <stem>-server.pem and <stem>-server-key.pem: the emulator's Kubernetes API servers, each
     reached by its cluster's API server name through TLS SNI, as a cluster's own CA would sign them."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    paths = CertificatePaths(
+        directory / f"{stem}-ca.pem", directory / f"{stem}-server.pem", directory / f"{stem}-server-key.pem"
+    )
+    alternative_names: list[x509.GeneralName] = [x509.DNSName(n) for n in names or ["localhost"]]
+    return _issue(paths, ca_name, "kube-apiserver", alternative_names)
+
+
+def _issue(
+    paths: CertificatePaths, ca_name: str, subject: str, alternative_names: list[x509.GeneralName]
+) -> CertificatePaths:
+    """A new CA named ca_name and a server certificate it signs for subject and alternative_names, written to paths
+    (the key owner-only)."""
+    paths.ca_file.parent.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     not_before = now - dt.timedelta(minutes=5)
+
     ca_key = ec.generate_private_key(ec.SECP256R1())
     issuer = _name(ca_name)
     ca_certificate = (
@@ -167,34 +115,35 @@ def generate_host_certificates(directory: Path, stem: str, names: list[str], ca_
         .not_valid_before(not_before)
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage("digital_signature", "key_cert_sign", "crl_sign"), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_certificate = (
         x509.CertificateBuilder()
-        .subject_name(_name("kube-apiserver"))
+        .subject_name(_name(subject))
         .issuer_name(issuer)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names or ["localhost"]]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_key_usage("digital_signature", "key_agreement"), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    paths = CertificatePaths(
-        directory / f"{stem}-ca.pem", directory / f"{stem}-server.pem", directory / f"{stem}-server-key.pem"
-    )
+
     paths.ca_file.write_bytes(ca_certificate.public_bytes(serialization.Encoding.PEM))
     paths.cert_file.write_bytes(server_certificate.public_bytes(serialization.Encoding.PEM))
+    key_bytes = server_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # The key only protects a loopback test server, but it is still a private key: owner-only.
     paths.key_file.touch(mode=0o600, exist_ok=True)
     paths.key_file.chmod(0o600)
-    paths.key_file.write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    paths.key_file.write_bytes(key_bytes)
     return paths
