@@ -14,11 +14,12 @@ from auditor.controls.remediation import fill
 from auditor.errors import AuditorError
 from auditor.paths import queries_dir
 from auditor.policy import THRESHOLDS
-from auditor.vocabulary import ControlId
+from auditor.vocabulary import ControlId, Level, Severity, Status
 
-STATUSES = ("pass", "fail", "warn", "unknown", "waived", "not_applicable")
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-LEVELS = ("cluster", "pool", "fleet", "subscription")
+# Plain strings in the vocabulary's declaration order: the column order of counts (reports, CSV, trend).
+STATUSES = tuple(status.value for status in Status)
+SEVERITIES = tuple(severity.value for severity in Severity)
+LEVELS = tuple(level.value for level in Level)
 RESULT_COLUMNS = ["resource_id", "node_pool", "status", "message", "evidence", "target"]
 _REQUIRED_META = {"id", "title", "level", "severity", "rationale", "rule", "evidence", "remediation", "references"}
 # remediation_variants: alternative commands for findings whose `target` names the variant (e.g. a Windows pool

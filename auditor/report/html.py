@@ -17,6 +17,7 @@ from auditor.controls import STATUSES, Finding
 from auditor.paths import templates_dir
 from auditor.report import charts
 from auditor.report.data import ReportData
+from auditor.vocabulary import Severity, Status
 
 # The PDF lists at most this many resources per control; CSV, JSON and the HTML findings table carry all.
 PDF_ROWS_PER_CONTROL = 50
@@ -51,10 +52,10 @@ TABLE_COLUMNS = (
 
 # The order in which the findings table sorts its status and severity columns: most serious first. Missing evidence
 # (unknown) ranks above a warning: a control that could not look may hide a failure.
-STATUS_SERIOUSNESS = ("fail", "unknown", "warn", "waived", "pass", "not_applicable")
+STATUS_SERIOUSNESS = tuple(status.value for status in Status.by_seriousness())
 SERIOUSNESS: dict[str, dict[str, int]] = {
     "status": {s: i for i, s in enumerate(STATUS_SERIOUSNESS)},
-    "severity": {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))},
+    "severity": {s.value: i for i, s in enumerate(Severity.by_seriousness())},
 }
 
 
