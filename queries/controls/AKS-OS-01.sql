@@ -14,25 +14,27 @@ WITH pools AS (
     JOIN cluster_params cp USING (cluster_id)
     CROSS JOIN scan s
 ),
+-- A fleet has a handful of image families, SKUs and pool types: each distinct value is matched against the table
+-- once (a regex per pool and row was most of this control's time), then pools join on equality.
 by_image AS (
-    SELECT p.cluster_id, p.pool_index, min(o.priority) AS priority
-    FROM pools p
+    SELECT f.family_key, min(o.priority) AS priority
+    FROM (SELECT DISTINCT family_key FROM pools WHERE family_key IS NOT NULL) f
     JOIN os_support o
-      ON o.applies_to = 'os' AND o.image_family_pattern <> '' AND regexp_full_match(p.family_key, o.image_family_pattern)
+      ON o.applies_to = 'os' AND o.image_family_pattern <> '' AND regexp_full_match(f.family_key, o.image_family_pattern)
     GROUP BY ALL
 ),
 by_sku AS (
-    SELECT p.cluster_id, p.pool_index, min(o.priority) AS priority
-    FROM pools p
+    SELECT k.sku_key, min(o.priority) AS priority
+    FROM (SELECT DISTINCT sku_key FROM pools WHERE sku_key IS NOT NULL) k
     JOIN os_support o
-      ON o.applies_to = 'os' AND list_contains(list_transform(o.os_skus, lambda k: lower(k)), p.sku_key)
+      ON o.applies_to = 'os' AND list_contains(list_transform(o.os_skus, lambda s: lower(s)), k.sku_key)
     GROUP BY ALL
 ),
 by_type AS (
-    SELECT p.cluster_id, p.pool_index, min(o.priority) AS priority
-    FROM pools p
+    SELECT t.type_key, min(o.priority) AS priority
+    FROM (SELECT DISTINCT type_key FROM pools WHERE type_key IS NOT NULL) t
     JOIN os_support o
-      ON o.applies_to = 'pool_type' AND list_contains(list_transform(o.os_skus, lambda k: lower(k)), p.type_key)
+      ON o.applies_to = 'pool_type' AND list_contains(list_transform(o.os_skus, lambda s: lower(s)), t.type_key)
     GROUP BY ALL
 ),
 matched AS (
@@ -44,10 +46,10 @@ matched AS (
         pt.label AS type_label, pt.end_of_support AS type_end, pt.migrate_to AS type_target,
         pt.migration AS type_migration, pt.source AS type_source
     FROM pools p
-    LEFT JOIN by_image i USING (cluster_id, pool_index)
-    LEFT JOIN by_sku k USING (cluster_id, pool_index)
+    LEFT JOIN by_image i USING (family_key)
+    LEFT JOIN by_sku k USING (sku_key)
     LEFT JOIN os_support os ON os.priority = coalesce(i.priority, k.priority)
-    LEFT JOIN by_type t USING (cluster_id, pool_index)
+    LEFT JOIN by_type t USING (type_key)
     LEFT JOIN os_support pt ON pt.priority = t.priority
 ),
 judged AS (
