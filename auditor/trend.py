@@ -258,6 +258,8 @@ def _entries(
         counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     stats = {row[0]: row[1:] for row in sql.run(con, "trend/30_stats.sql", evaluator=key)}
     sql.run(con, "trend/41_new_resolved.sql" if masks else "trend/40_new_resolved.sql", offset=offset)
+    if masks and details:
+        sql.run(con, "trend/42_other_status.sql", evaluator=key)
     sizes: dict[tuple[int, str], int] = {(idx, name): n for idx, name, n in sql.run(con, "trend/45_sizes.sql")}
     texts: dict[tuple[int, str], str] = {}
     if details:

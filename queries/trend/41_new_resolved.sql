@@ -1,6 +1,7 @@
 -- 40_new_resolved.sql over the masks of 11_masks.sql: the same rows of _tnew. Scan idx of a finding: new when it
 -- fails there and did not fail in scan idx - 1 (idx >= max($offset, 1)); resolved or unverified when it failed in
--- scan idx - 1 and does not in scan idx (idx >= $offset). `other` is its status in the other scan, or 'absent'.
+-- scan idx - 1 and does not in scan idx (idx >= $offset). `other` is its status in the other scan, or 'absent';
+-- NULL for a status the masks do not hold (42_other_status.sql fills it in when the lists are built).
 CREATE OR REPLACE TEMP TABLE _tnew AS
 WITH bounds AS (SELECT count(*)::INTEGER AS scans FROM _tsel),
 changes AS (
@@ -17,10 +18,10 @@ changed AS (
     FROM changes c, bounds b
     WHERE c.starts | c.stops <> 0
 )
-SELECT c.idx::INTEGER AS idx, c.k, _tstatus(c.m_fail, c.m_pass, c.m_warn, c.m_unknown, c.m_waived, c.m_not_applicable, c.idx - 1) AS other, 'new_findings' AS list
+SELECT c.idx::INTEGER AS idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx - 1) AS other, 'new_findings' AS list
 FROM changed c WHERE _tbit(c.starts, c.idx)
 UNION ALL
-SELECT c.idx, c.k, _tstatus(c.m_fail, c.m_pass, c.m_warn, c.m_unknown, c.m_waived, c.m_not_applicable, c.idx),
+SELECT c.idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx),
        CASE WHEN _tbit(c.m_unknown, c.idx) OR (NOT _tbit(c.m_present, c.idx) AND n.partial) THEN 'unverified_findings'
             ELSE 'resolved_findings' END
 FROM changed c JOIN _tsel n ON n.idx = c.idx
