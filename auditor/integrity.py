@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from auditor import sql
 from auditor.errors import AuditorError
 
 SEAL_PLACEHOLDER = b"<" + b"0" * 64 + b">"
@@ -101,6 +102,44 @@ def findings_digest(records: Iterable[Mapping[str, Any]]) -> str:
         digest.update((("" if first else ",") + ",".join(chunk)).encode())
     digest.update(b"]")
     return digest.hexdigest()
+
+
+_BATCH = 8192
+
+
+def eval_findings_digest(cursor: Any) -> str | None:
+    """findings_digest of the findings in the evaluation's `eval_findings` table on cursor, their JSON built in
+    DuckDB (queries/report/findings_json.sql); None when the table's `ord` order might not be the order the report
+    digests in (then the caller digests its Finding objects). Rows DuckDB would encode differently from Python's
+    json (control characters) are encoded in Python; tags and waivers, JSON texts in the table, are parsed and
+    encoded once per distinct text, as the Finding objects hold them parsed."""
+    for kind, resource_id, lowered in sql.run(cursor, "report/digest_order.sql"):
+        if kind == "ties" or resource_id.lower() != lowered:
+            return None
+    parts = [
+        {"kind": kind, "raw": text, "canonical": _CANONICAL_JSON.encode(json.loads(text))}
+        for kind, text in sql.run(cursor, "report/digest_texts.sql")
+    ]
+    sql.run(cursor, "report/digest_setup.sql", parts=parts)
+    digest = hashlib.sha256(b"[")
+    separator = ""
+    first = 1
+    try:
+        while batch := sql.run(cursor, "report/findings_json.sql", first=first, last=first + _BATCH - 1).rows:
+            texts = [text if text is not None else _canonical_record(record) for text, record in batch]
+            digest.update((separator + ",".join(texts)).encode())
+            separator = ","
+            first += _BATCH
+    finally:
+        sql.run(cursor, "report/digest_drop.sql")
+    digest.update(b"]")
+    return digest.hexdigest()
+
+
+def _canonical_record(record: dict[str, Any]) -> str:
+    """One finding's canonical JSON from its table row (tags and waiver are JSON texts there, parsed in a Finding)."""
+    waiver = json.loads(record["waiver"]) if record["waiver"] is not None else None
+    return _CANONICAL_JSON.encode({**record, "tags": json.loads(record["tags"]), "waiver": waiver})
 
 
 # --- The PDF seal -------------------------------------------------------------------------------------------

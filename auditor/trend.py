@@ -220,33 +220,46 @@ def build_trend(
     # The working tables live on a cursor of their own: nothing the caller has on con is touched.
     cursor = con.cursor()
     try:
-        _select(cursor, key, computed)
-        entries = _entries(cursor, key, computed, 1 if baseline else 0, details)
-        open_failures, remediation = _runs(cursor, computed)
+        masks = _select(cursor, key, computed)
+        entries = _entries(cursor, key, computed, 1 if baseline else 0, details, masks)
+        open_failures, remediation = _runs(cursor, computed, masks)
     finally:
         sql.run(cursor, "trend/99_drop.sql")
         cursor.close()
     return Trend(entries, open_failures, remediation, policy, key, since, baseline_id, chosen, others)
 
 
-def _select(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan]) -> None:
-    """Temp tables: the scans (_tsel), the findings that failed in any of them (_tkeys), and every
-    observation of those (_tf: scan index, key, status)."""
+# Scans up to which the trend works on a bit mask per finding (a bit per scan in a BIGINT, below its sign bit):
+# one read of the cache, and runs found by bit arithmetic. Above it, or when a finding appears twice in one scan,
+# the general form: every observation of the findings that ever failed, and window passes over them.
+MASK_SCANS = 62
+
+
+def _select(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan]) -> bool:
+    """Temp tables of the scans (_tsel) and their cached findings; whether in the mask form (11_masks.sql: counts
+    _tcount, masks _tmask) or else the general one (10_select.sql: _tobs, _tkeys, _tf)."""
     selected = [{"idx": i, "scan_id": s.scan_id, "partial": s.status != "complete"} for i, s in enumerate(scans)]
+    if len(scans) <= MASK_SCANS and sql.run(con, "trend/11_masks.sql", scans=selected, evaluator=key).scalar() == 0:
+        return True
     sql.run(con, "trend/10_select.sql", scans=selected, evaluator=key)
+    return False
 
 
 def _entries(
-    con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan], offset: int, details: bool
+    con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan], offset: int, details: bool, masks: bool
 ) -> list[TrendEntry]:
     catalog_ids = [c.id for c in load_catalog()]
     counts: dict[int, dict[str, dict[str, int]]] = defaultdict(
         lambda: {cid: {s: 0 for s in STATUSES} for cid in catalog_ids}
     )
-    for idx, control_id, status, n in sql.run(con, "trend/20_counts.sql", offset=offset):
+    for idx, control_id, status, n in sql.run(
+        con, "trend/21_counts.sql" if masks else "trend/20_counts.sql", offset=offset
+    ):
         counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     stats = {row[0]: row[1:] for row in sql.run(con, "trend/30_stats.sql", evaluator=key)}
-    sql.run(con, "trend/40_new_resolved.sql", offset=offset)
+    sql.run(con, "trend/41_new_resolved.sql" if masks else "trend/40_new_resolved.sql", offset=offset)
+    if masks and details:
+        sql.run(con, "trend/42_other_status.sql", evaluator=key)
     sizes: dict[tuple[int, str], int] = {(idx, name): n for idx, name, n in sql.run(con, "trend/45_sizes.sql")}
     texts: dict[tuple[int, str], str] = {}
     if details:
@@ -272,14 +285,16 @@ def _entries(
     return entries
 
 
-def _runs(con: duckdb.DuckDBPyConnection, scans: list[Scan]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _runs(
+    con: duckdb.DuckDBPyConnection, scans: list[Scan], masks: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Open failures of the newest scan with their streak, and remediation times of the runs that ended."""
     last = len(scans) - 1
     severity = {c.id: c.severity for c in load_catalog()}
-    sql.run(con, "trend/60_runs.sql")
+    sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
     open_failures: list[dict[str, Any]] = []
     for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in sql.run(
-        con, "trend/70_open_failures.sql", last=last
+        con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last
     ):
         open_failures.append(
             {

@@ -267,6 +267,7 @@ def _peak_rss_mb() -> float:
 def _ratio(args: argparse.Namespace) -> None:
     """evaluate() and build_report() of the same scan, side by side in this process; print one JSON line."""
     from auditor.controls import evaluate
+    from auditor.model import Model
     from auditor.policy import load_policy
     from auditor.report import build_report
 
@@ -282,7 +283,9 @@ def _ratio(args: argparse.Namespace) -> None:
             con.close()
 
     def evaluate_once(con: Any) -> None:
-        evaluate(con, args.scan, policy)
+        # evaluate() as the product runs it: the scan's model, every control, the findings left in DuckDB.
+        with Model(con, args.scan, policy) as model:
+            evaluate(model)
 
     def report_once(con: Any) -> None:
         build_report(con, args.scan, policy)

@@ -147,6 +147,7 @@ def _child(mode: str, db: Path) -> dict[str, Any]:
     """One measurement, in this (child) process: seconds of the work itself, imports and opening excluded."""
     from auditor.controls import control_ids, evaluate
     from auditor.findings_cache import evaluator_key
+    from auditor.model import Model
     from auditor.policy import load_policy
     from auditor.store import list_scans
     from auditor.trend import build_trend
@@ -171,13 +172,11 @@ def _child(mode: str, db: Path) -> dict[str, Any]:
         if mode == "evaluations":
             total = 0.0
             for scan in scans:
-                cursor = con.cursor()  # as the cache does: one cursor per scan
-                try:
-                    began = time.perf_counter()
-                    evaluate(cursor, scan.scan_id, policy)
-                    total += time.perf_counter() - began
-                finally:
-                    cursor.close()
+                began = time.perf_counter()
+                # As the cache does: each scan's model on a cursor of its own, every control, findings in DuckDB.
+                with Model(con, scan.scan_id, policy) as model:
+                    evaluate(model)
+                total += time.perf_counter() - began
             return {"seconds": total, "scans": len(scans)}
         raise SystemExit(f"unknown mode {mode}")
     finally:

@@ -1,0 +1,38 @@
+-- The form of 10_select.sql for at most 62 scans (a bit per scan in a BIGINT): the scans (_tsel), the findings
+-- per scan, control and status (_tcount), and for each finding that failed in any scan its bit masks over the scans
+-- (_tmask: bit idx set when the finding failed, was unknown, was present in scan idx; `n` counts its rows, more
+-- than its bits when it appears twice in one scan, which sends the trend to the general form). $scans: list of
+-- {idx, scan_id, partial}.
+-- Bit i of a mask; a mask shifted left by s within the scans' bits (never past bit 62); a finding's status in
+-- scan i from its masks ('absent' when it is not in that scan).
+CREATE OR REPLACE TEMP MACRO _tbit(mask, i) AS ((mask >> i) & 1) = 1;
+CREATE OR REPLACE TEMP MACRO _tshl(x, s, all_bits) AS (x & (all_bits >> s)) << s;
+-- A finding's status in scan i as far as its masks tell: fail, unknown, absent, or NULL for another status
+-- (42_other_status.sql reads which, for the lists only).
+CREATE OR REPLACE TEMP MACRO _tstatus(fail, unknown, present, i) AS
+    CASE WHEN _tbit(fail, i) THEN 'fail' WHEN _tbit(unknown, i) THEN 'unknown'
+         WHEN _tbit(present, i) THEN NULL ELSE 'absent' END;
+
+CREATE OR REPLACE TEMP TABLE _tsel AS
+SELECT s.idx::INTEGER AS idx, s.scan_id::VARCHAR AS scan_id, s.partial::BOOLEAN AS partial
+FROM (SELECT unnest($scans) AS s);
+
+CREATE OR REPLACE TEMP TABLE _tcount AS
+SELECT t.idx, f.control_id, f.status, count(*) AS n
+FROM findings f JOIN _tsel t USING (scan_id)
+WHERE f.evaluator = $evaluator
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE _tmask AS
+SELECT f.key_id AS k,
+       bit_or(CASE WHEN f.status = 'fail' THEN 1::BIGINT << t.idx END) AS m_fail,
+       coalesce(bit_or(CASE WHEN f.status = 'unknown' THEN 1::BIGINT << t.idx END), 0) AS m_unknown,
+       bit_or(1::BIGINT << t.idx) AS m_present,
+       count(*) AS n
+FROM findings f JOIN _tsel t USING (scan_id)
+WHERE f.evaluator = $evaluator
+GROUP BY f.key_id
+HAVING m_fail IS NOT NULL;
+
+-- Whether the masks hold every observation: no finding twice in one scan.
+SELECT count(*) FROM _tmask WHERE n <> bit_count(m_present);

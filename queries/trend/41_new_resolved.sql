@@ -1,0 +1,28 @@
+-- 40_new_resolved.sql over the masks of 11_masks.sql: the same rows of _tnew. Scan idx of a finding: new when it
+-- fails there and did not fail in scan idx - 1 (idx >= max($offset, 1)); resolved or unverified when it failed in
+-- scan idx - 1 and does not in scan idx (idx >= $offset). `other` is its status in the other scan, or 'absent';
+-- NULL for a status the masks do not hold (42_other_status.sql fills it in when the lists are built).
+CREATE OR REPLACE TEMP TABLE _tnew AS
+WITH bounds AS (SELECT count(*)::INTEGER AS scans FROM _tsel),
+changes AS (
+    -- Per finding: the scans where it starts failing, and those where it stops.
+    SELECT m.*,
+           m.m_fail & ~((m.m_fail & ((1::BIGINT << (b.scans - 1)) - 1)) << 1)
+               & ~((1::BIGINT << greatest($offset, 1)) - 1) AS starts,
+           ((m.m_fail & ((1::BIGINT << (b.scans - 1)) - 1)) << 1) & ~m.m_fail
+               & ~((1::BIGINT << greatest($offset, 0)) - 1) AS stops
+    FROM _tmask m, bounds b
+),
+changed AS (
+    SELECT c.*, unnest([i FOR i IN range(b.scans) IF _tbit(c.starts | c.stops, i)]) AS idx
+    FROM changes c, bounds b
+    WHERE c.starts | c.stops <> 0
+)
+SELECT c.idx::INTEGER AS idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx - 1) AS other, 'new_findings' AS list
+FROM changed c WHERE _tbit(c.starts, c.idx)
+UNION ALL
+SELECT c.idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx),
+       CASE WHEN _tbit(c.m_unknown, c.idx) OR (NOT _tbit(c.m_present, c.idx) AND n.partial) THEN 'unverified_findings'
+            ELSE 'resolved_findings' END
+FROM changed c JOIN _tsel n ON n.idx = c.idx
+WHERE _tbit(c.stops, c.idx);

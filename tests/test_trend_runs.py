@@ -1,0 +1,86 @@
+"""The trend's two forms give the same rows: the bit masks of at most 62 scans (queries/trend/11_masks.sql,
+21_counts, 41_new_resolved and 42_other_status, 61_runs, 71_open_failures) and the general one (10_select, 20_counts,
+40_new_resolved, 60_runs, 70_open_failures), over random histories: every status, findings absent from complete
+and partial scans, unknown between failures, runs open at the newest scan, and a baseline offset."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import duckdb
+import numpy as np
+import pytest
+
+from auditor import sql
+from auditor.controls import STATUSES
+
+EVALUATOR = "e"
+
+
+def _cache(seed: int, scans: int, keys: int) -> tuple[duckdb.DuckDBPyConnection, list[dict[str, Any]]]:
+    """A findings cache of random histories (each finding present or not in each scan, with a random status)."""
+    rng = random.Random(seed)
+    selected = [{"idx": i, "scan_id": f"s{i:03d}", "partial": rng.random() < 0.2} for i in range(scans)]
+    rows: dict[str, list[Any]] = {"scan_id": [], "evaluator": [], "key_id": [], "control_id": [], "status": []}
+    weights = [40, 30, 8, 10, 6, 6]  # pass, fail, warn, unknown, waived, not_applicable
+    for key in range(1, keys + 1):
+        presence = rng.choice([0.5, 0.8, 1.0])
+        start, stop = sorted(rng.sample(range(scans + 1), 2))
+        for scan in selected[start:stop]:
+            if rng.random() < presence:
+                rows["scan_id"].append(scan["scan_id"])
+                rows["evaluator"].append(EVALUATOR)
+                rows["key_id"].append(key)
+                rows["control_id"].append(f"AKS-{key % 5}")
+                rows["status"].append(rng.choices(STATUSES, weights)[0])
+    con = duckdb.connect()
+    con.register("rows", {name: np.array(values, dtype=object) for name, values in rows.items()})
+    con.execute(
+        "CREATE TABLE findings AS SELECT scan_id, evaluator, key_id::INTEGER AS key_id, control_id, status FROM rows"
+    )
+    con.execute(
+        "CREATE TABLE finding_keys AS SELECT DISTINCT key_id, control_id, 'r' || key_id AS resource_id, "
+        "'' AS node_pool, 'c' AS cluster, 'g' AS resource_group, 's' AS subscription_id FROM findings"
+    )
+    return con, selected
+
+
+def _form(con: duckdb.DuckDBPyConnection, selected: list[dict[str, Any]], offset: int, masks: bool) -> dict[str, Any]:
+    last = len(selected) - 1
+    if masks:
+        assert sql.run(con, "trend/11_masks.sql", scans=selected, evaluator=EVALUATOR).scalar() == 0
+    else:
+        sql.run(con, "trend/10_select.sql", scans=selected, evaluator=EVALUATOR)
+    counts = sorted(sql.run(con, "trend/21_counts.sql" if masks else "trend/20_counts.sql", offset=offset).rows)
+    sql.run(con, "trend/41_new_resolved.sql" if masks else "trend/40_new_resolved.sql", offset=offset)
+    if masks:
+        sql.run(con, "trend/42_other_status.sql", evaluator=EVALUATOR)
+    new = sorted(con.execute("SELECT idx, k, other, list FROM _tnew").fetchall())
+    sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
+    runs = sorted(
+        con.execute("SELECT k, first_idx, last_idx, scans, ended_by, ended_at FROM _tgone").fetchall(), key=str
+    )
+    open_failures = sorted(
+        sql.run(con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last).rows
+    )
+    fixed = sorted(sql.run(con, "trend/80_fixed.sql").rows)
+    removed = sql.run(con, "trend/85_removed.sql").scalar()
+    sql.run(con, "trend/99_drop.sql")
+    return {"counts": counts, "new": new, "runs": runs, "open": open_failures, "fixed": fixed, "removed": removed}
+
+
+@pytest.mark.parametrize(("seed", "scans"), [(1, 24), (2, 2), (3, 7), (4, 62), (5, 1), (6, 40)])
+@pytest.mark.parametrize("offset", [0, 1])
+def test_mask_form_equals_general_form(seed: int, scans: int, offset: int) -> None:
+    con, selected = _cache(seed, scans, keys=400)
+    masked = _form(con, selected, offset, masks=True)
+    general = _form(con, selected, offset, masks=False)
+    assert masked == general
+    assert scans < 3 or (masked["runs"] and masked["new"])
+
+
+def test_a_finding_twice_in_one_scan_is_left_to_the_general_form() -> None:
+    con, selected = _cache(7, 5, keys=20)
+    con.execute("INSERT INTO findings SELECT * FROM findings WHERE status = 'fail' LIMIT 1")
+    assert sql.run(con, "trend/11_masks.sql", scans=selected, evaluator=EVALUATOR).scalar() == 1
