@@ -292,3 +292,111 @@ def test_a_control_that_gives_no_message_is_never_a_silent_pass(tmp_path: Path) 
     assert finding.status == "unknown"
     assert finding.message == f"{sloppy.id} gave no message for this resource: a value it reads is missing"
     assert finding.cluster == "c1"
+
+
+# Controls that may still repeat a condition in two CASE expressions, each with the reason it is allowed to.
+REPEATS_ALLOWED: dict[str, str] = {
+    "AKS-ORD-01": "its rule rows still word a violation from the condition that found it (being rewritten)",
+}
+
+
+def _bare(node: object) -> object:
+    """A parse tree node without its position and alias: equal conditions compare equal wherever they stand."""
+    if isinstance(node, dict):
+        return {k: _bare(v) for k, v in node.items() if k not in ("query_location", "query_location_length", "alias")}
+    if isinstance(node, list):
+        return [_bare(v) for v in node]
+    return node
+
+
+def _nodes(node: object) -> list[dict[str, object]]:
+    """Every expression node of a parse tree, depth first."""
+    found: list[dict[str, object]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _as_sql(expression: object) -> str:
+    """A parse tree expression written back as SQL (json_deserialize_sql of `SELECT <expression>`)."""
+    import json
+
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        row = con.execute("SELECT json_serialize_sql('SELECT 1')").fetchone()
+        assert row is not None
+        tree = json.loads(row[0])
+        tree["statements"][0]["node"]["select_list"] = [expression]
+        written = con.execute("SELECT json_deserialize_sql($tree::JSON)", {"tree": json.dumps(tree)}).fetchone()
+    finally:
+        con.close()
+    assert written is not None
+    return str(written[0]).removeprefix("SELECT ")
+
+
+def _repeated_conditions(sql: str) -> list[str]:
+    """Conditions (a CASE's WHEN or any comparison, conjunction or operator inside it) found in two CASE expressions.
+
+    A named fact tested alone (one column against constants: `bluegreen`, `status = 'fail'`, `reason = 'quiet'`,
+    `x IS NULL`) is how a decided status builds its message, so it may recur; anything richer must be decided once.
+    """
+    import json
+
+    import duckdb
+
+    def named_fact(expr: dict[str, object]) -> bool:
+        nodes = _nodes(expr)
+        columns = [n for n in nodes if n.get("class") == "COLUMN_REF"]
+        plain = {"COLUMN_REF", "CONSTANT", "COMPARISON", "OPERATOR", "CONJUNCTION", "CAST"}
+        return len(columns) <= 1 and {str(n["class"]) for n in nodes if "class" in n} <= plain
+
+    con = duckdb.connect()
+    try:
+        row = con.execute("SELECT json_serialize_sql($sql)", {"sql": sql}).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    tree = json.loads(row[0])
+    assert not tree["error"], tree
+    cases_of: dict[str, set[int]] = {}
+    cases = [n for n in _nodes(tree) if n.get("class") == "CASE"]
+    for number, case in enumerate(cases):
+        checks = case["case_checks"]
+        assert isinstance(checks, list)
+        for check in checks:
+            condition = check["when_expr"]
+            parts = [condition] + [
+                n for n in _nodes(condition) if n.get("class") in ("CONJUNCTION", "COMPARISON", "OPERATOR", "BETWEEN")
+            ]
+            for part in parts:
+                if not named_fact(part):
+                    cases_of.setdefault(json.dumps(_bare(part), sort_keys=True), set()).add(number)
+    return sorted(_as_sql(json.loads(key)) for key, numbers in cases_of.items() if len(numbers) > 1)
+
+
+def test_no_control_repeats_a_condition_in_two_case_expressions() -> None:
+    """Each control decides its status once (a CTE) and builds the message from that status and named facts
+    (AKS-SRG-01 is the model): a condition written in two CASE expressions can drift apart."""
+    repeating = {c.id: _repeated_conditions(c.sql) for c in CATALOG if c.id not in REPEATS_ALLOWED}
+    assert {cid: found for cid, found in repeating.items() if found} == {}
+
+
+def test_the_repeat_check_finds_a_condition_written_twice() -> None:
+    twice = (
+        "SELECT CASE WHEN a > b THEN 'fail' ELSE 'pass' END AS status, "
+        "CASE WHEN a > b AND c THEN 'too many' WHEN d THEN 'd' END AS message FROM t"
+    )
+    assert len(_repeated_conditions(twice)) == 1
+    once = (
+        "WITH decided AS (SELECT *, CASE WHEN a > b THEN 'fail' ELSE 'pass' END AS status FROM t) "
+        "SELECT status, CASE WHEN status = 'fail' AND c THEN 'too many' WHEN status = 'fail' THEN 'x' END FROM decided"
+    )
+    assert _repeated_conditions(once) == []

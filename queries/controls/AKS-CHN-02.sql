@@ -11,6 +11,7 @@
 -- The status is decided once (`reason`), then worded.
 WITH judged AS (
     SELECT c.*, cp.allowed_node_os_upgrade_channels AS allowed, f.node_image_profiles,
+           coalesce(c.node_os_problem, c.channel_problem) AS profile_problem,
            node_os_automated(c.upgrade_channel, c.node_os_upgrade_channel, c.has_auto_upgrade_profile,
                              cp.allowed_node_os_upgrade_channels) AS automated
     FROM clusters c
@@ -20,7 +21,7 @@ WITH judged AS (
 decided AS (
     SELECT *,
         CASE
-            WHEN coalesce(node_os_problem, channel_problem) IS NOT NULL THEN 'malformed'
+            WHEN profile_problem IS NOT NULL THEN 'malformed'
             WHEN upgrade_channel = 'node-image' AND automated THEN 'forced_node_image'
             WHEN node_image_profiles IS NOT NULL AND NOT coalesce(automated, false) THEN 'by_fleet'
             WHEN upgrade_channel = 'node-image' THEN 'forced_node_image_not_allowed'
@@ -45,7 +46,7 @@ SELECT
         ELSE 'fail'
     END AS status,
     CASE reason
-        WHEN 'malformed' THEN coalesce(node_os_problem, channel_problem)
+        WHEN 'malformed' THEN profile_problem
         WHEN 'forced_node_image' THEN
             'upgradeChannel node-image patches nodes with new node images (it forces nodeOSUpgradeChannel NodeImage)'
         WHEN 'forced_node_image_not_allowed' THEN
@@ -75,7 +76,6 @@ SELECT
     CASE WHEN has_auto_upgrade_profile THEN
         'autoUpgradeProfile.nodeOSUpgradeChannel=' || coalesce('''' || node_os_upgrade_channel_raw || '''', 'absent')
         || '; autoUpgradeProfile.upgradeChannel=' || coalesce('''' || upgrade_channel_raw || '''', 'absent')
-    WHEN coalesce(node_os_problem, channel_problem) IS NOT NULL THEN coalesce(node_os_problem, channel_problem)
-    ELSE 'autoUpgradeProfile absent' END || coalesce('; Fleet profiles=' || node_image_profiles, '') AS evidence,
+    ELSE coalesce(profile_problem, 'autoUpgradeProfile absent') END || coalesce('; Fleet profiles=' || node_image_profiles, '') AS evidence,
     NULL AS target
 FROM decided;

@@ -3,6 +3,7 @@
 -- A percentage of maxUnavailable is turned into nodes by rounding up (the pessimistic reading). A malformed pool entry
 -- (node_pools.pool_problem) is `unknown`, never judged on the defaults.
 -- Blue-green pools (upgradeStrategy BlueGreen) do not surge: not_applicable, AKS-UPG-01 judges them.
+-- The status is decided once (`reason`), then worded from the reason and named facts.
 WITH effective AS (
     SELECT
         p.cluster_id, p.pool_name, p.pool_problem, p.mode, p.node_count, p.max_surge, p.max_unavailable,
@@ -33,16 +34,17 @@ decided AS (
     SELECT *,
         CASE
             -- A null, nameless or non-object entry, or upgradeSettings of the wrong type: never the service defaults.
-            WHEN pool_problem IS NOT NULL THEN 'unknown'
-            WHEN bluegreen THEN 'not_applicable'
-            WHEN surge_n IS NULL OR unavailable_n IS NULL THEN 'unknown'
-            WHEN is_system AND unavailable_nodes > limit_nodes THEN 'fail'
+            WHEN pool_problem IS NOT NULL THEN 'malformed_pool'
+            WHEN bluegreen THEN 'bluegreen'
+            WHEN surge_n IS NULL THEN 'surge_unreadable'
+            WHEN unavailable_n IS NULL THEN 'unavailable_unreadable'
+            WHEN is_system AND unavailable_nodes > limit_nodes THEN 'system_over_limit'
             -- A percentage on a pool of unknown size: any non-zero value exceeds a limit of 0, else undecidable.
-            WHEN is_system AND unavailable_nodes IS NULL AND limit_nodes = 0 THEN 'fail'
-            WHEN is_system AND unavailable_nodes IS NULL THEN 'unknown'
-            WHEN surge_n = 0 AND unavailable_n = 0 THEN 'fail'
-            ELSE 'pass'
-        END AS status,
+            WHEN is_system AND unavailable_nodes IS NULL AND limit_nodes = 0 THEN 'system_over_limit'
+            WHEN is_system AND unavailable_nodes IS NULL THEN 'pool_size_unknown'
+            WHEN surge_n = 0 AND unavailable_n = 0 THEN 'stalls'
+            ELSE 'keeps_capacity'
+        END AS reason,
         'maxSurge ' || surge || CASE WHEN surge_defaulted THEN ' (service default)' ELSE '' END
             || ', maxUnavailable ' || unavailable
             || CASE WHEN unavailable_defaulted THEN ' (service default)' ELSE '' END AS settings
@@ -51,22 +53,29 @@ decided AS (
 SELECT
     cluster_id AS resource_id,
     pool_name AS node_pool,
-    status,
-    CASE
-        WHEN pool_problem IS NOT NULL THEN pool_problem
-        WHEN bluegreen THEN
+    CASE reason
+        WHEN 'bluegreen' THEN 'not_applicable'
+        WHEN 'system_over_limit' THEN 'fail'
+        WHEN 'stalls' THEN 'fail'
+        WHEN 'keeps_capacity' THEN 'pass'
+        ELSE 'unknown'
+    END AS status,
+    CASE reason
+        WHEN 'malformed_pool' THEN pool_problem
+        WHEN 'bluegreen' THEN
             'blue-green pool (upgradeStrategy BlueGreen): new nodes come up beside the old ones, surge settings do not '
             || 'apply (see AKS-UPG-01)'
-        WHEN surge_n IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
-        WHEN unavailable_n IS NULL THEN 'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
-        WHEN status = 'unknown' THEN
+        WHEN 'surge_unreadable' THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
+        WHEN 'unavailable_unreadable' THEN
+            'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
+        WHEN 'pool_size_unknown' THEN
             settings || ': the pool''s node count is unknown, so ' || unavailable || ' cannot be compared with the limit of '
             || limit_nodes || ' node(s)'
-        WHEN status = 'fail' AND is_system AND (unavailable_nodes IS NULL OR unavailable_nodes > limit_nodes) THEN
+        WHEN 'system_over_limit' THEN
             settings || ' on a System pool: an upgrade may take '
             || coalesce(CAST(unavailable_nodes AS VARCHAR) || ' node(s)', unavailable || ' of the nodes')
             || ' out of service at once (limit ' || limit_nodes || ')'
-        WHEN status = 'fail' THEN
+        WHEN 'stalls' THEN
             settings || ': an upgrade can neither add a node nor take one out, so it cannot proceed'
         ELSE settings || ' keep capacity during upgrades'
             || CASE WHEN is_system THEN ' (System pool, limit ' || limit_nodes || ' unavailable)' ELSE '' END

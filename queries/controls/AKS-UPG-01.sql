@@ -7,6 +7,7 @@
 -- must be readable and above 0, and finalSoakDurationInMinutes (default 60) above 0, since blue-green rollback is
 -- only possible during the final soak; a final soak of 0 is a `warn`. Missing keys mean the service defaults.
 -- A malformed pool entry (pool_problem) is `unknown`; so is a cluster whose tags cannot be read (its ring is unknown).
+-- The status is decided once (`reason`), then worded from the reason and named facts.
 WITH params AS (
     SELECT
         r.*,
@@ -51,38 +52,44 @@ measured AS (
         *,
         surge_value(surge) AS surge_n,
         surge_is_pct(surge) AS surge_pct,
-        CASE
-            WHEN surge_value(surge) IS NULL THEN NULL
-            WHEN surge_is_pct(surge) THEN CAST(surge_value(surge) AS DOUBLE)
-            WHEN node_count > 0 THEN surge_value(surge) * 100.0 / node_count
-        END AS surge_percent,
-        CASE
-            WHEN surge_value(surge) IS NULL THEN NULL
-            WHEN NOT surge_is_pct(surge) THEN surge_value(surge)
-            WHEN node_count IS NOT NULL THEN CAST(ceil(node_count * surge_value(surge) / 100.0) AS INTEGER)
-        END AS surge_nodes,
         surge_value(batch) AS batch_n
     FROM shaped
+),
+sized AS (
+    SELECT
+        *,
+        CASE
+            WHEN surge_n IS NULL THEN NULL
+            WHEN surge_pct THEN CAST(surge_n AS DOUBLE)
+            WHEN node_count > 0 THEN surge_n * 100.0 / node_count
+        END AS surge_percent,
+        CASE
+            WHEN surge_n IS NULL THEN NULL
+            WHEN NOT surge_pct THEN surge_n
+            WHEN node_count IS NOT NULL THEN CAST(ceil(node_count * surge_n / 100.0) AS INTEGER)
+        END AS surge_nodes
+    FROM measured
 ),
 decided AS (
     SELECT
         *,
         CASE
-            WHEN pool_problem IS NOT NULL THEN 'unknown'
-            WHEN tags_problem IS NOT NULL THEN 'unknown'
-            WHEN NOT production THEN 'not_applicable'
-            WHEN upgrade_strategy NOT IN ('rolling', 'bluegreen') THEN 'unknown'
-            WHEN upgrade_strategy = 'bluegreen' AND bluegreen_problem IS NOT NULL THEN 'unknown'
-            WHEN upgrade_strategy = 'bluegreen' AND (batch_n IS NULL OR batch_n = 0) THEN 'unknown'
-            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_raw IS NOT NULL AND bg_final_soak IS NULL THEN 'unknown'
-            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_minutes = 0 THEN 'warn'
-            WHEN upgrade_strategy = 'bluegreen' THEN 'pass'
-            WHEN surge_n IS NULL THEN 'unknown'
-            WHEN node_count = 0 AND NOT surge_pct THEN 'pass'
-            WHEN surge_percent IS NULL THEN 'unknown'
-            WHEN surge_percent >= min_pct THEN 'pass'
-            ELSE 'fail'
-        END AS status,
+            WHEN pool_problem IS NOT NULL THEN 'malformed_pool'
+            WHEN tags_problem IS NOT NULL THEN 'tags_unreadable'
+            WHEN NOT production THEN 'not_production'
+            WHEN upgrade_strategy NOT IN ('rolling', 'bluegreen') THEN 'strategy_unknown'
+            WHEN upgrade_strategy = 'bluegreen' AND bluegreen_problem IS NOT NULL THEN 'bluegreen_unreadable'
+            WHEN upgrade_strategy = 'bluegreen' AND (batch_n IS NULL OR batch_n = 0) THEN 'batch_unreadable'
+            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_raw IS NOT NULL AND bg_final_soak IS NULL
+                THEN 'final_soak_unreadable'
+            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_minutes = 0 THEN 'no_final_soak'
+            WHEN upgrade_strategy = 'bluegreen' THEN 'bluegreen'
+            WHEN surge_n IS NULL THEN 'surge_unreadable'
+            WHEN node_count = 0 AND NOT surge_pct THEN 'empty_pool'
+            WHEN surge_percent IS NULL THEN 'pool_size_unknown'
+            WHEN surge_percent >= min_pct THEN 'fast_enough'
+            ELSE 'too_slow'
+        END AS reason,
         'drain timeout ' || coalesce(CAST(drain_timeout AS VARCHAR), CASE WHEN drain_timeout_raw IS NULL THEN '30' END,
                                      '''' || drain_timeout_raw || ''' (unreadable)')
             || ' min' || CASE WHEN drain_defaulted THEN ' (service default)' ELSE '' END
@@ -97,48 +104,56 @@ decided AS (
             || ', final soak ' || coalesce(CAST(bg_final_soak AS VARCHAR), CASE WHEN bg_final_soak_raw IS NULL THEN '60' END,
                                           '''' || bg_final_soak_raw || ''' (unreadable)')
             || ' min' || CASE WHEN final_soak_defaulted THEN ' (service default)' ELSE '' END AS bluegreen_text
-    FROM measured
+    FROM sized
 )
 SELECT
     cluster_id AS resource_id,
     pool_name AS node_pool,
-    status,
-    CASE
-        WHEN pool_problem IS NOT NULL THEN pool_problem || ': its upgrade settings cannot be told'
-        WHEN tags_problem IS NOT NULL THEN
+    CASE reason
+        WHEN 'not_production' THEN 'not_applicable'
+        WHEN 'no_final_soak' THEN 'warn'
+        WHEN 'bluegreen' THEN 'pass'
+        WHEN 'empty_pool' THEN 'pass'
+        WHEN 'fast_enough' THEN 'pass'
+        WHEN 'too_slow' THEN 'fail'
+        ELSE 'unknown'
+    END AS status,
+    CASE reason
+        WHEN 'malformed_pool' THEN pool_problem || ': its upgrade settings cannot be told'
+        WHEN 'tags_unreadable' THEN
             tags_problem || ': whether the cluster is in production (its ''' || ring_tag_name
             || ''' tag) cannot be told'
-        WHEN NOT production AND ring IS NULL THEN
-            'not judged as production: the cluster has no ''' || ring_tag_name || ''' tag naming a ring'
-        WHEN NOT production THEN
-            'not judged as production: ring ''' || ring || ''' is not the production ring (''' || production_ring || ''')'
-        WHEN upgrade_strategy NOT IN ('rolling', 'bluegreen') THEN
+        WHEN 'not_production' THEN
+            CASE WHEN ring IS NULL
+                 THEN 'not judged as production: the cluster has no ''' || ring_tag_name || ''' tag naming a ring'
+                 ELSE 'not judged as production: ring ''' || ring || ''' is not the production ring ('''
+                      || production_ring || ''')' END
+        WHEN 'strategy_unknown' THEN
             'upgradeStrategy ''' || upgrade_strategy_raw || ''' is neither Rolling nor BlueGreen: the pace cannot be judged'
-        WHEN upgrade_strategy = 'bluegreen' AND bluegreen_problem IS NOT NULL THEN
-            bluegreen_problem || ': the blue-green settings cannot be told'
-        WHEN upgrade_strategy = 'bluegreen' AND (batch_n IS NULL OR batch_n = 0) THEN
+        WHEN 'bluegreen_unreadable' THEN bluegreen_problem || ': the blue-green settings cannot be told'
+        WHEN 'batch_unreadable' THEN
             'blue-green pool: drainBatchSize ''' || batch || ''' is not a non-zero count or percentage'
-        WHEN upgrade_strategy = 'bluegreen' AND status = 'unknown' THEN
+        WHEN 'final_soak_unreadable' THEN
             'blue-green pool: finalSoakDurationInMinutes ''' || bg_final_soak_raw || ''' is not a whole number of minutes'
-        WHEN upgrade_strategy = 'bluegreen' AND status = 'warn' THEN
+        WHEN 'no_final_soak' THEN
             'production blue-green pool with no final soak (' || bluegreen_text || '): the old nodes are removed as '
             || 'soon as the last batch drains, and blue-green rollback is only possible during the final soak'
-        WHEN upgrade_strategy = 'bluegreen' THEN
+        WHEN 'bluegreen' THEN
             'production blue-green pool judged on its own settings: ' || bluegreen_text
             || ' (new nodes come up beside the old ones, so surge settings do not apply)'
-        WHEN surge_n IS NULL THEN
+        WHEN 'surge_unreadable' THEN
             'maxSurge ''' || surge || ''' is neither a node count nor a percentage: the pace cannot be judged'
-        WHEN node_count = 0 AND NOT surge_pct THEN
+        WHEN 'empty_pool' THEN
             'production pool with no nodes: maxSurge ' || surge || ' will add ' || surge_n || ' node(s) per round; '
             || pacing_text
-        WHEN surge_percent IS NULL THEN
+        WHEN 'pool_size_unknown' THEN
             'maxSurge ' || surge || ' is a node count and the pool''s size is unknown: it cannot be compared with '
             || min_pct || '%'
         ELSE
             'production pool rolls with maxSurge ' || surge || CASE WHEN surge_defaulted THEN ' (service default)' ELSE '' END
             || CASE WHEN surge_pct THEN '' ELSE ' (' || round(surge_percent, 1) || '% of ' || node_count || ' nodes)' END
             || coalesce(', ' || surge_nodes || ' of ' || node_count || ' node(s) at a time', '')
-            || CASE WHEN status = 'pass' THEN ', at least the ' ELSE ', below the ' END
+            || CASE WHEN reason = 'fast_enough' THEN ', at least the ' ELSE ', below the ' END
             || min_pct || '% Microsoft recommends for production; ' || pacing_text
     END AS message,
     'ring=' || coalesce(ring, 'none') || '; count=' || coalesce(CAST(node_count AS VARCHAR), 'null')

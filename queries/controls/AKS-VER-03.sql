@@ -37,6 +37,9 @@ measured AS (
                     lambda p: patch_num(p) > current_patch) AS lts_only_newer
     FROM judged
 ),
+named AS (
+    SELECT *, nullif(array_to_string(lts_only_newer, ', '), '') AS lts_only_newer_text FROM measured
+),
 decided AS (
     SELECT *,
         CASE
@@ -50,7 +53,7 @@ decided AS (
             WHEN len(newer) = 0 THEN 'newest'
             ELSE 'behind'
         END AS reason
-    FROM measured
+    FROM named
 ),
 statused AS (
     SELECT *,
@@ -83,16 +86,12 @@ SELECT
         WHEN 'newest' THEN
             'control plane ' || current_kubernetes_version || ' is the newest patch of ' || current_minor || ' in '
             || location || CASE WHEN lts_eligible THEN ' under LTS' ELSE '' END
-            || CASE WHEN len(lts_only_newer) > 0
-                    THEN ' (newer patches offered only under LTS are not counted: '
-                         || array_to_string(lts_only_newer, ', ') || ')' ELSE '' END
+            || coalesce(' (newer patches offered only under LTS are not counted: ' || lts_only_newer_text || ')', '')
         ELSE
             'control plane ' || current_kubernetes_version || ' is behind the newest patch ' || newest_patch || ' of '
             || current_minor || ' in ' || location || ' (' || len(newer) || ' newer: ' || array_to_string(newer, ', ')
             || ')'
-            || CASE WHEN len(lts_only_newer) > 0
-                    THEN '; patches offered only under LTS are not counted: ' || array_to_string(lts_only_newer, ', ')
-                    ELSE '' END
+            || coalesce('; patches offered only under LTS are not counted: ' || lts_only_newer_text, '')
     END AS message,
     version_evidence || '; region ' || coalesce(location, '?')
         || CASE WHEN NOT collected THEN ' not collected'

@@ -37,15 +37,18 @@ settings AS (
     FROM pool_rollout p
     JOIN cluster_params cp USING (cluster_id)
 ),
+measured AS (
+    SELECT *, surge_value(surge) AS surge_n, surge_value(unavailable) AS unavailable_n FROM settings
+),
 nodes AS (
     SELECT *,
-        CASE WHEN surge_value(surge) IS NULL OR node_count IS NULL THEN NULL
-             WHEN surge_is_pct(surge) THEN CAST(ceil(node_count * surge_value(surge) / 100.0) AS INTEGER)
-             ELSE surge_value(surge) END AS surge_nodes,
-        CASE WHEN surge_value(unavailable) IS NULL OR node_count IS NULL THEN NULL
-             WHEN surge_is_pct(unavailable) THEN CAST(ceil(node_count * surge_value(unavailable) / 100.0) AS INTEGER)
-             ELSE surge_value(unavailable) END AS unavailable_nodes
-    FROM settings
+        CASE WHEN surge_n IS NULL OR node_count IS NULL THEN NULL
+             WHEN surge_is_pct(surge) THEN CAST(ceil(node_count * surge_n / 100.0) AS INTEGER)
+             ELSE surge_n END AS surge_nodes,
+        CASE WHEN unavailable_n IS NULL OR node_count IS NULL THEN NULL
+             WHEN surge_is_pct(unavailable) THEN CAST(ceil(node_count * unavailable_n / 100.0) AS INTEGER)
+             ELSE unavailable_n END AS unavailable_nodes
+    FROM measured
 ),
 estimated AS (
     SELECT *,
@@ -74,7 +77,7 @@ decided AS (
             WHEN windows IS NULL THEN 'not_applicable'
             WHEN upgrade_strategy = 'bluegreen' THEN 'not_applicable'
             WHEN timing_problem IS NOT NULL THEN 'unknown'
-            WHEN node_count IS NULL OR surge_value(surge) IS NULL OR surge_value(unavailable) IS NULL THEN 'unknown'
+            WHEN node_count IS NULL OR surge_n IS NULL OR unavailable_n IS NULL THEN 'unknown'
             WHEN rounds IS NULL THEN 'unknown'
             WHEN minutes > shortest_hours * 60 THEN 'warn'
             WHEN unreadable THEN 'unknown'
@@ -104,8 +107,8 @@ SELECT
             || 'not apply (AKS-UPG-01 judges its blue-green settings)'
         WHEN timing_problem IS NOT NULL THEN timing_problem || ', so the upgrade cannot be estimated'
         WHEN node_count IS NULL THEN 'the pool''s node count is unknown, so the upgrade cannot be estimated'
-        WHEN surge_value(surge) IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
-        WHEN surge_value(unavailable) IS NULL THEN
+        WHEN surge_n IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
+        WHEN unavailable_n IS NULL THEN
             'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
         WHEN rounds IS NULL THEN
             'maxSurge ' || surge || ' and maxUnavailable ' || unavailable
