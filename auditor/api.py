@@ -437,7 +437,7 @@ class Store:
         """
         from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
         from auditor.collect.kubernetes import KubernetesClients
-        from auditor.ledger import update_ledger
+        from auditor.ledger import record_scan
 
         if self.read_only:
             raise AuditorError(f"{self.path} is open read-only: a scan needs it writable")
@@ -480,12 +480,8 @@ class Store:
             raise
         # The upgrade ledger, in its own transaction right after the scan committed. The scan is already safe: a
         # failure here is a warning, not an error (the next update catches up; evaluation folds the scan itself).
-        ledger, ledger_error = None, None
-        try:
-            ledger = update_ledger(con)
-        except (duckdb.Error, AuditorError) as exc:
-            ledger_error = " ".join(str(exc).split())[:300]
-        return _outcome(record, self._coverage_gaps(record), ledger, ledger_error)
+        ledger = record_scan(con)
+        return _outcome(record, self._coverage_gaps(record), ledger.update, ledger.problem)
 
     def _coverage_gaps(self, record: ScanRecord) -> tuple[str, ...]:
         """A line per uncovered subscription; where clusters went missing unseen, how many an earlier scan of this

@@ -156,6 +156,21 @@ def run_all(cursor: duckdb.DuckDBPyConnection, names: Sequence[str], /, **params
             cursor.execute(statement.parsed, _bind(statement, own))
 
 
+def batches(
+    cursor: duckdb.DuckDBPyConnection, name: str, /, size: int, **params: Any
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of the one statement of queries/<name>, in lists of at most `size`: a large result read without
+    holding it all."""
+    sql_file = load(name)
+    if len(sql_file.statements) != 1:
+        raise ValueError(f"queries/{name} holds {len(sql_file.statements)} statements; batches need one")
+    sql_file.check(params)
+    statement = sql_file.statements[0]
+    result = cursor.execute(statement.parsed, _bind(statement, params))
+    while batch := result.fetchmany(size):
+        yield batch
+
+
 def relation(cursor: duckdb.DuckDBPyConnection, name: str, /, **params: Any) -> duckdb.DuckDBPyRelation:
     """The one statement of queries/<name> as a lazy relation (to stream in batches or insert elsewhere)."""
     sql_file = load(name)

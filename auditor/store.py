@@ -12,13 +12,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from auditor import sql
 from auditor.errors import StoreError
 from auditor.paths import queries_dir
 from auditor.safetext import MIN_LITERAL_SECRET, clean_message, redact_value
@@ -31,8 +32,10 @@ except ImportError:  # pragma: no cover (Windows)
 DEFAULT_DB = Path("output/auditor.duckdb")
 
 
-def _migrations() -> list[Path]:
-    return sorted((queries_dir() / "schema").glob("[0-9][0-9][0-9][0-9]_*.sql"))
+def _migrations() -> list[str]:
+    """The schema migrations, in order: names under queries/ for auditor.sql."""
+    root = queries_dir()
+    return [p.relative_to(root).as_posix() for p in sorted((root / "schema").glob("[0-9][0-9][0-9][0-9]_*.sql"))]
 
 
 def schema_version() -> int:
@@ -142,7 +145,8 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Refuse a database file too short to hold the blocks DuckDB says are in use (cut by a copy, a transfer or a
     full disk) before anything reads a missing block or writes after it. Used blocks, not total ones: DuckDB
     trims free blocks off the end of the file, so only the used ones give a size the file must reach."""
-    row = con.execute("SELECT block_size, used_blocks FROM pragma_database_size() LIMIT 1").fetchone()
+    rows = sql.run(con, "store/database_size.sql").rows
+    row = rows[0] if rows else None
     if not row or not row[0] or not path.is_file():
         return
     expected = _DUCKDB_HEADER_BYTES + int(row[0]) * int(row[1])
@@ -167,14 +171,14 @@ def unreadable_store(path: Path | str, exc: BaseException, *, opening: bool = Fa
 
 
 def _check_and_migrate(con: duckdb.DuckDBPyConnection, path: Path, *, allow_migrate: bool) -> None:
-    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {row[0] for row in sql.run(con, "store/tables.sql")}
     if "auditor_meta" not in tables:
         if tables:
             raise StoreError(f"{path} is a DuckDB database but not an aks-upgrade-auditor store")
         current = 0
     else:
-        row = con.execute("SELECT value FROM auditor_meta WHERE key = 'schema_version'").fetchone()
-        current = int(row[0]) if row else 0
+        rows = sql.run(con, "store/schema_version.sql").rows
+        current = int(rows[0][0]) if rows else 0
     target = schema_version()
     if current > target:
         raise StoreError(
@@ -186,15 +190,15 @@ def _check_and_migrate(con: duckdb.DuckDBPyConnection, path: Path, *, allow_migr
         raise _NeedsMigration()
     # Each migration runs in its own transaction: a failure leaves the store at the last good version.
     for number, migration in enumerate(_migrations()[current:], start=current + 1):
-        con.execute("BEGIN TRANSACTION")
+        con.begin()
         try:
             if number == 1:
-                con.execute("CREATE TABLE auditor_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-            con.execute(migration.read_text(encoding="utf-8"))
-            con.execute("INSERT OR REPLACE INTO auditor_meta VALUES ('schema_version', ?)", [str(number)])
-            con.execute("COMMIT")
+                sql.run(con, "store/create_meta.sql")
+            sql.run(con, migration)
+            sql.run(con, "store/set_schema_version.sql", version=str(number))
+            con.commit()
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            con.rollback()
             raise StoreError(f"migrating {path} to schema version {number} failed: {exc}") from exc
 
 
@@ -423,18 +427,11 @@ def evidence_digest(rows: Iterable[tuple[int, str, str, str, str]]) -> str:
 
 def stored_evidence_digest(con: duckdb.DuckDBPyConnection, scan_id: str) -> str:
     """Recompute a stored scan's evidence digest from the evidence table."""
-    cursor = con.execute(
-        "SELECT seq, kind, scope, request, CAST(payload AS VARCHAR) FROM evidence WHERE scan_id = ? ORDER BY seq",
-        [scan_id],
-    )
     digest = hashlib.sha256()
-    while batch := cursor.fetchmany(5000):
+    for batch in sql.batches(con, "store/evidence_for_digest.sql", size=5000, scan_id=scan_id):
         for row in batch:
             digest.update(_digest_line(*row))
     return digest.hexdigest()
-
-
-_SPOOL_COLUMNS = "{'seq': 'INTEGER', 'kind': 'VARCHAR', 'scope': 'VARCHAR', 'request': 'VARCHAR', 'payload': 'VARCHAR'}"
 
 
 def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
@@ -446,56 +443,34 @@ def write_scan(con: duckdb.DuckDBPyConnection, record: ScanRecord) -> str:
         spool.discard()
         raise
     digest = spool.digest()
-    error_rows = [
-        (record.scan_id, seq, e.call, e.scope, e.status, e.code, e.message) for seq, e in enumerate(record.errors)
+    errors = [
+        {"seq": seq, "call": e.call, "scope": e.scope, "status": e.status, "code": e.code, "message": e.message}
+        for seq, e in enumerate(record.errors)
     ]
-    con.execute("BEGIN TRANSACTION")
+    coverage = [asdict(c) for c in record.coverage]
+    con.begin()
     try:
         if spool.count:
-            con.execute(
-                "INSERT INTO evidence SELECT ?, seq, kind, scope, request, payload FROM "
-                f"read_json(?, format = 'newline_delimited', columns = {_SPOOL_COLUMNS}, "
-                "maximum_object_size = 268435456)",
-                [record.scan_id, str(spool.path)],
-            )
-        if error_rows:
-            con.executemany("INSERT INTO collection_errors VALUES (?, ?, ?, ?, ?, ?, ?)", error_rows)
-        if record.coverage:
-            con.executemany(
-                "INSERT INTO scan_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        record.scan_id,
-                        c.subscription_id,
-                        c.display_name,
-                        c.in_scope_by,
-                        c.listed,
-                        c.cluster_read,
-                        c.graph_clusters,
-                        c.arm_clusters,
-                        c.missing_clusters,
-                        c.status,
-                        c.note,
-                    )
-                    for c in record.coverage
-                ],
-            )
-        con.execute(
-            "INSERT INTO scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                record.scan_id,
-                _utc_naive(record.started_at),
-                _utc_naive(record.finished_at),
-                record.status,
-                record.tool_version,
-                record.cloud,
-                record.endpoint,
-                canonical_json(record.scope),
-                canonical_json(record.stats),
-                digest,
-            ],
+            sql.run(con, "store/insert_evidence.sql", scan_id=record.scan_id, spool_path=str(spool.path))
+        if errors:
+            sql.run(con, "store/insert_errors.sql", scan_id=record.scan_id, errors=errors)
+        if coverage:
+            sql.run(con, "store/insert_coverage.sql", scan_id=record.scan_id, coverage=coverage)
+        sql.run(
+            con,
+            "store/insert_scan.sql",
+            scan_id=record.scan_id,
+            started_at=_utc_naive(record.started_at),
+            finished_at=_utc_naive(record.finished_at),
+            status=record.status,
+            tool_version=record.tool_version,
+            cloud=record.cloud,
+            endpoint=record.endpoint,
+            scope=canonical_json(record.scope),
+            stats=canonical_json(record.stats),
+            evidence_sha256=digest,
         )
-        con.execute("COMMIT")
+        con.commit()
     except duckdb.Error as exc:
         rollback_quietly(con)
         raise StoreError(
@@ -514,16 +489,16 @@ def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back the open transaction, if DuckDB has not already aborted it (it does on an I/O error such as a
     full disk): the rollback's own failure must not hide the error that caused it."""
     with contextlib.suppress(duckdb.Error):
-        con.execute("ROLLBACK")
+        con.rollback()
 
 
 def database_path(con: duckdb.DuckDBPyConnection) -> str:
     """The file behind a connection, for messages."""
     try:
-        row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        rows = sql.run(con, "store/database_path.sql").rows
     except duckdb.Error:
         return "the database"
-    return str(row[0]) if row and row[0] else "the database"
+    return str(rows[0][0]) if rows and rows[0][0] else "the database"
 
 
 @dataclass(frozen=True)
@@ -540,9 +515,6 @@ class Scan:
     scope: dict[str, Any]
     stats: dict[str, Any]
     evidence_sha256: str
-
-
-_SCAN_COLUMNS = "scan_id, started_at, finished_at, status, tool_version, cloud, endpoint, scope, stats, evidence_sha256"
 
 
 def _utc_naive(moment: datetime) -> datetime:
@@ -596,12 +568,7 @@ def scan_scopes(con: duckdb.DuckDBPyConnection, scans: Sequence[Scan]) -> dict[s
     missing = [s.scan_id for s in scans if "tenants" not in s.scope]
     tenants: dict[str, list[str]] = {}
     if missing:
-        rows = con.execute(
-            "SELECT scan_id, list(DISTINCT lower(payload->>'$.tenantId') ORDER BY lower(payload->>'$.tenantId')) "
-            "FILTER (WHERE payload->>'$.tenantId' IS NOT NULL) FROM evidence "
-            "WHERE kind = 'subscription' AND scan_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY scan_id",
-            [missing],
-        ).fetchall()
+        rows = sql.run(con, "store/scan_tenants.sql", scan_ids=missing)
         tenants = {r[0]: list(r[1] or []) for r in rows}
     scopes = {}
     for scan in scans:
@@ -621,8 +588,7 @@ def scan_scopes(con: duckdb.DuckDBPyConnection, scans: Sequence[Scan]) -> dict[s
 
 def list_scans(con: duckdb.DuckDBPyConnection) -> list[Scan]:
     """Every committed scan, oldest first."""
-    rows = con.execute(f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at, scan_id").fetchall()
-    return [_scan_from_row(r) for r in rows]
+    return [_scan_from_row(r) for r in sql.run(con, "store/scans.sql")]
 
 
 def resolve_scan(con: duckdb.DuckDBPyConnection, selector: str = "latest") -> Scan:
@@ -630,15 +596,11 @@ def resolve_scan(con: duckdb.DuckDBPyConnection, selector: str = "latest") -> Sc
     if not selector.strip():
         raise StoreError("an empty scan id names no scan: give a scan id, a unique prefix of one, or 'latest'")
     if selector == "latest":
-        row = con.execute(
-            f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY started_at DESC, scan_id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
+        latest = sql.run(con, "store/latest_scan.sql").rows
+        if not latest:
             raise StoreError("the database holds no scan yet: run `auditor scan` first")
-        return _scan_from_row(row)
-    rows = con.execute(
-        f"SELECT {_SCAN_COLUMNS} FROM scans WHERE starts_with(scan_id, ?) ORDER BY scan_id", [selector]
-    ).fetchall()
+        return _scan_from_row(latest[0])
+    rows = sql.run(con, "store/scans_by_prefix.sql", prefix=selector).rows
     exact = [r for r in rows if r[0] == selector]
     if exact:
         return _scan_from_row(exact[0])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor import sql
 from auditor.errors import AuditorError, InputError
 from auditor.ledger import LedgerUpdate, rebuild_ledger
 from auditor.model import Model
@@ -15,45 +16,6 @@ from auditor.policy import Policy
 from auditor.store import open_db, resolve_scan
 
 # --- timelines ---------------------------------------------------------------------------------------------
-
-_TIMELINE_SQL = """
-WITH names AS (
-    SELECT cluster_id, arg_max(name, (taken_at, name)) AS name FROM history_snapshots GROUP BY cluster_id
-),
-step_campaign AS (
-    SELECT cluster_id, kind, target, to_version, campaign_key
-    FROM upgrade_campaign_members WHERE role = 'step'
-),
-labelled AS (
-    SELECT
-        e.*,
-        coalesce(s.campaign_key, (
-            SELECT arg_min(c.campaign_key,
-                           (greatest(epoch(c.first_at) - epoch(e.window_end),
-                                     epoch(e.window_start) - epoch(c.last_at), 0), c.campaign_key))
-            FROM upgrade_campaigns c
-            WHERE c.cluster_id = e.cluster_id AND c.kind = e.kind
-              AND e.window_end >= c.first_at - to_hours(w.window_hours)
-              AND e.window_start <= c.last_at + to_hours(w.window_hours))) AS campaign_key
-    FROM history_events e
-    LEFT JOIN history_window w USING (cluster_id)
-    LEFT JOIN step_campaign s
-      ON e.phase = 'reached' AND s.cluster_id = e.cluster_id AND s.kind = e.kind AND s.target = e.target
-     AND s.to_version = e.to_version
-)
-SELECT
-    l.cluster_id, coalesce(n.name, regexp_extract(l.cluster_id, '([^/]+)$', 1)) AS cluster, l.target,
-    l.pool_mode, l.kind, l.phase, l.from_version, l.to_version, l.event_time, l.window_start, l.window_end,
-    l.source, l.field,
-    l.mapping, l.note, l.evidence_ref, l.first_seen_scan_id, l.seen_count, c.label AS campaign
-FROM labelled l
-LEFT JOIN names n USING (cluster_id)
-LEFT JOIN upgrade_campaigns c USING (campaign_key)
-WHERE {where}
-ORDER BY cluster, l.window_end, l.window_start,
-         CASE l.target WHEN 'control_plane' THEN 0 WHEN 'cluster' THEN 1 ELSE 2 END, l.target, l.kind, l.phase,
-         l.source, l.evidence_ref, l.event_key
-"""
 
 TIMELINE_COLUMNS = (
     "cluster_id",
@@ -85,15 +47,12 @@ def timeline(
 
     `cluster` matches a cluster name or ARM id (case-insensitive); `cluster_ids` keeps only these clusters.
     """
-    conditions = ["true"]
-    params: list[Any] = []
-    if cluster:
-        conditions.append("(lower(coalesce(n.name, '')) = lower(?) OR l.cluster_id = lower(?))")
-        params += [cluster, cluster]
-    if cluster_ids is not None:
-        conditions.append("l.cluster_id IN (SELECT unnest(?::VARCHAR[]))")
-        params.append([c.lower() for c in cluster_ids])
-    rows = model.cursor.execute(_TIMELINE_SQL.format(where=" AND ".join(conditions)), params).fetchall()
+    rows = sql.run(
+        model.cursor,
+        "timeline/events.sql",
+        cluster=cluster or None,
+        cluster_ids=None if cluster_ids is None else [c.lower() for c in cluster_ids],
+    )
     return [dict(zip(TIMELINE_COLUMNS, row, strict=True)) for row in rows]
 
 
@@ -156,14 +115,7 @@ def _cluster_timeline(model: Model, cluster: str | None) -> list[dict[str, Any]]
     """The timeline of every cluster, or of the one cluster `cluster` names (a name two clusters share does not
     choose one)."""
     if cluster:
-        known = [
-            r[0]
-            for r in model.cursor.execute(
-                "SELECT DISTINCT cluster_id FROM history_snapshots WHERE lower(name) = lower(?) "
-                "OR cluster_id = lower(?) ORDER BY cluster_id",
-                [cluster, cluster],
-            ).fetchall()
-        ]
+        known = [r[0] for r in sql.run(model.cursor, "timeline/clusters_named.sql", cluster=cluster)]
         if not known:
             raise AuditorError(f"no cluster named '{cluster}' in the scans up to {model.scan_id}")
         if len(known) > 1:

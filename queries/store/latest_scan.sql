@@ -1,0 +1,5 @@
+-- The newest committed scan (columns in the order of auditor/store.py Scan).
+SELECT scan_id, started_at, finished_at, status, tool_version, cloud, endpoint, scope, stats, evidence_sha256
+FROM scans
+ORDER BY started_at DESC, scan_id DESC
+LIMIT 1;
