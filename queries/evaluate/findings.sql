@@ -1,6 +1,6 @@
 -- Findings from the control rows: each resource's context (a cluster of the scan, a Fleet, a subscription; else
 -- what its ARM id holds), a NULL message made an unknown (a control must always say why), the stopped suffix, the
--- control's severity and title ($controls), numbered (`rid`) for the waivers to name.
+-- control's severity and title ($controls), numbered (`rid`, in no particular order: only the waivers name rows by it).
 CREATE OR REPLACE TEMP TABLE eval_context AS
 WITH subscription_names AS (
     SELECT subscription_id, min(display_name) AS display_name FROM subscriptions GROUP BY 1
@@ -61,11 +61,6 @@ joined AS (
     JOIN controls k USING (control_id)
     LEFT JOIN eval_context x USING (resource_id)
 )
-SELECT row_number() OVER (ORDER BY control_id, resource_id, node_pool, status, message, evidence, target) AS rid, *
-FROM joined;
+SELECT row_number() OVER () AS rid, * FROM joined;
 
 DROP TABLE control_rows;
-
-SELECT DISTINCT control_id, resource_group, cluster, node_pool, target
-FROM eval_rows WHERE status IN ('fail', 'warn')
-ORDER BY ALL;
