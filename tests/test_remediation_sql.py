@@ -70,7 +70,7 @@ def test_every_template_fills_in_sql_as_fill_does_with_hostile_values() -> None:
         rows = [(control.id, g, c, p, t) for g, c, p, t in product(values, values[:3], pools, targets)]
         con = _cursor()
         con.execute(
-            "CREATE TEMP TABLE eval_rows AS SELECT *, 'fail' AS status, 'high' AS severity, '/r' AS resource_id, "
+            "CREATE TEMP TABLE given_rows AS SELECT *, 'fail' AS status, 'high' AS severity, '/r' AS resource_id, "
             "'m' AS message, 't' AS title, '' AS subscription_id, '' AS subscription_name, '' AS location, "
             "'{}' AS tags, CAST(rid AS VARCHAR) AS evidence FROM (SELECT unnest($rows::STRUCT(rid BIGINT, "
             "control_id VARCHAR, resource_group VARCHAR, cluster VARCHAR, node_pool VARCHAR, target VARCHAR)[], "
@@ -82,7 +82,10 @@ def test_every_template_fills_in_sql_as_fill_does_with_hostile_values() -> None:
                 ]
             },
         )
-        con.execute("CREATE TEMP TABLE eval_context AS SELECT 1 AS x")
+        # What queries/evaluate/findings.sql leaves for finish.sql (which drops it): the rows, as a view.
+        con.execute("CREATE TEMP VIEW eval_rows AS SELECT * FROM given_rows")
+        for table in ("eval_controls", "eval_context"):
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT 1 AS x")
         sql.run(con, "evaluate/finish.sql", templates=remediation_templates((control,)), waivers=[])
         got = dict(con.execute("SELECT CAST(evidence AS INTEGER), remediation FROM eval_findings").fetchall())
         for rid, (_, group, cluster, pool, target) in enumerate(rows):

@@ -3,8 +3,9 @@
 -- A command is its control's template ($templates: compiled by auditor.controls.remediation.compile_template, one
 -- row per control, variant (NULL: the default template) and mask of missing values) with the finding's values
 -- shell-quoted between the literal pieces. The variant is the one the finding's target names, else the default.
--- `ord` is the canonical order every output follows (SQL rows come back in whatever order the threads finished).
-CREATE OR REPLACE TEMP TABLE eval_findings AS
+-- `ord` is the canonical order every output follows (SQL rows come back in whatever order the threads finished):
+-- the rows are stored sorted once, and `ord` is their place (a window over the wide rows would sort them again).
+CREATE OR REPLACE TEMP TABLE eval_sorted AS
 WITH templates AS (
     SELECT unnest($templates::STRUCT(control_id VARCHAR, variant VARCHAR, mask INTEGER, literals VARCHAR[],
                                      fields VARCHAR[])[], recursive := true)
@@ -41,12 +42,14 @@ finished AS (
     LEFT JOIN remediations m USING (rid)
     LEFT JOIN waivers w USING (rid)
 )
-SELECT
-    row_number() OVER (ORDER BY control_id, lower(resource_id), coalesce(node_pool, ''), status, message, evidence,
-                       remediation, waiver) AS ord,
-    *
-FROM finished
-ORDER BY ord;
+SELECT * FROM finished
+ORDER BY control_id, lower(resource_id), coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
 
-DROP TABLE eval_rows;
+-- A table scanned in insertion order gives its rows in rowid order, so `ord` follows the sort.
+CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * FROM eval_sorted;
+
+DROP TABLE eval_sorted;
+DROP VIEW eval_rows;
+DROP TABLE control_rows;
+DROP TABLE eval_controls;
 DROP TABLE eval_context;
