@@ -3,8 +3,8 @@ model's cursor) until a reader asks for them.
 
 The rows of each control go straight from its query into a table; the context of each finding (cluster,
 subscription, Fleet), the unknown verdict of a row without a message, and the canonical order are SQL
-(queries/evaluate/). Python fills remediation commands (once per distinct failing resource) and matches waivers
-(only failing findings of the controls a waiver names).
+(queries/evaluate/), and so are the remediation commands (templates compiled by auditor.controls.remediation).
+Python matches waivers (only failing findings of the controls a waiver names).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import duckdb
 from auditor import sql
 from auditor.controls.catalog import RESULT_COLUMNS, SEVERITIES, STATUSES, Control, load_catalog
 from auditor.controls.finding import Finding, findings_digest
+from auditor.controls.remediation import compile_template
 from auditor.errors import AuditorError
 from auditor.model import Model
 from auditor.policy import Policy, WaiverIndex
@@ -109,27 +110,25 @@ def evaluate(model: Model, controls: tuple[Control, ...] | None = None) -> Evalu
         if bad_status:
             raise AuditorError(f"control {control_id} returned status {status!r} for {resource_id}")
         raise AuditorError(f"control {control_id} returned a {status} row that names no resource")
-    by_id = {c.id: c for c in catalog}
-    keys = sql.run(
+    sql.run(
         cursor,
         "evaluate/findings.sql",
         controls=[{"control_id": c.id, "severity": c.severity, "title": c.title} for c in catalog],
     )
-    remediations = [
-        {
-            "control_id": control_id,
-            "resource_group": group,
-            "cluster": cluster,
-            "node_pool": pool,
-            "target": target,
-            "remediation": by_id[control_id].remediation_for(group, cluster, pool, target),
-        }
-        for control_id, group, cluster, pool, target in keys
-    ]
     waivers = _waivers(cursor, model.policy, model.as_of)
-    sql.run(cursor, "evaluate/finish.sql", remediations=remediations, waivers=waivers)
+    sql.run(cursor, "evaluate/finish.sql", templates=remediation_templates(catalog), waivers=waivers)
     phases["findings"] = time.perf_counter() - started
     return Evaluation(model, phases)
+
+
+def remediation_templates(catalog: tuple[Control, ...]) -> list[dict[str, Any]]:
+    """$templates of queries/evaluate/finish.sql: every remediation template of the catalog, compiled."""
+    return [
+        {"control_id": control.id, "variant": variant, "mask": mask, "literals": list(literals), "fields": list(fields)}
+        for control in catalog
+        for variant, template in [(None, control.remediation), *control.remediation_variants]
+        for mask, literals, fields in compile_template(template)
+    ]
 
 
 def _waivers(cursor: duckdb.DuckDBPyConnection, policy: Policy, as_of: date) -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
 -- Findings from the control rows: each resource's context (a cluster of the scan, a Fleet, a subscription; else
 -- what its ARM id holds), a NULL message made an unknown (a control must always say why), the stopped suffix, the
--- control's severity and title ($controls), numbered (`rid`) for the waivers to name.
+-- control's severity and title ($controls). The context is read once per resource: a resource that is none of the
+-- scan's clusters, Fleets or subscriptions gets what its ARM id holds. eval_rows is a view: the waivers read a few
+-- of its rows (and name them by `rid`, the rowid of the control row), queries/evaluate/finish.sql stores them all once.
 CREATE OR REPLACE TEMP TABLE eval_context AS
 WITH subscription_names AS (
     SELECT subscription_id, min(display_name) AS display_name FROM subscriptions GROUP BY 1
@@ -32,40 +34,29 @@ candidates AS (
     UNION ALL
     SELECT DISTINCT 4, '/subscriptions/' || subscription_id, '', subscription_id, '', '', '', '{}', false
     FROM clusters WHERE subscription_id IS NOT NULL
+    UNION ALL
+    SELECT 5, resource_id, id_name(p), id_subscription(p), '', id_group(p), '', '{}', false
+    FROM (SELECT resource_id, string_split(trim(resource_id, '/'), '/') AS p
+          FROM (SELECT DISTINCT resource_id FROM control_rows))
 )
 SELECT DISTINCT ON (resource_id) * EXCLUDE (priority)
 FROM candidates
 ORDER BY resource_id, priority, subscription_name DESC, cluster, subscription_id, resource_group, location, tags;
 
-CREATE OR REPLACE TEMP TABLE eval_rows AS
-WITH controls AS (
-    SELECT unnest($controls::STRUCT(control_id VARCHAR, severity VARCHAR, title VARCHAR)[], recursive := true)
-),
-joined AS (
+CREATE OR REPLACE TEMP TABLE eval_controls AS
+SELECT unnest($controls::STRUCT(control_id VARCHAR, severity VARCHAR, title VARCHAR)[], recursive := true);
+
+CREATE OR REPLACE TEMP VIEW eval_rows AS
     SELECT
+        r.rowid AS rid,
         r.control_id,
         CASE WHEN r.message IS NULL AND r.status = 'pass' THEN 'unknown' ELSE r.status END AS status,
         k.severity, r.resource_id, r.node_pool,
         coalesce(r.message, r.control_id || ' gave no message for this resource: a value it reads is missing')
-            || CASE WHEN coalesce(x.stopped, false) THEN ' (cluster is stopped)' ELSE '' END AS message,
-        k.title,
-        coalesce(x.cluster, id_name(p)) AS cluster,
-        coalesce(x.subscription_id, id_subscription(p)) AS subscription_id,
-        coalesce(x.subscription_name, '') AS subscription_name,
-        coalesce(x.resource_group, id_group(p)) AS resource_group,
-        coalesce(x.location, '') AS location,
-        coalesce(x.tags, '{}') AS tags,
+            || CASE WHEN x.stopped THEN ' (cluster is stopped)' ELSE '' END AS message,
+        k.title, x.cluster, x.subscription_id, x.subscription_name, x.resource_group, x.location, x.tags,
         coalesce(r.evidence, '') AS evidence,
         r.target
-    FROM (SELECT *, string_split(trim(resource_id, '/'), '/') AS p FROM control_rows) r
-    JOIN controls k USING (control_id)
-    LEFT JOIN eval_context x USING (resource_id)
-)
-SELECT row_number() OVER (ORDER BY control_id, resource_id, node_pool, status, message, evidence, target) AS rid, *
-FROM joined;
-
-DROP TABLE control_rows;
-
-SELECT DISTINCT control_id, resource_group, cluster, node_pool, target
-FROM eval_rows WHERE status IN ('fail', 'warn')
-ORDER BY ALL;
+    FROM control_rows r
+    JOIN eval_controls k USING (control_id)
+    JOIN eval_context x USING (resource_id);

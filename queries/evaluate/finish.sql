@@ -1,33 +1,55 @@
--- The findings table: remediation commands ($remediations, one per distinct fail/warn resource), and the
--- waivers matched in auditor.policy.WaiverIndex ($waivers: the finding's `rid`, its new status and message, the
--- waiver as JSON).
--- `ord` is the canonical order every output follows (SQL rows come back in whatever order the threads finished).
-CREATE OR REPLACE TEMP TABLE eval_findings AS
-WITH remediations AS (
-    SELECT unnest($remediations::STRUCT(control_id VARCHAR, resource_group VARCHAR, cluster VARCHAR,
-                                        node_pool VARCHAR, target VARCHAR, remediation VARCHAR)[], recursive := true)
+-- The findings table: the remediation command of each fail/warn finding, and the waivers matched in
+-- auditor.policy.WaiverIndex ($waivers: the finding's `rid`, its new status and message, the waiver as JSON).
+-- A command is its control's template ($templates: compiled by auditor.controls.remediation.compile_template, one
+-- row per control, variant (NULL: the default template) and mask of missing values) with the finding's values
+-- shell-quoted between the literal pieces. The variant is the one the finding's target names, else the default.
+-- `ord` is the canonical order every output follows (SQL rows come back in whatever order the threads finished):
+-- the rows are stored sorted once, and `ord` is their place (a window over the wide rows would sort them again).
+CREATE OR REPLACE TEMP TABLE eval_sorted AS
+WITH templates AS (
+    SELECT unnest($templates::STRUCT(control_id VARCHAR, variant VARCHAR, mask INTEGER, literals VARCHAR[],
+                                     fields VARCHAR[])[], recursive := true)
 ),
 waivers AS (
     SELECT unnest($waivers::STRUCT(rid BIGINT, status VARCHAR, message VARCHAR, waiver VARCHAR)[], recursive := true)
+),
+to_fill AS (
+    SELECT rid, control_id, resource_group, cluster, node_pool, target,
+           remediation_mask(resource_group, cluster, node_pool, target) AS mask
+    FROM eval_rows
+    WHERE status IN ('fail', 'warn')
+),
+remediations AS (
+    SELECT
+        f.rid,
+        array_to_string(list_transform(coalesce(v.literals, d.literals), lambda piece, i:
+            piece || coalesce(CASE coalesce(v.fields, d.fields)[i]
+                                  WHEN 'resource_group' THEN shell_quote(f.resource_group)
+                                  WHEN 'cluster' THEN shell_quote(f.cluster)
+                                  WHEN 'pool' THEN shell_quote(f.node_pool)
+                                  WHEN 'target' THEN shell_quote(f.target)
+                              END, '')), '') AS remediation
+    FROM to_fill f
+    LEFT JOIN templates v ON v.control_id = f.control_id AND v.variant = coalesce(f.target, '') AND v.mask = f.mask
+    LEFT JOIN templates d ON d.control_id = f.control_id AND d.variant IS NULL AND d.mask = f.mask
+),
+finished AS (
+    SELECT
+        r.control_id, coalesce(w.status, r.status) AS status, r.severity, r.resource_id, r.node_pool,
+        coalesce(w.message, r.message) AS message, r.title, r.cluster, r.subscription_id, r.subscription_name,
+        r.resource_group, r.location, r.tags, r.evidence, coalesce(m.remediation, '') AS remediation, w.waiver
+    FROM eval_rows r
+    LEFT JOIN remediations m USING (rid)
+    LEFT JOIN waivers w USING (rid)
 )
-, finished AS (
-SELECT
-    r.control_id, coalesce(w.status, r.status) AS status, r.severity, r.resource_id, r.node_pool,
-    coalesce(w.message, r.message) AS message, r.title, r.cluster, r.subscription_id, r.subscription_name,
-    r.resource_group, r.location, r.tags, r.evidence, coalesce(m.remediation, '') AS remediation, w.waiver
-FROM eval_rows r
-LEFT JOIN remediations m
-  ON r.status IN ('fail', 'warn') AND m.control_id = r.control_id
- AND m.resource_group IS NOT DISTINCT FROM r.resource_group AND m.cluster IS NOT DISTINCT FROM r.cluster
- AND m.node_pool IS NOT DISTINCT FROM r.node_pool AND m.target IS NOT DISTINCT FROM r.target
-LEFT JOIN waivers w ON w.rid = r.rid
-)
-SELECT
-    row_number() OVER (ORDER BY control_id, lower(resource_id), coalesce(node_pool, ''), status, message, evidence,
-                       remediation, waiver) AS ord,
-    *
-FROM finished
-ORDER BY ord;
+SELECT * FROM finished
+ORDER BY control_id, lower(resource_id), coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
 
-DROP TABLE eval_rows;
+-- A table scanned in insertion order gives its rows in rowid order, so `ord` follows the sort.
+CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * FROM eval_sorted;
+
+DROP TABLE eval_sorted;
+DROP VIEW eval_rows;
+DROP TABLE control_rows;
+DROP TABLE eval_controls;
 DROP TABLE eval_context;

@@ -10,3 +10,21 @@ CREATE OR REPLACE TEMP MACRO id_name(p) AS CASE WHEN len(p) > 7 AND lower(p[7]) 
 CREATE OR REPLACE TEMP MACRO id_subscription(p) AS
     CASE WHEN len(p) > 1 AND lower(p[1]) = 'subscriptions' THEN lower(p[2]) ELSE '' END;
 CREATE OR REPLACE TEMP MACRO id_group(p) AS CASE WHEN len(p) > 3 AND lower(p[3]) = 'resourcegroups' THEN p[4] ELSE '' END;
+
+-- A value as one shell word, exactly as Python's shlex.quote writes it (auditor/controls/remediation.py): as it is
+-- when every character is safe, else in single quotes, each ' written as '"'"'. Names in the evidence are untrusted.
+CREATE OR REPLACE TEMP MACRO shell_quote(s) AS
+    CASE
+        WHEN s = '' THEN ''''''
+        WHEN regexp_full_match(s, '[A-Za-z0-9_@%+=:,./-]+') THEN s
+        ELSE '''' || replace(s, '''', '''"''"''') || ''''
+    END;
+
+-- Which values a remediation command lacks, as the mask of auditor.controls.remediation.compile_template: bit 0 the
+-- resource group, 1 the cluster, 2 the pool (also when it is named only by its place, agentPoolProfiles[i]), 3 the
+-- target.
+CREATE OR REPLACE TEMP MACRO remediation_mask(resource_group, cluster, pool, target) AS
+    CASE WHEN coalesce(resource_group, '') = '' THEN 1 ELSE 0 END
+    + CASE WHEN coalesce(cluster, '') = '' THEN 2 ELSE 0 END
+    + CASE WHEN coalesce(pool, '') = '' OR regexp_full_match(pool, 'agentPoolProfiles\[[0-9]+\]') THEN 4 ELSE 0 END
+    + CASE WHEN coalesce(target, '') = '' THEN 8 ELSE 0 END;
