@@ -292,6 +292,9 @@ def _runs(
     last = len(scans) - 1
     severity = {c.id: c.severity for c in load_catalog()}
     sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
+    # Per scan, once: when it started, and its age at the newest scan (thousands of failures share a few scans).
+    since = [iso_utc(s.started_at) for s in scans]
+    age = [_days(scans[last].started_at, s.started_at) for s in scans]
     open_failures: list[dict[str, Any]] = []
     for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in sql.run(
         con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last
@@ -306,17 +309,19 @@ def _runs(
                 "resource_group": group,
                 "subscription_id": subscription_id,
                 "since_scan_id": scans[first_idx].scan_id,
-                "since": iso_utc(scans[first_idx].started_at),
+                "since": since[first_idx],
                 "scans": count,
-                "days": _days(scans[last].started_at, scans[first_idx].started_at),
+                "days": age[first_idx],
                 "since_first_scan": first_idx == 0,
             }
         )
     open_failures.sort(key=lambda f: (-f["days"], f["control_id"], f["resource_id"].lower(), f["node_pool"] or ""))
     fixed: dict[str, list[float]] = defaultdict(list)
     starts = [s.started_at for s in scans]
-    for control_id, first_idx, ended_at in sql.run(con, "trend/80_fixed.sql"):
-        fixed[control_id].append(_days(starts[ended_at], starts[first_idx]))
+    # Each (control, first failing scan, scan it passed in) once, with its number of runs: the same days as one row
+    # per run (a mean by fsum and a median do not depend on the order).
+    for control_id, first_idx, ended_at, runs in sql.run(con, "trend/80_fixed.sql"):
+        fixed[control_id].extend([_days(starts[ended_at], starts[first_idx])] * runs)
     removed = int(sql.run(con, "trend/85_removed.sql").scalar())
     return open_failures, _remediation(open_failures, fixed, removed)
 
