@@ -295,9 +295,7 @@ def test_a_control_that_gives_no_message_is_never_a_silent_pass(tmp_path: Path) 
 
 
 # Controls that may still repeat a condition in two CASE expressions, each with the reason it is allowed to.
-REPEATS_ALLOWED: dict[str, str] = {
-    "AKS-ORD-01": "its rule rows still word a violation from the condition that found it (being rewritten)",
-}
+REPEATS_ALLOWED: dict[str, str] = {}
 
 
 def _bare(node: object) -> object:

@@ -18,8 +18,20 @@
 -- order: the System-before-User rules judge AKS-run campaigns only when [aks_run_order] is on; the control plane
 -- rules always apply.
 --
--- The rules are named rows (rule_* below), each readable and tested on its own; a violation names its rule.
-WITH entry_problems AS (
+-- The rules are named rows: `rules` lists them (number, name, the order they keep), each rule_* CTE below finds the
+-- pairs that keep or break it, and `rule_results` holds each rule's result per cluster (broken, unproven, kept or
+-- untested), from which the status is decided; the evidence names every broken rule (tests/test_ord01_rules.py breaks
+-- each alone).
+WITH rules (rule_number, rule, keeps) AS (
+    VALUES
+        (1, 'control_plane_first', 'the control plane before the pools'),
+        (2, 'system_pools_first', 'the System pools before the User pools'),
+        (3, 'control_plane_failed_first', 'the control plane before the pools'),
+        (4, 'system_pool_failed_first', 'the System pools before the User pools'),
+        (5, 'predecessor_in_later_campaign', 'the control plane before the pools, the System pools before the User pools'),
+        (6, 'system_pool_left_behind', 'the System pools before the User pools')
+),
+entry_problems AS (
     SELECT cluster_id, string_agg(pool_problem, '; ' ORDER BY pool_index) AS entry_problems
     FROM node_pools WHERE pool_problem IS NOT NULL GROUP BY cluster_id
 ),
@@ -122,45 +134,61 @@ failures AS (
       AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.campaign_key = f.campaign_key AND s.target = f.target)
 ),
 -- Rule control_plane_first: no pool reached the version before the control plane (Kubernetes campaigns).
-rule_control_plane_first AS (
+control_plane_pairs AS (
     SELECT
-        'control_plane_first' AS rule,
-        b.campaign_key,
-        CASE WHEN b.reach_end < a.reach_start OR (b.reach_end = a.reach_start AND NOT a.exact) THEN 'violation'
-             WHEN a.reach_end <= b.reach_start THEN 'in_order'
-             ELSE 'unresolved' END AS outcome,
-        CASE WHEN b.reach_end < a.reach_start OR (b.reach_end = a.reach_start AND NOT a.exact)
-             THEN b.who || ' reached ' || b.what || ' ' || b.at_text || ', before the control plane ('
-                  || a.when_text || ')'
-             ELSE 'the control plane and ' || b.who || ' changed within the same window (' || b.when_text || ')' END
-            AS detail,
-        b.reach_end AS happened
+        b.campaign_key, b.who, b.what, b.at_text, b.when_text, a.when_text AS control_plane_when,
+        b.reach_end AS happened,
+        b.reach_end < a.reach_start OR (b.reach_end = a.reach_start AND NOT a.exact) AS pool_reached_first,
+        a.reach_end <= b.reach_start AS control_plane_reached_first
     FROM steps a
     JOIN steps b ON a.campaign_key = b.campaign_key AND a.target = 'control_plane' AND b.target <> 'control_plane'
 ),
+rule_control_plane_first AS (
+    SELECT
+        'control_plane_first' AS rule,
+        campaign_key,
+        CASE WHEN pool_reached_first THEN 'violation'
+             WHEN control_plane_reached_first THEN 'in_order'
+             ELSE 'unresolved' END AS outcome,
+        CASE WHEN pool_reached_first
+             THEN who || ' reached ' || what || ' ' || at_text || ', before the control plane (' || control_plane_when
+                  || ')'
+             ELSE 'the control plane and ' || who || ' changed within the same window (' || when_text || ')' END
+            AS detail,
+        happened
+    FROM control_plane_pairs
+),
 -- Rule system_pools_first: no User pool reached the version before a System pool, and none started upgrading before
 -- the System pools had finished (where the pools' own provisioningState shows the start).
-rule_system_pools_first AS (
+system_pool_pairs AS (
     SELECT
-        'system_pools_first' AS rule,
-        u.campaign_key,
-        CASE WHEN u.reach_end < s.reach_start OR (u.reach_end = s.reach_start AND NOT s.exact)
-                  OR u.start_time < s.reach_start OR (u.start_time = s.reach_start AND NOT s.exact) THEN 'violation'
-             WHEN s.reach_end <= coalesce(u.start_time, u.reach_start) THEN 'in_order'
-             ELSE 'unresolved' END AS outcome,
-        CASE WHEN u.reach_end < s.reach_start OR (u.reach_end = s.reach_start AND NOT s.exact)
-             THEN u.who || ' reached ' || u.what || ' ' || u.at_text || ', before ' || s.who || ' ('
-                  || s.when_text || ')'
-             WHEN u.start_time <= s.reach_start
-             THEN u.who || ' started upgrading at ' || strftime(u.start_time, '%Y-%m-%d %H:%M')
-                  || ' UTC, before ' || s.who || ' had finished (' || s.when_text || ')'
-             ELSE s.who || ' and ' || u.who || ' changed within the same window (' || u.when_text || ')' END
-            AS detail,
-        u.reach_end AS happened
+        u.campaign_key, u.who, u.what, u.at_text, u.when_text, u.start_time, s.who AS system_who,
+        s.when_text AS system_when, u.reach_end AS happened,
+        u.reach_end < s.reach_start OR (u.reach_end = s.reach_start AND NOT s.exact) AS user_reached_first,
+        -- An exact step has one instant (reach_start = reach_end); a window's start was still the old version.
+        u.start_time < s.reach_start OR (u.start_time = s.reach_start AND NOT s.exact) AS user_started_first,
+        s.reach_end <= coalesce(u.start_time, u.reach_start) AS system_finished_first
     FROM steps s
     JOIN steps u ON s.campaign_key = u.campaign_key AND s.target <> 'control_plane' AND s.is_system
                 AND u.target <> 'control_plane' AND NOT u.is_system
     WHERE s.system_order
+),
+rule_system_pools_first AS (
+    SELECT
+        'system_pools_first' AS rule,
+        campaign_key,
+        CASE WHEN user_reached_first OR user_started_first THEN 'violation'
+             WHEN system_finished_first THEN 'in_order'
+             ELSE 'unresolved' END AS outcome,
+        CASE WHEN user_reached_first
+             THEN who || ' reached ' || what || ' ' || at_text || ', before ' || system_who || ' (' || system_when || ')'
+             WHEN user_started_first
+             THEN who || ' started upgrading at ' || strftime(start_time, '%Y-%m-%d %H:%M')
+                  || ' UTC, before ' || system_who || ' had finished (' || system_when || ')'
+             ELSE system_who || ' and ' || who || ' changed within the same window (' || when_text || ')' END
+            AS detail,
+        happened
+    FROM system_pool_pairs
 ),
 -- Rule control_plane_failed_first: the control plane's upgrade failed and it never got there, yet a pool went ahead.
 rule_control_plane_failed_first AS (
@@ -220,7 +248,7 @@ rule_system_pool_left_behind AS (
             + coalesce(patch_num(coalesce(np.current_orchestrator_version, np.orchestrator_version)), 0)
       AND NOT EXISTS (SELECT 1 FROM members x WHERE x.campaign_key = u.campaign_key AND x.target = np.pool_name)
 ),
-pairs AS (
+checked_pairs AS (
     SELECT * FROM rule_control_plane_first
     UNION ALL SELECT * FROM rule_system_pools_first
     UNION ALL SELECT * FROM rule_control_plane_failed_first
@@ -228,13 +256,35 @@ pairs AS (
     UNION ALL SELECT * FROM rule_predecessor_in_later_campaign
     UNION ALL SELECT * FROM rule_system_pool_left_behind
 ),
+-- Every row belongs to a listed rule (an inner join: a rule_* CTE missing from `rules` would judge nothing).
+pairs AS (
+    SELECT p.*, r.rule_number FROM checked_pairs p JOIN rules r USING (rule)
+),
+-- Each rule's result per cluster over the campaigns judged: broken by any violation, else unproven by any pair whose
+-- order the times cannot show, else kept by a pair in order, else untested (nothing it applies to).
+rule_results AS (
+    SELECT
+        p.cid, r.rule_number, r.rule,
+        CASE WHEN count(x.rule) FILTER (WHERE x.outcome = 'violation') > 0 THEN 'broken'
+             WHEN count(x.rule) FILTER (WHERE x.outcome = 'unresolved') > 0 THEN 'unproven'
+             WHEN count(x.rule) > 0 THEN 'kept'
+             ELSE 'untested' END AS result
+    FROM params p
+    CROSS JOIN rules r
+    LEFT JOIN (SELECT k.cluster_id AS cid, q.* FROM pairs q JOIN campaigns k USING (campaign_key)) x
+      ON x.cid = p.cid AND x.rule = r.rule
+    GROUP BY ALL
+),
+broken_rules AS (
+    SELECT cid, count(*) AS broken, string_agg(rule, ', ' ORDER BY rule_number) AS rules
+    FROM rule_results WHERE result = 'broken' GROUP BY cid
+),
 outcomes AS (
     SELECT
         campaign_key,
         count(*) FILTER (WHERE outcome = 'violation') AS violations,
         count(*) FILTER (WHERE outcome = 'unresolved') AS unresolved_pairs,
         arg_min(detail, (happened, rule, detail)) FILTER (WHERE outcome = 'violation') AS violation,
-        arg_min(rule, (happened, rule, detail)) FILTER (WHERE outcome = 'violation') AS violated_rule,
         arg_min(detail, (happened, rule, detail)) FILTER (WHERE outcome = 'unresolved') AS unresolved
     FROM pairs
     GROUP BY campaign_key
@@ -242,7 +292,7 @@ outcomes AS (
 judged AS (
     SELECT
         k.campaign_key, k.resource_id, k.kind, k.version, k.first_at, k.last_at, k.steps, k.failures,
-        k.events, k.sources, k.aks_run, o.violation, o.violated_rule, o.unresolved,
+        k.events, k.sources, k.aks_run, o.violation, o.unresolved,
         k.label || CASE WHEN k.aks_run IS NOT NULL THEN ' (run by AKS: ' || k.aks_run || ')' ELSE '' END AS label,
         CASE WHEN coalesce(o.violations, 0) > 0 THEN 'violation'
              WHEN coalesce(o.unresolved_pairs, 0) > 0 OR (k.steps = 0 AND k.failures = 0) THEN 'unresolved'
@@ -283,7 +333,6 @@ per_cluster AS (
         count(*) FILTER (WHERE d.aks_run IS NOT NULL) AS aks_run,
         arg_max(d.label || ': ' || d.violation || '. Order seen: ' || coalesce(d.order_seen, 'none'), d.rank_key)
             FILTER (WHERE d.outcome = 'violation') AS violation_text,
-        arg_max(d.violated_rule, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violated_rule,
         arg_max(d.kind, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violation_kind,
         arg_max(d.version, d.rank_key) FILTER (WHERE d.outcome = 'violation') AS violation_version,
         arg_max(d.label || ': ' || coalesce(d.unresolved, 'no per-pool change was recorded, only '
@@ -315,8 +364,9 @@ collection AS (
 ),
 decided AS (
     SELECT c.*, v.scans, v.first_seen, l.events AS ledger_events, l.since AS ledger_since, x.errors,
+        b.broken AS broken_count, b.rules AS broken_rules,
         CASE
-            WHEN c.violations > 0 THEN 'violation'
+            WHEN b.broken > 0 THEN 'violation'
             WHEN c.pools_problem IS NOT NULL THEN 'pools_unreadable'
             WHEN c.entry_problems IS NOT NULL THEN 'pool_entries_unreadable'
             WHEN c.unresolved > 0 THEN 'unresolved'
@@ -330,6 +380,7 @@ decided AS (
     FROM per_cluster c
     LEFT JOIN coverage v ON v.cid = c.cid
     LEFT JOIN ledger l ON l.cid = c.cid
+    LEFT JOIN broken_rules b ON b.cid = c.cid
     CROSS JOIN collection x
 )
 SELECT
@@ -390,7 +441,7 @@ SELECT
          THEN 'upgrade ledger as of this scan: ' || events || ' event(s) in ' || campaigns || ' campaign(s) since '
               || strftime(since, '%Y-%m-%d') || ' from ' || sources
               || CASE WHEN aks_run > 0 THEN '; ' || aks_run || ' run by AKS' ELSE '' END
-              || coalesce('; rule broken: ' || violated_rule, '')
+              || coalesce(CASE WHEN broken_count > 1 THEN '; rules broken: ' ELSE '; rule broken: ' END || broken_rules, '')
          ELSE 'upgrade ledger as of this scan: ' || coalesce(ledger_events, 0) || ' event(s)'
               || coalesce(' since ' || strftime(ledger_since, '%Y-%m-%d'), '') || '; cluster seen in '
               || coalesce(scans, 0) || ' scan(s)' END AS evidence,
