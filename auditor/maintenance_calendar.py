@@ -29,6 +29,8 @@ from auditor.maintenance_windows import (
     parse_window,
     window_kind,
 )
+from auditor.model import Model
+from auditor.store import open_db, resolve_scan
 
 PRODUCT_ID = "-//aks-upgrade-auditor//maintenance calendar//EN"
 # A release line is still shipping when its last catalogued release is this close to the catalog's newest one.
@@ -332,8 +334,6 @@ def build_calendar(
 
 def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datetime, weeks: int) -> MaintenanceCalendar:
     """Open the database, prepare the model of the chosen scan and build its calendar over `weeks` from `start`."""
-    from auditor.model import Model
-    from auditor.store import open_db, resolve_scan
 
     con = open_db(db_path, read_only=True)
     try:

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from auditor.collect.clients import AzureClients, credential_from_environment
 from auditor.errors import AuditorError, InputError
 
 _CLUSTER_ID = re.compile(
@@ -369,7 +370,6 @@ def run_preflight(
     credential: Any = None,
 ) -> PreflightResult:
     """Read the cluster live and decide the step (what `auditor preflight` runs)."""
-    from auditor.collect.clients import AzureClients, credential_from_environment
 
     parse_cluster_id(cluster_id)
     if target is not None and not _VERSION.match(target):

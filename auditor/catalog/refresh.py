@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from auditor.catalog import load_os_support
 from auditor.errors import AuditorError
 from auditor.integrity import file_sha256
 from auditor.nodeimage import parse_node_image
@@ -468,7 +469,6 @@ def _sources_markdown(provenance: dict[str, dict[str, str]], meta: dict[str, Any
 
 def _os_support_sources() -> list[str]:
     """The credits of os_support.csv: kept by hand from Microsoft's retirement notices, not derived by refresh."""
-    from auditor.catalog import load_os_support
 
     lines = [
         "",

@@ -9,6 +9,7 @@ import click
 
 from auditor import api
 from auditor import catalog as bundled
+from auditor.catalog.refresh import refresh
 from auditor.cli import views
 from auditor.cli.options import handle_errors, policy_option
 
@@ -63,7 +64,6 @@ def catalog() -> None:
 @handle_errors
 def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
     """Regenerate the bundled catalog from its sources; prints what changed."""
-    from auditor.catalog.refresh import refresh
 
     target = out_dir or Path(bundled.__file__).resolve().parent / "data"
     click.echo(json.dumps(refresh(source_dir, target), indent=2, default=str))

@@ -21,6 +21,7 @@ from auditor.cli.options import (
     silence_stdout,
     stderr,
 )
+from auditor.report.tabular import findings_csv, findings_json
 from auditor.vocabulary import Severity
 
 
@@ -66,7 +67,6 @@ def findings(
     subscriptions: tuple[str, ...],
 ) -> None:
     """Evaluate the controls over a scan and print the findings."""
-    from auditor.report.tabular import findings_csv, findings_json
 
     where = api.FindingFilter.parse(statuses, control_ids, subscriptions)  # a typo fails before the evaluation
     with api.open(db_path, read_only=True) as store:
