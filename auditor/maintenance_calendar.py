@@ -351,6 +351,7 @@ def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datet
 
 def to_ical(calendar: MaintenanceCalendar) -> bytes:
     """The calendar as an iCalendar (RFC 5545) file: UTC instants, all-day freezes and node images, stable UIDs."""
+    # Deferred for import cost: icalendar loads only when this runs.
     from icalendar import Calendar, Event
 
     ics = Calendar()

@@ -116,6 +116,7 @@ def _version(body: dict[str, Any], *keys: str) -> str:
 
 def read_cluster(clients: Any, cluster_id: str) -> dict[str, Any]:
     """GET the cluster, its agent pools and its upgrade profile (three read calls)."""
+    # Deferred for import cost: the Azure SDK loads only when this runs.
     from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
     subscription, group, name = parse_cluster_id(cluster_id)
