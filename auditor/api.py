@@ -239,6 +239,31 @@ class Completeness:
 
 
 @dataclass(frozen=True)
+class GateVerdict:
+    """What the --fail-on gate decides over a scan's findings; the command line turns it into an exit code."""
+
+    fail_on: Severity
+    worst: Severity | None  # the highest severity among the failing (unwaived) findings
+    incomplete: str | None  # why the scan cannot be trusted to be whole (Completeness.problem)
+    allow_partial: bool
+
+    @property
+    def threshold_met(self) -> bool:
+        """A failing finding has the gate's severity or a higher one."""
+        return self.worst is not None and self.worst >= self.fail_on
+
+    @property
+    def blocked_by_missing_evidence(self) -> bool:
+        """The gate cannot pass on a partial or empty scan, unless the caller allows it."""
+        return self.incomplete is not None and not self.allow_partial
+
+
+def gate(fail_on: Severity, worst: Severity | None, completeness: Completeness, *, allow_partial: bool) -> GateVerdict:
+    """The --fail-on gate over one scan's worst failing severity and its completeness."""
+    return GateVerdict(fail_on, worst, completeness.problem, allow_partial)
+
+
+@dataclass(frozen=True)
 class FindingFilter:
     """Which findings to keep: every given set must match (an empty set keeps all)."""
 
@@ -368,6 +393,11 @@ class Timeline:
     scan_id: str
     events: tuple[dict[str, Any], ...]
     rebuilt: LedgerUpdate | None
+
+    @property
+    def clusters(self) -> int:
+        """How many clusters the events are of."""
+        return len({e["cluster_id"] for e in self.events})
 
 
 # -------------------------------------------------------------------------------------------------- the store

@@ -332,6 +332,13 @@ def build_calendar(
     return calendar
 
 
+def calendar_start(first_day: date | None = None) -> datetime:
+    """Where a calendar begins: midnight UTC of `first_day`, or now (to the minute) when no day is given."""
+    if first_day is None:
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+    return datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+
+
 def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datetime, weeks: int) -> MaintenanceCalendar:
     """Open the database, prepare the model of the chosen scan and build its calendar over `weeks` from `start`."""
 
