@@ -18,18 +18,31 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import duckdb
 
 from auditor import sql
+from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
+from auditor.collect.kubernetes import KubernetesClients
 from auditor.controls import Control, Finding, control_ids, load_catalog
 from auditor.controls import evaluate as evaluate_controls
 from auditor.errors import AuditorError, InputError, StoreError
+from auditor.export import ExportResult, export_parquet
+from auditor.ledger import LedgerUpdate, rebuild_ledger, record_scan
+from auditor.maintenance_calendar import MaintenanceCalendar, calendar_of_scan
 from auditor.model import Model
 from auditor.paths import output_directory
+from auditor.period import Period, build_period, trend_and_period
 from auditor.policy import THRESHOLDS, Policy
 from auditor.policy import load_policy as load_policy_file
 from auditor.policy_check import PolicyCheck
 from auditor.policy_check import check_policy as check_policy_file
+from auditor.preflight import PreflightResult, run_preflight
+from auditor.report import RENDERERS, build_report
+from auditor.report.attestation import write_attestation
+from auditor.report.manifest import write_manifest
+from auditor.report.period import PERIOD_PDF, write_period_reports
+from auditor.signing import SigningKey, sign_pdf
 from auditor.store import (
     DEFAULT_DB,
     Scan,
+    ScanRecord,
     check_creatable,
     list_scans,
     open_db,
@@ -38,20 +51,15 @@ from auditor.store import (
     unreadable_store,
     write_scan,
 )
+from auditor.timeline import history_timeline
+from auditor.trend import Trend
+from auditor.verify.manifest import VerifyResult
+from auditor.verify.pdf import verify_pdf, verify_with_signatures
 from auditor.vocabulary import ProgressHook, Severity, Status
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from auditor.export import ExportResult
-    from auditor.ledger import LedgerUpdate
-    from auditor.maintenance_calendar import MaintenanceCalendar
-    from auditor.period import Period
-    from auditor.preflight import PreflightResult
-    from auditor.signing import SigningKey
-    from auditor.store import ScanRecord
-    from auditor.trend import Trend
-    from auditor.verify.manifest import VerifyResult
 
 __all__ = [
     "DEFAULT_DB",
@@ -150,7 +158,6 @@ def preflight(
     credential: Any = None,
 ) -> PreflightResult:
     """The live gate before one upgrade step (auditor/preflight.py); a bad id or version is an InputError."""
-    from auditor.preflight import run_preflight
 
     return run_preflight(
         cluster_id, pool=pool, target=target, endpoint=endpoint, ca_bundle=ca_bundle, cloud=cloud, credential=credential
@@ -229,6 +236,31 @@ class Completeness:
         if self.clusters == 0:
             return f"scan {self.scan_id} holds no cluster: there was nothing to judge"
         return None
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What the --fail-on gate decides over a scan's findings; the command line turns it into an exit code."""
+
+    fail_on: Severity
+    worst: Severity | None  # the highest severity among the failing (unwaived) findings
+    incomplete: str | None  # why the scan cannot be trusted to be whole (Completeness.problem)
+    allow_partial: bool
+
+    @property
+    def threshold_met(self) -> bool:
+        """A failing finding has the gate's severity or a higher one."""
+        return self.worst is not None and self.worst >= self.fail_on
+
+    @property
+    def blocked_by_missing_evidence(self) -> bool:
+        """The gate cannot pass on a partial or empty scan, unless the caller allows it."""
+        return self.incomplete is not None and not self.allow_partial
+
+
+def gate(fail_on: Severity, worst: Severity | None, completeness: Completeness, *, allow_partial: bool) -> GateVerdict:
+    """The --fail-on gate over one scan's worst failing severity and its completeness."""
+    return GateVerdict(fail_on, worst, completeness.problem, allow_partial)
 
 
 @dataclass(frozen=True)
@@ -362,6 +394,11 @@ class Timeline:
     events: tuple[dict[str, Any], ...]
     rebuilt: LedgerUpdate | None
 
+    @property
+    def clusters(self) -> int:
+        """How many clusters the events are of."""
+        return len({e["cluster_id"] for e in self.events})
+
 
 # -------------------------------------------------------------------------------------------------- the store
 
@@ -435,9 +472,6 @@ class Store:
         The store is held only twice, briefly: to check it before any call is made (a bad store fails first), and
         to commit. Readers work while the scan collects; a scan that fails before its commit leaves no new file.
         """
-        from auditor.collect import AzureClients, ScanOptions, credential_from_environment, run_scan
-        from auditor.collect.kubernetes import KubernetesClients
-        from auditor.ledger import record_scan
 
         if self.read_only:
             raise AuditorError(f"{self.path} is open read-only: a scan needs it writable")
@@ -551,16 +585,11 @@ class Store:
     ) -> ReportOutcome:
         """Render the chosen formats of one scan's report into out_dir, sign the PDF when a key is given, then write
         report-manifest.json and report.intoto.json (a DSSE envelope when signed) beside them."""
-        from auditor.report import RENDERERS, build_report
-        from auditor.report.attestation import write_attestation
-        from auditor.report.manifest import write_manifest
 
         data = build_report(self._connection(), scan.scan_id, policy)
         output_directory(out_dir)
         paths = [RENDERERS[name](data, out_dir) for name in formats]
         if sign_key is not None and "pdf" in formats:
-            from auditor.signing import sign_pdf
-
             reason = f"aks-upgrade-auditor report of scan {data.scan.scan_id}"
             sign_pdf(paths[list(formats).index("pdf")], sign_key, reason=reason)
         manifest = write_manifest(data, out_dir, paths)
@@ -582,15 +611,11 @@ class Store:
         """The period report of every scan of one scope (`scope`, or the newest scan's up to `end`) between start
         and end (docs/period.md): the chosen formats (pdf, html, csv) and period.json; the PDF signed when a key
         is given."""
-        from auditor.period import build_period
-        from auditor.report.period import PERIOD_PDF, write_period_reports
 
         period = build_period(self._connection(), policy, start=start, end=end, scope=scope, progress=progress)
         output_directory(out_dir)
         paths = write_period_reports(period, list(formats), out_dir)
         if sign_key is not None and "pdf" in formats:
-            from auditor.signing import sign_pdf
-
             reason = f"aks-upgrade-auditor period report {period.start} to {period.end}"
             sign_pdf(out_dir / PERIOD_PDF, sign_key, reason=reason)
         return ReportOutcome(tuple(paths))
@@ -611,7 +636,6 @@ class Store:
     ) -> TrendResult:
         """The trend of one scope's scans from `since` to `until` (docs/trend.md), and with `with_period` the
         period's figures over the same days (docs/period.md)."""
-        from auditor.period import trend_and_period
 
         trend, period = trend_and_period(
             self._connection(),
@@ -629,7 +653,6 @@ class Store:
     def timeline(self, scan: Scan, policy: Policy, *, cluster: str | None = None, rebuild: bool = False) -> Timeline:
         """The upgrade timeline from the ledger as of the scan (one cluster's, by name or ARM id, when given);
         with `rebuild`, the ledger is rebuilt from every stored scan first."""
-        from auditor.timeline import history_timeline
 
         self.close()  # history_timeline opens the store itself
         scan_id, events, rebuilt = history_timeline(
@@ -640,7 +663,6 @@ class Store:
     @_store_errors
     def rebuild_ledger(self) -> LedgerUpdate:
         """Empty the upgrade ledger and fold every scan again."""
-        from auditor.ledger import rebuild_ledger
 
         return rebuild_ledger(self._connection())
 
@@ -648,7 +670,6 @@ class Store:
     def calendar(self, scan: Scan, policy: Policy, start: datetime, weeks: int) -> MaintenanceCalendar:
         """Maintenance windows, freezes and expected node-image releases of the scan over `weeks` from `start`;
         configurations that could not be expanded are in its `problems`."""
-        from auditor.maintenance_calendar import calendar_of_scan
 
         self.close()  # calendar_of_scan opens the store itself
         return calendar_of_scan(self.path, scan.scan_id, policy, start, weeks)
@@ -656,7 +677,6 @@ class Store:
     @_store_errors
     def export(self, out_dir: Path, policy: Policy, *, progress: Callable[[str], None] | None = None) -> ExportResult:
         """Every table as Parquet under out_dir, partitioned by scan date; what was written, and notes."""
-        from auditor.export import export_parquet
 
         self.close()  # export_parquet opens the store itself
         return export_parquet(self.path, out_dir, policy, progress=progress)
@@ -674,7 +694,6 @@ class Store:
     ) -> VerifyResult:
         """Recompute a report's digests from the store; check its files, the PDF's seal and signatures and the
         attestation beside the manifest."""
-        from auditor.verify.pdf import verify_with_signatures
 
         self.close()  # verification opens the store itself
         return verify_with_signatures(
@@ -687,7 +706,6 @@ class Store:
     ) -> VerifyResult:
         """Verify a PDF report on its own: its seal, signatures and attachments, the digests they state
         recomputed from the store."""
-        from auditor.verify.pdf import verify_pdf
 
         self.close()
         return verify_pdf(self.path, pdf, scan_selector=scan, trust_anchors=list(trust_anchors))

@@ -29,6 +29,8 @@ from auditor.maintenance_windows import (
     parse_window,
     window_kind,
 )
+from auditor.model import Model
+from auditor.store import open_db, resolve_scan
 
 PRODUCT_ID = "-//aks-upgrade-auditor//maintenance calendar//EN"
 # A release line is still shipping when its last catalogued release is this close to the catalog's newest one.
@@ -330,10 +332,15 @@ def build_calendar(
     return calendar
 
 
+def calendar_start(first_day: date | None = None) -> datetime:
+    """Where a calendar begins: midnight UTC of `first_day`, or now (to the minute) when no day is given."""
+    if first_day is None:
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+    return datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+
+
 def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datetime, weeks: int) -> MaintenanceCalendar:
     """Open the database, prepare the model of the chosen scan and build its calendar over `weeks` from `start`."""
-    from auditor.model import Model
-    from auditor.store import open_db, resolve_scan
 
     con = open_db(db_path, read_only=True)
     try:
@@ -351,6 +358,7 @@ def calendar_of_scan(db_path: Any, scan_selector: str, policy: Any, start: datet
 
 def to_ical(calendar: MaintenanceCalendar) -> bytes:
     """The calendar as an iCalendar (RFC 5545) file: UTC instants, all-day freezes and node images, stable UIDs."""
+    # Deferred for import cost: icalendar loads only when this runs.
     from icalendar import Calendar, Event
 
     ics = Calendar()

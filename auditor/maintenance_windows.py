@@ -28,6 +28,7 @@ Semantics (docs/calendar.md has the sources):
 from __future__ import annotations
 
 import calendar as _calendar
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -372,8 +373,6 @@ def previous_occurrence(window: MaintenanceWindow, before: datetime, limit_days:
 
 @lru_cache(maxsize=4096)
 def _cached(payload_key: str) -> MaintenanceWindow | WindowError:
-    import json
-
     try:
         return parse_window(json.loads(payload_key))
     except WindowError as exc:

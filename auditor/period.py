@@ -38,9 +38,10 @@ from auditor.controls import load_catalog
 from auditor.errors import AuditorError
 from auditor.findings_cache import Progress, ensure_cached
 from auditor.model.functions import register_functions
+from auditor.model.params import cluster_params as _cluster_params
 from auditor.policy import Policy, Waiver
 from auditor.store import Scan, ScanScope, list_scans, scan_scopes
-from auditor.trend import Trend, build_trend
+from auditor.trend import Trend, build_trend, select_scope
 from auditor.vocabulary import score
 
 # Where a period begins and ends when a bound is not given: the first and the last scan of the scope.
@@ -262,7 +263,6 @@ def select_period_scans(
     """The scope (the newest scan's up to `end`, or the one whose id starts with `scope`; auditor/store.py's
     ScanScope, as trend's), its scans up to `end` (history) and those from `start` on (the period), and the
     store's other scopes (id, label, scans) that were left out."""
-    from auditor.trend import select_scope
 
     every = list_scans(con)
     if not every:
@@ -398,7 +398,6 @@ def trend_and_period(
 def _deadlines(cursor: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     """period_deadlines (cluster_key, deadline_days): patch_deadline_days as the policy's scopes set it for each
     cluster, matched on the cluster as last seen in the period (tags, subscription, resource group)."""
-    from auditor.model.params import cluster_params as _cluster_params
 
     _run(cursor, "05_deadline_clusters.sql")
     _cluster_params(cursor, policy)

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from auditor.collect.clients import AzureClients, credential_from_environment
 from auditor.errors import AuditorError, InputError
 
 _CLUSTER_ID = re.compile(
@@ -115,6 +116,7 @@ def _version(body: dict[str, Any], *keys: str) -> str:
 
 def read_cluster(clients: Any, cluster_id: str) -> dict[str, Any]:
     """GET the cluster, its agent pools and its upgrade profile (three read calls)."""
+    # Deferred for import cost: the Azure SDK loads only when this runs.
     from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
     subscription, group, name = parse_cluster_id(cluster_id)
@@ -369,7 +371,6 @@ def run_preflight(
     credential: Any = None,
 ) -> PreflightResult:
     """Read the cluster live and decide the step (what `auditor preflight` runs)."""
-    from auditor.collect.clients import AzureClients, credential_from_environment
 
     parse_cluster_id(cluster_id)
     if target is not None and not _VERSION.match(target):

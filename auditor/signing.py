@@ -16,6 +16,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from cryptography.x509.oid import NameOID
 
 from auditor.errors import AuditorError
 
@@ -78,6 +79,7 @@ def load_signing_key(path: Path, password_env: str | None = None) -> SigningKey:
 def sign_pdf(path: Path, key: SigningKey, *, reason: str) -> None:
     """Sign the PDF at path in place with a PAdES baseline signature (an incremental update, so the report's
     original bytes, its PDF/A identification and its seal stay as they were)."""
+    # Deferred for import cost: pyHanko loads only when this runs.
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -99,7 +101,6 @@ def sign_pdf(path: Path, key: SigningKey, *, reason: str) -> None:
 
 def signer_name(certificate: x509.Certificate) -> str:
     """A certificate's holder as a reader names it: common name, then organisation (or the full subject)."""
-    from cryptography.x509.oid import NameOID
 
     def first(oid: x509.ObjectIdentifier) -> str:
         values = certificate.subject.get_attributes_for_oid(oid)
@@ -114,6 +115,7 @@ def signer_name(certificate: x509.Certificate) -> str:
 def _producer_as_in_xmp(writer: Any) -> None:
     """Keep the Info dictionary's /Producer equal to the XMP's pdf:Producer, as PDF/A requires (ISO 19005-3
     §6.6.2.3.1): pyHanko rewrites pdf:Producer to its own name but appends it to /Producer."""
+    # Deferred for import cost: pyHanko loads only when this runs.
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.metadata.model import VENDOR
 
@@ -150,6 +152,7 @@ class PdfSignature:
 
 def pdf_signatures(data: bytes, trust_anchors: list[x509.Certificate] | None = None) -> list[PdfSignature]:
     """Validate every signature embedded in a PDF; trust is judged only against the given anchors."""
+    # Deferred for import cost: pyHanko loads only when this runs.
     from asn1crypto import x509 as asn1_x509
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader

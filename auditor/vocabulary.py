@@ -4,16 +4,21 @@ ARM ids, Kubernetes version sort keys, the compliance score, UTC timestamps and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from auditor.errors import InputError
 
-# A progress report: (stage, done, total). total is 0 when the amount of work is not known in advance.
-ProgressHook = Callable[[str, int, int], None]
+
+class ProgressHook(Protocol):
+    """Where long work reports how far it got; the command line draws it (auditor/cli/progress.py), a library
+    caller may pass its own or none. Lower layers never print progress themselves."""
+
+    def __call__(self, stage: str, done: int, total: int, /) -> None:
+        """`done` of `total` items of `stage` are finished; total is 0 when the amount is not known in advance."""
 
 
 class _Ranked(StrEnum):

@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from auditor.catalog import load_os_support
 from auditor.errors import AuditorError
 from auditor.integrity import file_sha256
 from auditor.nodeimage import parse_node_image
@@ -40,6 +41,8 @@ KUBERNETES_VERSIONS_OUT = "kubernetes_versions.csv"
 NODE_IMAGES_OUT = "node_images.csv"
 CATALOG_META_OUT = "catalog.json"
 SOURCES_OUT = "SOURCES.md"
+# Where the package reads its catalog from (auditor/catalog/data), the default target of a refresh.
+BUNDLED_DATA = Path(__file__).resolve().parent / "data"
 
 KUBERNETES_VERSION_COLUMNS = (
     "minor",
@@ -468,7 +471,6 @@ def _sources_markdown(provenance: dict[str, dict[str, str]], meta: dict[str, Any
 
 def _os_support_sources() -> list[str]:
     """The credits of os_support.csv: kept by hand from Microsoft's retirement notices, not derived by refresh."""
-    from auditor.catalog import load_os_support
 
     lines = [
         "",
@@ -483,10 +485,11 @@ def _os_support_sources() -> list[str]:
     return lines
 
 
-def refresh(source_dir: Path, out_dir: Path) -> dict[str, Any]:
-    """Regenerate the catalog files in out_dir from source_dir; returns counts, cross-check notes, skips."""
+def refresh(source_dir: Path, out_dir: Path | None = None) -> dict[str, Any]:
+    """Regenerate the catalog files in out_dir (the package's own data directory by default) from source_dir;
+    returns counts, cross-check notes, skips."""
     source_dir = Path(source_dir)
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else BUNDLED_DATA
     calendar_rows = _read_csv(source_dir / CALENDAR_FILE)
     endoflife = _parse_endoflife(source_dir / ENDOFLIFE_FILE)
     release_rows = _read_csv(source_dir / NODE_IMAGES_FILE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -12,7 +12,7 @@ import click
 from auditor import api
 from auditor.cli import views
 from auditor.cli.options import db_option, handle_errors, policy_option, scan_option, stderr
-from auditor.maintenance_calendar import to_ical, to_json
+from auditor.maintenance_calendar import calendar_start, to_ical, to_json
 from auditor.paths import output_directory
 
 
@@ -43,11 +43,7 @@ def calendar(
     out_path: Path | None,
 ) -> None:
     """Maintenance windows, freezes and expected node-image releases of a scan, in UTC (docs/calendar.md)."""
-    start = (
-        datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
-        if start_day is not None
-        else datetime.now(UTC).replace(second=0, microsecond=0)
-    )
+    start = calendar_start(start_day.date() if start_day is not None else None)
     policy = api.load_policy(policy_path)
     with api.open(db_path, read_only=True) as store:
         result = store.calendar(store.resolve(scan_selector), policy, start, weeks)

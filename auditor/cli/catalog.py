@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from auditor import api
-from auditor import catalog as bundled
+from auditor.catalog.refresh import refresh
 from auditor.cli import views
 from auditor.cli.options import handle_errors, policy_option
 
@@ -63,7 +63,4 @@ def catalog() -> None:
 @handle_errors
 def catalog_refresh(source_dir: Path, out_dir: Path | None) -> None:
     """Regenerate the bundled catalog from its sources; prints what changed."""
-    from auditor.catalog.refresh import refresh
-
-    target = out_dir or Path(bundled.__file__).resolve().parent / "data"
-    click.echo(json.dumps(refresh(source_dir, target), indent=2, default=str))
+    click.echo(json.dumps(refresh(source_dir, out_dir), indent=2, default=str))

@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from auditor.cli.options import handle_errors
+from auditor.emulator import serve_forever
+from auditor.emulator.generator import generate_fleet, write_fleet
 
 
 @click.group()
@@ -61,7 +63,6 @@ def emulator_serve(
     truncate_results: bool,
 ) -> None:
     """Serve a fleet until interrupted; prints the endpoint and CA file. Faults can also be set in the fleet file."""
-    from auditor.emulator import serve_forever
 
     faults: dict[str, Any] = {}
     if storm_seconds:
@@ -99,7 +100,6 @@ def emulator_serve(
 @handle_errors
 def emulator_generate(clusters: int, subscriptions: int, regions: int, seed: int, out_path: Path) -> None:
     """Generate a realistic fleet file; prints its path."""
-    from auditor.emulator.generator import generate_fleet, write_fleet
 
     fleet = generate_fleet(clusters=clusters, subscriptions=subscriptions, seed=seed, regions=regions, kubernetes=True)
     out_path.parent.mkdir(parents=True, exist_ok=True)

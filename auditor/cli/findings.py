@@ -21,6 +21,7 @@ from auditor.cli.options import (
     silence_stdout,
     stderr,
 )
+from auditor.report.tabular import findings_csv, findings_json
 from auditor.vocabulary import Severity
 
 
@@ -66,7 +67,6 @@ def findings(
     subscriptions: tuple[str, ...],
 ) -> None:
     """Evaluate the controls over a scan and print the findings."""
-    from auditor.report.tabular import findings_csv, findings_json
 
     where = api.FindingFilter.parse(statuses, control_ids, subscriptions)  # a typo fails before the evaluation
     with api.open(db_path, read_only=True) as store:
@@ -91,10 +91,13 @@ def findings(
         silence_stdout()  # `| head`: the gate below still decides the exit code
     if completeness.problem:
         stderr(f"warning: {printable(completeness.problem)}")
-    if fail_on and worst is not None and worst >= Severity(fail_on):
+    if fail_on is None:
+        return
+    verdict = api.gate(Severity(fail_on), worst, completeness, allow_partial=allow_partial)
+    if verdict.threshold_met:
         stderr(f"failing findings at or above severity {fail_on}: exit {EXIT_THRESHOLD}")
         sys.exit(EXIT_THRESHOLD)
-    if fail_on and completeness.problem and not allow_partial:
+    if verdict.blocked_by_missing_evidence:
         stderr(
             f"the gate cannot pass on an incomplete scan: exit {EXIT_INCOMPLETE} "
             "(--allow-partial lets it pass; a complete scan is the fix)"

@@ -30,5 +30,4 @@ def history(
         stderr(views.ledger_summary(result.rebuilt))
     views.timeline(result.events, output_format, show_cluster=cluster is None)
     if output_format != "json":
-        clusters = len({e["cluster_id"] for e in result.events})
-        stderr(f"{len(result.events)} upgrade event(s) of {clusters} cluster(s) as of scan {result.scan_id}")
+        stderr(f"{len(result.events)} upgrade event(s) of {result.clusters} cluster(s) as of scan {result.scan_id}")

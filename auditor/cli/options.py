@@ -19,7 +19,9 @@ from typing import Any
 import click
 
 from auditor.api import DEFAULT_DB
+from auditor.collect.clients import TOKEN_ENV
 from auditor.errors import AuditorError, InputError
+from auditor.report import RENDERERS
 from auditor.safetext import clean_message
 from auditor.vocabulary import Severity
 
@@ -42,7 +44,6 @@ def stderr(message: str) -> None:
 def printable(message: str) -> str:
     """A message from the library or from outside, safe to print: the access token and anything that looks like
     a bearer token redacted, on one line, control and bidirectional characters shown as escapes."""
-    from auditor.collect.clients import TOKEN_ENV
 
     return clean_message(message, [os.environ.get(TOKEN_ENV, "").strip()], limit=2000)
 
@@ -195,7 +196,6 @@ def management_groups(ctx: click.Context, param: click.Parameter, values: tuple[
 
 def formats(value: str) -> list[str]:
     """The comma-separated report formats, checked against the renderers; a usage error otherwise."""
-    from auditor.report import RENDERERS
 
     chosen = [v.strip().lower() for v in value.split(",") if v.strip()]
     unknown = [v for v in chosen if v not in RENDERERS]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from auditor.vocabulary import ProgressHook
 
 
 @contextmanager
-def rich_progress() -> Iterator[Any]:
+def rich_progress() -> Iterator[ProgressHook]:
     """A progress hook (stage, done, total) drawing one bar per stage on stderr."""
     progress = Progress(
         TextColumn("{task.description:<14}"),
@@ -21,7 +22,7 @@ def rich_progress() -> Iterator[Any]:
         console=Console(stderr=True),
         transient=False,
     )
-    tasks: dict[str, Any] = {}
+    tasks: dict[str, TaskID] = {}
 
     def hook(stage: str, done: int, total: int) -> None:
         if stage not in tasks:

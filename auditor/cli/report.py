@@ -24,6 +24,7 @@ from auditor.cli.options import (
     stderr,
     to_option,
 )
+from auditor.signing import load_certificates, load_signing_key
 
 
 @click.command()
@@ -88,8 +89,6 @@ def report(
         raise click.UsageError(f"--from {since:%Y-%m-%d} is after --to {until:%Y-%m-%d}")
     key = None
     if sign_key:
-        from auditor.signing import load_signing_key
-
         key = load_signing_key(sign_key, sign_password_env)
     policy = api.load_policy(policy_path)
     if not period:
@@ -160,7 +159,6 @@ def verify(
 ) -> None:
     """Recompute a report's evidence and findings digests from the database, check its files, seal and
     signatures; exit 0 on match, 1 if not."""
-    from auditor.signing import load_certificates
 
     anchors = load_certificates(list(trust_certs))
     if pdf_path is not None:

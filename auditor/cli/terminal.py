@@ -7,22 +7,24 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+
+from rich.console import Console
 
 # A table written to a pipe or a file keeps one row per line up to this width, instead of rich's 80 columns.
 PIPE_WIDTH = 4096
 
 
-def stdout_console() -> Any:
+class PipeAwareConsole(Console):
+    """A rich Console that leaves a broken pipe to the command line."""
+
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 here; the command line decides instead (auditor/cli/options.py: quiet, exit code kept).
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def stdout_console() -> Console:
     """A rich Console on stdout: the terminal's width on a terminal; wide (COLUMNS if set) for a pipe or a file."""
-    from rich.console import Console
-
-    class PipeAwareConsole(Console):
-        def on_broken_pipe(self) -> None:
-            # rich would exit 1 here; the command line decides instead (auditor/cli/options.py: quiet, exit code kept).
-            self.quiet = True
-            raise BrokenPipeError
-
     width: int | None = None
     if not sys.stdout.isatty():
         columns = os.environ.get("COLUMNS", "")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import IO, Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -254,8 +255,6 @@ def calendar_rows(calendar: MaintenanceCalendar) -> list[tuple[str, str, str, st
 
 def calendar_table(calendar: MaintenanceCalendar, out: IO[str] | None = None) -> None:
     """The calendar as a table (rich markup in names is not interpreted)."""
-    from rich.console import Console
-
     table = Table(title=f"Maintenance calendar {calendar.start:%Y-%m-%d %H:%M} – {calendar.until:%Y-%m-%d %H:%M} UTC")
     for column in ("Start (UTC)", "End (UTC)", "Kind", "Cluster", "Environment", "Subscription", "Detail"):
         table.add_column(column, overflow="fold")

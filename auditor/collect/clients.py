@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -81,8 +82,6 @@ def check_endpoint(endpoint: str) -> str:
 
 def check_ca_bundle(path: str) -> None:
     """A --ca-bundle must hold at least one PEM certificate; otherwise every call would fail with a TLS error."""
-    import ssl
-
     try:
         ssl.create_default_context(cafile=path)
     except (ssl.SSLError, OSError) as exc:
@@ -106,6 +105,7 @@ def credential_from_environment() -> TokenCredential:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
         return StaticTokenCredential(token)
+    # Deferred for import cost: the Azure SDK loads only when this runs.
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential()
@@ -144,6 +144,7 @@ class AzureClients:
     def check_credential(self) -> None:
         """Ask the credential for a token before any call, so a missing login is one clear line, not an error per
         call (the token is not kept: the SDK clients ask again and the credential caches it)."""
+        # Deferred for import cost: the Azure SDK loads only when this runs.
         from azure.core.exceptions import ClientAuthenticationError
 
         try:
@@ -171,6 +172,7 @@ class AzureClients:
         # calls in flight each extra one would pay a new TLS handshake.
         with self._lock:
             if self._transport is None:
+                # Deferred for import cost: the Azure SDK's transport loads only when this runs.
                 import requests
                 from azure.core.pipeline.transport import RequestsTransport
 
@@ -186,6 +188,7 @@ class AzureClients:
             return self._transport
 
     def subscriptions(self) -> Any:
+        # Deferred for import cost: the Azure SDK loads only when this runs.
         from azure.mgmt.subscription import SubscriptionClient
 
         return SubscriptionClient(self.credential, **self._kwargs())
@@ -198,6 +201,7 @@ class AzureClients:
         return self.container_service("00000000-0000-0000-0000-000000000000")
 
     def resource_graph(self) -> Any:
+        # Deferred for import cost: the Azure SDK loads only when this runs.
         from azure.mgmt.resourcegraph import ResourceGraphClient
 
         return ResourceGraphClient(self.credential, **self._kwargs())
@@ -207,6 +211,7 @@ class AzureClients:
         with self._lock:
             client = self._container_clients.get(subscription_id)
         if client is None:
+            # Deferred for import cost: the Azure SDK loads only when this runs.
             from azure.mgmt.containerservice import ContainerServiceClient
 
             client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
@@ -219,6 +224,7 @@ class AzureClients:
         with self._lock:
             client = self._fleet_clients.get(subscription_id)
         if client is None:
+            # Deferred for import cost: the Azure SDK loads only when this runs.
             from azure.mgmt.containerservicefleet import ContainerServiceFleetMgmtClient
 
             client = ContainerServiceFleetMgmtClient(self.credential, subscription_id, **self._kwargs())

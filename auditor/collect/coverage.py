@@ -66,6 +66,7 @@ def allows(permissions: Iterable[Mapping[str, Any]], action: str) -> bool:
 
 def _pages(ctx: CollectContext, kind: str, scope: str, path: str) -> list[dict[str, Any]]:
     """Every `value` item of a paged ARM GET (following nextLink), through the shared pipeline."""
+    # Deferred for import cost: the Azure SDK loads only when this runs.
     from azure.core.exceptions import HttpResponseError
     from azure.core.rest import HttpRequest
     from azure.mgmt.core.exceptions import ARMErrorFormat

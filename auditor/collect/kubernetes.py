@@ -45,18 +45,21 @@ class ResourceList:
 
 
 def _core(api: Any) -> Any:
+    # Deferred for import cost: the Kubernetes client loads only when this runs.
     from kubernetes.client import CoreV1Api
 
     return CoreV1Api(api)
 
 
 def _policy(api: Any) -> Any:
+    # Deferred for import cost: the Kubernetes client loads only when this runs.
     from kubernetes.client import PolicyV1Api
 
     return PolicyV1Api(api)
 
 
 def _apps(api: Any) -> Any:
+    # Deferred for import cost: the Kubernetes client loads only when this runs.
     from kubernetes.client import AppsV1Api
 
     return AppsV1Api(api)
@@ -157,6 +160,7 @@ class KubernetesClients:
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, *, page_size: int = DEFAULT_PAGE_SIZE) -> KubernetesClients:
         """Read a kubeconfig (default: $KUBECONFIG or ~/.kube/config); CollectionError in one line if unusable."""
+        # Deferred for import cost: the Kubernetes client and PyYAML load only when this runs.
         import yaml
         from kubernetes.config.config_exception import ConfigException
         from kubernetes.config.kube_config import KubeConfigMerger
@@ -230,6 +234,7 @@ class KubernetesClients:
 
     def api_client(self, context: KubeContext) -> Any:
         """An ApiClient for one context: TLS and credentials as the kubeconfig says, retries left to the scan."""
+        # Deferred for import cost: the Kubernetes client loads only when this runs.
         from kubernetes.client import ApiClient, Configuration
         from kubernetes.config.kube_config import KubeConfigLoader
 
@@ -416,6 +421,7 @@ class KubernetesCollector:
 
     def _call(self, ctx: CollectContext, cluster_id: str, kind: str, operation: Callable[[], Any]) -> Any:
         """One list page through the limiter with bounded retries; the parsed JSON body, or _Failed."""
+        # Deferred for import cost: the Kubernetes client loads only when this runs.
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, NameResolutionError, NewConnectionError, SSLError, TimeoutError
 

@@ -50,6 +50,7 @@ def query_pages(
     page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Every row of a KQL query over the given scope, following $skipToken; batches of subscriptions."""
+    # Deferred for import cost: the Azure SDK loads only when this runs.
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
     client = ctx.clients.resource_graph()

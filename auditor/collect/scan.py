@@ -31,6 +31,7 @@ from auditor.collect.subscriptions import SubscriptionsCollector
 from auditor.errors import AuditorError, CollectionError
 from auditor.store import CoverageRow, ScanRecord
 from auditor.version import __version__
+from auditor.vocabulary import ProgressHook
 
 # Each stage needs what the one before found: subscriptions, then clusters, then per-cluster/region calls.
 STAGES: tuple[tuple[str, tuple[Collector, ...]], ...] = (
@@ -73,9 +74,6 @@ class ScanOptions:
     all_pool_profiles: bool = False
     graph_page_size: int = 1000  # Resource Graph's maximum $top
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-
-ProgressHook = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def new_scan_id(started_at: datetime) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from auditor.catalog import PLAN_LTS, PLAN_OFFICIAL, catalog_version
 from auditor.emulator import wire
 from auditor.emulator.fleet import FLEET_SCHEMA, write_fleet
+from auditor.emulator.fleet_scenarios import add_to_generated
 from auditor.emulator.profile import FleetProfile
 from auditor.emulator.releases import (
     DEFAULT_REGIONS,
@@ -29,6 +30,7 @@ from auditor.emulator.releases import (
     extend_node_image_releases,
     plan_minors,
 )
+from auditor.emulator.workloads import kubernetes_sections
 
 __all__ = ["apply_lifecycle_quirks", "generate_fleet", "write_fleet"]
 
@@ -568,12 +570,9 @@ def generate_fleet(
     }
     # Azure Kubernetes Fleet Manager over some tagged clusters, with update runs of the last 14 days (its own
     # random stream: the rest of the fleet is drawn exactly as without it).
-    from auditor.emulator.fleet_scenarios import add_to_generated
 
     add_to_generated(fleet, builder, seed, moment)
     if kubernetes:
-        from auditor.emulator.workloads import kubernetes_sections
-
         fleet["kubernetes"] = kubernetes_sections(cluster_rows, seed)
     return fleet
 

@@ -277,6 +277,7 @@ class KubernetesApi:
         Contexts follow each cluster's `access`: `no-context` clusters have none, `unauthorized` ones a token the
         server refuses, `unreachable` (and stopped) ones a loopback port nothing listens on.
         """
+        # Deferred for import cost: PyYAML loads only when this runs.
         import yaml
 
         closed_port = _closed_port()

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from auditor.emulator.arm_routes import ArmRoutes, route
-from auditor.emulator.certs import CertificatePaths, ensure_certificates
+from auditor.emulator.certs import CertificatePaths, ensure_certificates, generate_host_certificates
 from auditor.emulator.faults import (
     CALL_KINDS,
     Behaviour,
@@ -31,6 +31,7 @@ from auditor.emulator.faults import (
     behaviour_from_settings,
 )
 from auditor.emulator.fleet import Fleet, as_fleet, load_fleet
+from auditor.emulator.generator import generate_fleet
 from auditor.emulator.guards import GuardContext, Request, pipeline
 from auditor.emulator.kql import ResourceGraph
 from auditor.emulator.kubernetes import KUBECONFIG_FILE, KubernetesApi
@@ -164,7 +165,6 @@ class EmulatorServer:
 
     def _start_kubernetes(self, context: ssl.SSLContext, directory: Path) -> None:
         """A cluster CA and an API server certificate for the clusters' names; SNI picks it per connection."""
-        from auditor.emulator.certs import generate_host_certificates
 
         self._kube_certificates = generate_host_certificates(
             directory / "kubernetes", "apiserver", self.kubernetes.certificate_names(), "aks-upgrade-auditor cluster CA"
@@ -329,8 +329,6 @@ def serve_forever(
     """
     out = out or sys.stdout
     if fleet is None:
-        from auditor.emulator.generator import generate_fleet
-
         loaded = as_fleet(generate_fleet(clusters=100, subscriptions=10, seed=1, regions=5, kubernetes=True))
     elif isinstance(fleet, Path):
         loaded = load_fleet(fleet)
