@@ -60,9 +60,16 @@ shaped AS (
         coalesce(trim(v[7]), trim(v[6])) AS running
     FROM typed
 ),
+-- A fleet runs a few dozen distinct node images: each is parsed once (a Python function), then joined.
+images AS (
+    SELECT image, node_image_family(image) AS image_family, node_image_date(image) AS released
+    FROM (SELECT DISTINCT image FROM shaped WHERE image IS NOT NULL)
+),
 judged AS (
     SELECT
-        *,
+        shaped.*,
+        images.image_family,
+        images.released,
         CASE
             WHEN entry_type IS NULL OR entry_type = 'NULL' THEN 'entry ' || pool_index || ' of agentPoolProfiles is null'
             WHEN entry_type <> 'OBJECT' THEN
@@ -70,9 +77,9 @@ judged AS (
             WHEN named IS NULL THEN 'entry ' || pool_index || ' of agentPoolProfiles has no name'
             WHEN settings_type NOT IN ('OBJECT', 'NULL') THEN
                 'upgradeSettings of pool ''' || named || ''' is ' || json_kind(settings_type) || ', not an object'
-        END AS problem,
-        node_image_date(image) AS released
+        END AS problem
     FROM shaped
+    LEFT JOIN images USING (image)
 )
 SELECT
     cluster_id,
@@ -93,7 +100,7 @@ SELECT
     CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?') THEN minor_num(running) END
                                                       AS current_minor_num,
     image                                             AS node_image_version,
-    node_image_family(image)                          AS image_family,
+    image_family,
     CASE WHEN released <= as_of THEN released END     AS image_date,
     CASE WHEN released > as_of THEN
         'node image ' || image || ' is dated ' || CAST(released AS VARCHAR) || ', after the scan ('
