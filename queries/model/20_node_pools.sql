@@ -6,13 +6,8 @@
 -- The pool type, upgrade strategy and the rest of both strategies' upgrade settings are kept raw (as text) for
 -- queries/model/82_pool_rollout.sql, which applies their service defaults.
 CREATE OR REPLACE TEMP TABLE node_pools AS
-WITH lists AS (
-    SELECT e.scope AS cluster_id, json_extract(e.payload, '$.properties.agentPoolProfiles') AS a
-    FROM evidence e
-    WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
-),
-arrays AS (
-    SELECT cluster_id, CAST(a AS JSON[]) AS pools FROM lists WHERE json_type(a) = 'ARRAY'
+WITH arrays AS (
+    SELECT cluster_id, CAST(pools_json AS JSON[]) AS pools FROM cluster_payloads WHERE pools_type = 'ARRAY'
 ),
 entries AS (
     SELECT cluster_id, unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index FROM arrays
