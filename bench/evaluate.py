@@ -8,7 +8,8 @@ windows, surge settings, failed pools, stopped clusters, collection errors. Not 
 
 The ledger is folded after storing (as a real scan does), then, side by side in one run, best of --runs each:
 - the floor: DuckDB reading the scan's evidence payloads and extracting, once, every JSON path the model's SQL
-  reads (queries/model/*.sql, by the evidence kind each file reads; pools unnested from the cluster payload);
+  reads (queries/shape/*.sql and queries/model/*.sql, by the evidence kind each file reads; pools unnested from the
+  cluster payload);
 - evaluate(): build the Model, run every control, findings left in DuckDB (auditor.controls.evaluate), close.
 Prints `evaluate/floor` (target <= 2.0) and the time of each phase as the Model and the Evaluation record it.
 """
@@ -198,10 +199,10 @@ FLOOR_POOLS = (
 
 
 def model_paths() -> tuple[dict[str, list[str]], list[str]]:
-    """The JSON paths the model's SQL reads, per evidence kind (every path of a file counts for every kind the
-    file reads), and the paths of queries/model/20_node_pools.sql read on each pool."""
+    """The JSON paths the model's SQL reads (queries/shape/ and queries/model/), per evidence kind (every path of a
+    file counts for every kind the file reads), and the paths of queries/model/20_node_pools.sql read on each pool."""
     per_kind: dict[str, set[str]] = {}
-    for path in sorted((queries_dir() / "model").glob("*.sql")):
+    for path in sorted([*(queries_dir() / "shape").glob("*.sql"), *(queries_dir() / "model").glob("*.sql")]):
         text = path.read_text(encoding="utf-8")
         paths = set(re.findall(r"'(\$\.[^']*)'", text))
         kinds = set(re.findall(r"kind = '([a-z0-9_]+)'", text))

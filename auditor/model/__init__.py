@@ -1,7 +1,8 @@
 """One scan's model: the tables the controls read, built on a cursor the model owns.
 
-`Model(con, scan_id, policy)` opens its own cursor on `con` and builds every table there: the SQL files of
-queries/model/ in name order (clusters, node_pools, region_versions, maintenance, maintenance_collected,
+`Model(con, scan_id, policy)` opens its own cursor on `con` and builds every table there: the payload shapes of
+queries/shape/ (each cluster payload parsed once), then the SQL files of queries/model/ in name order
+(cluster_payloads, clusters, node_pools, region_versions, maintenance, maintenance_collected,
 latest_images, scan, scan_errors, subscriptions, version_calendar, os_support, fleet and Kubernetes tables, ...),
 the maintenance windows expanded into occurrences (auditor/model/windows.py), the policy thresholds in effect per
 cluster (auditor/model/params.py), and the upgrade ledger as of the scan with its campaigns (auditor/ledger.py).
@@ -43,7 +44,7 @@ class Model:
         register_functions(cursor)
         sql.run_all(
             cursor,
-            sql.files("model"),
+            [*sql.files("shape"), *sql.files("model")],
             scan_id=self.scan_id,
             calendar=list(calendar_rows()),
             os_support=list(os_support_rows()),

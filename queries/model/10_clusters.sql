@@ -4,53 +4,16 @@
 -- cast blindly; it becomes NULL and a *_problem column says what was wrong, so the controls that need it say
 -- `unknown` with that text while the rest of the scan is judged as usual.
 CREATE OR REPLACE TEMP TABLE clusters AS
-WITH parsed AS (
-    -- Each payload is parsed once: json_type / json_extract_string with a list of paths give the values in order.
+WITH raw AS (
+    -- Parsed once, in queries/shape/clusters.sql (cluster_payloads).
     SELECT
-        e.scope AS cluster_id,
-        json_type(e.payload, [
-            '$.name',                                               -- 1
-            '$.tags',                                               -- 2
-            '$.properties',                                         -- 3
-            '$.properties.supportPlan',                             -- 4
-            '$.properties.currentKubernetesVersion',                -- 5
-            '$.properties.kubernetesVersion',                       -- 6
-            '$.properties.autoUpgradeProfile',                      -- 7
-            '$.properties.autoUpgradeProfile.upgradeChannel',       -- 8
-            '$.properties.autoUpgradeProfile.nodeOSUpgradeChannel', -- 9
-            '$.properties.agentPoolProfiles',                       -- 10
-            '$.properties.provisioningState'                        -- 11
-        ]) AS t,
-        json_extract_string(e.payload, [
-            '$.name',                                               -- 1
-            '$.subscriptionId',                                     -- 2
-            '$.resourceGroup',                                      -- 3
-            '$.location',                                           -- 4
-            '$.sku.tier',                                           -- 5
-            '$.properties.supportPlan',                             -- 6
-            '$.properties.currentKubernetesVersion',                -- 7
-            '$.properties.kubernetesVersion',                       -- 8
-            '$.properties.autoUpgradeProfile.upgradeChannel',       -- 9
-            '$.properties.autoUpgradeProfile.nodeOSUpgradeChannel', -- 10
-            '$.properties.powerState.code',                         -- 11
-            '$.properties.provisioningState'                        -- 12
-        ]) AS v,
-        json_extract(e.payload, ['$.tags', '$.properties.agentPoolProfiles']) AS j
-    FROM evidence e
-    WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
-),
-raw AS (
-    SELECT
-        cluster_id,
-        t[1] AS name_type, t[2] AS tags_type, t[3] AS properties_type, t[4] AS support_plan_type,
-        t[5] AS current_version_type, t[6] AS requested_version_type, t[7] AS profile_type, t[8] AS channel_type,
-        t[9] AS node_os_type, t[10] AS pools_type, t[11] AS state_type,
-        v[1] AS name_text, v[2] AS subscription_text, v[3] AS group_text, v[4] AS location_text, v[5] AS tier_text,
-        v[6] AS support_plan_text, v[9] AS channel_text, v[10] AS node_os_text, v[11] AS power_text,
-        v[12] AS state_text, j[1] AS tags_json, j[2] AS pools_json,
-        trim(v[7])                                                      AS current_raw,
-        trim(v[8])                                                      AS requested_raw
-    FROM parsed
+        cluster_id, name_type, tags_type, properties_type, support_plan_type, current_version_type,
+        requested_version_type, profile_type, channel_type, node_os_type, pools_type, state_type,
+        name_text, subscription_text, group_text, location_text, tier_text, support_plan_text, channel_text,
+        node_os_text, power_text, state_text, tags_json, pools_json,
+        trim(current_version_text)                                      AS current_raw,
+        trim(requested_version_text)                                    AS requested_raw
+    FROM cluster_payloads
 ),
 shaped AS (
     SELECT

@@ -6,13 +6,8 @@
 -- The pool type, upgrade strategy and the rest of both strategies' upgrade settings are kept raw (as text) for
 -- queries/model/82_pool_rollout.sql, which applies their service defaults.
 CREATE OR REPLACE TEMP TABLE node_pools AS
-WITH lists AS (
-    SELECT e.scope AS cluster_id, json_extract(e.payload, '$.properties.agentPoolProfiles') AS a
-    FROM evidence e
-    WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
-),
-arrays AS (
-    SELECT cluster_id, CAST(a AS JSON[]) AS pools FROM lists WHERE json_type(a) = 'ARRAY'
+WITH arrays AS (
+    SELECT cluster_id, CAST(pools_json AS JSON[]) AS pools FROM cluster_payloads WHERE pools_type = 'ARRAY'
 ),
 entries AS (
     SELECT cluster_id, unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index FROM arrays
@@ -60,9 +55,16 @@ shaped AS (
         coalesce(trim(v[7]), trim(v[6])) AS running
     FROM typed
 ),
+-- A fleet runs a few dozen distinct node images: each is parsed once (a Python function), then joined.
+images AS (
+    SELECT image, node_image_family(image) AS image_family, node_image_date(image) AS released
+    FROM (SELECT DISTINCT image FROM shaped WHERE image IS NOT NULL)
+),
 judged AS (
     SELECT
-        *,
+        shaped.*,
+        images.image_family,
+        images.released,
         CASE
             WHEN entry_type IS NULL OR entry_type = 'NULL' THEN 'entry ' || pool_index || ' of agentPoolProfiles is null'
             WHEN entry_type <> 'OBJECT' THEN
@@ -70,9 +72,9 @@ judged AS (
             WHEN named IS NULL THEN 'entry ' || pool_index || ' of agentPoolProfiles has no name'
             WHEN settings_type NOT IN ('OBJECT', 'NULL') THEN
                 'upgradeSettings of pool ''' || named || ''' is ' || json_kind(settings_type) || ', not an object'
-        END AS problem,
-        node_image_date(image) AS released
+        END AS problem
     FROM shaped
+    LEFT JOIN images USING (image)
 )
 SELECT
     cluster_id,
@@ -93,7 +95,7 @@ SELECT
     CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?') THEN minor_num(running) END
                                                       AS current_minor_num,
     image                                             AS node_image_version,
-    node_image_family(image)                          AS image_family,
+    image_family,
     CASE WHEN released <= as_of THEN released END     AS image_date,
     CASE WHEN released > as_of THEN
         'node image ' || image || ' is dated ' || CAST(released AS VARCHAR) || ', after the scan ('

@@ -9,26 +9,24 @@
 --     https://learn.microsoft.com/azure/aks/automatic/aks-automatic-managed-system-node-pools-about
 CREATE OR REPLACE TEMP TABLE unseen_nodes AS
 SELECT
-    e.scope AS cluster_id,
+    cluster_id,
     '(node auto-provisioning)' AS node_pool,
     'node_auto_provisioning' AS kind,
     'unknown' AS status,
     'nodes that node auto-provisioning (Karpenter) creates are not agent pools: their node image is not in the '
         || 'ARM evidence, so it cannot be judged here (see the AKSNodeClass image settings and the NodeClaims in the '
         || 'cluster)' AS detail,
-    'properties.nodeProvisioningProfile.mode=' || (e.payload->>'$.properties.nodeProvisioningProfile.mode') AS evidence
-FROM evidence e
-WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
-  AND lower(e.payload->>'$.properties.nodeProvisioningProfile.mode') = 'auto'
+    'properties.nodeProvisioningProfile.mode=' || node_provisioning_mode_text AS evidence
+FROM cluster_payloads
+WHERE lower(node_provisioning_mode_text) = 'auto'
 UNION ALL
 SELECT
-    e.scope,
+    cluster_id,
     '(managed system pool)',
     'managed_system_pool',
     'not_applicable',
     'the system pool of this AKS Automatic cluster is a managed system node pool: AKS provisions, patches and '
         || 'upgrades it on Microsoft-owned infrastructure, and it is not an agent pool and its image is not in the evidence',
     'properties.hostedSystemProfile.enabled=true'
-FROM evidence e
-WHERE e.scan_id = $scan_id AND e.kind = 'cluster'
-  AND lower(CAST(e.payload->'$.properties.hostedSystemProfile.enabled' AS VARCHAR)) = 'true';
+FROM cluster_payloads
+WHERE lower(CAST(hosted_system_enabled_json AS VARCHAR)) = 'true';

@@ -332,6 +332,4 @@ WHERE call IN ('fleet', 'fleet_resources', 'fleet_gates');
 
 -- The SKU name of each cluster (Base, or Automatic for AKS Automatic, whose own auto-upgrade cannot be turned off).
 CREATE OR REPLACE TEMP TABLE cluster_skus AS
-SELECT e.scope AS cluster_id, coalesce(e.payload->>'$.sku.name', 'Base') AS sku_name
-FROM evidence e
-WHERE e.scan_id = $scan_id AND e.kind = 'cluster';
+SELECT cluster_id, coalesce(sku_name_text, 'Base') AS sku_name FROM cluster_payloads;

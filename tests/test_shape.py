@@ -1,0 +1,92 @@
+"""Raw payloads are shaped once (queries/shape/): each column of shaped_clusters is what the payload holds at its
+path, for well-formed and malformed payloads alike, and the model reads its cluster evidence only from there."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from auditor import sql
+from auditor.paths import queries_dir
+from auditor.store import open_db
+from tests.evidence import cluster, pool, store_scan
+
+# Column -> (path in the payload, what it holds: the text of a scalar, the JSON type, or the JSON itself).
+TEXT = {
+    "name_text": ("name",),
+    "subscription_text": ("subscriptionId",),
+    "location_text": ("location",),
+    "tier_text": ("sku", "tier"),
+    "sku_name_text": ("sku", "name"),
+    "current_version_text": ("properties", "currentKubernetesVersion"),
+    "requested_version_text": ("properties", "kubernetesVersion"),
+    "channel_text": ("properties", "autoUpgradeProfile", "upgradeChannel"),
+    "node_provisioning_mode_text": ("properties", "nodeProvisioningProfile", "mode"),
+    "force_upgrade_text": ("properties", "upgradeSettings", "overrideSettings", "forceUpgrade"),
+}
+TYPES = {
+    "name_type": ("name",),
+    "tags_type": ("tags",),
+    "properties_type": ("properties",),
+    "pools_type": ("properties", "agentPoolProfiles"),
+    "force_upgrade_type": ("properties", "upgradeSettings", "overrideSettings", "forceUpgrade"),
+}
+JSON_TYPE = {dict: "OBJECT", list: "ARRAY", str: "VARCHAR", bool: "BOOLEAN", int: "UBIGINT", type(None): "NULL"}
+
+
+def _at(payload: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    for key in path:
+        if not isinstance(payload, dict) or key not in payload:
+            return False, None
+        payload = payload[key]
+    return True, payload
+
+
+def _payloads() -> list[dict[str, Any]]:
+    plain = cluster("plain", pools=[pool("system"), pool("user1", mode="User")])
+    odd = cluster("odd", tags={"env": "prod"})
+    odd["name"] = 7
+    odd["sku"] = {"tier": "Premium", "name": "Automatic"}
+    odd["properties"]["agentPoolProfiles"] = "not a list"
+    odd["properties"]["autoUpgradeProfile"] = {"upgradeChannel": True}
+    odd["properties"]["nodeProvisioningProfile"] = {"mode": "Auto"}
+    odd["properties"]["upgradeSettings"] = {"overrideSettings": {"forceUpgrade": True, "until": "2026-12-01T00:00Z"}}
+    bare = cluster("bare")
+    bare["properties"] = None
+    bare["tags"] = ["a", "list"]
+    return [plain, odd, bare]
+
+
+def test_shaped_clusters_hold_what_the_payload_holds(tmp_path: Path) -> None:
+    payloads = _payloads()
+    db = tmp_path / "s.duckdb"
+    scan_id = store_scan(db, payloads)
+    con = open_db(db)
+    try:
+        sql.run_all(con, sql.files("shape"))
+        cursor = con.execute("SELECT * FROM shaped_clusters([$scan_id])", {"scan_id": scan_id})
+        columns = [d[0] for d in cursor.description or ()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+    assert len(rows) == len(payloads)
+    by_id = {p["id"]: p for p in payloads}
+    for row in rows:
+        payload = by_id[row["cluster_id"]]
+        for column, path in TEXT.items():
+            present, value = _at(payload, path)
+            expected = None if not present or value is None else value if isinstance(value, str) else json.dumps(value)
+            assert row[column] == expected, (payload["name"], column)
+        for column, path in TYPES.items():
+            present, value = _at(payload, path)
+            assert row[column] == (JSON_TYPE[type(value)] if present else None), (payload["name"], column)
+        present, pools = _at(payload, ("properties", "agentPoolProfiles"))
+        shaped_pools = json.loads(row["pools_json"]) if row["pools_json"] is not None else None
+        assert shaped_pools == (pools if present else None)
+
+
+def test_the_model_reads_cluster_payloads_only_through_the_shape() -> None:
+    """No model file parses the cluster evidence itself: cluster_payloads (queries/shape/clusters.sql) does."""
+    for path in sorted((queries_dir() / "model").glob("*.sql")):
+        assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
