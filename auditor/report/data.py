@@ -283,7 +283,7 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
     # when the table's order might not be the digest's.
     findings_sha256 = eval_findings_digest(con) or findings_digest(canonical_records(findings))
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
-    drift = build_drift(con, scan, policy, findings)
+    drift = build_drift(con, scan, policy)
     return ReportData(
         scan=scan,
         policy=policy,
