@@ -19,10 +19,9 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
-import numpy as np
 
 from auditor import sql
-from auditor.controls import Finding, evaluate
+from auditor.controls.evaluate import evaluate
 from auditor.errors import AuditorError
 from auditor.model import Model
 from auditor.paths import queries_dir
@@ -84,48 +83,22 @@ def evaluator_key(policy: Policy) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_FINDING_COLUMNS = (
-    "control_id",
-    "status",
-    "severity",
-    "resource_id",
-    "node_pool",
-    "cluster",
-    "resource_group",
-    "subscription_id",
-    "subscription_name",
-    "location",
-    "message",
-    "remediation",
-)
-
-
-def store_evaluation(
-    con: duckdb.DuckDBPyConnection,
-    scan_id: str,
-    policy: Policy,
-    findings: list[Finding],
-    key: str | None = None,
-) -> None:
-    """Cache the findings just evaluated for scan_id (the model tables on con must still be that scan's)."""
+def store_evaluation(con: duckdb.DuckDBPyConnection, scan_id: str, policy: Policy, key: str | None = None) -> None:
+    """Cache the evaluation of scan_id just made on con: its findings are read from `eval_findings` there, in SQL
+    (the model tables on con must still be that scan's)."""
     row = sql.run(con, "findings_cache/check_scan.sql").rows
     if len(row) != 1 or row[0][0] != scan_id:
         raise AuditorError(f"internal: the model tables are not those of scan {scan_id}")
     key = key or evaluator_key(policy)
     subscriptions, clusters, pools, median, p90 = sql.run(con, "findings_cache/stats.sql").one()
     versions = dict(sql.run(con, "findings_cache/versions.sql").rows)
-    columns = {name: np.array([getattr(f, name) for f in findings], dtype=object) for name in _FINDING_COLUMNS}
+    findings = int(sql.run(con, "findings_cache/count.sql").scalar())
     con.begin()
     try:
         sql.run(con, "findings_cache/delete.sql", scan_id=scan_id, evaluator=key)
         if findings:
-            # The rows reach SQL as a registered view of fixed name, on this connection only.
-            con.register("cache_rows", columns)
-            try:
-                sql.run(con, "findings_cache/insert_keys.sql")
-                sql.run(con, "findings_cache/insert_findings.sql", scan_id=scan_id, evaluator=key)
-            finally:
-                con.unregister("cache_rows")
+            sql.run(con, "findings_cache/insert_keys.sql")
+            sql.run(con, "findings_cache/insert_findings.sql", scan_id=scan_id, evaluator=key)
         sql.run(
             con,
             "findings_cache/insert_evaluation.sql",
@@ -135,7 +108,7 @@ def store_evaluation(
             policy_source=policy.source,
             tool_version=__version__,
             evaluated_at=datetime.now(UTC).replace(tzinfo=None),
-            findings=len(findings),
+            findings=findings,
             subscriptions=subscriptions,
             clusters=clusters,
             pools=pools,
@@ -168,5 +141,6 @@ def ensure_cached(
             progress(f"evaluating scan {scan.scan_id} ({number} of {len(missing)}; kept for next time)")
         # Each scan's model on a cursor of its own: its tables never meet another scan's, nor the caller's.
         with Model(con, scan.scan_id, policy) as model:
-            store_evaluation(model.cursor, scan.scan_id, policy, list(evaluate(model).findings()), key)
+            evaluate(model)
+            store_evaluation(model.cursor, scan.scan_id, policy, key)
     return key

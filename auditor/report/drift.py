@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from auditor.controls import Finding, load_catalog
+from auditor.controls import load_catalog
 from auditor.findings_cache import cached_scans, evaluator_key, store_evaluation
 from auditor.policy import Policy
 from auditor.report import charts
@@ -81,9 +81,9 @@ class Drift:
         }
 
 
-def build_drift(con: duckdb.DuckDBPyConnection, scan: Scan, policy: Policy, findings: list[Finding]) -> Drift:
-    """The drift of the scans up to `scan`, for its report. `findings` are the scan's own, just evaluated on
-    con (its model tables are still in place): they are cached rather than evaluated again."""
+def build_drift(con: duckdb.DuckDBPyConnection, scan: Scan, policy: Policy) -> Drift:
+    """The drift of the scans up to `scan`, for its report. The scan's own findings, just evaluated on con (its
+    model tables and `eval_findings` are still in place), are cached rather than evaluated again."""
     # Only earlier scans of the same scope: another tenant's fleet, or a subset of this one, is not drift.
     every = [s for s in list_scans(con) if (s.started_at, s.scan_id) <= (scan.started_at, scan.scan_id)]
     scopes = scan_scopes(con, every)
@@ -93,5 +93,5 @@ def build_drift(con: duckdb.DuckDBPyConnection, scan: Scan, policy: Policy, find
         return Drift(scans=len(every), image_limit=limit)
     key = evaluator_key(policy)
     if scan.scan_id not in cached_scans(con, key):
-        store_evaluation(con, scan.scan_id, policy, findings, key)
+        store_evaluation(con, scan.scan_id, policy, key)
     return Drift(scans=len(every), trend=build_trend(con, policy, scans=every, details=False), image_limit=limit)

@@ -1,7 +1,8 @@
 -- The findings of eval_findings with `ord` from $first to $last, in that order, each as the text of its canonical JSON record (integrity.findings_digest:
 -- keys sorted, compact, non-ASCII kept): to_json encodes the strings as Python's json does, except the control
--- characters it writes as \u001A (upper-case hex) where Python writes \u001a; such a row comes back as `record` (its
--- fields) for Python to encode, and `text` is NULL. Tags and waivers come canonical from digest_parts
+-- characters it writes as \u001A (upper-case hex) where Python writes \u001a: a row whose text holds '\u00' at all
+-- (a plain substring test, cheaper than a pattern) comes back as `record` (its fields) for Python to encode, and
+-- `text` is NULL. Tags and waivers come canonical from digest_parts
 -- (queries/report/digest_setup.sql). The table is stored in `ord` order, so a batch reads only its own row groups.
 WITH encoded AS (
     SELECT
@@ -30,12 +31,12 @@ WITH encoded AS (
     WHERE f.ord BETWEEN $first AND $last
 )
 SELECT
-    CASE WHEN NOT regexp_matches(text, '\\u00[01][A-F]') THEN text END AS text,
-    CASE WHEN text IS NULL OR regexp_matches(text, '\\u00[01][A-F]') THEN {
+    CASE WHEN NOT suspect THEN text END AS text,
+    CASE WHEN suspect THEN {
         'control_id': control_id, 'status': status, 'severity': severity, 'resource_id': resource_id,
         'node_pool': node_pool, 'message': message, 'title': title, 'cluster': cluster,
         'subscription_id': subscription_id, 'subscription_name': subscription_name, 'resource_group': resource_group,
         'location': location, 'tags': tags, 'evidence': evidence, 'remediation': remediation, 'waiver': waiver
     } END AS record
-FROM encoded
+FROM (SELECT *, coalesce(contains(text, '\u00'), true) AS suspect FROM encoded)
 ORDER BY ord
