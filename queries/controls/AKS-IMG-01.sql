@@ -14,6 +14,8 @@ WITH judged AS (
         CASE WHEN lower(p.os_type) = 'windows' OR p.image_family ILIKE 'AKSWindows%'
              THEN cp.windows_image_max_age_days ELSE cp.image_max_age_days END AS max_age,
         date_diff('day', p.image_date, s.as_of) AS age,
+        -- Microsoft does not support node images older than 90 days (support-policies.md, as above).
+        date_diff('day', p.image_date, s.as_of) > 90 AS past_support,
         s.as_of
     FROM node_pools p
     JOIN clusters c USING (cluster_id)
@@ -28,8 +30,8 @@ decided AS (
             WHEN image_problem IS NOT NULL THEN 'future_date'
             WHEN image_date IS NULL THEN 'no_date'
             WHEN latest IS NOT NULL AND (lower(node_image_version) = lower(latest) OR image_date >= latest_date)
-                THEN CASE WHEN age > 90 THEN 'newest_unsupported' ELSE 'newest' END
-            WHEN age > 90 THEN 'unsupported'
+                THEN CASE WHEN past_support THEN 'newest_unsupported' ELSE 'newest' END
+            WHEN past_support THEN 'unsupported'
             WHEN age > max_age THEN 'too_old'
             ELSE 'recent'
         END AS reason

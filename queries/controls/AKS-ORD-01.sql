@@ -440,7 +440,7 @@ SELECT
     CASE WHEN campaigns > 0
          THEN 'upgrade ledger as of this scan: ' || events || ' event(s) in ' || campaigns || ' campaign(s) since '
               || strftime(since, '%Y-%m-%d') || ' from ' || sources
-              || CASE WHEN aks_run > 0 THEN '; ' || aks_run || ' run by AKS' ELSE '' END
+              || coalesce('; ' || nullif(aks_run, 0) || ' run by AKS', '')
               || coalesce(CASE WHEN broken_count > 1 THEN '; rules broken: ' ELSE '; rule broken: ' END || broken_rules, '')
          ELSE 'upgrade ledger as of this scan: ' || coalesce(ledger_events, 0) || ' event(s)'
               || coalesce(' since ' || strftime(ledger_since, '%Y-%m-%d'), '') || '; cluster seen in '

@@ -127,6 +127,10 @@ judged AS (
     LEFT JOIN moves m ON m.cid = i.cid AND m.kind = i.kind AND m.value = i.value
     LEFT JOIN lower_summary l ON l.ring_tag = p.ring_tag AND l.rings = p.rings AND l.kind = i.kind AND l.value = i.value
 ),
+judged_facts AS (
+    -- No cluster of a lower ring has run this value, even possibly before this one moved.
+    SELECT *, possible_first IS NULL AS unrun_below FROM judged
+),
 explained AS (
     SELECT
         *,
@@ -137,16 +141,16 @@ explained AS (
                  || CASE WHEN moved_from = moved_by THEN 'at ' || strftime(moved_by, '%Y-%m-%d %H:%M') || ' UTC'
                          ELSE 'between ' || strftime(moved_from, '%Y-%m-%d %H:%M') || ' and '
                               || strftime(moved_by, '%Y-%m-%d %H:%M') || ' UTC' END
-                 || CASE WHEN possible_first IS NULL THEN ' and no lower-ring cluster has run it'
+                 || CASE WHEN unrun_below THEN ' and no lower-ring cluster has run it'
                          ELSE ' before any lower-ring cluster ran it (first: ' || possible_who || ' from '
                               || strftime(possible_first, '%Y-%m-%d %H:%M') || ')' END || proof
             ELSE what || CASE
                 WHEN moved_by IS NULL THEN ': this cluster ran it since before its history began'
-                WHEN certain_first IS NULL AND possible_first IS NULL THEN ': a lower ring ran it before history began'
+                WHEN certain_first IS NULL AND unrun_below THEN ': a lower ring ran it before history began'
                 ELSE ': moved by ' || strftime(moved_by, '%Y-%m-%d %H:%M') || ', and ' || coalesce(possible_who, certain_who)
                      || ' may have run it first (times overlap)' || proof END
         END AS text
-    FROM judged
+    FROM judged_facts
 ),
 per_cluster AS (
     SELECT

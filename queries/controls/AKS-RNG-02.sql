@@ -31,16 +31,18 @@ pools AS (
            coalesce(nullif(trim(p.max_unavailable_raw), ''), '0') AS unavailable,
            -- NULL when present but unreadable: the service default applies only to an absent value.
            CASE WHEN p.drain_timeout_raw IS NULL THEN 30 ELSE p.drain_timeout END AS drain,
-           CASE WHEN p.soak_raw IS NULL THEN 0 ELSE p.soak END AS soak
+           CASE WHEN p.soak_raw IS NULL THEN 0 ELSE p.soak END AS soak,
+           -- No node count, or none: no share of the pool to compute.
+           coalesce(p.node_count, 0) = 0 AS unsized
     FROM pool_rollout p
 ),
 shares AS (
     -- The share of the pool upgraded at once by each setting; NULL when it cannot be read or the size is unknown.
     SELECT *,
-        CASE WHEN surge_value(surge) IS NULL OR coalesce(node_count, 0) = 0 THEN NULL
+        CASE WHEN surge_value(surge) IS NULL OR unsized THEN NULL
              WHEN surge_is_pct(surge) THEN least(1.0, ceil(node_count * surge_value(surge) / 100.0) / node_count)
              ELSE least(1.0, surge_value(surge) / node_count) END AS surge_share,
-        CASE WHEN surge_value(unavailable) IS NULL OR coalesce(node_count, 0) = 0 THEN NULL
+        CASE WHEN surge_value(unavailable) IS NULL OR unsized THEN NULL
              WHEN surge_is_pct(unavailable) THEN least(1.0, ceil(node_count * surge_value(unavailable) / 100.0) / node_count)
              ELSE least(1.0, surge_value(unavailable) / node_count) END AS unavailable_share
     FROM pools
