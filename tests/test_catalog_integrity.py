@@ -301,7 +301,12 @@ REPEATS_ALLOWED: dict[str, str] = {
 
 
 def _bare(node: object) -> object:
-    """A parse tree node without its position and alias: equal conditions compare equal wherever they stand."""
+    """A parse tree node without its position, alias and table qualifiers: equal conditions compare equal wherever
+    they stand (`p.failing > 0` in one CTE is `failing > 0` in the next)."""
+    if isinstance(node, dict) and node.get("class") == "COLUMN_REF":
+        names = node["column_names"]
+        assert isinstance(names, list)
+        return {"class": "COLUMN_REF", "type": "COLUMN_REF", "column_names": names[-1:]}
     if isinstance(node, dict):
         return {k: _bare(v) for k, v in node.items() if k not in ("query_location", "query_location_length", "alias")}
     if isinstance(node, list):

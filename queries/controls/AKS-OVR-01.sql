@@ -69,13 +69,11 @@ worded AS (
         strftime(until_utc, '%Y-%m-%d %H:%M UTC') AS until_text,
         CASE WHEN recent_history THEN
             'the upgrade ledger shows an override within the last ' || days_text(recent_days) || ': '
+            -- Each part is NULL without its sighting, and concat_ws leaves NULL parts out.
             || concat_ws('; ',
-                   CASE WHEN armed_seen_at IS NOT NULL
-                        THEN 'armed in the scan of ' || strftime(armed_seen_at, '%Y-%m-%d %H:%M UTC') END,
-                   CASE WHEN ended_at IS NOT NULL
-                        THEN 'in force until ' || strftime(ended_at, '%Y-%m-%d %H:%M UTC') END,
-                   CASE WHEN last_change IS NOT NULL
-                        THEN changes || ' change(s) of its settings, the latest ' || last_change END)
+                   'armed in the scan of ' || strftime(armed_seen_at, '%Y-%m-%d %H:%M UTC'),
+                   'in force until ' || strftime(ended_at, '%Y-%m-%d %H:%M UTC'),
+                   changes || ' change(s) of its settings, the latest ' || last_change)
         END AS history_text
     FROM decided
 )

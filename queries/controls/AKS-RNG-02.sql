@@ -153,13 +153,14 @@ decided AS (
     SELECT r.cluster_id, r.ring_tag_name, r.rings, k.ring_rank, coalesce(l.clusters, 0) AS lower_clusters,
            c.pools, c.unmirrored, c.undecided, c.warn_text, c.unknown_text, c.pass_text, c.target,
            CASE
-               WHEN k.ring_rank IS NULL OR k.ring_rank < len(r.rings) THEN 'not_applicable'
-               WHEN coalesce(l.clusters, 0) = 0 THEN 'not_applicable'
-               WHEN c.pools IS NULL THEN 'not_applicable'
-               WHEN c.unmirrored > 0 THEN 'warn'
-               WHEN c.undecided > 0 THEN 'unknown'
-               ELSE 'pass'
-           END AS status
+               WHEN k.ring_rank IS NULL THEN 'no_ring'
+               WHEN k.ring_rank < len(r.rings) THEN 'not_production'
+               WHEN coalesce(l.clusters, 0) = 0 THEN 'no_lower_ring'
+               WHEN c.pools IS NULL THEN 'no_pools'
+               WHEN c.unmirrored > 0 THEN 'unmirrored'
+               WHEN c.undecided > 0 THEN 'undecided'
+               ELSE 'mirrored'
+           END AS reason
     FROM ringed r
     JOIN ranked k ON k.cluster_id = r.cluster_id AND k.ring_tag = r.ring_tag AND k.rings_key = r.rings_key
     LEFT JOIN lower_rings l ON l.ring_tag = r.ring_tag AND l.rings_key = r.rings_key
@@ -168,25 +169,30 @@ decided AS (
 SELECT
     cluster_id AS resource_id,
     NULL AS node_pool,
-    status,
-    CASE
-        WHEN ring_rank IS NULL THEN
+    CASE reason
+        WHEN 'unmirrored' THEN 'warn'
+        WHEN 'undecided' THEN 'unknown'
+        WHEN 'mirrored' THEN 'pass'
+        ELSE 'not_applicable'
+    END AS status,
+    CASE reason
+        WHEN 'no_ring' THEN
             'no ''' || ring_tag_name || ''' tag naming a ring (' || array_to_string(rings, ' < ')
             || '): the cluster is in no rollout ring'
-        WHEN ring_rank < len(rings) THEN
+        WHEN 'not_production' THEN
             'ring ''' || rings[ring_rank] || ''' is not the production ring (''' || rings[len(rings)]
             || '''): only production pools need a mirror'
-        WHEN lower_clusters = 0 THEN
+        WHEN 'no_lower_ring' THEN
             'no cluster of a lower ring (' || array_to_string(rings[1:len(rings) - 1], ', ') || ') in the scan to mirror it'
-        WHEN pools IS NULL THEN 'the cluster payload lists no node pool'
-        WHEN status = 'warn' THEN
+        WHEN 'no_pools' THEN 'the cluster payload lists no node pool'
+        WHEN 'unmirrored' THEN
             unmirrored || ' of ' || pools || ' production pool(s) have no mirror in a lower ring: ' || warn_text
             || coalesce('; ' || unknown_text, '')
-        WHEN status = 'unknown' THEN unknown_text || coalesce('; mirrored: ' || pass_text, '')
+        WHEN 'undecided' THEN unknown_text || coalesce('; mirrored: ' || pass_text, '')
         ELSE 'every production pool has a lower-ring mirror: ' || pass_text
     END AS message,
     ring_tag_name || '=' || coalesce(rings[ring_rank], '(none)') || '; lower-ring clusters=' || lower_clusters
         || coalesce('; pools=' || pools || ', unmirrored=' || unmirrored || ', undecided=' || undecided, '')
         || '; disruption budgets not compared (no Kubernetes evidence)' AS evidence,
-    CASE WHEN status = 'warn' THEN target END AS target
+    CASE WHEN reason = 'unmirrored' THEN target END AS target
 FROM decided;
