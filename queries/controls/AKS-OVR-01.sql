@@ -40,11 +40,16 @@ earlier AS (
                              '"forceupgrade"\s*:\s*true'))
     GROUP BY p.cid
 ),
+history AS (
+    SELECT
+        p.cid, e.armed_seen_at, e.ended_at, e.last_change, coalesce(e.changes, 0) AS changes,
+        (e.armed_seen_at IS NOT NULL OR e.ended_at IS NOT NULL OR e.last_change IS NOT NULL) AS recent_history
+    FROM params p
+    LEFT JOIN earlier e USING (cid)
+),
 decided AS (
     SELECT
-        p.*,
-        e.armed_seen_at, e.ended_at, e.last_change, coalesce(e.changes, 0) AS changes,
-        (e.armed_seen_at IS NOT NULL OR e.ended_at IS NOT NULL OR e.last_change IS NOT NULL) AS recent_history,
+        p.*, h.* EXCLUDE (cid),
         CASE
             WHEN p.properties_problem IS NOT NULL THEN 'properties_unreadable'
             WHEN p.upgrade_settings_type IS NOT NULL AND p.upgrade_settings_type NOT IN ('OBJECT', 'NULL')
@@ -55,12 +60,11 @@ decided AS (
             WHEN p.force_upgrade AND p.until_utc IS NULL THEN 'until_unreadable'
             WHEN p.force_upgrade AND p.until_utc > p.scan_at THEN 'armed'
             WHEN p.force_upgrade AND p.until_utc >= p.horizon THEN 'ended_recently'
-            WHEN e.armed_seen_at IS NOT NULL OR e.ended_at IS NOT NULL OR e.last_change IS NOT NULL
-                THEN 'recent_history'
+            WHEN h.recent_history THEN 'recent_history'
             ELSE 'none'
         END AS reason
     FROM params p
-    LEFT JOIN earlier e USING (cid)
+    JOIN history h USING (cid)
 ),
 worded AS (
     SELECT
