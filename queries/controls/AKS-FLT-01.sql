@@ -178,34 +178,47 @@ errors AS (
     -- A failed query of the child resources hides the runs of every fleet in the batch it covered.
     SELECT string_agg(DISTINCT call || ': ' || error, '; ' ORDER BY call || ': ' || error) AS text
     FROM fleet_errors WHERE call = 'fleet_resources'
+),
+decided AS (
+    SELECT
+        p.*, d.fleet_lookback_days, d.ring_tag, e.text AS collection_error,
+        CASE WHEN p.failing > 0 THEN 'out_of_order'
+             WHEN p.warning > 0 THEN 'reservations'
+             WHEN p.unknown_runs > 0 THEN 'runs_unreadable'
+             WHEN e.text IS NOT NULL THEN 'runs_not_collected'
+             WHEN p.runs > 0 THEN 'in_order'
+             ELSE 'no_runs' END AS reason
+    FROM per_fleet p
+    CROSS JOIN defaults d
+    CROSS JOIN errors e
 )
 SELECT
-    p.fleet_id AS resource_id,
+    fleet_id AS resource_id,
     NULL AS node_pool,
-    CASE WHEN p.failing > 0 THEN 'fail'
-         WHEN p.warning > 0 THEN 'warn'
-         WHEN p.unknown_runs > 0 OR e.text IS NOT NULL THEN 'unknown'
-         WHEN p.runs > 0 THEN 'pass'
-         ELSE 'not_applicable' END AS status,
-    CASE WHEN p.failing > 0 THEN
-             p.failing || ' of ' || p.runs || ' update run(s) of fleet ' || p.fleet_name || ' in the last '
-             || d.fleet_lookback_days || ' days did not roll out in order: ' || p.fail_text
-             || coalesce('. Also: ' || p.warn_text, '')
-         WHEN p.warning > 0 THEN
-             p.warning || ' of ' || p.runs || ' update run(s) rolled out in order with reservations: ' || p.warn_text
-         WHEN p.unknown_runs > 0 THEN
-             'the status of update run(s) ' || p.unknown_names
+    CASE reason
+        WHEN 'out_of_order' THEN 'fail'
+        WHEN 'reservations' THEN 'warn'
+        WHEN 'in_order' THEN 'pass'
+        WHEN 'no_runs' THEN 'not_applicable'
+        ELSE 'unknown' END AS status,
+    CASE reason
+        WHEN 'out_of_order' THEN
+             failing || ' of ' || runs || ' update run(s) of fleet ' || fleet_name || ' in the last '
+             || fleet_lookback_days || ' days did not roll out in order: ' || fail_text
+             || coalesce('. Also: ' || warn_text, '')
+        WHEN 'reservations' THEN
+             warning || ' of ' || runs || ' update run(s) rolled out in order with reservations: ' || warn_text
+        WHEN 'runs_unreadable' THEN
+             'the status of update run(s) ' || unknown_names
              || ' was not collected or cannot be read: their order cannot be judged'
-         WHEN e.text IS NOT NULL THEN
-             'the fleet''s update runs could not be collected: ' || e.text
-         WHEN p.runs > 0 THEN
-             p.runs || ' update run(s) in the last ' || d.fleet_lookback_days || ' days rolled out in order, production '
-             || 'gated' || CASE WHEN p.by_position THEN ' (production judged by stage position: no member has a '''
-                                || d.ring_tag || ''' tag)' ELSE '' END || ': ' || p.pass_names
-         ELSE 'no update run started in the last ' || d.fleet_lookback_days || ' days: nothing to judge' END AS message,
-    'fleet ' || p.fleet_name || ': ' || p.runs || ' update run(s) judged (Resource Graph aksresources); '
-        || 'lookback ' || d.fleet_lookback_days || ' days' AS evidence,
-    p.failing_version AS target
-FROM per_fleet p
-CROSS JOIN defaults d
-CROSS JOIN errors e;
+        WHEN 'runs_not_collected' THEN
+             'the fleet''s update runs could not be collected: ' || collection_error
+        WHEN 'in_order' THEN
+             runs || ' update run(s) in the last ' || fleet_lookback_days || ' days rolled out in order, production '
+             || 'gated' || CASE WHEN by_position THEN ' (production judged by stage position: no member has a '''
+                                || ring_tag || ''' tag)' ELSE '' END || ': ' || pass_names
+        ELSE 'no update run started in the last ' || fleet_lookback_days || ' days: nothing to judge' END AS message,
+    'fleet ' || fleet_name || ': ' || runs || ' update run(s) judged (Resource Graph aksresources); '
+        || 'lookback ' || fleet_lookback_days || ' days' AS evidence,
+    failing_version AS target
+FROM decided;

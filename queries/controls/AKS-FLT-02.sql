@@ -77,11 +77,10 @@ SELECT
                     || concat_ws(' and ', kubernetes_profiles, node_image_profiles)
                     || '; the cluster''s own channels leave it to Fleet (upgradeChannel ' || upgrade_channel
                     || ', nodeOSUpgradeChannel ' || coalesce(node_os_upgrade_channel_raw, 'absent') || ')' END
-        WHEN status = 'unknown' AND errors IS NOT NULL THEN
-            'Fleet Manager resources could not be collected, so membership cannot be told: ' || errors
         WHEN status = 'unknown' THEN
-            'Fleet member row(s) name no cluster (no readable properties.clusterResourceId), so membership cannot be '
-            || 'told: ' || unreadable_members
+            coalesce('Fleet Manager resources could not be collected, so membership cannot be told: ' || errors,
+                     'Fleet member row(s) name no cluster (no readable properties.clusterResourceId), so membership '
+                     || 'cannot be told: ' || unreadable_members)
         WHEN status = 'fail' THEN
             'production cluster (' || ring_tag || ') is a member of no fleet: require_fleet_for_production is on'
         ELSE 'not a member of any fleet in scope: its own auto-upgrade channels are its only authority (AKS-CHN-01)'

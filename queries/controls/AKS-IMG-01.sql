@@ -11,15 +11,19 @@ WITH judged AS (
         p.image_date, p.os_type, c.location, li.latest_node_image_version AS latest,
         li.latest_image_date AS latest_date,
         lower(p.os_type) = 'windows' OR p.image_family ILIKE 'AKSWindows%' AS windows,
-        CASE WHEN lower(p.os_type) = 'windows' OR p.image_family ILIKE 'AKSWindows%'
-             THEN cp.windows_image_max_age_days ELSE cp.image_max_age_days END AS max_age,
+        cp.windows_image_max_age_days, cp.image_max_age_days,
         date_diff('day', p.image_date, s.as_of) AS age,
+        -- Microsoft does not support node images older than 90 days (support-policies.md, as above).
+        date_diff('day', p.image_date, s.as_of) > 90 AS past_support,
         s.as_of
     FROM node_pools p
     JOIN clusters c USING (cluster_id)
     JOIN cluster_params cp USING (cluster_id)
     CROSS JOIN scan s
     LEFT JOIN latest_images li ON li.location = c.location AND li.image_family = p.image_family
+),
+limited AS (
+    SELECT *, CASE WHEN windows THEN windows_image_max_age_days ELSE image_max_age_days END AS max_age FROM judged
 ),
 decided AS (
     SELECT *,
@@ -28,12 +32,12 @@ decided AS (
             WHEN image_problem IS NOT NULL THEN 'future_date'
             WHEN image_date IS NULL THEN 'no_date'
             WHEN latest IS NOT NULL AND (lower(node_image_version) = lower(latest) OR image_date >= latest_date)
-                THEN CASE WHEN age > 90 THEN 'newest_unsupported' ELSE 'newest' END
-            WHEN age > 90 THEN 'unsupported'
+                THEN CASE WHEN past_support THEN 'newest_unsupported' ELSE 'newest' END
+            WHEN past_support THEN 'unsupported'
             WHEN age > max_age THEN 'too_old'
             ELSE 'recent'
         END AS reason
-    FROM judged
+    FROM limited
 )
 SELECT
     cluster_id AS resource_id,

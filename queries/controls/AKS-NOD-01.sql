@@ -37,7 +37,10 @@ judged AS (
         n.* EXCLUDE (cluster_id, pool_name),
         lower(coalesce(p.provisioning_state, 'succeeded')) NOT IN ('succeeded', 'failed', 'canceled') AS in_progress,
         lower(coalesce(p.power_state, 'running')) = 'stopped' OR coalesce(p.node_count, 0) = 0 AS no_nodes_expected,
-        n.other_image + n.other_kubelet + n.quarantined + n.cordoned > 0 AS differs
+        n.other_image + n.other_kubelet + n.quarantined + n.cordoned > 0 AS differs,
+        n.nodes = 0 AS no_nodes,
+        n.unreadable > 0 AS some_unreadable,
+        s.unreadable_nodes > 0 AS unreadable_items
     FROM node_pools p
     JOIN k8s_status s USING (cluster_id)
     JOIN pool_nodes n USING (cluster_id, pool_name)
@@ -46,12 +49,12 @@ decided AS (
     SELECT *,
         CASE
             WHEN NOT has_nodes THEN 'unknown'
-            WHEN nodes = 0 AND no_nodes_expected THEN 'pass'
-            WHEN nodes = 0 THEN 'unknown'
+            WHEN no_nodes AND no_nodes_expected THEN 'pass'
+            WHEN no_nodes THEN 'unknown'
             WHEN differs AND in_progress THEN 'warn'
             WHEN differs THEN 'fail'
             -- A node item that cannot be read could be one of this pool's: no pass without it.
-            WHEN unreadable > 0 OR unreadable_nodes > 0 THEN 'unknown'
+            WHEN some_unreadable OR unreadable_items THEN 'unknown'
             ELSE 'pass'
         END AS status,
         concat_ws('; ',
@@ -71,8 +74,8 @@ SELECT
     status,
     CASE
         WHEN NOT has_nodes THEN missing_reason
-        WHEN nodes = 0 AND status = 'pass' THEN 'the pool has no node to compare (stopped or scaled to zero)'
-        WHEN nodes = 0 THEN
+        WHEN no_nodes AND status = 'pass' THEN 'the pool has no node to compare (stopped or scaled to zero)'
+        WHEN no_nodes THEN
             'no node carries the label kubernetes.azure.com/agentpool=' || pool_name || ' although the pool reports '
             || coalesce(CAST(node_count AS VARCHAR), 'an unknown number of') || ' node(s)'
         WHEN status = 'warn' THEN
@@ -83,9 +86,9 @@ SELECT
             || CASE WHEN lower(coalesce(provisioning_state, '')) = 'failed' THEN ' (the pool is Failed)' ELSE '' END
         WHEN status = 'unknown' THEN
             concat_ws('; ',
-                CASE WHEN unreadable > 0 THEN unreadable || ' of ' || nodes
+                CASE WHEN some_unreadable THEN unreadable || ' of ' || nodes
                      || ' node(s) report no node-image label or kubelet version to compare' END,
-                CASE WHEN unreadable_nodes > 0 THEN unreadable_nodes || ' item(s) of the cluster''s node list cannot '
+                CASE WHEN unreadable_items THEN unreadable_nodes || ' item(s) of the cluster''s node list cannot '
                      || 'be read (not an object, or without a name or readable labels): they may be this pool''s' END)
         ELSE 'all ' || nodes || ' node(s) run ' || coalesce(node_image_version, 'the pool''s image') || ' with kubelet '
              || kubelets || ', none quarantined or cordoned'

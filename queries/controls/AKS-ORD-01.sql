@@ -48,7 +48,7 @@ as_of AS (
 ),
 candidate_campaigns AS (
     SELECT k.*, p.cluster_id AS resource_id, p.campaign_window_hours, p.aks_run_order, p.upgrade_channel,
-           p.node_os_upgrade_channel, p.lts_eligible
+           p.node_os_upgrade_channel, p.lts_eligible, k.kind = 'kubernetes' AS is_kubernetes
     FROM upgrade_campaigns k
     JOIN params p ON k.cluster_id = p.cid
     CROSS JOIN as_of a
@@ -78,13 +78,13 @@ campaigns AS (
         CASE
             WHEN k.sources LIKE '%scheduled_event%' THEN 'AKS''s auto-upgrader recorded it'
             WHEN coalesce(u.by_user, false) THEN NULL
-            WHEN k.kind = 'kubernetes' AND NOT k.lts_eligible AND cal.platform_support_end IS NOT NULL
+            WHEN k.is_kubernetes AND NOT k.lts_eligible AND cal.platform_support_end IS NOT NULL
                  AND minor_num(k.version) = minor_num(f.from_version) + 1
                  AND k.first_at BETWEEN cal.platform_support_end - INTERVAL 30 DAY
                                     AND cal.platform_support_end + INTERVAL 60 DAY
                 THEN 'AKS''s forced upgrade of ' || cal.minor || ', whose platform support ended on '
                      || strftime(cal.platform_support_end, '%Y-%m-%d')
-            WHEN k.kind = 'kubernetes' AND k.upgrade_channel IN ('patch', 'stable', 'rapid')
+            WHEN k.is_kubernetes AND k.upgrade_channel IN ('patch', 'stable', 'rapid')
                 THEN 'upgradeChannel ' || k.upgrade_channel || ' is set and no change shows a person starting it'
             WHEN k.kind = 'node-image' AND (k.upgrade_channel = 'node-image'
                                             OR k.node_os_upgrade_channel IN ('nodeimage', 'securitypatch'))
@@ -291,7 +291,7 @@ outcomes AS (
 ),
 judged AS (
     SELECT
-        k.campaign_key, k.resource_id, k.kind, k.version, k.first_at, k.last_at, k.steps, k.failures,
+        k.campaign_key, k.resource_id, k.kind, k.is_kubernetes, k.version, k.first_at, k.last_at, k.steps, k.failures,
         k.events, k.sources, k.aks_run, o.violation, o.unresolved,
         k.label || CASE WHEN k.aks_run IS NOT NULL THEN ' (run by AKS: ' || k.aks_run || ')' ELSE '' END AS label,
         CASE WHEN coalesce(o.violations, 0) > 0 THEN 'violation'
@@ -305,7 +305,7 @@ described AS (
         j.*,
         -- The latest campaign first; between two ending together, the Kubernetes one, then by key (a total order:
         -- arg_max over rank_key never ties).
-        (epoch(j.last_at) * 2 + CASE j.kind WHEN 'kubernetes' THEN 1 ELSE 0 END, j.campaign_key) AS rank_key,
+        (epoch(j.last_at) * 2 + CASE WHEN j.is_kubernetes THEN 1 ELSE 0 END, j.campaign_key) AS rank_key,
         (SELECT string_agg(m.who || ' ' || m.when_text
                            || CASE WHEN m.start_time IS NOT NULL AND m.start_time < m.reach_start
                                    THEN ' (started ' || strftime(m.start_time, '%H:%M') || ')' ELSE '' END
@@ -328,6 +328,7 @@ per_cluster AS (
         p.pools_problem,
         p.entry_problems,
         count(d.campaign_key) AS campaigns,
+        count(d.campaign_key) > 0 AS any_campaign,
         count(*) FILTER (WHERE d.outcome = 'violation') AS violations,
         count(*) FILTER (WHERE d.outcome = 'unresolved') AS unresolved,
         count(*) FILTER (WHERE d.aks_run IS NOT NULL) AS aks_run,
@@ -370,8 +371,8 @@ decided AS (
             WHEN c.pools_problem IS NOT NULL THEN 'pools_unreadable'
             WHEN c.entry_problems IS NOT NULL THEN 'pool_entries_unreadable'
             WHEN c.unresolved > 0 THEN 'unresolved'
-            WHEN c.campaigns > 0 AND x.errors IS NOT NULL THEN 'history_incomplete'
-            WHEN c.campaigns > 0 THEN 'in_order'
+            WHEN c.any_campaign AND x.errors IS NOT NULL THEN 'history_incomplete'
+            WHEN c.any_campaign THEN 'in_order'
             WHEN coalesce(v.scans, 0) > 1 AND x.errors IS NULL THEN 'quiet'
             WHEN x.errors IS NOT NULL THEN 'no_history_errors'
             WHEN coalesce(l.events, 0) > 0 THEN 'no_history_steps'
@@ -437,10 +438,10 @@ SELECT
             THEN '; System-before-User is not judged on the ' || aks_run || ' campaign(s) AKS ran (aks_run_order '
                  || 'is off)' ELSE '' END
         AS message,
-    CASE WHEN campaigns > 0
+    CASE WHEN any_campaign
          THEN 'upgrade ledger as of this scan: ' || events || ' event(s) in ' || campaigns || ' campaign(s) since '
               || strftime(since, '%Y-%m-%d') || ' from ' || sources
-              || CASE WHEN aks_run > 0 THEN '; ' || aks_run || ' run by AKS' ELSE '' END
+              || coalesce('; ' || nullif(aks_run, 0) || ' run by AKS', '')
               || coalesce(CASE WHEN broken_count > 1 THEN '; rules broken: ' ELSE '; rule broken: ' END || broken_rules, '')
          ELSE 'upgrade ledger as of this scan: ' || coalesce(ledger_events, 0) || ' event(s)'
               || coalesce(' since ' || strftime(ledger_since, '%Y-%m-%d'), '') || '; cluster seen in '

@@ -40,82 +40,93 @@ earlier AS (
                              '"forceupgrade"\s*:\s*true'))
     GROUP BY p.cid
 ),
-decided AS (
+history AS (
     SELECT
-        p.*,
-        e.armed_seen_at, e.ended_at, e.last_change, coalesce(e.changes, 0) AS changes,
-        (e.armed_seen_at IS NOT NULL OR e.ended_at IS NOT NULL OR e.last_change IS NOT NULL) AS recent_history,
-        CASE
-            WHEN p.properties_problem IS NOT NULL THEN 'unknown'
-            WHEN p.upgrade_settings_type IS NOT NULL AND p.upgrade_settings_type NOT IN ('OBJECT', 'NULL') THEN 'unknown'
-            WHEN p.settings_type IS NOT NULL AND p.settings_type NOT IN ('OBJECT', 'NULL') THEN 'unknown'
-            WHEN p.force_type IS NOT NULL AND p.force_type NOT IN ('BOOLEAN', 'NULL') THEN 'unknown'
-            WHEN p.force_upgrade AND p.until_raw IS NULL THEN 'fail'
-            WHEN p.force_upgrade AND p.until_utc IS NULL THEN 'unknown'
-            WHEN p.force_upgrade AND p.until_utc > p.scan_at THEN 'fail'
-            WHEN p.force_upgrade AND p.until_utc >= p.horizon THEN 'warn'
-            WHEN e.armed_seen_at IS NOT NULL OR e.ended_at IS NOT NULL OR e.last_change IS NOT NULL THEN 'warn'
-            ELSE 'pass'
-        END AS status
+        p.cid, e.armed_seen_at, e.ended_at, e.last_change, coalesce(e.changes, 0) AS changes,
+        (e.armed_seen_at IS NOT NULL OR e.ended_at IS NOT NULL OR e.last_change IS NOT NULL) AS recent_history
     FROM params p
     LEFT JOIN earlier e USING (cid)
+),
+decided AS (
+    SELECT
+        p.*, h.* EXCLUDE (cid),
+        CASE
+            WHEN p.properties_problem IS NOT NULL THEN 'properties_unreadable'
+            WHEN p.upgrade_settings_type IS NOT NULL AND p.upgrade_settings_type NOT IN ('OBJECT', 'NULL')
+                THEN 'settings_not_object'
+            WHEN p.settings_type IS NOT NULL AND p.settings_type NOT IN ('OBJECT', 'NULL') THEN 'override_not_object'
+            WHEN p.force_type IS NOT NULL AND p.force_type NOT IN ('BOOLEAN', 'NULL') THEN 'force_unreadable'
+            WHEN p.force_upgrade AND p.until_raw IS NULL THEN 'armed_without_until'
+            WHEN p.force_upgrade AND p.until_utc IS NULL THEN 'until_unreadable'
+            WHEN p.force_upgrade AND p.until_utc > p.scan_at THEN 'armed'
+            WHEN p.force_upgrade AND p.until_utc >= p.horizon THEN 'ended_recently'
+            WHEN h.recent_history THEN 'recent_history'
+            ELSE 'none'
+        END AS reason
+    FROM params p
+    JOIN history h USING (cid)
 ),
 worded AS (
     SELECT
         *,
         round((epoch(until_utc) - epoch(scan_at)) / 86400.0, 1) AS days_left,
         strftime(until_utc, '%Y-%m-%d %H:%M UTC') AS until_text,
-        CASE WHEN armed_seen_at IS NOT NULL OR ended_at IS NOT NULL OR last_change IS NOT NULL THEN
+        CASE WHEN recent_history THEN
             'the upgrade ledger shows an override within the last ' || days_text(recent_days) || ': '
+            -- Each part is NULL without its sighting, and concat_ws leaves NULL parts out.
             || concat_ws('; ',
-                   CASE WHEN armed_seen_at IS NOT NULL
-                        THEN 'armed in the scan of ' || strftime(armed_seen_at, '%Y-%m-%d %H:%M UTC') END,
-                   CASE WHEN ended_at IS NOT NULL
-                        THEN 'in force until ' || strftime(ended_at, '%Y-%m-%d %H:%M UTC') END,
-                   CASE WHEN last_change IS NOT NULL
-                        THEN changes || ' change(s) of its settings, the latest ' || last_change END)
+                   'armed in the scan of ' || strftime(armed_seen_at, '%Y-%m-%d %H:%M UTC'),
+                   'in force until ' || strftime(ended_at, '%Y-%m-%d %H:%M UTC'),
+                   changes || ' change(s) of its settings, the latest ' || last_change)
         END AS history_text
     FROM decided
 )
 SELECT
     cluster_id AS resource_id,
     NULL AS node_pool,
-    status,
-    CASE
-        WHEN properties_problem IS NOT NULL THEN properties_problem || ': whether an upgrade override is set cannot be told'
-        WHEN upgrade_settings_type IS NOT NULL AND upgrade_settings_type NOT IN ('OBJECT', 'NULL') THEN
+    CASE reason
+        WHEN 'armed_without_until' THEN 'fail'
+        WHEN 'armed' THEN 'fail'
+        WHEN 'ended_recently' THEN 'warn'
+        WHEN 'recent_history' THEN 'warn'
+        WHEN 'none' THEN 'pass'
+        ELSE 'unknown'
+    END AS status,
+    CASE reason
+        WHEN 'properties_unreadable' THEN
+            properties_problem || ': whether an upgrade override is set cannot be told'
+        WHEN 'settings_not_object' THEN
             'upgradeSettings is ' || json_kind(upgrade_settings_type) || ', not an object: the override cannot be read'
-        WHEN settings_type IS NOT NULL AND settings_type NOT IN ('OBJECT', 'NULL') THEN
+        WHEN 'override_not_object' THEN
             'upgradeSettings.overrideSettings is ' || json_kind(settings_type) || ', not an object: the override cannot be read'
-        WHEN force_type IS NOT NULL AND force_type NOT IN ('BOOLEAN', 'NULL') THEN
+        WHEN 'force_unreadable' THEN
             'overrideSettings.forceUpgrade is ''' || force_raw || ''' (' || json_kind(force_type)
             || '), not true or false: whether upgrades bypass their safety checks cannot be told'
-        WHEN force_upgrade AND until_raw IS NULL THEN
+        WHEN 'armed_without_until' THEN
             'forceUpgrade is true with no until: nothing bounds the override (Microsoft says an override needs until '
             || 'to take effect, but setting one arms it at once): upgrades may skip the deprecated-API check and '
             || 'the PodDisruptionBudget checks'
-        WHEN force_upgrade AND until_utc IS NULL THEN
+        WHEN 'until_unreadable' THEN
             'forceUpgrade is true and until ''' || until_raw || ''' is not a date-time: when the override ends cannot be told'
-        WHEN status = 'fail' THEN
+        WHEN 'armed' THEN
             'an upgrade override is in force until ' || until_text || ' (' || days_left || ' days after the scan): '
             || 'any upgrade that starts before then skips the deprecated-API check and the PodDisruptionBudget checks'
-        WHEN force_upgrade AND until_utc >= horizon THEN
+        WHEN 'ended_recently' THEN
             'an upgrade override ended on ' || until_text || ', ' || (-days_left) || ' days before the scan (within '
             || recent_days || '): upgrades started until then bypassed the safety checks, and forceUpgrade is still '
             || 'true (a new until re-arms it)'
             || coalesce('; ' || history_text, '')
-        WHEN status = 'warn' AND force_upgrade THEN
-            'forceUpgrade is still true but its until (' || until_text || ') passed ' || (-days_left)
-            || ' days ago; ' || history_text
-        WHEN status = 'warn' THEN
-            'no override now, but ' || history_text
-        WHEN force_upgrade THEN
-            'no override in force: forceUpgrade is still true but its until (' || until_text || ') passed '
-            || (-days_left) || ' days ago, more than ' || recent_days || ' (a new until would re-arm it)'
-        WHEN force_upgrade = false THEN
-            'no upgrade override: forceUpgrade is false'
+        WHEN 'recent_history' THEN
+            CASE WHEN force_upgrade
+                 THEN 'forceUpgrade is still true but its until (' || until_text || ') passed ' || (-days_left)
+                      || ' days ago; ' || history_text
+                 ELSE 'no override now, but ' || history_text END
         ELSE
-            'no upgrade override: upgradeSettings.overrideSettings is absent'
+            CASE WHEN force_upgrade
+                 THEN 'no override in force: forceUpgrade is still true but its until (' || until_text || ') passed '
+                      || (-days_left) || ' days ago, more than ' || recent_days || ' (a new until would re-arm it)'
+                 WHEN force_upgrade = false THEN 'no upgrade override: forceUpgrade is false'
+                 ELSE 'no upgrade override: upgradeSettings.overrideSettings is absent' END
     END AS message,
     'upgradeSettings.overrideSettings.forceUpgrade=' || coalesce(force_raw, 'absent')
         || '; until=' || coalesce(until_raw, 'absent')

@@ -116,16 +116,25 @@ judged AS (
              WHEN m.moved_by IS NOT NULL THEN ' [evidence: upgrade ledger, ' || m.ledger_sources || ']'
              ELSE '' END AS proof,
         CASE i.kind WHEN 'kubernetes' THEN 'Kubernetes ' ELSE 'node image ' END || i.value AS what,
-        CASE
-            WHEN m.moved_by IS NULL THEN 'unknown'
-            WHEN l.certain_first <= m.moved_from THEN 'pass'
-            WHEN coalesce(l.before_history, false) OR l.possible_first < m.moved_by THEN 'unknown'
-            ELSE 'fail'
-        END AS outcome
+        -- No move in the history: the cluster ran the value before its history began.
+        m.moved_by IS NULL AS ran_before_history,
+        coalesce(l.before_history, false) AS lower_ran_before_history
     FROM params p
     JOIN items i ON i.cid = p.cid
     LEFT JOIN moves m ON m.cid = i.cid AND m.kind = i.kind AND m.value = i.value
     LEFT JOIN lower_summary l ON l.ring_tag = p.ring_tag AND l.rings = p.rings AND l.kind = i.kind AND l.value = i.value
+),
+judged_facts AS (
+    SELECT *,
+        CASE
+            WHEN ran_before_history THEN 'unknown'
+            WHEN certain_first <= moved_from THEN 'pass'
+            WHEN lower_ran_before_history OR possible_first < moved_by THEN 'unknown'
+            ELSE 'fail'
+        END AS outcome,
+        -- No cluster of a lower ring has run this value, even possibly before this one moved.
+        possible_first IS NULL AS unrun_below
+    FROM judged
 ),
 explained AS (
     SELECT
@@ -137,16 +146,16 @@ explained AS (
                  || CASE WHEN moved_from = moved_by THEN 'at ' || strftime(moved_by, '%Y-%m-%d %H:%M') || ' UTC'
                          ELSE 'between ' || strftime(moved_from, '%Y-%m-%d %H:%M') || ' and '
                               || strftime(moved_by, '%Y-%m-%d %H:%M') || ' UTC' END
-                 || CASE WHEN possible_first IS NULL THEN ' and no lower-ring cluster has run it'
+                 || CASE WHEN unrun_below THEN ' and no lower-ring cluster has run it'
                          ELSE ' before any lower-ring cluster ran it (first: ' || possible_who || ' from '
                               || strftime(possible_first, '%Y-%m-%d %H:%M') || ')' END || proof
             ELSE what || CASE
-                WHEN moved_by IS NULL THEN ': this cluster ran it since before its history began'
-                WHEN certain_first IS NULL AND possible_first IS NULL THEN ': a lower ring ran it before history began'
+                WHEN ran_before_history THEN ': this cluster ran it since before its history began'
+                WHEN certain_first IS NULL AND unrun_below THEN ': a lower ring ran it before history began'
                 ELSE ': moved by ' || strftime(moved_by, '%Y-%m-%d %H:%M') || ', and ' || coalesce(possible_who, certain_who)
                      || ' may have run it first (times overlap)' || proof END
         END AS text
-    FROM judged
+    FROM judged_facts
 ),
 per_cluster AS (
     SELECT

@@ -31,16 +31,18 @@ pools AS (
            coalesce(nullif(trim(p.max_unavailable_raw), ''), '0') AS unavailable,
            -- NULL when present but unreadable: the service default applies only to an absent value.
            CASE WHEN p.drain_timeout_raw IS NULL THEN 30 ELSE p.drain_timeout END AS drain,
-           CASE WHEN p.soak_raw IS NULL THEN 0 ELSE p.soak END AS soak
+           CASE WHEN p.soak_raw IS NULL THEN 0 ELSE p.soak END AS soak,
+           -- No node count, or none: no share of the pool to compute.
+           coalesce(p.node_count, 0) = 0 AS unsized
     FROM pool_rollout p
 ),
 shares AS (
     -- The share of the pool upgraded at once by each setting; NULL when it cannot be read or the size is unknown.
     SELECT *,
-        CASE WHEN surge_value(surge) IS NULL OR coalesce(node_count, 0) = 0 THEN NULL
+        CASE WHEN surge_value(surge) IS NULL OR unsized THEN NULL
              WHEN surge_is_pct(surge) THEN least(1.0, ceil(node_count * surge_value(surge) / 100.0) / node_count)
              ELSE least(1.0, surge_value(surge) / node_count) END AS surge_share,
-        CASE WHEN surge_value(unavailable) IS NULL OR coalesce(node_count, 0) = 0 THEN NULL
+        CASE WHEN surge_value(unavailable) IS NULL OR unsized THEN NULL
              WHEN surge_is_pct(unavailable) THEN least(1.0, ceil(node_count * surge_value(unavailable) / 100.0) / node_count)
              ELSE least(1.0, surge_value(unavailable) / node_count) END AS unavailable_share
     FROM pools
@@ -151,13 +153,14 @@ decided AS (
     SELECT r.cluster_id, r.ring_tag_name, r.rings, k.ring_rank, coalesce(l.clusters, 0) AS lower_clusters,
            c.pools, c.unmirrored, c.undecided, c.warn_text, c.unknown_text, c.pass_text, c.target,
            CASE
-               WHEN k.ring_rank IS NULL OR k.ring_rank < len(r.rings) THEN 'not_applicable'
-               WHEN coalesce(l.clusters, 0) = 0 THEN 'not_applicable'
-               WHEN c.pools IS NULL THEN 'not_applicable'
-               WHEN c.unmirrored > 0 THEN 'warn'
-               WHEN c.undecided > 0 THEN 'unknown'
-               ELSE 'pass'
-           END AS status
+               WHEN k.ring_rank IS NULL THEN 'no_ring'
+               WHEN k.ring_rank < len(r.rings) THEN 'not_production'
+               WHEN coalesce(l.clusters, 0) = 0 THEN 'no_lower_ring'
+               WHEN c.pools IS NULL THEN 'no_pools'
+               WHEN c.unmirrored > 0 THEN 'unmirrored'
+               WHEN c.undecided > 0 THEN 'undecided'
+               ELSE 'mirrored'
+           END AS reason
     FROM ringed r
     JOIN ranked k ON k.cluster_id = r.cluster_id AND k.ring_tag = r.ring_tag AND k.rings_key = r.rings_key
     LEFT JOIN lower_rings l ON l.ring_tag = r.ring_tag AND l.rings_key = r.rings_key
@@ -166,25 +169,30 @@ decided AS (
 SELECT
     cluster_id AS resource_id,
     NULL AS node_pool,
-    status,
-    CASE
-        WHEN ring_rank IS NULL THEN
+    CASE reason
+        WHEN 'unmirrored' THEN 'warn'
+        WHEN 'undecided' THEN 'unknown'
+        WHEN 'mirrored' THEN 'pass'
+        ELSE 'not_applicable'
+    END AS status,
+    CASE reason
+        WHEN 'no_ring' THEN
             'no ''' || ring_tag_name || ''' tag naming a ring (' || array_to_string(rings, ' < ')
             || '): the cluster is in no rollout ring'
-        WHEN ring_rank < len(rings) THEN
+        WHEN 'not_production' THEN
             'ring ''' || rings[ring_rank] || ''' is not the production ring (''' || rings[len(rings)]
             || '''): only production pools need a mirror'
-        WHEN lower_clusters = 0 THEN
+        WHEN 'no_lower_ring' THEN
             'no cluster of a lower ring (' || array_to_string(rings[1:len(rings) - 1], ', ') || ') in the scan to mirror it'
-        WHEN pools IS NULL THEN 'the cluster payload lists no node pool'
-        WHEN status = 'warn' THEN
+        WHEN 'no_pools' THEN 'the cluster payload lists no node pool'
+        WHEN 'unmirrored' THEN
             unmirrored || ' of ' || pools || ' production pool(s) have no mirror in a lower ring: ' || warn_text
             || coalesce('; ' || unknown_text, '')
-        WHEN status = 'unknown' THEN unknown_text || coalesce('; mirrored: ' || pass_text, '')
+        WHEN 'undecided' THEN unknown_text || coalesce('; mirrored: ' || pass_text, '')
         ELSE 'every production pool has a lower-ring mirror: ' || pass_text
     END AS message,
     ring_tag_name || '=' || coalesce(rings[ring_rank], '(none)') || '; lower-ring clusters=' || lower_clusters
         || coalesce('; pools=' || pools || ', unmirrored=' || unmirrored || ', undecided=' || undecided, '')
         || '; disruption budgets not compared (no Kubernetes evidence)' AS evidence,
-    CASE WHEN status = 'warn' THEN target END AS target
+    CASE WHEN reason = 'unmirrored' THEN target END AS target
 FROM decided;

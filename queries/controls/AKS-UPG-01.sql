@@ -44,6 +44,7 @@ shaped AS (
         coalesce(bg_drain_timeout, 30) AS bg_drain_minutes,
         coalesce(bg_batch_soak, 15) AS bg_batch_soak_minutes,
         coalesce(bg_final_soak, 60) AS bg_final_soak_minutes,
+        upgrade_strategy = 'bluegreen' AS bluegreen,
         bg_final_soak_raw IS NULL AS final_soak_defaulted
     FROM ringed
 ),
@@ -59,12 +60,11 @@ sized AS (
     SELECT
         *,
         CASE
-            WHEN surge_n IS NULL THEN NULL
+            -- An unreadable maxSurge (surge_n NULL) leaves both NULL.
             WHEN surge_pct THEN CAST(surge_n AS DOUBLE)
             WHEN node_count > 0 THEN surge_n * 100.0 / node_count
         END AS surge_percent,
         CASE
-            WHEN surge_n IS NULL THEN NULL
             WHEN NOT surge_pct THEN surge_n
             WHEN node_count IS NOT NULL THEN CAST(ceil(node_count * surge_n / 100.0) AS INTEGER)
         END AS surge_nodes
@@ -78,12 +78,12 @@ decided AS (
             WHEN tags_problem IS NOT NULL THEN 'tags_unreadable'
             WHEN NOT production THEN 'not_production'
             WHEN upgrade_strategy NOT IN ('rolling', 'bluegreen') THEN 'strategy_unknown'
-            WHEN upgrade_strategy = 'bluegreen' AND bluegreen_problem IS NOT NULL THEN 'bluegreen_unreadable'
-            WHEN upgrade_strategy = 'bluegreen' AND (batch_n IS NULL OR batch_n = 0) THEN 'batch_unreadable'
-            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_raw IS NOT NULL AND bg_final_soak IS NULL
+            WHEN bluegreen AND bluegreen_problem IS NOT NULL THEN 'bluegreen_unreadable'
+            WHEN bluegreen AND (batch_n IS NULL OR batch_n = 0) THEN 'batch_unreadable'
+            WHEN bluegreen AND bg_final_soak_raw IS NOT NULL AND bg_final_soak IS NULL
                 THEN 'final_soak_unreadable'
-            WHEN upgrade_strategy = 'bluegreen' AND bg_final_soak_minutes = 0 THEN 'no_final_soak'
-            WHEN upgrade_strategy = 'bluegreen' THEN 'bluegreen'
+            WHEN bluegreen AND bg_final_soak_minutes = 0 THEN 'no_final_soak'
+            WHEN bluegreen THEN 'bluegreen'
             WHEN surge_n IS NULL THEN 'surge_unreadable'
             WHEN node_count = 0 AND NOT surge_pct THEN 'empty_pool'
             WHEN surge_percent IS NULL THEN 'pool_size_unknown'
@@ -158,7 +158,7 @@ SELECT
     END AS message,
     'ring=' || coalesce(ring, 'none') || '; count=' || coalesce(CAST(node_count AS VARCHAR), 'null')
         || '; upgradeStrategy=' || coalesce(upgrade_strategy_raw, 'absent (Rolling)')
-        || CASE WHEN upgrade_strategy = 'bluegreen'
+        || CASE WHEN bluegreen
                 THEN '; upgradeSettingsBlueGreen.drainBatchSize=' || coalesce(bg_drain_batch_raw, 'absent')
                      || '; finalSoakDurationInMinutes=' || coalesce(bg_final_soak_raw, 'absent')
                      || '; batchSoakDurationInMinutes=' || coalesce(bg_batch_soak_raw, 'absent')
@@ -166,6 +166,5 @@ SELECT
                      || '; drainTimeoutInMinutes=' || coalesce(drain_timeout_raw, 'absent')
                      || '; nodeSoakDurationInMinutes=' || coalesce(soak_raw, 'absent')
                      || coalesce('; undrainableNodeBehavior=' || undrainable_node_behavior, '') END AS evidence,
-    CASE WHEN pool_problem IS NOT NULL THEN NULL
-         WHEN upgrade_strategy = 'bluegreen' THEN 'bluegreen' ELSE min_pct || '%' END AS target
+    CASE WHEN reason = 'malformed_pool' THEN NULL WHEN bluegreen THEN 'bluegreen' ELSE min_pct || '%' END AS target
 FROM decided;

@@ -9,10 +9,7 @@
 -- (docs/fleet.md): judged as if its channel were set.
 WITH judged AS (
     SELECT c.cluster_id, c.upgrade_channel, c.upgrade_channel_raw, c.channel_problem, cp.window_max_hours AS max_hours,
-           f.kubernetes_profiles,
-           CASE WHEN c.upgrade_channel = 'none' AND f.kubernetes_profiles IS NOT NULL
-                THEN 'Fleet Manager auto-upgrade profile ' || f.kubernetes_profiles
-                ELSE 'auto-upgrade channel ' || c.upgrade_channel END AS driver,
+           f.kubernetes_profiles, c.upgrade_channel = 'none' AS channel_none,
            c.cluster_id IN (SELECT cluster_id FROM maintenance_collected) AS collected,
            w.name, w.form, w.duration_hours, w.defaulted, w.schedule_text, w.problem AS window_problem,
            coalesce(s.has_legacy_default, false) AS has_legacy_default, s.names, e.error, lp.problem AS list_problem
@@ -26,9 +23,12 @@ WITH judged AS (
 ),
 decided AS (
     SELECT *,
+        CASE WHEN channel_none AND kubernetes_profiles IS NOT NULL
+             THEN 'Fleet Manager auto-upgrade profile ' || kubernetes_profiles
+             ELSE 'auto-upgrade channel ' || upgrade_channel END AS driver,
         CASE
             WHEN channel_problem IS NOT NULL THEN 'malformed_cluster'
-            WHEN upgrade_channel = 'none' AND kubernetes_profiles IS NULL THEN 'no_channel'
+            WHEN channel_none AND kubernetes_profiles IS NULL THEN 'no_channel'
             WHEN NOT collected THEN 'not_collected'
             WHEN list_problem IS NOT NULL THEN 'malformed_list'
             WHEN name IS NULL THEN 'missing'

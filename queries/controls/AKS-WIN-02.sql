@@ -76,11 +76,11 @@ SELECT
             'node OS updates run in ' || name || ': ' || schedule_text || ' for '
             || duration_hours || ' hours (limit ' || max_hours || ')'
     END AS message,
-    CASE WHEN profile_problem IS NOT NULL THEN profile_problem
-         WHEN has_auto_upgrade_profile THEN
-              'nodeOSUpgradeChannel=' || coalesce('''' || node_os_upgrade_channel_raw || '''', 'absent')
-              || '; upgradeChannel=' || coalesce('''' || upgrade_channel_raw || '''', 'absent')
-         ELSE 'autoUpgradeProfile absent' END
+    coalesce(profile_problem,
+             CASE WHEN has_auto_upgrade_profile THEN
+                  'nodeOSUpgradeChannel=' || coalesce('''' || node_os_upgrade_channel_raw || '''', 'absent')
+                  || '; upgradeChannel=' || coalesce('''' || upgrade_channel_raw || '''', 'absent')
+             ELSE 'autoUpgradeProfile absent' END)
         || CASE WHEN reason IN ('malformed_cluster', 'not_automated') THEN ''
                 WHEN NOT collected THEN '; maintenanceConfigurations not collected'
                 ELSE '; maintenanceConfigurations=[' || coalesce(names, '') || ']'

@@ -32,7 +32,10 @@ windows AS (
     SELECT
         w.*, ci.max_gap, ci.max_freeze, ci.node_os_automated,
         f.longest_days, f.longest_span, coalesce(f.frozen_now, false) AS frozen_now, f.problem AS freeze_problem,
-        w.config_key = 'aksmanagednodeosupgradeschedule' AS node_os_window
+        w.config_key = 'aksmanagednodeosupgradeschedule' AS node_os_window,
+        -- The node OS window, when node OS patching may use it: its cadence matters.
+        w.config_key = 'aksmanagednodeosupgradeschedule' AND coalesce(ci.node_os_automated, true) AS patches_in_window,
+        w.schedule_type = 'OBJECT' AS schedule_is_object
     FROM window_effect w
     JOIN clusters_in ci USING (cluster_id)
     LEFT JOIN freezes f USING (cluster_id, config_key)
@@ -42,13 +45,13 @@ judged AS (
         *,
         CASE
             WHEN activates_at > scan_at THEN 'inactive'
-            WHEN schedule_type IS NULL OR schedule_type = 'NULL' OR (schedule_type = 'OBJECT' AND kinds = 0)
+            WHEN schedule_type IS NULL OR schedule_type = 'NULL' OR (schedule_is_object AND kinds = 0)
                 THEN 'unscheduled'
-            WHEN node_os_window AND coalesce(node_os_automated, true) AND max_gap_days > max_gap THEN 'too rare'
+            WHEN patches_in_window AND max_gap_days > max_gap THEN 'too rare'
             WHEN longest_days > max_freeze THEN 'frozen'
         END AS failure,
         coalesce(problem, freeze_problem,
-                 CASE WHEN node_os_window AND coalesce(node_os_automated, true) THEN recurrence_problem END) AS unreadable
+                 CASE WHEN patches_in_window THEN recurrence_problem END) AS unreadable
     FROM windows
 ),
 worded AS (
@@ -70,7 +73,7 @@ texts AS (
                         ELSE days_text(CAST(floor(hours_to_start / 24) AS INTEGER)) END
                 || ' after the scan, and until then it is inactive and schedules nothing'
             WHEN 'unscheduled' THEN
-                name || CASE WHEN schedule_type = 'OBJECT'
+                name || CASE WHEN schedule_is_object
                              THEN '''s schedule names none of daily, weekly, absoluteMonthly, relativeMonthly'
                              ELSE ' has no schedule' END || ': it never opens'
             WHEN 'too rare' THEN
@@ -110,33 +113,44 @@ per_cluster AS (
             AS window_evidence
     FROM texts
     GROUP BY cluster_id
+),
+decided AS (
+    SELECT
+        ci.*, p.* EXCLUDE (cluster_id), me.error AS collection_error,
+        CASE
+            WHEN NOT ci.collected THEN 'not_collected'
+            WHEN ci.malformed THEN 'malformed_list'
+            WHEN p.windows IS NULL THEN 'no_window'
+            WHEN p.failures > 0 THEN 'ineffective'
+            WHEN p.unknowns > 0 THEN 'unreadable'
+            ELSE 'effective'
+        END AS reason
+    FROM clusters_in ci
+    LEFT JOIN per_cluster p USING (cluster_id)
+    LEFT JOIN maintenance_errors me USING (cluster_id)
 )
 SELECT
-    ci.cluster_id AS resource_id,
+    cluster_id AS resource_id,
     NULL AS node_pool,
-    CASE
-        WHEN NOT ci.collected THEN 'unknown'
-        WHEN ci.malformed THEN 'unknown'
-        WHEN p.windows IS NULL THEN 'not_applicable'
-        WHEN p.failures > 0 THEN 'fail'
-        WHEN p.unknowns > 0 THEN 'unknown'
-        ELSE 'pass'
+    CASE reason
+        WHEN 'no_window' THEN 'not_applicable'
+        WHEN 'ineffective' THEN 'fail'
+        WHEN 'effective' THEN 'pass'
+        ELSE 'unknown'
     END AS status,
-    CASE
-        WHEN NOT ci.collected THEN 'maintenance configurations were not collected: ' || coalesce(me.error, 'no evidence')
-        WHEN ci.malformed THEN ci.list_problem
-        WHEN p.windows IS NULL THEN
+    CASE reason
+        WHEN 'not_collected' THEN 'maintenance configurations were not collected: ' || coalesce(collection_error, 'no evidence')
+        WHEN 'malformed_list' THEN list_problem
+        WHEN 'no_window' THEN
             'no maintenance window in the maintenanceWindow form (AKS-WIN-01 and AKS-WIN-02 judge whether one is needed)'
-        WHEN p.failures > 0 THEN p.failure_texts
-        WHEN p.unknowns > 0 THEN 'whether every window takes effect cannot be told: ' || p.unknown_texts
-        ELSE p.pass_texts
+        WHEN 'ineffective' THEN failure_texts
+        WHEN 'unreadable' THEN 'whether every window takes effect cannot be told: ' || unknown_texts
+        ELSE pass_texts
     END AS message,
-    CASE WHEN NOT ci.collected THEN 'maintenanceConfigurations not collected'
-         ELSE 'maintenanceConfigurations: ' || coalesce(p.window_evidence, 'no maintenanceWindow') END
-        || '; node OS patching automated=' || coalesce(CAST(ci.node_os_automated AS VARCHAR), 'not shown')
-        || '; limits: ' || days_text(ci.max_gap) || ' between node OS openings, ' || days_text(ci.max_freeze)
+    CASE WHEN NOT collected THEN 'maintenanceConfigurations not collected'
+         ELSE 'maintenanceConfigurations: ' || coalesce(window_evidence, 'no maintenanceWindow') END
+        || '; node OS patching automated=' || coalesce(CAST(node_os_automated AS VARCHAR), 'not shown')
+        || '; limits: ' || days_text(max_gap) || ' between node OS openings, ' || days_text(max_freeze)
         || ' frozen in a row' AS evidence,
-    p.first_failing AS target
-FROM clusters_in ci
-LEFT JOIN per_cluster p USING (cluster_id)
-LEFT JOIN maintenance_errors me USING (cluster_id);
+    first_failing AS target
+FROM decided;

@@ -99,7 +99,7 @@ per_kind AS (
 explained AS (
     SELECT *,
         CASE
-            WHEN failing > 0 THEN
+            WHEN late THEN
                 'production ' || config_key_name || ' opens ' || strftime(fail_at, '%Y-%m-%d %H:%M') || ' UTC, but '
                 || CASE
                        WHEN fail_first_at IS NULL OR fail_first_at > fail_at THEN
@@ -125,17 +125,20 @@ explained AS (
                 || ' at ' || strftime(next_first_at, '%Y-%m-%d %H:%M') || ' UTC)'
         END AS text
     FROM (SELECT *, CASE kind WHEN 'auto-upgrade' THEN 'aksManagedAutoUpgradeSchedule'
-                              ELSE 'aksManagedNodeOSUpgradeSchedule' END AS config_key_name FROM per_kind)
+                              ELSE 'aksManagedNodeOSUpgradeSchedule' END AS config_key_name,
+                 -- Some production opening of this kind comes too soon after the lower rings'.
+                 failing > 0 AS late
+          FROM per_kind)
 ),
 per_cluster AS (
     SELECT cluster_id,
            count(*) AS kinds,
            sum(failing) AS failing,
            bool_or(phase_assumed) AS phase_assumed,
-           string_agg(text, '; ' ORDER BY kind) FILTER (WHERE failing > 0) AS fail_text,
+           string_agg(text, '; ' ORDER BY kind) FILTER (WHERE late) AS fail_text,
            string_agg(text, '; ' ORDER BY kind) AS all_text,
            string_agg(kind || ' ' || (openings - failing) || '/' || openings, ', ' ORDER BY kind) AS tally,
-           arg_min(config_key_name, kind) FILTER (WHERE failing > 0) AS target
+           arg_min(config_key_name, kind) FILTER (WHERE late) AS target
     FROM explained
     GROUP BY cluster_id
 ),
@@ -144,15 +147,16 @@ decided AS (
            coalesce(l.clusters, 0) AS lower_clusters, coalesce(l.unreadable, 0) AS lower_unreadable,
            c.kinds, c.failing, c.phase_assumed, c.fail_text, c.all_text, c.tally, c.target,
            CASE
-               WHEN k.ring_rank IS NULL OR k.ring_rank < len(r.rings) THEN 'not_applicable'
-               WHEN coalesce(l.clusters, 0) = 0 THEN 'not_applicable'
-               WHEN NOT r.readable THEN 'unknown'
-               WHEN c.kinds IS NULL THEN 'not_applicable'
-               WHEN c.phase_assumed THEN 'unknown'
-               WHEN c.failing > 0 AND coalesce(l.unreadable, 0) > 0 THEN 'unknown'
-               WHEN c.failing > 0 THEN 'fail'
-               ELSE 'pass'
-           END AS status
+               WHEN k.ring_rank IS NULL THEN 'no_ring'
+               WHEN k.ring_rank < len(r.rings) THEN 'not_production'
+               WHEN coalesce(l.clusters, 0) = 0 THEN 'no_lower_ring'
+               WHEN NOT r.readable THEN 'windows_unreadable'
+               WHEN c.kinds IS NULL THEN 'no_windows'
+               WHEN c.phase_assumed THEN 'cycle_unknown'
+               WHEN c.failing > 0 AND coalesce(l.unreadable, 0) > 0 THEN 'lower_unreadable'
+               WHEN c.failing > 0 THEN 'too_close'
+               ELSE 'in_order'
+           END AS reason
     FROM ringed r
     JOIN ranked k ON k.cluster_id = r.cluster_id AND k.ring_tag = r.ring_tag AND k.rings_key = r.rings_key
     LEFT JOIN lower_clusters l ON l.ring_tag = r.ring_tag AND l.rings_key = r.rings_key
@@ -161,33 +165,40 @@ decided AS (
 SELECT
     cluster_id AS resource_id,
     NULL AS node_pool,
-    status,
-    CASE
-        WHEN ring_rank IS NULL THEN
+    CASE reason
+        WHEN 'windows_unreadable' THEN 'unknown'
+        WHEN 'cycle_unknown' THEN 'unknown'
+        WHEN 'lower_unreadable' THEN 'unknown'
+        WHEN 'too_close' THEN 'fail'
+        WHEN 'in_order' THEN 'pass'
+        ELSE 'not_applicable'
+    END AS status,
+    CASE reason
+        WHEN 'no_ring' THEN
             'no ''' || ring_tag_name || ''' tag naming a ring (' || array_to_string(rings, ' < ')
             || '): the cluster is in no rollout ring'
-        WHEN ring_rank < len(rings) THEN
+        WHEN 'not_production' THEN
             'ring ''' || rings[ring_rank] || ''' is not the production ring (''' || rings[len(rings)]
             || '''): only production windows must follow a lower ring''s'
-        WHEN lower_clusters = 0 THEN
+        WHEN 'no_lower_ring' THEN
             'no cluster of a lower ring (' || array_to_string(rings[1:len(rings) - 1], ', ')
             || ') in the scan: no window can open first'
-        WHEN status = 'unknown' AND NOT readable THEN
+        WHEN 'windows_unreadable' THEN
             'the cluster''s maintenance windows could not be read (see AKS-WIN-01, AKS-WIN-02)'
-        WHEN kinds IS NULL THEN
+        WHEN 'no_windows' THEN
             'the production cluster has no auto-upgrade or node-os maintenance window: upgrades are not scheduled '
             || 'at all (see AKS-WIN-01, AKS-WIN-02)'
-        WHEN status = 'unknown' AND phase_assumed THEN
+        WHEN 'cycle_unknown' THEN
             'a production window repeats every few weeks or months without a startDate, so its cycle is unknown: '
             || all_text
-        WHEN status = 'unknown' THEN
+        WHEN 'lower_unreadable' THEN
             'the windows of ' || lower_unreadable || ' lower-ring cluster(s) could not be read, and might open in time: '
             || fail_text
-        WHEN status = 'fail' THEN fail_text
+        WHEN 'too_close' THEN fail_text
         ELSE 'the rings hold in every cycle: ' || all_text
     END AS message,
     ring_tag_name || '=' || coalesce(rings[ring_rank], '(none)') || '; lower-ring clusters=' || lower_clusters
         || CASE WHEN lower_unreadable > 0 THEN ' (' || lower_unreadable || ' unreadable)' ELSE '' END
         || coalesce('; windows in time: ' || tally, '') AS evidence,
-    CASE WHEN status = 'fail' THEN target END AS target
+    CASE WHEN reason = 'too_close' THEN target END AS target
 FROM decided;

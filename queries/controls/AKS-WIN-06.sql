@@ -38,14 +38,16 @@ settings AS (
     JOIN cluster_params cp USING (cluster_id)
 ),
 measured AS (
-    SELECT *, surge_value(surge) AS surge_n, surge_value(unavailable) AS unavailable_n FROM settings
+    SELECT *, surge_value(surge) AS surge_n, surge_value(unavailable) AS unavailable_n, node_count IS NULL AS size_unknown
+    FROM settings
 ),
 nodes AS (
     SELECT *,
-        CASE WHEN surge_n IS NULL OR node_count IS NULL THEN NULL
+        -- An unreadable setting (NULL) gives NULL nodes, as does a pool of unknown size.
+        CASE WHEN size_unknown THEN NULL
              WHEN surge_is_pct(surge) THEN CAST(ceil(node_count * surge_n / 100.0) AS INTEGER)
              ELSE surge_n END AS surge_nodes,
-        CASE WHEN unavailable_n IS NULL OR node_count IS NULL THEN NULL
+        CASE WHEN size_unknown THEN NULL
              WHEN surge_is_pct(unavailable) THEN CAST(ceil(node_count * unavailable_n / 100.0) AS INTEGER)
              ELSE unavailable_n END AS unavailable_nodes
     FROM measured
@@ -72,17 +74,19 @@ judged AS (
 decided AS (
     SELECT *,
         CASE
-            WHEN pool_problem IS NOT NULL THEN 'unknown'
-            WHEN NOT collected THEN 'unknown'
-            WHEN windows IS NULL THEN 'not_applicable'
-            WHEN upgrade_strategy = 'bluegreen' THEN 'not_applicable'
-            WHEN timing_problem IS NOT NULL THEN 'unknown'
-            WHEN node_count IS NULL OR surge_n IS NULL OR unavailable_n IS NULL THEN 'unknown'
-            WHEN rounds IS NULL THEN 'unknown'
-            WHEN minutes > shortest_hours * 60 THEN 'warn'
-            WHEN unreadable THEN 'unknown'
-            ELSE 'pass'
-        END AS status,
+            WHEN pool_problem IS NOT NULL THEN 'malformed_pool'
+            WHEN NOT collected THEN 'not_collected'
+            WHEN windows IS NULL THEN 'no_window'
+            WHEN upgrade_strategy = 'bluegreen' THEN 'bluegreen'
+            WHEN timing_problem IS NOT NULL THEN 'timing_unreadable'
+            WHEN size_unknown THEN 'size_unknown'
+            WHEN surge_n IS NULL THEN 'surge_unreadable'
+            WHEN unavailable_n IS NULL THEN 'unavailable_unreadable'
+            WHEN rounds IS NULL THEN 'no_progress'
+            WHEN minutes > shortest_hours * 60 THEN 'too_long'
+            WHEN unreadable THEN 'window_unreadable'
+            ELSE 'fits'
+        END AS reason,
         node_count || ' node(s), ' || coalesce(CAST(at_once AS VARCHAR), '?') || ' at a time (maxSurge ' || surge
             || CASE WHEN surge_defaulted THEN ' (service default)' ELSE '' END
             || CASE WHEN coalesce(surge_nodes, 0) = 0 THEN ', maxUnavailable ' || unavailable ELSE '' END || '): '
@@ -96,27 +100,33 @@ decided AS (
 SELECT
     cluster_id AS resource_id,
     pool_name AS node_pool,
-    status,
-    CASE
-        WHEN pool_problem IS NOT NULL THEN pool_problem
-        WHEN NOT collected THEN 'maintenance configurations were not collected: the window length is unknown'
-        WHEN windows IS NULL THEN
+    CASE reason
+        WHEN 'no_window' THEN 'not_applicable'
+        WHEN 'bluegreen' THEN 'not_applicable'
+        WHEN 'too_long' THEN 'warn'
+        WHEN 'fits' THEN 'pass'
+        ELSE 'unknown'
+    END AS status,
+    CASE reason
+        WHEN 'malformed_pool' THEN pool_problem
+        WHEN 'not_collected' THEN 'maintenance configurations were not collected: the window length is unknown'
+        WHEN 'no_window' THEN
             'the cluster has no auto-upgrade or node-os maintenance window to fit in (see AKS-WIN-01, AKS-WIN-02)'
-        WHEN upgrade_strategy = 'bluegreen' THEN
+        WHEN 'bluegreen' THEN
             'the pool upgrades blue-green (upgradeStrategy BlueGreen), not in rolling rounds: the rolling estimate does '
             || 'not apply (AKS-UPG-01 judges its blue-green settings)'
-        WHEN timing_problem IS NOT NULL THEN timing_problem || ', so the upgrade cannot be estimated'
-        WHEN node_count IS NULL THEN 'the pool''s node count is unknown, so the upgrade cannot be estimated'
-        WHEN surge_n IS NULL THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
-        WHEN unavailable_n IS NULL THEN
+        WHEN 'timing_unreadable' THEN timing_problem || ', so the upgrade cannot be estimated'
+        WHEN 'size_unknown' THEN 'the pool''s node count is unknown, so the upgrade cannot be estimated'
+        WHEN 'surge_unreadable' THEN 'maxSurge ''' || surge || ''' is neither a node count nor a percentage'
+        WHEN 'unavailable_unreadable' THEN
             'maxUnavailable ''' || unavailable || ''' is neither a node count nor a percentage'
-        WHEN rounds IS NULL THEN
+        WHEN 'no_progress' THEN
             'maxSurge ' || surge || ' and maxUnavailable ' || unavailable
             || ' upgrade no node at a time: the upgrade cannot proceed (see AKS-SRG-01)'
-        WHEN status = 'warn' THEN
+        WHEN 'too_long' THEN
             'a rolling upgrade takes longer than the ' || shortest_hours || ' h ' || shortest_name || ' window: '
             || estimate || '; windows: ' || listed
-        WHEN status = 'unknown' THEN
+        WHEN 'window_unreadable' THEN
             'a maintenance window of the cluster could not be read, so its length is unknown: ' || estimate
         ELSE 'a rolling upgrade fits the shortest window (' || shortest_name || ', ' || shortest_hours || ' h): '
              || estimate
@@ -127,5 +137,5 @@ SELECT
         || '; nodeSoakDurationInMinutes=' || CASE WHEN soak_defaulted THEN 'absent' ELSE CAST(soak AS VARCHAR) END
         || '; upgradeStrategy=' || upgrade_strategy
         || '; provisioning=' || provision || ' min; windows=[' || coalesce(listed, '') || ']' AS evidence,
-    CASE WHEN status = 'warn' THEN shortest_name END AS target
+    CASE WHEN reason = 'too_long' THEN shortest_name END AS target
 FROM decided;
