@@ -370,11 +370,6 @@ def test_an_import_inside_a_function_only_defers_a_heavy_package() -> None:
     assert not gone, f"ALLOWED_TODAY['deferred'] lists imports that are gone: delete {sorted(gone)}"
 
 
-# The emulator's foreground server (`auditor emulator serve`) is a tool of its own: it writes its banner to the
-# stream its caller passes, stdout by default.
-WRITES_ITS_OWN_BANNER = frozenset({"auditor/emulator/server.py"})
-
-
 def terminal_output(path: Path) -> list[str]:
     """What in the file writes to the terminal: print(), sys.stdout/sys.stderr, warnings.warn, rich or click."""
     found: list[tuple[int, str]] = []
@@ -396,7 +391,7 @@ def test_only_the_command_line_writes_to_the_terminal() -> None:
     problems = []
     for module, path in sources().items():
         relative = path.relative_to(ROOT).as_posix()
-        if module.startswith("auditor.cli") or module == "auditor.__main__" or relative in WRITES_ITS_OWN_BANNER:
+        if module.startswith("auditor.cli") or module == "auditor.__main__":
             continue
         problems += [f"{relative} {where}" for where in terminal_output(path)]
     assert not problems, "return warnings and problems as values; the CLI prints them:\n" + "\n".join(problems)
