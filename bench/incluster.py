@@ -39,7 +39,7 @@ from auditor.emulator import serve_forever as serve
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 counters = serve(Path(sys.argv[1]), port=0, state_dir=Path(sys.argv[2]), latency_ms=float(sys.argv[3]),
-                 quotas=False, stop_event=stop, out=sys.stderr,
+                 quotas=False, stop_event=stop,
                  ready=lambda s: print(s.endpoint, s.ca_file, s.kubeconfig_file, flush=True))
 print(json.dumps(counters), flush=True)
 """

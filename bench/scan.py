@@ -37,7 +37,7 @@ from auditor.emulator import serve_forever as serve
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 counters = serve(Path(sys.argv[1]), port=0, state_dir=Path(sys.argv[2]), latency_ms=float(sys.argv[3]),
-                 quotas=sys.argv[4] == "1", stop_event=stop, out=sys.stderr,
+                 quotas=sys.argv[4] == "1", stop_event=stop,
                  ready=lambda s: print(s.endpoint, s.ca_file, flush=True))
 print(json.dumps(counters), flush=True)
 """

@@ -559,7 +559,7 @@ def test_serve_forever_prints_hints_and_stops_on_request(example_fleet, tmp_path
     import io
     import threading
 
-    from auditor.emulator import serve_forever
+    from auditor.emulator import banner, serve_forever
 
     path = write_fleet(example_fleet, tmp_path / "fleet.json")
     out = io.StringIO()
@@ -570,6 +570,7 @@ def test_serve_forever_prints_hints_and_stops_on_request(example_fleet, tmp_path
 
     def ready(server: EmulatorServer) -> None:
         servers.append(server)
+        out.write(banner(server))  # what `auditor emulator serve` prints here; serve_forever itself prints nothing
         started.set()
 
     def run() -> None:
@@ -579,7 +580,6 @@ def test_serve_forever_prints_hints_and_stops_on_request(example_fleet, tmp_path
             state_dir=tmp_path / "state",
             quotas=False,
             forbidden=["x"],
-            out=out,
             ready=ready,
             stop_event=stop,
         )

@@ -1,6 +1,7 @@
 """The layers of docs/architecture.md hold: every import of auditor/ (top-level, inside a function, under
 TYPE_CHECKING) points to the module's own layer or one its row allows, no modules import each other in a
-cycle, and an import sits inside a function only to defer a heavy third-party package, saying so.
+cycle, an import sits inside a function only to defer a heavy third-party package, saying so, and only the
+command line writes to the terminal.
 
 ALLOWED_TODAY lists what the tree still does against the map while the modules move; each change that moves a
 module deletes its lines, and a line that no longer matches anything fails the test so the list only shrinks.
@@ -369,6 +370,33 @@ def test_an_import_inside_a_function_only_defers_a_heavy_package() -> None:
     assert not gone, f"ALLOWED_TODAY['deferred'] lists imports that are gone: delete {sorted(gone)}"
 
 
+def terminal_output(path: Path) -> list[str]:
+    """What in the file writes to the terminal: print(), sys.stdout/sys.stderr, warnings.warn, rich or click."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append((node.lineno, "print()"))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "sys" and node.attr in ("stdout", "stderr"):
+                found.append((node.lineno, f"sys.{node.attr}"))
+            elif node.value.id == "warnings" and node.attr == "warn":
+                found.append((node.lineno, "warnings.warn"))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [(node.lineno, f"imports {n}") for n in names if n.split(".")[0] in ("rich", "click")]
+    return [f"line {line}: {what}" for line, what in sorted(found)]
+
+
+def test_only_the_command_line_writes_to_the_terminal() -> None:
+    problems = []
+    for module, path in sources().items():
+        relative = path.relative_to(ROOT).as_posix()
+        if module.startswith("auditor.cli") or module == "auditor.__main__":
+            continue
+        problems += [f"{relative} {where}" for where in terminal_output(path)]
+    assert not problems, "return warnings and problems as values; the CLI prints them:\n" + "\n".join(problems)
+
+
 def test_the_checker_sees_lazy_typing_and_relative_imports(tmp_path: Path) -> None:
     source = (
         "from __future__ import annotations\n"
@@ -404,6 +432,24 @@ def test_the_checker_sees_lazy_typing_and_relative_imports(tmp_path: Path) -> No
         ("auditor.emulator.server", "lazy"),
     ]
     assert cycles({("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "d")}) == [("a", "b", "c")]
+
+
+def test_the_checker_sees_terminal_output(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import sys, warnings\n"
+        "from rich.console import Console\n"
+        "print('x', file=sys.stderr)\n"
+        "warnings.warn('y')\n"
+        "logger.warning('z')\n",
+        encoding="utf-8",
+    )
+    assert terminal_output(sample) == [
+        "line 2: imports rich.console",
+        "line 3: print()",
+        "line 3: sys.stderr",
+        "line 4: warnings.warn",
+    ]
 
 
 def test_the_checker_sees_deferred_imports_and_their_reason(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from auditor.cli.options import handle_errors
-from auditor.emulator import serve_forever
+from auditor.emulator import banner, serve_forever
 from auditor.emulator.generator import generate_fleet, write_fleet
 
 
@@ -81,6 +81,7 @@ def emulator_serve(
         quotas=not no_quotas,
         forbidden=forbidden,
         error_rate=error_rate,
+        ready=lambda server: click.echo(banner(server)),
         **faults,
     )
 

@@ -9,7 +9,7 @@ from auditor.emulator.fleet import (
     load_fleet,
     write_fleet,
 )
-from auditor.emulator.server import COUNTER_NAMES, DEFAULT_SERVE_PORT, EmulatorServer, serve_forever
+from auditor.emulator.server import COUNTER_NAMES, DEFAULT_SERVE_PORT, EmulatorServer, banner, serve_forever
 
 __all__ = [
     "CALL_KINDS",
@@ -22,6 +22,7 @@ __all__ = [
     "FleetError",
     "fleet_from_azure_examples",
     "load_fleet",
+    "banner",
     "serve_forever",
     "write_fleet",
 ]

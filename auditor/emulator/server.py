@@ -11,13 +11,12 @@ from __future__ import annotations
 import signal
 import socket
 import ssl
-import sys
 import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from auditor.emulator.arm_routes import ArmRoutes, route
@@ -306,6 +305,27 @@ class EmulatorServer:
         return reply
 
 
+def banner(server: EmulatorServer) -> str:
+    """What `auditor emulator serve` prints once the server listens: the fleet, endpoint, CA file and the lines to
+    scan it with."""
+    token = server.behaviour.token or DEFAULT_TOKEN_HINT
+    text = (
+        f"AKS emulator serving {len(server.fleet.clusters)} clusters in {len(server.fleet.subscriptions)} "
+        "subscriptions\n"
+        f"  endpoint: {server.endpoint}\n"
+        f"  CA file:  {server.ca_file}\n"
+        f"  export AUDITOR_ACCESS_TOKEN={token}\n"
+        f"  auditor scan --endpoint {server.endpoint} --ca-bundle {server.ca_file}\n"
+    )
+    if server.kubernetes.hosts:
+        text += (
+            f"  kubeconfig: {server.kubeconfig_file} ({len(server.kubernetes.hosts)} Kubernetes API servers)\n"
+            f"  auditor scan --endpoint {server.endpoint} --ca-bundle {server.ca_file} "
+            f"--kubernetes --kubeconfig {server.kubeconfig_file}\n"
+        )
+    return text + "Press Ctrl-C to stop."
+
+
 def serve_forever(
     fleet: Fleet | Mapping[str, Any] | Path | None = None,
     *,
@@ -315,19 +335,18 @@ def serve_forever(
     quotas: bool = True,
     forbidden: Sequence[str] = (),
     error_rate: float | None = None,
-    out: TextIO | None = None,
     ready: Callable[[EmulatorServer], None] | None = None,
     stop_event: threading.Event | None = None,
     **behaviour: Any,
 ) -> dict[str, int]:
-    """Serve a fleet until Ctrl-C/SIGTERM or stop_event, printing endpoint, CA and hints; returns counters.
+    """Serve a fleet until Ctrl-C/SIGTERM or stop_event; returns counters. Prints nothing: `ready(server)` is
+    called once it listens (the command line prints `banner(server)` there).
 
     fleet is a Fleet, a fleet dict, a fleet file, or None for a generated default fleet (100 clusters, 10
     subscriptions, seed 1). The convenience options map onto behaviour knobs (docs/emulator.md): latency_ms,
     quotas=False (no Resource Graph quota, no AKS token bucket), forbidden (forbidden_subscriptions) and
     error_rate (server_error_rate); any other knob can be passed by name.
     """
-    out = out or sys.stdout
     if fleet is None:
         loaded = as_fleet(generate_fleet(clusters=100, subscriptions=10, seed=1, regions=5, kubernetes=True))
     elif isinstance(fleet, Path):
@@ -352,25 +371,6 @@ def serve_forever(
     server = EmulatorServer(loaded, port=port, state_dir=state_dir, **options)
     try:
         server.start()
-        token = server.behaviour.token or DEFAULT_TOKEN_HINT
-        print(
-            f"AKS emulator serving {len(loaded.clusters)} clusters "
-            f"in {len(loaded.subscriptions)} subscriptions\n"
-            f"  endpoint: {server.endpoint}\n"
-            f"  CA file:  {server.ca_file}\n"
-            f"  export AUDITOR_ACCESS_TOKEN={token}\n"
-            f"  auditor scan --endpoint {server.endpoint} --ca-bundle {server.ca_file}\n"
-            + (
-                f"  kubeconfig: {server.kubeconfig_file} ({len(server.kubernetes.hosts)} Kubernetes API servers)\n"
-                f"  auditor scan --endpoint {server.endpoint} --ca-bundle {server.ca_file} "
-                f"--kubernetes --kubeconfig {server.kubeconfig_file}\n"
-                if server.kubernetes.hosts
-                else ""
-            )
-            + "Press Ctrl-C to stop.",
-            file=out,
-            flush=True,
-        )
         if ready is not None:
             ready(server)
         try:
