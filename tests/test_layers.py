@@ -29,20 +29,8 @@ ALLOWED_TODAY: dict[str, set[tuple[str, ...]]] = {
     "edges": set(),
     # Import cycles, each as its sorted modules.
     "cycles": set(),
-    # Imports inside a function not yet as the rule says (file, imported module): the report's modules, whose owner
-    # adds the comment, and moves to the top `string` (it costs nothing) and auditor.integrity (already imported
-    # at the top of attestation.py: no cycle to break).
-    "deferred": {
-        ("auditor/report/attestation.py", "auditor.integrity"),
-        ("auditor/report/charts.py", "matplotlib"),
-        ("auditor/report/charts.py", "matplotlib.patches"),
-        ("auditor/report/charts.py", "numpy"),
-        ("auditor/report/html.py", "string"),
-        ("auditor/report/package.py", "pypdf"),
-        ("auditor/report/package.py", "pypdf.errors"),
-        ("auditor/report/pdf.py", "weasyprint"),
-        ("auditor/report/period.py", "weasyprint"),
-    },
+    # Imports inside a function not yet as the rule says (file, imported module).
+    "deferred": set(),
 }
 
 # Third-party packages worth importing only when used: each costs tens to hundreds of milliseconds at start-up

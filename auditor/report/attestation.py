@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
-from auditor.integrity import PAYLOAD_TYPE_INTOTO, dsse_sign, file_sha256
+from auditor.integrity import PAYLOAD_TYPE_INTOTO, dsse_sign, dsse_verify, file_sha256
 from auditor.report.data import ReportData
 from auditor.signing import SigningKey
 
@@ -97,8 +97,6 @@ def write_attestation(data: ReportData, manifest_path: Path, key: SigningKey | N
 
 def read_attestation(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(statement, envelope or None) from report.intoto.json; the envelope's signatures are not checked here."""
-    from auditor.integrity import dsse_verify
-
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STATUS_COLOURS = {
     "pass": "#2e7d32",
@@ -20,6 +20,31 @@ STATUS_COLOURS = {
 }
 # Subscriptions drawn in the compliance chart: the lowest scores; the table lists every one.
 SUBSCRIPTION_BARS = 15
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    """A matplotlib figure of size inches (no pyplot: no global state, no display)."""
+    # Only the commands that draw a report need matplotlib (the others import this module through the library).
+    # Deferred for import cost: matplotlib takes a few hundred milliseconds to load.
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size)
+
+
+def _integer_ticks() -> Any:
+    """Ticks on whole numbers only (counts)."""
+    # Deferred for import cost: see _figure.
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _percent_ticks() -> Any:
+    """Tick labels as percentages."""
+    # Deferred for import cost: see _figure.
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter()
 
 
 def _svg_data_uri(figure: Figure) -> str:
@@ -37,7 +62,7 @@ def _label(text: str, limit: int = 32) -> str:
 
 def status_by_control(labels: Sequence[str], counts: Sequence[dict[str, int]]) -> str:
     """Horizontal stacked bars: each control's verdicts by status."""
-    figure = Figure(figsize=(7.0, 0.32 * len(labels) + 1.0))
+    figure = _figure((7.0, 0.32 * len(labels) + 1.0))
     axes = figure.add_subplot()
     left = [0] * len(labels)
     for status, colour in STATUS_COLOURS.items():
@@ -45,7 +70,7 @@ def status_by_control(labels: Sequence[str], counts: Sequence[dict[str, int]]) -
         axes.barh(labels, values, left=left, color=colour, label=status.replace("_", " "))
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_locator(_integer_ticks())
     axes.set_xlabel("resources evaluated")
     axes.legend(ncols=6, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
@@ -54,12 +79,12 @@ def status_by_control(labels: Sequence[str], counts: Sequence[dict[str, int]]) -
 
 def version_distribution(versions: dict[str, int]) -> str:
     """Bars: clusters per control-plane minor."""
-    figure = Figure(figsize=(3.4, 2.4))
+    figure = _figure((3.4, 2.4))
     axes = figure.add_subplot()
     keys = sorted(versions, key=lambda v: tuple(int(p) if p.isdigit() else -1 for p in v.split(".")))
     axes.bar([_label(k, 12) for k in keys], [versions[k] for k in keys], color="#1565c0")
     axes.set_ylabel("clusters")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integer_ticks())
     axes.set_title("Control-plane minor", fontsize=9)
     axes.tick_params(axis="x", labelrotation=45, labelsize=7)
     for text in axes.get_xticklabels():
@@ -103,7 +128,8 @@ def _threshold_bars(axes: Any, bins: list[dict[str, Any]], limit: int, within: s
     boundary = sum(1 for b in bins if b["within"]) - 0.5
     axes.axvline(boundary, color="#212121", linestyle="--", linewidth=1)
     axes.set_xticks(positions, [b["label"] for b in bins], fontsize=6, rotation=60, ha="right")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integer_ticks())
+    # Deferred for import cost: matplotlib loads only when a report draws its charts.
     from matplotlib.patches import Patch
 
     axes.legend(
@@ -120,7 +146,7 @@ def _threshold_bars(axes: Any, bins: list[dict[str, Any]], limit: int, within: s
 def image_age_histogram(ages: Sequence[int], limit_days: int) -> str:
     """Node pools by node-image age in days, in bins with an edge at the policy limit: pools within it and
     pools beyond it never share a bar."""
-    figure = Figure(figsize=(3.4, 2.4))
+    figure = _figure((3.4, 2.4))
     axes = figure.add_subplot()
     bins = threshold_bins(ages, limit_days)
     _threshold_bars(axes, bins, limit_days, f"≤ {limit_days} days (limit)", f"> {limit_days} days")
@@ -132,7 +158,7 @@ def image_age_histogram(ages: Sequence[int], limit_days: int) -> str:
 
 def latency_histogram(adopted: Sequence[float], open_days: Sequence[float], deadline: int, title: str) -> str:
     """Days to adopt a patch (adopted releases), in bins with an edge at the deadline, and open ones beside."""
-    figure = Figure(figsize=(3.4, 2.5))
+    figure = _figure((3.4, 2.5))
     axes = figure.add_subplot()
     bins = threshold_bins(adopted, deadline, span=4)
     _threshold_bars(axes, bins, deadline, f"adopted ≤ {deadline} days", f"adopted > {deadline} days")
@@ -164,7 +190,7 @@ def compliance_by_subscription(rows: Sequence[dict[str, Any]]) -> str:
     judged = [r for r in rows if r.get("score") is not None]
     judged.sort(key=lambda r: (r["score"], (r["name"] or r["subscription_id"]).lower()))
     shown = judged[:SUBSCRIPTION_BARS]
-    figure = Figure(figsize=(7.0, 0.28 * max(len(shown), 1) + 1.1))
+    figure = _figure((7.0, 0.28 * max(len(shown), 1) + 1.1))
     axes = figure.add_subplot()
     labels = [_label(r["name"] or r["subscription_id"]) for r in shown]
     positions = list(range(len(shown)))
@@ -181,7 +207,7 @@ def compliance_by_subscription(rows: Sequence[dict[str, Any]]) -> str:
         text.set_parse_math(False)
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
-    axes.xaxis.set_major_formatter(PercentFormatter())
+    axes.xaxis.set_major_formatter(_percent_ticks())
     title = "Compliance by subscription"
     if len(judged) > len(shown):
         title += f" (the {len(shown)} lowest of {len(judged)})"
@@ -213,13 +239,14 @@ def drift_compliance(
 ) -> str:
     """A heat map: one row per control (and the fleet score on top), one column per scan, each cell the score
     (share of decided verdicts that pass), coloured from red (0%) to green (100%) and written in the cell."""
+    # Deferred for import cost: matplotlib and numpy load only when a report draws its charts.
     import matplotlib
     import numpy as np
 
     rows = ["fleet score", *(_label(c, 14) for c in series)]
     cells = heatmap_cells(series, overall)
     matrix = np.array([[np.nan if v is None else v for v in row] for row in cells], dtype=float)
-    figure = Figure(figsize=(7.0, 0.26 * len(rows) + 1.2))
+    figure = _figure((7.0, 0.26 * len(rows) + 1.2))
     axes = figure.add_subplot()
     colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#eeeeee")
     axes.imshow(np.ma.masked_invalid(matrix), cmap=colours, vmin=0, vmax=100, aspect="auto")
@@ -247,7 +274,7 @@ def drift_image_age(
     labels: Sequence[str], medians: Sequence[float | None], p90s: Sequence[float | None], limit_days: int
 ) -> str:
     """Lines: median and 90th percentile node-image age per scan, with the policy limit."""
-    figure = Figure(figsize=(3.4, 2.6))
+    figure = _figure((3.4, 2.6))
     axes = figure.add_subplot()
     positions = list(range(len(labels)))
     for values, name, colour in ((medians, "median", "#00838f"), (p90s, "90th percentile", "#ef6c00")):
@@ -295,7 +322,7 @@ def minor_colours(minors: Sequence[str]) -> dict[str, str]:
 
 def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) -> str:
     """Stacked bars: clusters per control-plane minor per scan, one distinct colour per minor."""
-    figure = Figure(figsize=(3.4, 2.6))
+    figure = _figure((3.4, 2.6))
     axes = figure.add_subplot()
     colours = minor_colours(sorted({m for v in versions for m in v}))
     bottom = [0] * len(labels)
@@ -304,7 +331,7 @@ def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) ->
         axes.bar(range(len(labels)), values, bottom=bottom, label=_label(minor, 10), color=colour,
                  edgecolor="white", linewidth=0.4)  # fmt: skip
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integer_ticks())
     axes.set_ylabel("clusters", fontsize=8)
     axes.set_title("Control-plane minors over time", fontsize=9)
     _scan_axis(axes, labels)
@@ -316,12 +343,12 @@ def drift_versions(labels: Sequence[str], versions: Sequence[dict[str, int]]) ->
 
 def drift_new_resolved(labels: Sequence[str], new: Sequence[int], resolved: Sequence[int]) -> str:
     """Grouped bars: failures new and resolved since the previous scan, per scan."""
-    figure = Figure(figsize=(7.0, 2.4))
+    figure = _figure((7.0, 2.4))
     axes = figure.add_subplot()
     positions = list(range(len(labels)))
     axes.bar([x - 0.2 for x in positions], new, width=0.4, color=STATUS_COLOURS["fail"], label="new failures")
     axes.bar([x + 0.2 for x in positions], resolved, width=0.4, color=STATUS_COLOURS["pass"], label="resolved")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integer_ticks())
     axes.set_ylabel("findings", fontsize=8)
     axes.set_title("New and resolved failures since the previous scan", fontsize=9)
     _scan_axis(axes, labels)
@@ -340,7 +367,7 @@ def maintenance_heatmap(load: Mapping[str, Sequence[Sequence[int]]]) -> str:
 
     At most CALENDAR_PANELS environments are drawn (the first ones, in ring order); one colour scale for all."""
     names = list(load)[:CALENDAR_PANELS]
-    figure = Figure(figsize=(7.0, 1.55 * max(len(names), 1) + 0.6))
+    figure = _figure((7.0, 1.55 * max(len(names), 1) + 0.6))
     if not names:
         axes = figure.add_subplot()
         axes.set_axis_off()
@@ -362,7 +389,7 @@ def maintenance_heatmap(load: Mapping[str, Sequence[Sequence[int]]]) -> str:
     if image is not None:
         bar = figure.colorbar(image, ax=grid[:, 0].tolist(), fraction=0.025, pad=0.02)
         bar.ax.tick_params(labelsize=6)
-        bar.locator = MaxNLocator(integer=True)
+        bar.locator = _integer_ticks()
         bar.update_ticks()
         bar.set_label("clusters", fontsize=7)
     return _svg_data_uri(figure)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import string
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,6 @@ def _command(value: Any, limit: int = 400) -> Markup:
 def _command_template(template: str) -> Markup:
     """A control's remediation template as a reader sees it: placeholders as <cluster>, <resource-group>, and
     the doubled braces of str.format as the single braces the command uses."""
-    import string
-
     text = "".join(
         literal + (f"<{field.replace('_', '-')}>" if field is not None else "")
         for literal, field, _, _ in string.Formatter().parse(template)

@@ -110,6 +110,7 @@ class PdfPackage:
 
 def read_package(pdf: bytes) -> PdfPackage:
     """The attachments and PDF/A identification of a PDF, read as any PDF reader would (pypdf)."""
+    # Deferred for import cost: pypdf loads only when a package is read back.
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 

@@ -19,6 +19,7 @@ PDF_VARIANT = "pdf/a-3b"
 
 def render_pdf(data: ReportData, out_dir: Path) -> Path:
     """Write report.pdf: PDF/A-3b with its evidence attached, sealed."""
+    # Deferred for import cost: WeasyPrint (with its fonts and Pango bindings) loads only when a PDF is written.
     from weasyprint import HTML, Attachment
 
     files = package_for(data)

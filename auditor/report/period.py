@@ -131,6 +131,7 @@ def write_period_reports(period: Period, formats: list[str], out_dir: Path) -> l
         period.write_json(stream)
     paths = []
     if "pdf" in formats:
+        # Deferred for import cost: WeasyPrint (with its fonts and Pango bindings) loads only when a PDF is written.
         from weasyprint import HTML, Attachment
 
         files = {PERIOD_JSON: figures, POLICY_NAME: policy_bytes(period.policy)}
