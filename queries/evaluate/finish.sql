@@ -37,16 +37,18 @@ finished AS (
     SELECT
         r.control_id, coalesce(w.status, r.status) AS status, r.severity, r.resource_id, r.node_pool,
         coalesce(w.message, r.message) AS message, r.title, r.cluster, r.subscription_id, r.subscription_name,
-        r.resource_group, r.location, r.tags, r.evidence, coalesce(m.remediation, '') AS remediation, w.waiver
+        r.resource_group, r.location, r.tags, r.evidence, coalesce(m.remediation, '') AS remediation, w.waiver,
+        r.resource_rank
     FROM eval_rows r
     LEFT JOIN remediations m USING (rid)
     LEFT JOIN waivers w USING (rid)
 )
 SELECT * FROM finished
-ORDER BY control_id, lower(resource_id), coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
+-- resource_rank orders as lower(resource_id) does (queries/evaluate/findings.sql).
+ORDER BY control_id, resource_rank, coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
 
 -- A table scanned in insertion order gives its rows in rowid order, so `ord` follows the sort.
-CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * FROM eval_sorted;
+CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * EXCLUDE (resource_rank) FROM eval_sorted;
 
 DROP TABLE eval_sorted;
 DROP VIEW eval_rows;
