@@ -52,7 +52,8 @@ SELECT * FROM finished
 -- resource_rank orders as lower(resource_id) does (queries/evaluate/findings.sql).
 ORDER BY control_id, resource_rank, coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
 
--- A table scanned in insertion order gives its rows in rowid order, so `ord` follows the sort.
+-- A table filled from an ORDER BY holds its rows in that order (DuckDB's preserve_insertion_order, on by default and
+-- never turned off here), so each row's rowid is its place in the sort and `ord` follows it.
 CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * EXCLUDE (resource_rank) FROM eval_sorted;
 
 DROP TABLE eval_sorted;
