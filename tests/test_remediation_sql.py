@@ -72,9 +72,9 @@ def test_every_template_fills_in_sql_as_fill_does_with_hostile_values() -> None:
         con.execute(
             "CREATE TEMP TABLE given_rows AS SELECT *, 'fail' AS status, 'high' AS severity, '/r' AS resource_id, "
             "'m' AS message, 't' AS title, '' AS subscription_id, '' AS subscription_name, '' AS location, "
-            "'{}' AS tags, CAST(rid AS VARCHAR) AS evidence FROM (SELECT unnest($rows::STRUCT(rid BIGINT, "
-            "control_id VARCHAR, resource_group VARCHAR, cluster VARCHAR, node_pool VARCHAR, target VARCHAR)[], "
-            "recursive := true))",
+            "'{}' AS tags, CAST(rid AS VARCHAR) AS evidence, 1 AS resource_rank "
+            "FROM (SELECT unnest($rows::STRUCT(rid BIGINT, control_id VARCHAR, resource_group VARCHAR, "
+            "cluster VARCHAR, node_pool VARCHAR, target VARCHAR)[], recursive := true))",
             {
                 "rows": [
                     {"rid": i, "control_id": c, "resource_group": g, "cluster": n, "node_pool": p, "target": t}
@@ -108,3 +108,10 @@ def test_a_template_compiles_to_literals_around_quoted_values() -> None:
     )
     with pytest.raises(ValueError, match="stand-in"):
         compile_template("az aks update -n AUDITORSLOT0X")
+
+
+def test_a_template_may_insert_at_most_six_values() -> None:
+    """finish.sql concatenates six value slots: a template that inserts more is refused when compiled."""
+    seven = "az x -g {resource_group} -n {cluster} && az y -g {resource_group} -n {cluster} -p {pool} {pool} {target}"
+    with pytest.raises(ValueError, match="more than 6"):
+        compile_template(seven)

@@ -25,6 +25,8 @@ _MISSING_VALUE = {
 # Stand-ins for the values while a template is compiled: word characters only, so shlex.quote leaves them as they are.
 _SLOT = "AUDITORSLOT{}X"
 _SLOTS = re.compile(r"AUDITORSLOT([0-9])X")
+# The values queries/evaluate/finish.sql inserts into one command, at most.
+MAX_VALUES = 6
 
 
 def fill(template: str, values: dict[str, str | None]) -> str:
@@ -61,5 +63,7 @@ def compile_template(template: str) -> tuple[tuple[int, tuple[str, ...], tuple[s
             name: None if mask & (1 << index) else _SLOT.format(index) for index, name in enumerate(FIELDS)
         }
         pieces = _SLOTS.split(fill(template, stand_ins))
+        if len(pieces) // 2 > MAX_VALUES:
+            raise ValueError(f"remediation template inserts more than {MAX_VALUES} values: {template!r}")
         compiled.append((mask, tuple(pieces[0::2]), tuple(FIELDS[int(index)] for index in pieces[1::2])))
     return tuple(compiled)

@@ -69,10 +69,11 @@ def _expanded(window_json: str, started: datetime, until: datetime) -> _Columns:
 
 def materialise_occurrences(cursor: duckdb.DuckDBPyConnection, started_at: datetime | None) -> None:
     """Create maintenance_occurrences, maintenance_horizon and maintenance_window_problems from the `maintenance`
-    table of a scan that started at `started_at` (None: no such scan, no occurrences)."""
+    table of a scan that started at `started_at` (None: no such scan, no occurrences). Each distinct window is
+    expanded once in Python; SQL gives every configuration that uses it its occurrences (a join)."""
     rows = sql.run(cursor, "model/windows/inputs.sql")
-    labels: dict[str, list[str]] = {"cluster_id": [], "config_key": [], "kind": []}
-    values: dict[str, list[Any]] = {name: [] for name in _Columns.__dataclass_fields__}
+    uses: dict[str, list[Any]] = {"cluster_id": [], "config_key": [], "kind": [], "window_id": []}
+    windows: dict[str, tuple[int, _Columns]] = {}  # canonical window text -> its id and occurrences
     problems: list[dict[str, str]] = []
     if started_at is not None:
         started = started_at.replace(tzinfo=UTC)
@@ -81,26 +82,28 @@ def materialise_occurrences(cursor: duckdb.DuckDBPyConnection, started_at: datet
             kind = window_kind(config_key)
             if kind is None or window_json is None:
                 continue
-            # Canonical text, so equal windows share one expansion whatever their key order.
-            canonical = json.dumps(json.loads(window_json), sort_keys=True, separators=(",", ":"))
+            canonical = _canonical(window_json)
             try:
-                columns = _expanded(canonical, started, horizon_end)
+                if canonical not in windows:
+                    windows[canonical] = (len(windows), _expanded(canonical, started, horizon_end))
             except WindowError as exc:
                 problems.append({"cluster_id": cluster_id, "config_key": config_key, "kind": kind, "problem": str(exc)})
                 continue
-            count = len(columns.starts)
-            labels["cluster_id"].extend([cluster_id] * count)
-            labels["config_key"].extend([config_key] * count)
-            labels["kind"].extend([kind] * count)
-            for name in values:
-                values[name].extend(getattr(columns, name))
+            uses["cluster_id"].append(cluster_id)
+            uses["config_key"].append(config_key)
+            uses["kind"].append(kind)
+            uses["window_id"].append(windows[canonical][0])
+    values: dict[str, list[Any]] = {name: [] for name in _Columns.__dataclass_fields__}
+    occurrence_windows: list[int] = []
+    for window_id, columns in windows.values():
+        occurrence_windows.extend([window_id] * len(columns.starts))
+        for name in values:
+            values[name].extend(getattr(columns, name))
     epoch = {name: np.array(values[name], dtype=np.int64) for name in ("starts", "ends", "previous_ends")}
     previous = epoch["previous_ends"].astype("datetime64[s]")
     previous[epoch["previous_ends"] < 0] = np.datetime64("NaT")
-    arrays = {
-        "cluster_id": np.array(labels["cluster_id"], dtype=object),
-        "config_key": np.array(labels["config_key"], dtype=object),
-        "kind": np.array(labels["kind"], dtype=object),
+    occurrence_arrays = {
+        "window_id": np.array(occurrence_windows, dtype=np.int64),
         "starts_at": epoch["starts"].astype("datetime64[s]"),
         "ends_at": epoch["ends"].astype("datetime64[s]"),
         "previous_end": previous,
@@ -108,8 +111,22 @@ def materialise_occurrences(cursor: duckdb.DuckDBPyConnection, started_at: datet
         "phase_assumed": np.array(values["phase_assumed"], dtype=bool),
         "in_horizon": np.array(values["in_horizon"], dtype=bool),
     }
-    cursor.register("occurrence_arrays", arrays)
+    window_uses = {
+        "cluster_id": np.array(uses["cluster_id"], dtype=object),
+        "config_key": np.array(uses["config_key"], dtype=object),
+        "kind": np.array(uses["kind"], dtype=object),
+        "window_id": np.array(uses["window_id"], dtype=np.int64),
+    }
+    cursor.register("occurrence_arrays", occurrence_arrays)
+    cursor.register("window_uses", window_uses)
     try:
         sql.run(cursor, "model/windows/tables.sql", horizon_days=HORIZON_DAYS, problems=problems)
     finally:
+        cursor.unregister("window_uses")
         cursor.unregister("occurrence_arrays")
+
+
+@lru_cache(maxsize=4096)
+def _canonical(window_json: str) -> str:
+    """The window as canonical text, so equal windows share one expansion whatever their key order."""
+    return json.dumps(json.loads(window_json), sort_keys=True, separators=(",", ":"))

@@ -39,9 +39,16 @@ candidates AS (
     FROM (SELECT resource_id, string_split(trim(resource_id, '/'), '/') AS p
           FROM (SELECT DISTINCT resource_id FROM control_rows))
 )
-SELECT DISTINCT ON (resource_id) * EXCLUDE (priority)
-FROM candidates
-ORDER BY resource_id, priority, subscription_name DESC, cluster, subscription_id, resource_group, location, tags;
+SELECT
+    *,
+    -- The resource's place in the canonical order (lower-cased id): the findings sort on this number rather than on
+    -- ids that share their first hundred characters.
+    dense_rank() OVER (ORDER BY lower(resource_id)) AS resource_rank
+FROM (
+    SELECT DISTINCT ON (resource_id) * EXCLUDE (priority)
+    FROM candidates
+    ORDER BY resource_id, priority, subscription_name DESC, cluster, subscription_id, resource_group, location, tags
+);
 
 CREATE OR REPLACE TEMP TABLE eval_controls AS
 SELECT unnest($controls::STRUCT(control_id VARCHAR, severity VARCHAR, title VARCHAR)[], recursive := true);
@@ -56,7 +63,8 @@ CREATE OR REPLACE TEMP VIEW eval_rows AS
             || CASE WHEN x.stopped THEN ' (cluster is stopped)' ELSE '' END AS message,
         k.title, x.cluster, x.subscription_id, x.subscription_name, x.resource_group, x.location, x.tags,
         coalesce(r.evidence, '') AS evidence,
-        r.target
+        r.target,
+        x.resource_rank
     FROM control_rows r
     JOIN eval_controls k USING (control_id)
     JOIN eval_context x USING (resource_id);

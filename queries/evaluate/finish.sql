@@ -2,7 +2,7 @@
 -- auditor.policy.WaiverIndex ($waivers: the finding's `rid`, its new status and message, the waiver as JSON).
 -- A command is its control's template ($templates: compiled by auditor.controls.remediation.compile_template, one
 -- row per control, variant (NULL: the default template) and mask of missing values) with the finding's values
--- shell-quoted between the literal pieces. The variant is the one the finding's target names, else the default.
+-- shell-quoted between the literal pieces (at most six values: compile_template refuses more). The variant is the one the finding's target names, else the default.
 -- `ord` is the canonical order every output follows (SQL rows come back in whatever order the threads finished):
 -- the rows are stored sorted once, and `ord` is their place (a window over the wide rows would sort them again).
 CREATE OR REPLACE TEMP TABLE eval_sorted AS
@@ -21,32 +21,40 @@ to_fill AS (
 ),
 remediations AS (
     SELECT
-        f.rid,
-        array_to_string(list_transform(coalesce(v.literals, d.literals), lambda piece, i:
-            piece || coalesce(CASE coalesce(v.fields, d.fields)[i]
-                                  WHEN 'resource_group' THEN shell_quote(f.resource_group)
-                                  WHEN 'cluster' THEN shell_quote(f.cluster)
-                                  WHEN 'pool' THEN shell_quote(f.node_pool)
-                                  WHEN 'target' THEN shell_quote(f.target)
-                              END, '')), '') AS remediation
-    FROM to_fill f
-    LEFT JOIN templates v ON v.control_id = f.control_id AND v.variant = coalesce(f.target, '') AND v.mask = f.mask
-    LEFT JOIN templates d ON d.control_id = f.control_id AND d.variant IS NULL AND d.mask = f.mask
+        rid,
+        -- concat() skips NULLs: a slot past the template's last field adds nothing.
+        concat(
+            literals[1], remediation_value(fields[1], resource_group, cluster, node_pool, target),
+            literals[2], remediation_value(fields[2], resource_group, cluster, node_pool, target),
+            literals[3], remediation_value(fields[3], resource_group, cluster, node_pool, target),
+            literals[4], remediation_value(fields[4], resource_group, cluster, node_pool, target),
+            literals[5], remediation_value(fields[5], resource_group, cluster, node_pool, target),
+            literals[6], remediation_value(fields[6], resource_group, cluster, node_pool, target),
+            literals[7]) AS remediation
+    FROM (
+        SELECT f.*, coalesce(v.literals, d.literals) AS literals, coalesce(v.fields, d.fields) AS fields
+        FROM to_fill f
+        LEFT JOIN templates v ON v.control_id = f.control_id AND v.variant = coalesce(f.target, '') AND v.mask = f.mask
+        LEFT JOIN templates d ON d.control_id = f.control_id AND d.variant IS NULL AND d.mask = f.mask
+    )
 ),
 finished AS (
     SELECT
         r.control_id, coalesce(w.status, r.status) AS status, r.severity, r.resource_id, r.node_pool,
         coalesce(w.message, r.message) AS message, r.title, r.cluster, r.subscription_id, r.subscription_name,
-        r.resource_group, r.location, r.tags, r.evidence, coalesce(m.remediation, '') AS remediation, w.waiver
+        r.resource_group, r.location, r.tags, r.evidence, coalesce(m.remediation, '') AS remediation, w.waiver,
+        r.resource_rank
     FROM eval_rows r
     LEFT JOIN remediations m USING (rid)
     LEFT JOIN waivers w USING (rid)
 )
 SELECT * FROM finished
-ORDER BY control_id, lower(resource_id), coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
+-- resource_rank orders as lower(resource_id) does (queries/evaluate/findings.sql).
+ORDER BY control_id, resource_rank, coalesce(node_pool, ''), status, message, evidence, remediation, waiver;
 
--- A table scanned in insertion order gives its rows in rowid order, so `ord` follows the sort.
-CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * FROM eval_sorted;
+-- A table filled from an ORDER BY holds its rows in that order (DuckDB's preserve_insertion_order, on by default and
+-- never turned off here), so each row's rowid is its place in the sort and `ord` follows it.
+CREATE OR REPLACE TEMP TABLE eval_findings AS SELECT rowid + 1 AS ord, * EXCLUDE (resource_rank) FROM eval_sorted;
 
 DROP TABLE eval_sorted;
 DROP VIEW eval_rows;

@@ -28,3 +28,12 @@ CREATE OR REPLACE TEMP MACRO remediation_mask(resource_group, cluster, pool, tar
     + CASE WHEN coalesce(cluster, '') = '' THEN 2 ELSE 0 END
     + CASE WHEN coalesce(pool, '') = '' OR regexp_full_match(pool, 'agentPoolProfiles\[[0-9]+\]') THEN 4 ELSE 0 END
     + CASE WHEN coalesce(target, '') = '' THEN 8 ELSE 0 END;
+
+-- The value a remediation template's field names, shell-quoted (NULL for no field).
+CREATE OR REPLACE TEMP MACRO remediation_value(field, resource_group, cluster, pool, target) AS
+    CASE field
+        WHEN 'resource_group' THEN shell_quote(resource_group)
+        WHEN 'cluster' THEN shell_quote(cluster)
+        WHEN 'pool' THEN shell_quote(pool)
+        WHEN 'target' THEN shell_quote(target)
+    END;

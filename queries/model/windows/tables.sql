@@ -1,11 +1,13 @@
--- The expanded windows (the registered arrays `occurrence_arrays`, UTC epoch columns already TIMESTAMPs), the
--- horizon ($horizon_days after the scan's start) and the windows that cannot be expanded ($problems).
+-- The expanded windows (the registered arrays: `occurrence_arrays`, each distinct window's occurrences with UTC
+-- epoch columns already TIMESTAMPs, and `window_uses`, the configurations that use each window), the horizon
+-- ($horizon_days after the scan's start) and the windows that cannot be expanded ($problems).
 CREATE OR REPLACE TEMP TABLE maintenance_occurrences AS
 SELECT
-    cluster_id::VARCHAR AS cluster_id, config_key::VARCHAR AS config_key, kind::VARCHAR AS kind,
-    CAST(starts_at AS TIMESTAMP) AS starts_at, CAST(ends_at AS TIMESTAMP) AS ends_at,
-    CAST(previous_end AS TIMESTAMP) AS previous_end, clipped, phase_assumed, in_horizon
-FROM occurrence_arrays;
+    u.cluster_id::VARCHAR AS cluster_id, u.config_key::VARCHAR AS config_key, u.kind::VARCHAR AS kind,
+    CAST(o.starts_at AS TIMESTAMP) AS starts_at, CAST(o.ends_at AS TIMESTAMP) AS ends_at,
+    CAST(o.previous_end AS TIMESTAMP) AS previous_end, o.clipped, o.phase_assumed, o.in_horizon
+FROM window_uses u
+JOIN occurrence_arrays o USING (window_id);
 
 CREATE OR REPLACE TEMP TABLE maintenance_horizon AS
 SELECT started_at, started_at + to_days($horizon_days::INTEGER) AS ends_at, $horizon_days::INTEGER AS days FROM scan;
