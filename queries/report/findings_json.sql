@@ -2,7 +2,7 @@
 -- keys sorted, compact, non-ASCII kept): to_json encodes the strings as Python's json does, except the control
 -- characters it writes as \u001A (upper-case hex) where Python writes \u001a: a row whose text holds '\u00' at all
 -- (a plain substring test, cheaper than a pattern) comes back as `record` (its fields) for Python to encode, and
--- `text` is NULL. Tags and waivers come canonical from digest_parts
+-- `text` is NULL. `text` comes as UTF-8 bytes, to be hashed as they are. Tags and waivers come canonical from digest_parts
 -- (queries/report/digest_setup.sql). The table is stored in `ord` order, so a batch reads only its own row groups.
 WITH encoded AS (
     SELECT
@@ -31,7 +31,7 @@ WITH encoded AS (
     WHERE f.ord BETWEEN $first AND $last
 )
 SELECT
-    CASE WHEN NOT suspect THEN text END AS text,
+    CASE WHEN NOT suspect THEN encode(text) END AS text,
     CASE WHEN suspect THEN {
         'control_id': control_id, 'status': status, 'severity': severity, 'resource_id': resource_id,
         'node_pool': node_pool, 'message': message, 'title': title, 'cluster': cluster,
