@@ -122,13 +122,13 @@ def eval_findings_digest(cursor: Any) -> str | None:
     ]
     sql.run(cursor, "report/digest_setup.sql", parts=parts)
     digest = hashlib.sha256(b"[")
-    separator = ""
+    separator = b""
     first = 1
     try:
         while batch := sql.run(cursor, "report/findings_json.sql", first=first, last=first + _BATCH - 1).rows:
-            texts = [text if text is not None else _canonical_record(record) for text, record in batch]
-            digest.update((separator + ",".join(texts)).encode())
-            separator = ","
+            texts = [text if text is not None else _canonical_record(record).encode() for text, record in batch]
+            digest.update(separator + b",".join(texts))
+            separator = b","
             first += _BATCH
     finally:
         sql.run(cursor, "report/digest_drop.sql")

@@ -111,6 +111,13 @@ def test_hostile_tags_and_waivers_same_digest() -> None:
         replace(PLAIN[1], tags={HOSTILE: HOSTILE, "b": "", "a": "1"}, waiver=waiver),
         replace(PLAIN[1], node_pool="p2", tags={}, waiver=None),
         replace(PLAIN[1], node_pool="p3"),
+        # No control character: encoded in SQL, tags and waiver embedded as JSON.
+        replace(
+            PLAIN[1],
+            node_pool="p4",
+            tags={"é": 'a"b\\c/d中😀\u2028', "A": "<script>"},
+            waiver={"reason": 'q"\\/ü', "approver": "ä", "expires": "2027-01-01", "resource": "*"},
+        ),
     ]
     # The same tags spelled three ways in the table (key order, escapes, a duplicate key Python reads last-wins).
     texts = {

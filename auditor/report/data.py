@@ -236,6 +236,15 @@ def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
 _BATCH = 8192
 
 
+def report_order(cursor: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[Finding]:
+    """The evaluation's findings (in canonical order, as read_findings gives them) in the report's order: _sort_key,
+    ties kept in canonical order. Ordered by DuckDB when the names it lower-cases are ASCII (case folding then
+    agrees with Python's), else by Python."""
+    if sql.run(cursor, "report/findings_ascii.sql").scalar():
+        return sorted(findings, key=_sort_key)
+    return [findings[position] for (position,) in sql.run(cursor, "report/findings_order.sql")]
+
+
 def read_findings(cursor: duckdb.DuckDBPyConnection) -> list[Finding]:
     """The evaluation's findings on cursor (`eval_findings`) in canonical order, as Evaluation.findings() reads
     them, but each distinct tags or waiver text parsed once: a cluster's tags repeat on every finding of it, and
@@ -288,8 +297,7 @@ def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Pol
 def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
     con = model.cursor
     evaluate(model)
-    findings = read_findings(con)
-    findings.sort(key=_sort_key)
+    findings = report_order(con, read_findings(con))
     catalog = load_catalog()
     sections = _sections(catalog, findings)
     as_of_rows = sql.run(con, "report/as_of.sql").rows
