@@ -56,6 +56,17 @@ class TrendEntry:
     def score(self) -> float | None:
         return score(self.totals)
 
+    @property
+    def top_minor(self) -> tuple[str, int] | None:
+        """The version most clusters run and how many (ties: the newest version), None for an empty scan."""
+        if not self.versions:
+            return None
+        return max(self.versions.items(), key=lambda kv: (kv[1], version_key(kv[0])))
+
+    def control_score(self, control_id: str) -> float | None:
+        """The pass share of one control in this scan (None when it judged nothing)."""
+        return score(self.controls.get(control_id, {}))
+
     def _list(self, name: str) -> list[dict[str, Any]]:
         return list(json.loads(self.lists_json.get(name, "[]")))
 

@@ -250,3 +250,29 @@ def test_report_drift_section(tmp_path: Path) -> None:
     ):
         assert f'alt="{alt}' in html
     assert "Open failures and how long they have failed" in html and "Time to remediate" in html
+
+
+def test_a_trend_entry_names_its_top_version_and_scores_each_control() -> None:
+    from datetime import datetime
+
+    from auditor.store import Scan
+    from auditor.trend import TrendEntry
+
+    moment = datetime(2026, 11, 1)
+    scan = Scan("s1", moment, moment, "complete", "0", "AzureCloud", "", {}, {}, "")
+    entry = TrendEntry(
+        scan=scan,
+        previous_scan_id=None,
+        controls={"AKS-VER-01": {"pass": 3, "fail": 1}, "AKS-IMG-01": {"not_applicable": 2}},
+        fleet={"clusters": 7, "pools": 9},
+        versions={"1.30.1": 3, "1.31.2": 3, "1.29.0": 1},
+        image_age_median=None,
+        image_age_p90=None,
+    )
+    # A tie goes to the newer version (compared as versions, not as text).
+    assert entry.top_minor == ("1.31.2", 3)
+    assert entry.control_score("AKS-VER-01") == 75.0
+    assert entry.control_score("AKS-IMG-01") is None  # judged nothing: no score, not 0 %
+    assert entry.control_score("AKS-WIN-01") is None
+    empty = TrendEntry(scan, None, {}, {"clusters": 0, "pools": 0}, {}, None, None)
+    assert empty.top_minor is None

@@ -22,7 +22,7 @@ from auditor.preflight import PreflightResult
 from auditor.safetext import one_line
 from auditor.timeline import describe_change, describe_target, describe_time, json_ready
 from auditor.trend import Trend
-from auditor.vocabulary import ArmId, score, version_key
+from auditor.vocabulary import ArmId
 
 # ---------------------------------------------------------------------------------------------------- scan
 
@@ -195,7 +195,7 @@ def trend_tables(trend: Trend) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("Top minor", no_wrap=True)
     for e in trend.entries:
-        top = max(e.versions.items(), key=lambda kv: (kv[1], version_key(kv[0])), default=("—", 0))
+        top = e.top_minor or ("—", 0)
         table.add_row(
             e.scan.scan_id + ("*" if e.scan.status != "complete" else ""),
             e.scan.started_at.strftime("%Y-%m-%d"),
@@ -219,7 +219,7 @@ def trend_tables(trend: Trend) -> None:
     for control in load_catalog():
         cells = []
         for e in shown:
-            value = score(e.controls.get(control.id, {}))
+            value = e.control_score(control.id)
             cells.append("—" if value is None else f"{value:.0f}%")
         stats = trend.remediation["by_control"].get(control.id, {})
         cells.append(str(stats.get("open", 0)))
