@@ -606,7 +606,7 @@ class Store:
         *,
         scope: str | None = None,
         sign_key: SigningKey | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressHook | None = None,
     ) -> ReportOutcome:
         """The period report of every scan of one scope (`scope`, or the newest scan's up to `end`) between start
         and end (docs/period.md): the chosen formats (pdf, html, csv) and period.json; the PDF signed when a key
@@ -632,7 +632,7 @@ class Store:
         scope: str | None = None,
         details: bool = True,
         with_period: bool = True,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressHook | None = None,
     ) -> TrendResult:
         """The trend of one scope's scans from `since` to `until` (docs/trend.md), and with `with_period` the
         period's figures over the same days (docs/period.md)."""
@@ -675,7 +675,7 @@ class Store:
         return calendar_of_scan(self.path, scan.scan_id, policy, start, weeks)
 
     @_store_errors
-    def export(self, out_dir: Path, policy: Policy, *, progress: Callable[[str], None] | None = None) -> ExportResult:
+    def export(self, out_dir: Path, policy: Policy, *, progress: ProgressHook | None = None) -> ExportResult:
         """Every table as Parquet under out_dir, partitioned by scan date; what was written, and notes."""
 
         self.close()  # export_parquet opens the store itself

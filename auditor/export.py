@@ -27,13 +27,13 @@ import duckdb
 
 from auditor import sql
 from auditor.errors import AuditorError
-from auditor.findings_cache import Progress, ensure_cached
+from auditor.findings_cache import ensure_cached
 from auditor.model.functions import register_functions
 from auditor.paths import output_directory
 from auditor.policy import Policy
 from auditor.store import list_scans, open_db
 from auditor.version import __version__
-from auditor.vocabulary import iso_utc
+from auditor.vocabulary import ProgressHook, iso_utc
 
 TABLES = ("scans", "findings", "clusters", "pools", "upgrade_events")
 
@@ -76,7 +76,7 @@ def _copy(con: duckdb.DuckDBPyConnection, name: str, target: Path, **params: Any
     return rows
 
 
-def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progress | None = None) -> ExportResult:
+def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: ProgressHook | None = None) -> ExportResult:
     """Write every table as Parquet under out_dir; returns what was written."""
     output_directory(out_dir)
     result = ExportResult(out_dir)
@@ -87,14 +87,16 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progr
             raise AuditorError(f"{db_path} holds no scan yet: nothing to export")
         key = ensure_cached(con, scans, policy, progress)
         register_functions(con)
-        for name in TABLES:
+        for number, name in enumerate(TABLES):
             if progress:
-                progress(f"writing {name}")
+                progress("writing the export", number, len(TABLES))
             params = {"evaluator": key} if name in ("scans", "findings") else {}
             rows = _copy(con, name, out_dir / name, **params)
             result.tables[name] = {"rows": rows, "path": name if rows else None, "partitioned_by": "scan_date"}
             if rows == 0:
                 result.notes.append(f"{name}: no rows, nothing written")
+        if progress:
+            progress("writing the export", len(TABLES), len(TABLES))
         manifest = {
             "generated_at": iso_utc(datetime.now(UTC)),
             "tool_version": __version__,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,7 @@ from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.store import Scan, rollback_quietly
 from auditor.version import __version__
+from auditor.vocabulary import ProgressHook
 
 # Bump when what is cached changes shape or meaning: every cached evaluation is then recomputed.
 CACHE_FORMAT = "2"
@@ -56,8 +57,6 @@ _CODE = (
 # The query directories evaluation reads (the model, the controls and their metadata, the upgrade ledger); the
 # collection queries, the schema, the framework mappings and the read side's queries cannot change a finding.
 _EVALUATED = ("model", "controls", "history", "ledger", "shape", "evaluate")
-
-Progress = Callable[[str], None]
 
 
 @cache
@@ -129,18 +128,24 @@ def cached_scans(con: duckdb.DuckDBPyConnection, key: str) -> set[str]:
     return {row[0] for row in sql.run(con, "findings_cache/cached_scans.sql", evaluator=key)}
 
 
+# The progress stage of evaluating the scans the cache lacks.
+EVALUATING = "evaluating scans (kept for next time)"
+
+
 def ensure_cached(
-    con: duckdb.DuckDBPyConnection, scans: Sequence[Scan], policy: Policy, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection, scans: Sequence[Scan], policy: Policy, progress: ProgressHook | None = None
 ) -> str:
     """Evaluate and cache every scan not yet cached under this policy; returns the evaluator key."""
     key = evaluator_key(policy)
     cached = cached_scans(con, key)
     missing = [s for s in scans if s.scan_id not in cached]
+    if progress and missing:
+        progress(EVALUATING, 0, len(missing))
     for number, scan in enumerate(missing, start=1):
-        if progress:
-            progress(f"evaluating scan {scan.scan_id} ({number} of {len(missing)}; kept for next time)")
         # Each scan's model on a cursor of its own: its tables never meet another scan's, nor the caller's.
         with Model(con, scan.scan_id, policy) as model:
             evaluate(model)
             store_evaluation(model.cursor, scan.scan_id, policy, key)
+        if progress:
+            progress(EVALUATING, number, len(missing))
     return key

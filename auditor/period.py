@@ -36,13 +36,13 @@ import duckdb
 from auditor import sql
 from auditor.controls import load_catalog
 from auditor.errors import AuditorError
-from auditor.findings_cache import Progress, ensure_cached
+from auditor.findings_cache import ensure_cached
 from auditor.model.functions import register_functions
 from auditor.model.params import cluster_params as _cluster_params
 from auditor.policy import Policy, Waiver
 from auditor.store import Scan, ScanScope, list_scans, scan_scopes
 from auditor.trend import Trend, build_trend, select_scope
-from auditor.vocabulary import score
+from auditor.vocabulary import ProgressHook, score
 
 # Where a period begins and ends when a bound is not given: the first and the last scan of the scope.
 # Resources listed per control in the report (the JSON lists them all).
@@ -309,7 +309,7 @@ def build_period(
     start: date | None = None,
     end: date | None = None,
     scope: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
 ) -> Period:
     """The figures of the period [start, end] (whole days, UTC; an open bound is the first or last scan) over
     the scans of one scope: the scope whose id starts with `scope`, or the newest scan's up to `end`."""
@@ -335,7 +335,9 @@ def build_period(
         ]
         _run(cursor, "00_scans.sql", scans=period_scans)
         if progress:
-            progress(f"computing the period over {len(scans)} scan(s) ({len(history) - len(scans)} earlier as history)")
+            progress(
+                f"computing the period over {len(scans)} scan(s) ({len(history) - len(scans)} earlier as history)", 0, 0
+            )
         _run(cursor, "10_inventory.sql", ring_tag=str(policy.thresholds["ring_tag"]))
         _deadlines(cursor, policy)
         shares = _execute(cursor, "20_compliance.sql", evaluator=key)
@@ -381,7 +383,7 @@ def trend_and_period(
     since: date | None,
     until: date | None,
     scope: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
     details: bool = True,
     with_period: bool = True,
 ) -> tuple[Trend, Period | None]:

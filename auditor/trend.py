@@ -20,10 +20,10 @@ import duckdb
 from auditor import sql
 from auditor.controls import STATUSES, load_catalog
 from auditor.errors import InputError
-from auditor.findings_cache import Progress, ensure_cached
+from auditor.findings_cache import ensure_cached
 from auditor.policy import Policy
 from auditor.store import Scan, ScanScope, list_scans, scan_scopes
-from auditor.vocabulary import iso_utc, score, version_key
+from auditor.vocabulary import ProgressHook, iso_utc, score, version_key
 
 # ---------------------------------------------------------------------------------------------- the trend
 
@@ -207,7 +207,7 @@ def build_trend(
     since: date | None = None,
     scans: Sequence[Scan] | None = None,
     scope: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressHook | None = None,
     details: bool = True,
 ) -> Trend:
     """The trend over the scans of one scope (the newest scan's, or `scope`; see select_scope), from `since` on

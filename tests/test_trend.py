@@ -15,7 +15,7 @@ from auditor import findings_cache
 from auditor import trend as trend_module
 from auditor.cli import cli
 from auditor.controls import STATUSES, control_ids, load_catalog
-from auditor.findings_cache import evaluator_key
+from auditor.findings_cache import EVALUATING, evaluator_key
 from auditor.policy import load_policy
 from auditor.store import ErrorRow, open_db
 from auditor.trend import build_trend
@@ -150,28 +150,36 @@ def test_since_keeps_the_previous_scan_as_baseline(tmp_path: Path) -> None:
 def test_the_cache_is_read_only_under_its_own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "a.duckdb"
     _history(db)
-    messages: list[str] = []
-    first = _trend(db, progress=messages.append)
-    assert len(messages) == 3  # every scan evaluated once...
-    messages.clear()
-    again = _trend(db, progress=messages.append)
-    assert messages == []  # ...and then read from the cache
+    calls: list[tuple[str, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        calls.append((stage, done, total))
+
+    def evaluated() -> list[tuple[str, int, int]]:
+        """The progress hook's reports of a finished evaluation (done > 0)."""
+        return [call for call in calls if call[1] > 0]
+
+    first = _trend(db, progress=progress)
+    assert evaluated() == [(EVALUATING, n, 3) for n in (1, 2, 3)]  # every scan evaluated once...
+    calls.clear()
+    again = _trend(db, progress=progress)
+    assert calls == []  # ...and then read from the cache
     assert json.dumps(again.as_dict(), sort_keys=True) == json.dumps(first.as_dict(), sort_keys=True)
 
     # Another policy is another key: evaluated afresh, and the results follow the policy.
     lenient = tmp_path / "lenient.toml"
     lenient.write_text("[thresholds]\nallowed_upgrade_channels = ['stable', 'none']\n", encoding="utf-8")
-    relaxed = _trend(db, policy=lenient, progress=messages.append)
-    assert len(messages) == 3
+    relaxed = _trend(db, policy=lenient, progress=progress)
+    assert len(evaluated()) == 3
     assert all(e.controls["AKS-CHN-01"]["fail"] == 0 for e in relaxed.entries)
     assert relaxed.evaluator != first.evaluator
 
     # A new tool version (or catalog, or query) is another key too: the old findings are never read.
-    messages.clear()
+    calls.clear()
     monkeypatch.setattr(findings_cache, "__version__", "99.0.0")
     assert evaluator_key(load_policy(None, known_controls=control_ids())) != first.evaluator
-    _trend(db, progress=messages.append)
-    assert len(messages) == 3
+    _trend(db, progress=progress)
+    assert len(evaluated()) == 3
     con = open_db(db)
     try:
         per_scan = con.execute("SELECT scan_id, count(*) FROM evaluations GROUP BY 1").fetchall()
@@ -188,9 +196,9 @@ def test_the_cache_is_read_only_under_its_own_key(tmp_path: Path, monkeypatch: p
         )
     finally:
         con.close()
-    messages.clear()
-    _trend(db, progress=messages.append)
-    assert len(messages) == 1 and first.entries[0].scan.scan_id in messages[0]
+    calls.clear()
+    _trend(db, progress=progress)
+    assert evaluated() == [(EVALUATING, 1, 1)]  # that scan alone
 
 
 def test_trend_cli_json_is_stdout_alone(tmp_path: Path) -> None:

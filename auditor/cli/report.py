@@ -24,6 +24,7 @@ from auditor.cli.options import (
     stderr,
     to_option,
 )
+from auditor.cli.progress import progress_hook
 from auditor.signing import load_certificates, load_signing_key
 
 
@@ -94,7 +95,7 @@ def report(
     if not period:
         for warning in views.policy_warnings(policy):
             stderr(warning)
-    with api.open(db_path) as store:
+    with api.open(db_path) as store, progress_hook(quiet) as progress:
         if period:
             outcome = store.period_report(
                 day(since),
@@ -104,7 +105,7 @@ def report(
                 out_dir,
                 scope=scope,
                 sign_key=key,
-                progress=None if quiet else stderr,
+                progress=progress,
             )
         else:
             outcome = store.report(store.resolve(scan_selector), policy, chosen, out_dir, sign_key=key)

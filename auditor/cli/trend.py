@@ -20,6 +20,7 @@ from auditor.cli.options import (
     stderr,
     to_option,
 )
+from auditor.cli.progress import progress_hook
 
 
 @click.command()
@@ -53,13 +54,13 @@ def trend(
     if since and until and since > until:
         raise click.UsageError(f"--from {since:%Y-%m-%d} is after --to {until:%Y-%m-%d}")
     policy = api.load_policy(policy_path)
-    with api.open(db_path) as store:
+    with api.open(db_path) as store, progress_hook(quiet) as progress:
         result = store.trend(
             policy,
             since=day(since),
             until=day(until),
             scope=scope,
-            progress=None if quiet else stderr,
+            progress=progress,
             details=output_format == "json",
             with_period=output_format == "json",
         )
@@ -91,8 +92,8 @@ def export(db_path: Path, policy_path: Path | None, output_format: str, out_dir:
     """Export scans, findings, clusters, pools and upgrade events as Parquet partitioned by scan date, for
     Power BI, Fabric or Spark; prints the manifest's path."""
     policy = api.load_policy(policy_path)
-    with api.Store(db_path) as store:  # not opened here: the export opens it
-        result = store.export(out_dir, policy, progress=None if quiet else stderr)
+    with api.Store(db_path) as store, progress_hook(quiet) as progress:  # not opened here: the export opens it
+        result = store.export(out_dir, policy, progress=progress)
     if not quiet:
         for name, table in result.tables.items():
             stderr(f"{name}: {table['rows']:,} rows")
