@@ -24,6 +24,7 @@ TEXT = {
     "channel_text": ("properties", "autoUpgradeProfile", "upgradeChannel"),
     "node_provisioning_mode_text": ("properties", "nodeProvisioningProfile", "mode"),
     "force_upgrade_text": ("properties", "upgradeSettings", "overrideSettings", "forceUpgrade"),
+    "environment_text": ("tags", "environment"),
 }
 TYPES = {
     "name_type": ("name",),
@@ -45,7 +46,7 @@ def _at(payload: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
 
 def _payloads() -> list[dict[str, Any]]:
     plain = cluster("plain", pools=[pool("system"), pool("user1", mode="User")])
-    odd = cluster("odd", tags={"env": "prod"})
+    odd = cluster("odd", tags={"env": "prod", "environment": "production"})
     odd["name"] = 7
     odd["sku"] = {"tier": "Premium", "name": "Automatic"}
     odd["properties"]["agentPoolProfiles"] = "not a list"
@@ -89,4 +90,10 @@ def test_shaped_clusters_hold_what_the_payload_holds(tmp_path: Path) -> None:
 def test_the_model_reads_cluster_payloads_only_through_the_shape() -> None:
     """No model file parses the cluster evidence itself: cluster_payloads (queries/shape/clusters.sql) does."""
     for path in sorted((queries_dir() / "model").glob("*.sql")):
+        assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_the_export_reads_cluster_payloads_only_through_the_shape() -> None:
+    """The export's clusters and pools read shaped_clusters, as the model does: no export file parses them again."""
+    for path in sorted((queries_dir() / "export").glob("*.sql")):
         assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
