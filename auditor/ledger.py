@@ -78,7 +78,13 @@ def _folded(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in sql.run(con, "history/folded_scans.sql")}
 
 
+def _load_shape(con: duckdb.DuckDBPyConnection) -> None:
+    """The payload shapes of queries/shape/ (the fold reads cluster payloads through shaped_clusters)."""
+    sql.run_all(con, sql.files("shape"))
+
+
 def _fold_into_ledger(con: duckdb.DuckDBPyConnection, scans: list[tuple[str, datetime]]) -> tuple[int, int]:
+    _load_shape(con)
     new_total = seen_total = 0
     now = datetime.now(UTC).replace(tzinfo=None)
     for scan_id, started_at in scans:
@@ -182,6 +188,7 @@ def as_of(con: duckdb.DuckDBPyConnection, scan_id: str, window_hours: int) -> No
         sql.run(con, "history/as_of_ledger.sql")  # nothing to fold: read the ledger in place, no copy
     else:
         sql.run(con, "history/as_of_copy.sql", from_scratch=from_scratch)
+        _load_shape(con)
         for pending_id, _ in scans if from_scratch else pending:
             _fold(con, pending_id, AS_OF_TABLES)
         sql.run(con, "history/drop_fold_tables.sql")

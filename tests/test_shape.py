@@ -1,5 +1,6 @@
 """Raw payloads are shaped once (queries/shape/): each column of shaped_clusters is what the payload holds at its
-path, for well-formed and malformed payloads alike, and the model reads its cluster evidence only from there."""
+path, for well-formed and malformed payloads alike, and the model, the export and the ledger read their
+cluster evidence only from there."""
 
 from __future__ import annotations
 
@@ -93,7 +94,9 @@ def test_the_model_reads_cluster_payloads_only_through_the_shape() -> None:
         assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
 
 
-def test_the_export_reads_cluster_payloads_only_through_the_shape() -> None:
-    """The export's clusters and pools read shaped_clusters, as the model does: no export file parses them again."""
-    for path in sorted((queries_dir() / "export").glob("*.sql")):
-        assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
+def test_the_export_and_the_ledger_read_cluster_payloads_only_through_the_shape() -> None:
+    """The export's clusters and pools and the ledger's snapshots and override sightings read shaped_clusters, as
+    the model does: no export or history file parses the cluster payloads again."""
+    for folder in ("export", "history"):
+        for path in sorted((queries_dir() / folder).glob("*.sql")):
+            assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), f"{folder}/{path.name}"

@@ -1,5 +1,6 @@
 -- The fold's working tables (fold.sql, fold_overrides.sql), dropped once the scans are folded.
 DROP TABLE IF EXISTS temp.fold_scan;
+DROP TABLE IF EXISTS temp.fold_clusters;
 DROP TABLE IF EXISTS temp.fold_changes;
 DROP TABLE IF EXISTS temp.fold_rc;
 DROP TABLE IF EXISTS temp.fold_se;

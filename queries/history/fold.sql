@@ -16,26 +16,29 @@ CREATE OR REPLACE TEMP MACRO json_items(v) AS
 CREATE OR REPLACE TEMP TABLE fold_scan AS
 SELECT scan_id, started_at FROM scans WHERE scan_id = $scan_id;
 
+-- The scan's cluster payloads, parsed once as the model and the export read them (queries/shape/clusters.sql): the
+-- snapshots here and the override sightings of fold_overrides.sql read them.
+CREATE OR REPLACE TEMP TABLE fold_clusters AS SELECT * FROM shaped_clusters([$scan_id]);
+
 -- 1. Snapshots: what scan diffs compare and what pool indexes are mapped with. A pool's version is what runs
 -- (currentOrchestratorVersion), else what was asked for; a missing mode is User, as in the model.
 INSERT INTO __SNAPSHOTS__
 SELECT
-    e.scan_id,
-    lower(e.scope),
+    c.scan_id,
+    lower(c.cluster_id),
     s.started_at,
-    e.payload->>'$.name',
-    CASE WHEN json_type(e.payload, '$.tags') = 'OBJECT' THEN e.payload->'$.tags' ELSE '{}'::JSON END,
-    coalesce(e.payload->>'$.properties.currentKubernetesVersion', e.payload->>'$.properties.kubernetesVersion'),
-    coalesce(list_transform(TRY_CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[]),
+    c.name_text,
+    CASE WHEN c.tags_type = 'OBJECT' THEN c.tags_json ELSE '{}'::JSON END,
+    coalesce(c.current_version_text, c.requested_version_text),
+    coalesce(list_transform(TRY_CAST(c.pools_json AS JSON[]),
                             lambda p: {'name': p->>'$.name',
                                        'mode': coalesce(p->>'$.mode', 'User'),
                                        'version': coalesce(p->>'$.currentOrchestratorVersion', p->>'$.orchestratorVersion'),
                                        'image': p->>'$.nodeImageVersion'}),
              [])
-FROM evidence e
+FROM fold_clusters c
 JOIN fold_scan s USING (scan_id)
-WHERE e.kind = 'cluster'
-QUALIFY row_number() OVER (PARTITION BY lower(e.scope) ORDER BY e.seq) = 1;
+QUALIFY row_number() OVER (PARTITION BY lower(c.cluster_id) ORDER BY c.seq) = 1;
 
 -- 2a. Resource changes (Resource Graph `resourcechanges`): one row per changed property path we read.
 --   properties.kubernetesVersion / properties.currentKubernetesVersion            control plane

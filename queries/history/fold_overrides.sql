@@ -1,29 +1,28 @@
 -- Fold one scan's upgrade overrides ($scan_id) into __OVERRIDES__ (the ledger's upgrade_overrides, or the temp copy
--- an evaluation builds). Runs right after fold.sql, whose fold_scan names the scan. docs/history.md.
+-- an evaluation builds). Runs right after fold.sql, whose fold_scan names the scan and whose fold_clusters holds its
+-- cluster payloads as queries/shape/clusters.sql parses them. docs/history.md.
 --   * a sighting: a cluster of this scan whose overrideSettings has forceUpgrade true (one row per scan and cluster)
 --   * a change: a Resource Graph resource change of properties.upgradeSettings, .overrideSettings, or its
 --     forceUpgrade / until (one row per change, however many scans return it)
 CREATE OR REPLACE TEMP TABLE fold_override_candidates AS
 WITH sightings AS (
     SELECT
-        md5(concat_ws('|', 'scan', s.scan_id, lower(e.scope))) AS override_key,
-        lower(e.scope) AS cluster_id,
+        md5(concat_ws('|', 'scan', s.scan_id, lower(c.cluster_id))) AS override_key,
+        lower(c.cluster_id) AS cluster_id,
         'scan' AS source,
         'properties.upgradeSettings.overrideSettings' AS field,
         true AS force_upgrade,
-        CASE WHEN regexp_matches(e.payload->>'$.properties.upgradeSettings.overrideSettings.until', '([zZ]|[+-]\d{2}:?\d{2})$')
-             THEN timezone('UTC', TRY_CAST(e.payload->>'$.properties.upgradeSettings.overrideSettings.until' AS TIMESTAMPTZ))
-             ELSE TRY_CAST(e.payload->>'$.properties.upgradeSettings.overrideSettings.until' AS TIMESTAMP)
+        CASE WHEN regexp_matches(c.override_until_text, '([zZ]|[+-]\d{2}:?\d{2})$')
+             THEN timezone('UTC', TRY_CAST(c.override_until_text AS TIMESTAMPTZ))
+             ELSE TRY_CAST(c.override_until_text AS TIMESTAMP)
         END AS until_at,
         NULL::VARCHAR AS previous_value,
-        e.payload->>'$.properties.upgradeSettings.overrideSettings.until' AS new_value,
+        c.override_until_text AS new_value,
         s.started_at AS event_time,
         'scan ' || s.scan_id AS evidence_ref
-    FROM evidence e
+    FROM fold_clusters c
     JOIN fold_scan s USING (scan_id)
-    WHERE e.kind = 'cluster'
-      AND json_type(e.payload, '$.properties.upgradeSettings.overrideSettings.forceUpgrade') = 'BOOLEAN'
-      AND CAST(e.payload->>'$.properties.upgradeSettings.overrideSettings.forceUpgrade' AS BOOLEAN)
+    WHERE c.force_upgrade_type = 'BOOLEAN' AND CAST(c.force_upgrade_text AS BOOLEAN)
 ),
 rows AS (
     SELECT
