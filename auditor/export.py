@@ -7,7 +7,8 @@ that ignore directory names, such as Power BI's folder connector):
 - ``scans``: one row per committed scan, with its fleet size and node-image age summary;
 - ``findings``: every finding of every scan under the policy given (read from the findings cache, each scan
   evaluated once if it is not cached yet);
-- ``clusters`` and ``pools``: the inventory of every scan, shaped from the raw evidence;
+- ``clusters`` and ``pools``: the inventory of every scan, read from the raw evidence as queries/shape/ parses it
+  (the model and the ledger read the same shape);
 - ``upgrade_events``: the upgrade ledger, partitioned by the date a scan first saw each event.
 
 Timestamps are UTC, without a time zone in the files (as in the database). ``export-manifest.json`` beside the
@@ -87,6 +88,7 @@ def export_parquet(db_path: Path, out_dir: Path, policy: Policy, progress: Progr
             raise AuditorError(f"{db_path} holds no scan yet: nothing to export")
         key = ensure_cached(con, scans, policy, progress)
         register_functions(con)
+        sql.run_all(con, sql.files("shape"))  # clusters and pools read the payloads as shaped_clusters parses them
         for number, name in enumerate(TABLES):
             if progress:
                 progress("writing the export", number, len(TABLES))

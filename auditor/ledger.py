@@ -3,8 +3,8 @@ path, and the ledger "as of" a scan that the model reads).
 
 Sources (docs/history.md): Resource Graph `resourcechanges` rows, `containerserviceeventresources` scheduled
 events, the differences between consecutive scans of a cluster, and Fleet Manager update runs and gate
-approvals. The fold of one scan is SQL (queries/history/fold.sql); this module decides which scans to fold,
-into which tables, in which transaction.
+approvals. The fold of one scan is SQL (queries/history/fold_scan.sql, fold.sql, fold_overrides.sql, then the
+target's two files); this module decides which scans to fold, into which target, in which transaction.
 
 - `update_ledger(con)` folds every committed scan the ledger does not hold yet, oldest first, in one
   transaction of its own (`record_scan` calls it right after `write_scan` commits). A scan that arrives
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 
 import duckdb
 
@@ -30,27 +29,20 @@ from auditor import sql
 from auditor.errors import AuditorError
 from auditor.store import rollback_quietly
 
-# The tables a fold writes into (queries/history/fold.sql's __EVENTS__, __SNAPSHOTS__ and __OVERRIDES__): the
-# ledger itself, or the temp copies of the ledger as of a scan (queries/history/as_of_copy.sql).
-LEDGER_TABLES = {
-    "__EVENTS__": "upgrade_events",
-    "__SNAPSHOTS__": "upgrade_snapshots",
-    "__OVERRIDES__": "upgrade_overrides",
-}
-AS_OF_TABLES = {"__EVENTS__": "as_of_events", "__SNAPSHOTS__": "as_of_snapshots", "__OVERRIDES__": "as_of_overrides"}
+
+@dataclass(frozen=True)
+class FoldTarget:
+    """Where a fold writes: the query files that add a scan's snapshots to the target and merge its candidates."""
+
+    snapshots: str
+    merge: str
 
 
-@cache
-def _fold_statements(targets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, frozenset[str]], ...]:
-    """The fold's statements (text, parameters) with their target tables named."""
-    folds = ("history/fold.sql", "history/fold_overrides.sql")  # fold_overrides.sql reads fold.sql's fold_scan
-    found = []
-    for statement in (s for name in folds for s in sql.load(name).statements):
-        text = statement.text
-        for placeholder, table in targets:
-            text = text.replace(placeholder, table)
-        found.append((text, statement.parameters))
-    return tuple(found)
+# The persisted ledger, or the temp copies of the ledger as of a scan (queries/history/as_of_copy.sql). The fold's
+# own files (fold_scan.sql, fold.sql, fold_overrides.sql) never name the target: they write fixed-name temp tables.
+LEDGER = FoldTarget("history/fold_into_ledger_snapshots.sql", "history/fold_into_ledger.sql")
+AS_OF = FoldTarget("history/fold_into_as_of_snapshots.sql", "history/fold_into_as_of.sql")
+FIND_CANDIDATES = ("history/fold.sql", "history/fold_overrides.sql")
 
 
 @dataclass(frozen=True)
@@ -63,10 +55,12 @@ class LedgerUpdate:
     rebuilt: bool = False
 
 
-def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, targets: dict[str, str]) -> None:
-    """Fold one scan into the target tables (LEDGER_TABLES or AS_OF_TABLES)."""
-    for text, parameters in _fold_statements(tuple(sorted(targets.items()))):
-        con.execute(text, {"scan_id": scan_id} if "scan_id" in parameters else None)
+def _fold(con: duckdb.DuckDBPyConnection, scan_id: str, target: FoldTarget) -> None:
+    """Fold one scan into the target (LEDGER or AS_OF)."""
+    sql.run(con, "history/fold_scan.sql", scan_id=scan_id)
+    sql.run(con, target.snapshots)
+    sql.run_all(con, FIND_CANDIDATES, scan_id=scan_id)
+    sql.run(con, target.merge, scan_id=scan_id)
 
 
 def _scans(con: duckdb.DuckDBPyConnection) -> list[tuple[str, datetime]]:
@@ -78,11 +72,17 @@ def _folded(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in sql.run(con, "history/folded_scans.sql")}
 
 
+def _load_shape(con: duckdb.DuckDBPyConnection) -> None:
+    """The payload shapes of queries/shape/ (the fold reads cluster payloads through shaped_clusters)."""
+    sql.run_all(con, sql.files("shape"))
+
+
 def _fold_into_ledger(con: duckdb.DuckDBPyConnection, scans: list[tuple[str, datetime]]) -> tuple[int, int]:
+    _load_shape(con)
     new_total = seen_total = 0
     now = datetime.now(UTC).replace(tzinfo=None)
     for scan_id, started_at in scans:
-        _fold(con, scan_id, LEDGER_TABLES)
+        _fold(con, scan_id, LEDGER)
         candidates, new = sql.run(con, "history/fold_counts.sql", scan_id=scan_id).one()
         seen = candidates - new
         sql.run(
@@ -182,7 +182,8 @@ def as_of(con: duckdb.DuckDBPyConnection, scan_id: str, window_hours: int) -> No
         sql.run(con, "history/as_of_ledger.sql")  # nothing to fold: read the ledger in place, no copy
     else:
         sql.run(con, "history/as_of_copy.sql", from_scratch=from_scratch)
+        _load_shape(con)
         for pending_id, _ in scans if from_scratch else pending:
-            _fold(con, pending_id, AS_OF_TABLES)
+            _fold(con, pending_id, AS_OF)
         sql.run(con, "history/drop_fold_tables.sql")
     sql.run(con, "history/campaigns.sql")

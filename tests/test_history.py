@@ -19,6 +19,7 @@ import pytest
 import auditor.ledger as upgrade_ledger
 from auditor.controls import Finding, control_ids, evaluate_scan, load_catalog
 from auditor.errors import PolicyError
+from auditor.model import Model
 from auditor.policy import default_policy, load_policy
 from auditor.store import ErrorRow, EvidenceRow, ScanRecord, open_db, write_scan
 from tests.evidence import AS_OF, DEFAULT_VERSIONS, SUB, cluster, pool
@@ -397,6 +398,31 @@ def test_rebuild_is_idempotent_and_equals_the_incremental_ledger(tmp_path: Path)
         con.close()
     assert ledger(db) == once == incremental
     assert first.new_events == second.new_events == len(incremental)
+
+
+def test_the_as_of_copies_get_the_rows_the_ledger_gets(tmp_path: Path) -> None:
+    """The same fold SQL writes the ledger and, for an evaluation of scans the ledger lacks, temp copies of it:
+    only the per-target files differ (queries/history/fold_into_*.sql), and so must nothing else."""
+    db = tmp_path / "a.duckdb"
+    old = cluster("c1", **two_pools("1.32.5", OLD_IMAGE))
+    body = cluster("c1", **two_pools())
+    body["properties"]["upgradeSettings"] = {"overrideSettings": {"forceUpgrade": True, "until": "2026-12-01T00:00Z"}}
+    store_history_scan(db, [old], started_at=AS_OF - timedelta(days=30))
+    scan_id = store_history_scan(db, [body], in_order_rows(body))
+    tables = {"events": "ORDER BY event_key", "snapshots": "ORDER BY scan_id, cluster_id", "overrides": "ORDER BY ALL"}
+    con = open_db(db, read_only=True)
+    try:
+        with Model(con, scan_id, default_policy()) as model:  # the ledger is empty: the scans fold into copies
+            copies = {t: model.cursor.execute(f"SELECT * FROM history_{t} {o}").fetchall() for t, o in tables.items()}
+    finally:
+        con.close()
+    update(db)
+    con = open_db(db, read_only=True)
+    try:
+        folded = {t: con.execute(f"SELECT * FROM upgrade_{t} {o}").fetchall() for t, o in tables.items()}
+    finally:
+        con.close()
+    assert all(copies.values()) and copies == folded
 
 
 def test_a_scan_older_than_the_ledger_triggers_a_rebuild(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Raw payloads are shaped once (queries/shape/): each column of shaped_clusters is what the payload holds at its
-path, for well-formed and malformed payloads alike, and the model reads its cluster evidence only from there."""
+path, for well-formed and malformed payloads alike, and the model, the export and the ledger read their
+cluster evidence only from there."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ TEXT = {
     "channel_text": ("properties", "autoUpgradeProfile", "upgradeChannel"),
     "node_provisioning_mode_text": ("properties", "nodeProvisioningProfile", "mode"),
     "force_upgrade_text": ("properties", "upgradeSettings", "overrideSettings", "forceUpgrade"),
+    "environment_text": ("tags", "environment"),
 }
 TYPES = {
     "name_type": ("name",),
@@ -45,7 +47,7 @@ def _at(payload: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
 
 def _payloads() -> list[dict[str, Any]]:
     plain = cluster("plain", pools=[pool("system"), pool("user1", mode="User")])
-    odd = cluster("odd", tags={"env": "prod"})
+    odd = cluster("odd", tags={"env": "prod", "environment": "production"})
     odd["name"] = 7
     odd["sku"] = {"tier": "Premium", "name": "Automatic"}
     odd["properties"]["agentPoolProfiles"] = "not a list"
@@ -90,3 +92,11 @@ def test_the_model_reads_cluster_payloads_only_through_the_shape() -> None:
     """No model file parses the cluster evidence itself: cluster_payloads (queries/shape/clusters.sql) does."""
     for path in sorted((queries_dir() / "model").glob("*.sql")):
         assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_the_export_and_the_ledger_read_cluster_payloads_only_through_the_shape() -> None:
+    """The export's clusters and pools and the ledger's snapshots and override sightings read shaped_clusters, as
+    the model does: no export or history file parses the cluster payloads again."""
+    for folder in ("export", "history"):
+        for path in sorted((queries_dir() / folder).glob("*.sql")):
+            assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), f"{folder}/{path.name}"

@@ -1,6 +1,7 @@
 """All SQL lives in queries/ and runs through auditor/sql.py: no SQL in Python strings (literals, f-strings, strings
-joined with + or %, str.format), no SQL text handed to DuckDB from Python, no duckdb in the command line, and no
-query file that nothing loads.
+joined with + or %, str.format), no SQL text handed to DuckDB from Python, no duckdb in the command line, no
+query file that nothing loads, and no placeholder in a query file for Python to fill by text substitution (values
+are `$name` parameters; a file names its tables itself).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ TRANSACTION = re.compile(r"^\s*(BEGIN(\s+TRANSACTION)?|COMMIT|ROLLBACK|CHECKPOIN
 # Methods of a DuckDB connection or relation that take SQL text: outside auditor/sql.py they get a parsed statement
 # or a name, never text written or assembled in Python.
 SQL_METHODS = frozenset({"execute", "executemany", "sql", "query"})
+
+# A `__NAME__` (or `{name}`, `%(name)s`) placeholder in a query file: text that Python would substitute.
+PLACEHOLDER = re.compile(r"\b__[A-Za-z][A-Za-z0-9_]*__\b|\{[A-Za-z_][A-Za-z0-9_]*\}|%\([A-Za-z_][A-Za-z0-9_]*\)s")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -179,6 +183,26 @@ def loaded_patterns() -> set[str]:
     return patterns
 
 
+def placeholders(path: Path) -> list[tuple[int, str]]:
+    """(line, placeholder) of each text-substitution placeholder in a query file."""
+    return [
+        (number, match.group(0))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for match in PLACEHOLDER.finditer(line)
+    ]
+
+
+def test_no_placeholders_in_query_files() -> None:
+    where = {
+        path.relative_to(ROOT).as_posix(): found
+        for path in sorted(QUERIES.rglob("*.sql"))
+        if (found := placeholders(path))
+    }
+    assert not where, "a query file is run as written, with $name parameters, never filled in by Python: " + "; ".join(
+        f"{name}: " + ", ".join(f"line {line} {text}" for line, text in found) for name, found in where.items()
+    )
+
+
 def test_every_query_file_is_loaded_by_some_module() -> None:
     patterns = loaded_patterns()
 
@@ -222,3 +246,12 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     )
     assert [line for line, _ in sql_strings(sample)] == [2, 3, 4, 8, 9, 10, 11]
     assert [line for line, _ in sql_text_calls(sample)] == [13, 14]
+    query = tmp_path / "sample.sql"
+    query.write_text(
+        "INSERT INTO __EVENTS__ SELECT * FROM fold_candidates;\n"
+        "SELECT * FROM {table};\n"
+        "SELECT * FROM %(table)s;\n"
+        "SELECT $scan_id, '{}'::JSON, payload->>'$.name' FROM t;\n",
+        encoding="utf-8",
+    )
+    assert [line for line, _ in placeholders(query)] == [1, 2, 3]

@@ -1,13 +1,12 @@
 -- `auditor export`: one row per agent pool per scan (the columns of queries/model/20_node_pools.sql, for all
--- scans at once), with the node image's release date and its age at the scan date. Each pool is parsed once.
+-- scans at once), with the node image's release date and its age at the scan date. The payloads are read as
+-- queries/shape/clusters.sql parses them; each pool is parsed once.
 WITH pools AS (
-    SELECT e.scan_id, s.started_at, e.scope AS cluster_id,
-           unnest(CAST(json_extract(e.payload, '$.properties.agentPoolProfiles') AS JSON[])) AS pool
-    FROM evidence e
+    SELECT c.scan_id, s.started_at, c.cluster_id, unnest(CAST(c.pools_json AS JSON[])) AS pool
+    FROM shaped_clusters($scan_ids) c
     JOIN scans s USING (scan_id)
     -- Only a list can be unnested: a malformed payload (docs/controls.md, "Malformed evidence") exports no pools.
-    WHERE e.kind = 'cluster' AND e.scan_id IN (SELECT unnest($scan_ids))
-      AND json_type(e.payload, '$.properties.agentPoolProfiles') = 'ARRAY'
+    WHERE c.pools_type = 'ARRAY'
 ),
 p AS (
     SELECT scan_id, started_at, cluster_id,

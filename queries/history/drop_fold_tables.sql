@@ -1,5 +1,7 @@
--- The fold's working tables (fold.sql, fold_overrides.sql), dropped once the scans are folded.
+-- The fold's working tables and view (fold_scan.sql, fold.sql, fold_overrides.sql, fold_into_*_snapshots.sql),
+-- dropped once the scans are folded.
 DROP TABLE IF EXISTS temp.fold_scan;
+DROP TABLE IF EXISTS temp.fold_clusters;
 DROP TABLE IF EXISTS temp.fold_changes;
 DROP TABLE IF EXISTS temp.fold_rc;
 DROP TABLE IF EXISTS temp.fold_se;
@@ -10,3 +12,5 @@ DROP TABLE IF EXISTS temp.fold_fr;
 DROP TABLE IF EXISTS temp.fold_fg;
 DROP TABLE IF EXISTS temp.fold_candidates;
 DROP TABLE IF EXISTS temp.fold_override_candidates;
+DROP TABLE IF EXISTS temp.fold_scan_snapshots;
+DROP VIEW IF EXISTS temp.fold_snapshots;

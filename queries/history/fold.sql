@@ -1,41 +1,18 @@
--- Fold one committed scan ($scan_id) into the upgrade ledger (docs/history.md):
---   1. a compact snapshot of each of its clusters;
+-- Fold one committed scan ($scan_id) into the upgrade ledger (docs/history.md), after fold_scan.sql took its
+-- snapshots and the target's file added them to the target (fold_snapshots: every snapshot of the target):
 --   2. candidate events from its resource changes, its scheduled events, and the difference between each
---      cluster's snapshot and that cluster's previous snapshot;
---   3. a merge by natural key: a candidate already in the ledger only bumps last_seen_scan_id and seen_count.
--- __SNAPSHOTS__ and __EVENTS__ name the target tables: the persisted ledger (upgrade_snapshots, upgrade_events),
--- or the temp copies an evaluation builds (history_snapshots, history_events). Scans are folded oldest first, so
--- the target holds no snapshot newer than the scan being folded.
+--      cluster's snapshot and that cluster's previous snapshot (fold_candidates);
+--   3. the merge by natural key is the target's file (fold_into_ledger.sql, fold_into_as_of.sql): a candidate
+--      already there only bumps last_seen_scan_id and seen_count.
+-- The target is the persisted ledger or the temp copies an evaluation builds (auditor/ledger.py); the fold's own
+-- tables have fixed names and it never names the target. Scans are folded oldest first, so the target holds no
+-- snapshot newer than the scan being folded.
 
 -- A JSON list as JSON[] (as queries/model/00_macros.sql, which a ledger update does not load): absent is empty, a
 -- value that is not an array is NULL, so a malformed Fleet payload folds nothing instead of failing the fold.
 CREATE OR REPLACE TEMP MACRO json_items(v) AS
     CASE WHEN v IS NULL OR json_type(v) = 'NULL' THEN []::JSON[]
          WHEN json_type(v) = 'ARRAY' THEN CAST(v AS JSON[]) END;
-
-CREATE OR REPLACE TEMP TABLE fold_scan AS
-SELECT scan_id, started_at FROM scans WHERE scan_id = $scan_id;
-
--- 1. Snapshots: what scan diffs compare and what pool indexes are mapped with. A pool's version is what runs
--- (currentOrchestratorVersion), else what was asked for; a missing mode is User, as in the model.
-INSERT INTO __SNAPSHOTS__
-SELECT
-    e.scan_id,
-    lower(e.scope),
-    s.started_at,
-    e.payload->>'$.name',
-    CASE WHEN json_type(e.payload, '$.tags') = 'OBJECT' THEN e.payload->'$.tags' ELSE '{}'::JSON END,
-    coalesce(e.payload->>'$.properties.currentKubernetesVersion', e.payload->>'$.properties.kubernetesVersion'),
-    coalesce(list_transform(TRY_CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[]),
-                            lambda p: {'name': p->>'$.name',
-                                       'mode': coalesce(p->>'$.mode', 'User'),
-                                       'version': coalesce(p->>'$.currentOrchestratorVersion', p->>'$.orchestratorVersion'),
-                                       'image': p->>'$.nodeImageVersion'}),
-             [])
-FROM evidence e
-JOIN fold_scan s USING (scan_id)
-WHERE e.kind = 'cluster'
-QUALIFY row_number() OVER (PARTITION BY lower(e.scope) ORDER BY e.seq) = 1;
 
 -- 2a. Resource changes (Resource Graph `resourcechanges`): one row per changed property path we read.
 --   properties.kubernetesVersion / properties.currentKubernetesVersion            control plane
@@ -94,7 +71,7 @@ FROM paths;
 -- flagged 'uncertain'. With neither, the event keeps the raw index and is flagged 'unmapped'.
 CREATE OR REPLACE TEMP TABLE fold_rc AS
 WITH snaps AS (
-    SELECT * FROM __SNAPSHOTS__ WHERE taken_at <= (SELECT started_at FROM fold_scan)
+    SELECT * FROM fold_snapshots WHERE taken_at <= (SELECT started_at FROM fold_scan)
 ),
 around AS (
     SELECT
@@ -266,8 +243,8 @@ CREATE OR REPLACE TEMP TABLE fold_pairs AS
 SELECT
     c.cluster_id, c.scan_id AS cur_scan, c.taken_at AS cur_at, c.control_plane_version AS cur_cp, c.pools AS cur_pools,
     p.scan_id AS prev_scan, p.taken_at AS prev_at, p.control_plane_version AS prev_cp, p.pools AS prev_pools
-FROM (SELECT * FROM __SNAPSHOTS__ WHERE scan_id = $scan_id) c
-ASOF JOIN (SELECT * FROM __SNAPSHOTS__ WHERE scan_id <> $scan_id) p
+FROM (SELECT * FROM fold_snapshots WHERE scan_id = $scan_id) c
+ASOF JOIN (SELECT * FROM fold_snapshots WHERE scan_id <> $scan_id) p
     ON c.cluster_id = p.cluster_id AND c.taken_at > p.taken_at;
 
 CREATE OR REPLACE TEMP TABLE fold_sd AS
@@ -363,7 +340,7 @@ WHERE coalesce(m->>'$.clusterResourceId', '') <> '';
 CREATE OR REPLACE TEMP TABLE fold_fr AS
 WITH skus AS (
     SELECT DISTINCT cluster_id, regexp_replace(unnest(list_transform(pools, lambda p: p.image)), '-[^-]+$', '') AS sku
-    FROM __SNAPSHOTS__ WHERE scan_id = $scan_id
+    FROM fold_snapshots WHERE scan_id = $scan_id
 ),
 kinds AS (
     SELECT m.*, 'kubernetes' AS kind, m.kubernetes_version AS version
@@ -472,16 +449,3 @@ SELECT * FROM (
     UNION ALL BY NAME SELECT * FROM fold_fg
 )
 QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY evidence_ref) = 1;
-
-UPDATE __EVENTS__ SET last_seen_scan_id = $scan_id, seen_count = seen_count + 1
-WHERE event_key IN (SELECT event_key FROM fold_candidates);
-
-INSERT INTO __EVENTS__ BY NAME
-SELECT
-    c.*,
-    s.scan_id AS first_seen_scan_id,
-    s.started_at AS first_seen_at,
-    s.scan_id AS last_seen_scan_id,
-    1 AS seen_count
-FROM fold_candidates c, fold_scan s
-WHERE c.event_key NOT IN (SELECT event_key FROM __EVENTS__);

@@ -1,29 +1,28 @@
--- Fold one scan's upgrade overrides ($scan_id) into __OVERRIDES__ (the ledger's upgrade_overrides, or the temp copy
--- an evaluation builds). Runs right after fold.sql, whose fold_scan names the scan. docs/history.md.
+-- The candidate upgrade overrides of one scan (fold_override_candidates), which the target's merge file
+-- (fold_into_ledger.sql or fold_into_as_of.sql) writes. Runs after fold_scan.sql, whose fold_scan names the scan and
+-- whose fold_clusters holds its cluster payloads as queries/shape/clusters.sql parses them. docs/history.md.
 --   * a sighting: a cluster of this scan whose overrideSettings has forceUpgrade true (one row per scan and cluster)
 --   * a change: a Resource Graph resource change of properties.upgradeSettings, .overrideSettings, or its
 --     forceUpgrade / until (one row per change, however many scans return it)
 CREATE OR REPLACE TEMP TABLE fold_override_candidates AS
 WITH sightings AS (
     SELECT
-        md5(concat_ws('|', 'scan', s.scan_id, lower(e.scope))) AS override_key,
-        lower(e.scope) AS cluster_id,
+        md5(concat_ws('|', 'scan', s.scan_id, lower(c.cluster_id))) AS override_key,
+        lower(c.cluster_id) AS cluster_id,
         'scan' AS source,
         'properties.upgradeSettings.overrideSettings' AS field,
         true AS force_upgrade,
-        CASE WHEN regexp_matches(e.payload->>'$.properties.upgradeSettings.overrideSettings.until', '([zZ]|[+-]\d{2}:?\d{2})$')
-             THEN timezone('UTC', TRY_CAST(e.payload->>'$.properties.upgradeSettings.overrideSettings.until' AS TIMESTAMPTZ))
-             ELSE TRY_CAST(e.payload->>'$.properties.upgradeSettings.overrideSettings.until' AS TIMESTAMP)
+        CASE WHEN regexp_matches(c.override_until_text, '([zZ]|[+-]\d{2}:?\d{2})$')
+             THEN timezone('UTC', TRY_CAST(c.override_until_text AS TIMESTAMPTZ))
+             ELSE TRY_CAST(c.override_until_text AS TIMESTAMP)
         END AS until_at,
         NULL::VARCHAR AS previous_value,
-        e.payload->>'$.properties.upgradeSettings.overrideSettings.until' AS new_value,
+        c.override_until_text AS new_value,
         s.started_at AS event_time,
         'scan ' || s.scan_id AS evidence_ref
-    FROM evidence e
+    FROM fold_clusters c
     JOIN fold_scan s USING (scan_id)
-    WHERE e.kind = 'cluster'
-      AND json_type(e.payload, '$.properties.upgradeSettings.overrideSettings.forceUpgrade') = 'BOOLEAN'
-      AND CAST(e.payload->>'$.properties.upgradeSettings.overrideSettings.forceUpgrade' AS BOOLEAN)
+    WHERE c.force_upgrade_type = 'BOOLEAN' AND CAST(c.force_upgrade_text AS BOOLEAN)
 ),
 rows AS (
     SELECT
@@ -58,16 +57,3 @@ changes AS (
 )
 SELECT * FROM (SELECT * FROM sightings UNION ALL BY NAME SELECT * FROM changes)
 QUALIFY row_number() OVER (PARTITION BY override_key ORDER BY evidence_ref) = 1;
-
-UPDATE __OVERRIDES__ SET last_seen_scan_id = $scan_id, seen_count = seen_count + 1
-WHERE override_key IN (SELECT override_key FROM fold_override_candidates);
-
-INSERT INTO __OVERRIDES__ BY NAME
-SELECT
-    c.*,
-    s.scan_id AS first_seen_scan_id,
-    s.started_at AS first_seen_at,
-    s.scan_id AS last_seen_scan_id,
-    1 AS seen_count
-FROM fold_override_candidates c, fold_scan s
-WHERE c.override_key NOT IN (SELECT override_key FROM __OVERRIDES__);

@@ -1,7 +1,8 @@
 -- Each managed-cluster payload of the given scans parsed once: every field a reader of the cluster evidence uses,
 -- as named columns (the raw text, and the JSON type where a reader must tell a wrong type from an absent value).
--- queries/model/08_cluster_payloads.sql keeps one scan's rows as a table that the model's files read, instead of
--- each file parsing the payloads again. json_type / json_extract_string / json_extract with a list of paths parse a
+-- Its readers: queries/model/08_cluster_payloads.sql keeps one scan's rows as a table that the model's files read,
+-- instead of each file parsing the payloads again; the export (queries/export/clusters.sql, pools.sql) reads the
+-- scans of one partition; the ledger's fold (queries/history/fold.sql) keeps the scan it folds as fold_clusters. json_type / json_extract_string / json_extract with a list of paths parse a
 -- payload once and give the values in the order of the paths.
 CREATE OR REPLACE TEMP MACRO shaped_clusters(scan_ids) AS TABLE
 WITH parsed AS (
@@ -41,7 +42,8 @@ WITH parsed AS (
             '$.sku.name',                                               -- 13
             '$.properties.nodeProvisioningProfile.mode',                -- 14
             '$.properties.upgradeSettings.overrideSettings.forceUpgrade', -- 15
-            '$.properties.upgradeSettings.overrideSettings.until'       -- 16
+            '$.properties.upgradeSettings.overrideSettings.until',      -- 16
+            '$.tags.environment'                                        -- 17
         ]) AS v,
         json_extract(e.payload, [
             '$.tags',                                                   -- 1
@@ -85,6 +87,7 @@ SELECT
     v[14]                   AS node_provisioning_mode_text,
     v[15]                   AS force_upgrade_text,
     v[16]                   AS override_until_text,
+    v[17]                   AS environment_text,
     j[1]                    AS tags_json,
     j[2]                    AS pools_json,
     j[3]                    AS hosted_system_enabled_json

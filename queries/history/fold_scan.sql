@@ -1,0 +1,31 @@
+-- The first step of folding one committed scan ($scan_id) into the upgrade ledger (docs/history.md): the scan, its
+-- cluster payloads and its snapshots, in fixed-name temp tables. Then the target's file adds the snapshots to the
+-- target (fold_into_ledger_snapshots.sql or fold_into_as_of_snapshots.sql), fold.sql and fold_overrides.sql find
+-- the candidates, and the target's merge file (fold_into_ledger.sql or fold_into_as_of.sql) writes them.
+CREATE OR REPLACE TEMP TABLE fold_scan AS
+SELECT scan_id, started_at FROM scans WHERE scan_id = $scan_id;
+
+-- The scan's cluster payloads, parsed once as the model and the export read them (queries/shape/clusters.sql): the
+-- snapshots below and the override sightings of fold_overrides.sql read them.
+CREATE OR REPLACE TEMP TABLE fold_clusters AS SELECT * FROM shaped_clusters([$scan_id]);
+
+-- 1. Snapshots (the columns of upgrade_snapshots): what scan diffs compare and what pool indexes are mapped with. A
+-- pool's version is what runs (currentOrchestratorVersion), else what was asked for; a missing mode is User, as in
+-- the model.
+CREATE OR REPLACE TEMP TABLE fold_scan_snapshots AS
+SELECT
+    c.scan_id,
+    lower(c.cluster_id) AS cluster_id,
+    s.started_at AS taken_at,
+    c.name_text AS name,
+    CASE WHEN c.tags_type = 'OBJECT' THEN c.tags_json ELSE '{}'::JSON END AS tags,
+    coalesce(c.current_version_text, c.requested_version_text) AS control_plane_version,
+    coalesce(list_transform(TRY_CAST(c.pools_json AS JSON[]),
+                            lambda p: {'name': p->>'$.name',
+                                       'mode': coalesce(p->>'$.mode', 'User'),
+                                       'version': coalesce(p->>'$.currentOrchestratorVersion', p->>'$.orchestratorVersion'),
+                                       'image': p->>'$.nodeImageVersion'}),
+             []) AS pools
+FROM fold_clusters c
+JOIN fold_scan s USING (scan_id)
+QUALIFY row_number() OVER (PARTITION BY lower(c.cluster_id) ORDER BY c.seq) = 1;
