@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from auditor import sql
-from auditor.controls import Finding
+from auditor.controls import Finding, control_ids, evaluate
+from auditor.integrity import findings_digest
+from auditor.model import Model
+from auditor.policy import load_policy
+from auditor.report import build_report
 from auditor.report.data import (
     ReportFindings,
     _control_counts,
@@ -23,7 +29,12 @@ from auditor.report.data import (
     _subscriptions_sql,
     _top_clusters,
     _top_clusters_sql,
+    canonical_records,
+    read_findings,
+    report_order,
 )
+from auditor.store import open_db
+from tests.evidence import AS_OF, store_scan
 from tests.test_findings_digest_sql import _table
 
 NAMES = ["a", "A", "b", "B", "", 'x"y', "<script>", "=cmd|' /C calc'!A0", "a,b", " a", "a ", "z\\q"]
@@ -119,3 +130,27 @@ def test_ties_rank_by_name_then_id() -> None:
 @pytest.mark.parametrize("accent", ["İ", "Éé", "\u212a"])  # the Kelvin sign lower-cases to ASCII k
 def test_non_ascii_names_are_left_to_python(accent: str) -> None:
     assert sql.run(_table(_fleet(5, accent)), "report/findings_ascii.sql").scalar() > 0
+
+
+def test_the_findings_read_after_the_drift_are_the_scans(tmp_path: Path) -> None:
+    """The drift evaluates the earlier scan on the same store before the renderers read this scan's findings."""
+    from tests.test_report_layout import _fleet as layout_fleet
+
+    db = tmp_path / "a.duckdb"
+    store_scan(db, layout_fleet(False), started_at=AS_OF - timedelta(days=30))
+    scan_id = store_scan(db, layout_fleet(True))
+    policy = load_policy(None, known_controls=control_ids())
+    con = open_db(db)
+    try:
+        with build_report(con, scan_id, policy) as data:
+            assert data.drift is not None and data.drift.scans == 2
+            findings = data.findings
+        with Model(con, scan_id, policy) as model:
+            evaluate(model)
+            expected = report_order(model.cursor, read_findings(model.cursor))
+    finally:
+        con.close()
+    assert findings == expected and findings
+    assert findings_digest(canonical_records(findings)) == data.findings_sha256
+    assert data.failing_clusters == len({f.resource_id for f in findings if f.status == "fail" and f.cluster})
+    assert data.totals == {s: sum(1 for f in findings if f.status == s) for s in data.totals}
