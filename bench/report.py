@@ -288,7 +288,7 @@ def _ratio(args: argparse.Namespace) -> None:
             evaluate(model)
 
     def report_once(con: Any) -> None:
-        build_report(con, args.scan, policy)
+        build_report(con, args.scan, policy).close()  # the findings stay in DuckDB until a renderer reads them
 
     timed(evaluate_once), timed(report_once)  # warm-up: imports, catalog, query files, caches
     evaluations, reports = [], []
@@ -341,16 +341,17 @@ def _child(args: argparse.Namespace) -> None:
         return
     con = open_db(Path(args.db), read_only=True)
     try:
-        data = build_report(con, args.scan, load_policy(Path(args.policy), known_controls=control_ids()))
+        # The renderers read the findings from the evaluation, which lives on con: render before closing it.
+        with build_report(con, args.scan, load_policy(Path(args.policy), known_controls=control_ids())) as data:
+            if args.pad_findings:
+                _pad(data, args.pad_findings)
+            built = time.perf_counter()
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            path = RENDERERS[args.child](data, out)
+            done = time.perf_counter()
     finally:
         con.close()
-    if args.pad_findings:
-        _pad(data, args.pad_findings)
-    built = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = RENDERERS[args.child](data, out)
-    done = time.perf_counter()
     print(
         json.dumps(
             {
@@ -372,19 +373,19 @@ def _pad(data: Any, target: int) -> None:
 
     from auditor.report.data import ControlSection
 
-    originals = list(data.findings)
+    findings = data.findings  # read from the evaluation; the clones join the same list
+    originals = list(findings)
     sections = list(data.sections)
     n = 0
-    while len(data.findings) < target and originals:
+    while len(findings) < target and originals:
         n += 1
         template = sections[(n - 1) % len(sections)]
         control = replace(template.control, id=f"AKS-SYN-{n:02d}", title=f"Synthetic copy of {template.control.id}")
         clones = [replace(f, control_id=control.id) for f in originals if f.control_id == template.control.id]
-        clones = clones[: target - len(data.findings)]
-        data.findings.extend(clones)
-        attention = [f for f in clones if f.status in ("fail", "warn", "unknown", "waived")]
+        clones = clones[: target - len(findings)]
+        findings.extend(clones)
         counts = {s: sum(1 for f in clones if f.status == s) for s in template.counts}
-        data.sections.append(ControlSection(control, counts, attention))
+        data.sections.append(ControlSection(control, counts, data.evaluation))
 
 
 def main() -> None:

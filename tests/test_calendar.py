@@ -272,14 +272,15 @@ def test_report_has_the_maintenance_calendar_section(scan: tuple[Path, str]) -> 
     db, scan_id = scan
     con = open_db(db)
     try:
-        data = build_report(con, scan_id, default_policy())
+        # The findings stay in DuckDB until the renderer reads them: render before the store closes.
+        with build_report(con, scan_id, default_policy()) as data:
+            html = render_html_text(data, "html")
     finally:
         con.close()
     # As of the scan (2026-11-24 06:00 UTC), not of the reading: Mondays 01:00 at +05:30 are Sundays 19:30 UTC.
     assert data.calendar is not None and data.calendar.start == datetime(2026, 11, 24, 6, tzinfo=UTC)
     assert list(data.calendar_load) == ["staging", "prod", HOSTILE]
     assert sum(map(sum, data.calendar_load["prod"])) > 0
-    html = render_html_text(data, "html")
     section = html.split('id="calendar"', 1)[1].split("</section>", 1)[0]
     assert 'alt="Clusters with a maintenance window open' in section and "data:image/svg+xml;base64," in section
     assert "Sun 2026-11-29 19:30" in section and "india" in section

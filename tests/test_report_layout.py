@@ -169,10 +169,11 @@ def test_badges_fit_inside_their_cells(report: dict[str, Any]) -> None:
 
     con = open_db(report["db"])
     try:
-        data = build_report(con, "latest", load_policy(None, known_controls=control_ids()))
+        # The findings stay in DuckDB until the renderer reads them: render before the store closes.
+        with build_report(con, "latest", load_policy(None, known_controls=control_ids())) as data:
+            document = HTML(string=render_html_text(data, "pdf")).render()
     finally:
         con.close()
-    document = HTML(string=render_html_text(data, "pdf")).render()
     checked: dict[str, int] = {}
     for page in document.pages:
         for box, cell in _boxes(page._page_box):

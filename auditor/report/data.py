@@ -27,7 +27,7 @@ from auditor.paths import queries_dir
 from auditor.policy import Policy
 from auditor.report.drift import Drift, build_drift
 from auditor.report.fleet import fleet_overview
-from auditor.report.kubernetes import blocking_pdbs
+from auditor.report.kubernetes import PDB_CONTROL, blocking_pdbs
 from auditor.safetext import redact
 from auditor.store import Scan, ScanScope, resolve_scan, scan_scopes
 from auditor.timeline import describe_change, describe_target, describe_time, timeline
@@ -42,11 +42,16 @@ TOP_CLUSTERS = 10
 
 @dataclass
 class ControlSection:
-    """One control's results."""
+    """One control's results; its findings are read from the evaluation when a renderer asks for them."""
 
     control: Control
     counts: dict[str, int]
-    findings: list[Finding]  # fail, warn, unknown, waived: the ones that need a reader's attention
+    source: ReportFindings
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Fail, warn, unknown, waived: the ones that need a reader's attention, in that order."""
+        return self.source.attention(self.control.id)
 
     @property
     def evaluated(self) -> int:
@@ -125,7 +130,7 @@ class ReportData:
 
     scan: Scan
     policy: Policy
-    findings: list[Finding]
+    evaluation: ReportFindings  # the findings, read from DuckDB when a renderer asks for them
     sections: list[ControlSection]
     subscriptions: list[dict[str, Any]]
     errors: list[dict[str, Any]]
@@ -164,6 +169,22 @@ class ReportData:
     calendar: MaintenanceCalendar | None = None
     calendar_load: dict[str, list[list[int]]] = field(default_factory=dict)
     calendar_upcoming: list[CalendarEvent] = field(default_factory=list)
+    failing_clusters: int = 0  # clusters (resources with a cluster name) that fail a control
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding in the report's order, read from the evaluation on first use."""
+        return self.evaluation.all()
+
+    def close(self) -> None:
+        """Release the evaluation (its model and findings in DuckDB); the findings read so far stay readable."""
+        self.evaluation.close()
+
+    def __enter__(self) -> ReportData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def coverage_totals(self) -> dict[str, int]:
@@ -194,11 +215,6 @@ class ReportData:
     @property
     def failing_controls(self) -> int:
         return sum(1 for s in self.sections if s.counts.get("fail"))
-
-    @property
-    def failing_clusters(self) -> int:
-        # Subscription-level findings (no cluster) are not clusters.
-        return len({f.resource_id for f in self.findings if f.status == "fail" and f.cluster})
 
     @property
     def calls(self) -> list[dict[str, Any]]:
@@ -245,61 +261,149 @@ def report_order(cursor: duckdb.DuckDBPyConnection, findings: list[Finding]) -> 
     return [findings[position] for (position,) in sql.run(cursor, "report/findings_order.sql")]
 
 
-def read_findings(cursor: duckdb.DuckDBPyConnection) -> list[Finding]:
-    """The evaluation's findings on cursor (`eval_findings`) in canonical order, as Evaluation.findings() reads
-    them, but each distinct tags or waiver text parsed once: a cluster's tags repeat on every finding of it, and
-    parsing them was a third of reading the findings. Findings share those dicts; nothing mutates them."""
-    parsed: dict[str, Any] = {}
+class _TextCache:
+    """Each distinct tags or waiver text parsed once: a cluster's tags repeat on every finding of it, and parsing
+    them was a third of reading the findings. Findings share those dicts; nothing mutates them."""
 
-    def load(text: str) -> Any:
-        value = parsed.get(text)
+    def __init__(self) -> None:
+        self.parsed: dict[str, Any] = {}
+
+    def load(self, text: str) -> Any:
+        value = self.parsed.get(text)
         if value is None:
-            value = parsed[text] = json.loads(text)
+            value = self.parsed[text] = json.loads(text)
         return value
 
+    def finding(self, row: tuple[Any, ...]) -> Finding:
+        """A row of a report finding query (Finding's fields in field order, tags and waiver as JSON text)."""
+        (control_id, status, severity, resource_id, node_pool, message, title, cluster, subscription_id,
+         subscription_name, resource_group, location, tags, evidence, remediation, waiver) = row  # fmt: skip
+        return Finding(
+            control_id,
+            status,
+            severity,
+            resource_id,
+            node_pool,
+            message,
+            title,
+            cluster,
+            subscription_id,
+            subscription_name,
+            resource_group,
+            location,
+            self.load(tags),
+            evidence,
+            remediation,
+            self.load(waiver) if waiver is not None else None,
+        )
+
+
+def read_findings(cursor: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """The evaluation's findings on cursor (`eval_findings`) in canonical order, as Evaluation.findings() reads
+    them, but each distinct tags or waiver text parsed once."""
+    texts = _TextCache()
     findings: list[Finding] = []
     first = 1
     while rows := sql.run(cursor, "report/findings.sql", first=first, last=first + _BATCH - 1).rows:
-        for row in rows:
-            (control_id, status, severity, resource_id, node_pool, message, title, cluster, subscription_id,
-             subscription_name, resource_group, location, tags, evidence, remediation, waiver) = row  # fmt: skip
-            findings.append(
-                Finding(
-                    control_id,
-                    status,
-                    severity,
-                    resource_id,
-                    node_pool,
-                    message,
-                    title,
-                    cluster,
-                    subscription_id,
-                    subscription_name,
-                    resource_group,
-                    location,
-                    load(tags),
-                    evidence,
-                    remediation,
-                    load(waiver) if waiver is not None else None,
-                )
-            )
+        findings.extend(texts.finding(row) for row in rows)
         first += _BATCH
     return findings
 
 
+class ReportFindings:
+    """The findings of a report: left in DuckDB (`eval_findings` on the model's cursor) until a renderer asks for
+    them, then read once, in the report's order. Owns the model: close() releases it."""
+
+    def __init__(self, model: Model | None = None, findings: list[Finding] | None = None) -> None:
+        self._model = model
+        self._all = findings
+        self._attention: dict[str, list[Finding]] | None = None
+
+    @property
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        if self._model is None:
+            raise RuntimeError("the report's evaluation is closed and its findings were not read")
+        return self._model.cursor
+
+    def all(self) -> list[Finding]:
+        """Every finding in the report's order (control, subscription, group, cluster, pool)."""
+        if self._all is None:
+            self._all = report_order(self._cursor, read_findings(self._cursor))
+        return self._all
+
+    def canonical(self) -> Iterator[dict[str, Any]]:
+        """Every finding as a record in the digest's canonical order (canonical_records)."""
+        return canonical_records(self.all())
+
+    def attention(self, control_id: str) -> list[Finding]:
+        """A control's fail, warn, unknown and waived findings, in that order, each in the report's order."""
+        if self._attention is None:
+            by_control: dict[str, list[Finding]] = defaultdict(list)
+            for finding in self.all():
+                if finding.status in ATTENTION:
+                    by_control[finding.control_id].append(finding)
+            for findings in by_control.values():
+                # Stable sort: within a status, the findings keep the (subscription, group, cluster, pool) order.
+                findings.sort(key=lambda f: ATTENTION.index(f.status))
+            self._attention = dict(by_control)
+        return self._attention.get(control_id, [])
+
+    def of_control(self, control_id: str, statuses: tuple[str, ...]) -> list[Finding]:
+        """A control's findings with one of the statuses, in the report's order."""
+        if self._all is not None:
+            return [f for f in self._all if f.control_id == control_id and f.status in statuses]
+        texts = _TextCache()
+        rows = sql.run(self._cursor, "report/findings_of.sql", control_id=control_id, statuses=list(statuses))
+        # Sorted by Python (stable on the canonical order): the same order as report_order, for a few findings.
+        return sorted((texts.finding(row) for row in rows), key=_sort_key)
+
+    def waived(self) -> list[Finding]:
+        """The findings that record a waiver (active or expired)."""
+        if self._all is not None:
+            return [f for f in self._all if f.waiver]
+        texts = _TextCache()
+        return [texts.finding(row) for row in sql.run(self._cursor, "report/findings_waived.sql")]
+
+    def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
+            self._model = None
+
+
 def build_report(con: duckdb.DuckDBPyConnection, scan_selector: str, policy: Policy) -> ReportData:
-    """Evaluate the scan and gather what the reports show."""
+    """Evaluate the scan and gather what the reports show. The findings stay in DuckDB until a renderer reads them:
+    the report keeps the scan's model open, so close it (or use it as a context manager) when rendering is done."""
     scan = resolve_scan(con, scan_selector)
-    with Model(con, scan.scan_id, policy) as model:
+    model = Model(con, scan.scan_id, policy)
+    try:
         return _build_report(model, scan, policy)
+    except BaseException:
+        model.close()
+        raise
 
 
 def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
     con = model.cursor
     evaluate(model)
-    findings = report_order(con, read_findings(con))
+    findings = ReportFindings(model)
     catalog = load_catalog()
-    sections = _sections(catalog, findings)
+    sub_names: dict[str, str] = dict(sql.run(con, "report/subscription_names.sql").rows)
+    if sql.run(con, "report/findings_ascii.sql").scalar():
+        # DuckDB's lower() might not be Python's on these names: the aggregates over the Finding objects.
+        everything = findings.all()
+        sections = _sections(catalog, everything, findings)
+        subscriptions = _subscriptions(everything, sub_names, scan)
+        top_clusters = _top_clusters(everything)
+        failing_resources = _failing_resources(everything)
+    else:
+        counts = _control_counts(con)
+        sections = [
+            ControlSection(control, {s: counts.get((control.id, s), (0, 0, 0))[0] for s in STATUSES}, findings)
+            for control in catalog
+        ]
+        subscriptions = _subscriptions_sql(con, sub_names, scan)
+        top_clusters = _top_clusters_sql(con)
+        failing_resources = {c: (n, subs) for (c, status), (_, n, subs) in counts.items() if status == "fail"}
     as_of_rows = sql.run(con, "report/as_of.sql").rows
     as_of: date | None = as_of_rows[0][0] if as_of_rows else None
     error_rows = sql.run(con, "report/errors.sql")
@@ -316,14 +420,15 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
     versions = dict(sql.run(con, "report/versions.sql").rows)
     image_ages = [r[0] for r in sql.run(con, "report/image_ages.sql")]
     clusters, pools = sql.run(con, "report/inventory.sql").one()
-    sub_names: dict[str, str] = dict(sql.run(con, "report/subscription_names.sql").rows)
     tenants = [r[0] for r in sql.run(con, "report/tenants.sql", scan_id=scan.scan_id)]
     evidence_kinds = dict(sql.run(con, "report/evidence_kinds.sql", scan_id=scan.scan_id).rows)
-    totals = Counter(f.status for f in findings)
+    totals = Counter[str]()
+    for section in sections:
+        totals.update(section.counts)
     queries, catalog_sha256 = query_files(catalog)
-    timelines = upgrade_timelines(model, findings)
-    fleets = fleet_overview(con, findings)
-    blocking = blocking_pdbs(con, findings)
+    timelines = upgrade_timelines(model, findings.of_control("AKS-ORD-01", ("fail",)))
+    fleets = fleet_overview(con, findings.of_control("AKS-FLT-01", STATUSES))
+    blocking = blocking_pdbs(con, findings.of_control(PDB_CONTROL, ("fail", "waived")))
     coverage = scan_coverage(con, scan.scan_id)
     not_covered = [
         dict(zip(("resource_id", "cluster", "subscription", "node_pool", "kind", "detail"), row, strict=True))
@@ -336,15 +441,15 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
     )
     # In DuckDB over the evaluation's table (several times faster than encoding the Finding objects); in Python
     # when the table's order might not be the digest's.
-    findings_sha256 = eval_findings_digest(con) or findings_digest(canonical_records(findings))
+    findings_sha256 = eval_findings_digest(con) or findings_digest(findings.canonical())
     # Last, as it evaluates earlier scans on con: the model tables above are this scan's until here.
     drift = build_drift(con, scan, policy)
     return ReportData(
         scan=scan,
         policy=policy,
-        findings=findings,
+        evaluation=findings,
         sections=sections,
-        subscriptions=_subscriptions(findings, sub_names, scan),
+        subscriptions=subscriptions,
         errors=errors,
         queries=queries,
         findings_sha256=findings_sha256,
@@ -359,9 +464,9 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
         evidence_rows=sum(evidence_kinds.values()),
         evidence_kinds=evidence_kinds,
         catalog_sha256=catalog_sha256,
-        top_risks=_top_risks(sections),
-        top_clusters=_top_clusters(findings),
-        exceptions=_exceptions(policy, findings, as_of),
+        top_risks=_top_risks(sections, failing_resources),
+        top_clusters=top_clusters,
+        exceptions=_exceptions(policy, findings.waived(), as_of),
         error_summary=error_summary,
         drift=drift,
         timelines=timelines,
@@ -373,6 +478,7 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
         calendar=calendar,
         calendar_load=weekly_load(calendar, policy.thresholds["ring_order"]),
         calendar_upcoming=upcoming(calendar),
+        failing_clusters=int(sql.run(con, "report/failing_clusters.sql").scalar()),
     )
 
 
@@ -404,7 +510,8 @@ TIMELINE_EVENTS = 40  # per cluster, the latest; `auditor history --cluster NAME
 
 
 def upgrade_timelines(model: Model, findings: list[Finding]) -> list[dict[str, Any]]:
-    """For each cluster that fails AKS-ORD-01: the finding and the cluster's upgrade events, oldest first.
+    """For each cluster that fails AKS-ORD-01 (of findings, in the report's order): the finding and the cluster's
+    upgrade events, oldest first.
 
     Reads the ledger as of the model's scan (auditor.timeline).
     """
@@ -447,19 +554,29 @@ def _is_fleet(resource_id: str) -> bool:
     return "/providers/microsoft.containerservice/fleets/" in resource_id.lower()
 
 
-def _sections(catalog: tuple[Control, ...], findings: list[Finding]) -> list[ControlSection]:
-    by_control: dict[str, list[Finding]] = defaultdict(list)
+def _sections(catalog: tuple[Control, ...], findings: list[Finding], source: ReportFindings) -> list[ControlSection]:
+    """One section per control of the catalog, its counts from the Finding objects."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
     for finding in findings:
-        by_control[finding.control_id].append(finding)
-    sections = []
-    for control in catalog:
-        results = by_control.get(control.id, [])
-        counts = Counter(f.status for f in results)
-        attention = [f for f in results if f.status in ATTENTION]
-        # Stable sort: within a status, the findings keep the (subscription, group, cluster, pool) order.
-        attention.sort(key=lambda f: ATTENTION.index(f.status))
-        sections.append(ControlSection(control, {s: counts.get(s, 0) for s in STATUSES}, attention))
-    return sections
+        counts[finding.control_id][finding.status] += 1
+    return [ControlSection(c, {s: counts[c.id].get(s, 0) for s in STATUSES}, source) for c in catalog]
+
+
+def _control_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """Per control and status: the findings, their distinct resources and subscriptions (in DuckDB)."""
+    return {(control, status): (n, resources, subs) for control, status, n, resources, subs in
+            sql.run(con, "report/control_counts.sql")}  # fmt: skip
+
+
+def _failing_resources(findings: list[Finding]) -> dict[str, tuple[int, int]]:
+    """Per control: the distinct resources and subscriptions of its failing findings."""
+    resources: dict[str, set[str]] = defaultdict(set)
+    subscriptions: dict[str, set[str]] = defaultdict(set)
+    for f in findings:
+        if f.status == "fail":
+            resources[f.control_id].add(f.resource_id)
+            subscriptions[f.control_id].add(f.subscription_id)
+    return {c: (len(resources[c]), len(subscriptions[c])) for c in resources}
 
 
 def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -> list[dict[str, Any]]:
@@ -495,8 +612,38 @@ def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -
     return rows
 
 
-def _top_risks(sections: list[ControlSection]) -> list[dict[str, Any]]:
-    """The failing controls that matter most: severity times the number of failing resources."""
+def _subscriptions_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str], scan: Scan) -> list[dict[str, Any]]:
+    """_subscriptions, counted in DuckDB (for ASCII names and resource ids, where its lower() is Python's)."""
+    per_sub: dict[str, dict[str, int]] = defaultdict(dict)
+    for sid, status, n in sql.run(con, "report/subscription_counts.sql"):
+        per_sub[sid][status] = n
+    clusters: dict[str, tuple[int, int]] = {}
+    for sid, n, failing, name in sql.run(con, "report/subscription_clusters.sql"):
+        clusters[sid] = (n, failing)
+        if name:
+            names.setdefault(sid, name)
+    in_scope = set(names) | set(per_sub) | {s.lower() for s in scan.scope.get("subscriptions", []) or []}
+    rows = []
+    for sid in in_scope:
+        counts = {s: per_sub[sid].get(s, 0) for s in STATUSES}
+        n, failing = clusters.get(sid, (0, 0))
+        rows.append(
+            {
+                "subscription_id": sid,
+                "name": names.get(sid, ""),
+                "clusters": n,
+                "failing_clusters": failing,
+                "score": score(counts),
+                **counts,
+            }
+        )
+    rows.sort(key=lambda r: (str(r["name"] or r["subscription_id"]).lower(), str(r["subscription_id"])))
+    return rows
+
+
+def _top_risks(sections: list[ControlSection], failing: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    """The failing controls that matter most: severity times the number of failing resources. `failing`: per
+    control, the distinct resources and subscriptions of its failing findings."""
     risky = [s for s in sections if s.counts.get("fail") or s.counts.get("unknown")]
     # Weight: severity doubles per level; a resource without evidence counts half a failing one.
     risky.sort(
@@ -507,15 +654,15 @@ def _top_risks(sections: list[ControlSection]) -> list[dict[str, Any]]:
     )
     risks = []
     for s in risky[:TOP_RISKS]:
-        failing = [f for f in s.findings if f.status == "fail"]
+        resources, subscriptions = failing.get(s.control.id, (0, 0))
         risks.append(
             {
                 "control": s.control,
                 "fail": s.counts.get("fail", 0),
                 "unknown": s.counts.get("unknown", 0),
                 "evaluated": s.evaluated,
-                "clusters": len({f.resource_id for f in failing}),
-                "subscriptions": len({f.subscription_id for f in failing}),
+                "clusters": resources,
+                "subscriptions": subscriptions,
                 "share": round(100.0 * s.counts.get("fail", 0) / s.evaluated, 1) if s.evaluated else 0.0,
             }
         )
@@ -563,6 +710,28 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
             "worst": names[worst[k]],
         }
         for k in ranked
+    ]
+
+
+def _top_clusters_sql(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """_top_clusters, aggregated in DuckDB (for ASCII names and resource ids, where its lower() is Python's) and
+    ranked here."""
+    serious = [s.value for s in Severity if s.rank >= Severity.HIGH.rank]
+    rows = sql.run(con, "report/top_clusters.sql", serious=serious).rows
+    ranked = sorted(rows, key=lambda r: (-len(r[1]), -r[2], -r[3], r[5]["cluster"].lower(), r[0]))[:TOP_CLUSTERS]
+    names = {s.rank: s.value for s in Severity}
+    return [
+        {
+            "cluster": first["cluster"],
+            "resource_group": first["resource_group"],
+            "subscription": first["subscription_name"] or first["subscription_id"],
+            "failing_controls": len(controls),
+            "serious_controls": serious_controls,
+            "failing_findings": failing,
+            "controls": list(controls),
+            "worst": names[max(Severity(s).rank for s in severities)],
+        }
+        for _, controls, serious_controls, failing, severities, first in ranked
     ]
 
 
