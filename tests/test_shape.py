@@ -1,5 +1,5 @@
-"""Raw payloads are shaped once (queries/shape/): each column of shaped_clusters is what the payload holds at its
-path, for well-formed and malformed payloads alike, and the model, the export and the ledger read their
+"""Raw payloads are shaped once (queries/shape/): each column of shaped_clusters and shaped_pools is what the payload
+holds at its path, for well-formed and malformed payloads alike, and the model, the export and the ledger read their
 cluster evidence only from there."""
 
 from __future__ import annotations
@@ -86,6 +86,88 @@ def test_shaped_clusters_hold_what_the_payload_holds(tmp_path: Path) -> None:
         present, pools = _at(payload, ("properties", "agentPoolProfiles"))
         shaped_pools = json.loads(row["pools_json"]) if row["pools_json"] is not None else None
         assert shaped_pools == (pools if present else None)
+
+
+# Column of shaped_pools -> path in an agentPoolProfiles entry (the text of a scalar, the JSON of anything else).
+POOL_TEXT = {
+    "name_text": ("name",),
+    "count_text": ("count",),
+    "mode_text": ("mode",),
+    "os_type_text": ("osType",),
+    "os_sku_text": ("osSKU",),
+    "vm_size_text": ("vmSize",),
+    "orchestrator_version_text": ("orchestratorVersion",),
+    "current_orchestrator_version_text": ("currentOrchestratorVersion",),
+    "node_image_text": ("nodeImageVersion",),
+    "state_text": ("provisioningState",),
+    "power_text": ("powerState", "code"),
+    "max_surge_text": ("upgradeSettings", "maxSurge"),
+    "max_unavailable_text": ("upgradeSettings", "maxUnavailable"),
+    "pool_type_text": ("type",),
+    "upgrade_strategy_text": ("upgradeStrategy",),
+    "drain_timeout_text": ("upgradeSettings", "drainTimeoutInMinutes"),
+    "node_soak_text": ("upgradeSettings", "nodeSoakDurationInMinutes"),
+    "undrainable_node_behavior_text": ("upgradeSettings", "undrainableNodeBehavior"),
+    "bg_drain_batch_text": ("upgradeSettingsBlueGreen", "drainBatchSize"),
+    "bg_drain_timeout_text": ("upgradeSettingsBlueGreen", "drainTimeoutInMinutes"),
+    "bg_batch_soak_text": ("upgradeSettingsBlueGreen", "batchSoakDurationInMinutes"),
+    "bg_final_soak_text": ("upgradeSettingsBlueGreen", "finalSoakDurationInMinutes"),
+}
+POOL_TYPES = {
+    "name_type": ("name",),
+    "settings_type": ("upgradeSettings",),
+    "bluegreen_type": ("upgradeSettingsBlueGreen",),
+}
+
+
+def _pool_payloads() -> list[dict[str, Any]]:
+    full = pool("user1", mode="User", upgrade_settings={"maxSurge": "33%", "drainTimeoutInMinutes": 30})
+    full.update(vmSize="Standard_D4s_v3", osSKU="AzureLinux", type="VirtualMachineScaleSets", count=3)
+    full["powerState"] = {"code": "Running"}
+    full["upgradeStrategy"] = "BlueGreen"
+    full["upgradeSettingsBlueGreen"] = {"drainBatchSize": "50%", "finalSoakDurationInMinutes": 60}
+    odd = pool("odd")
+    odd["name"] = 7
+    odd["upgradeSettings"] = ["not", "an", "object"]
+    listed = cluster("listed", pools=[pool("system"), full, odd, None, "a string", 12])  # type: ignore[list-item]
+    text = cluster("text")
+    text["properties"]["agentPoolProfiles"] = "[not a list]"
+    keyed = cluster("keyed")
+    keyed["properties"]["agentPoolProfiles"] = {"system": pool("system")}
+    absent = cluster("absent")
+    del absent["properties"]["agentPoolProfiles"]
+    empty = cluster("empty", pools=[])
+    return [listed, text, keyed, absent, empty]
+
+
+def test_shaped_pools_hold_what_each_entry_holds(tmp_path: Path) -> None:
+    """One row per entry of a list of pools (null and non-object entries too, every field NULL), none for a cluster
+    whose agentPoolProfiles is absent or not a list."""
+    payloads = _pool_payloads()
+    db = tmp_path / "s.duckdb"
+    scan_id = store_scan(db, payloads)
+    con = open_db(db)
+    try:
+        sql.run_all(con, sql.files("shape"))
+        cursor = con.execute(
+            "SELECT * FROM shaped_pools([$scan_id]) ORDER BY cluster_id, pool_index", {"scan_id": scan_id}
+        )
+        columns = [d[0] for d in cursor.description or ()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+    listed = payloads[0]
+    entries = listed["properties"]["agentPoolProfiles"]
+    assert [(row["cluster_id"], row["pool_index"]) for row in rows] == [(listed["id"], i) for i in range(len(entries))]
+    for row, entry in zip(rows, entries, strict=True):
+        assert row["entry_type"] == (JSON_TYPE[type(entry)] if entry is not None else None), row["pool_index"]
+        for column, path in POOL_TEXT.items():
+            present, value = _at(entry, path)
+            expected = None if not present or value is None else value if isinstance(value, str) else json.dumps(value)
+            assert row[column] == expected, (row["pool_index"], column)
+        for column, path in POOL_TYPES.items():
+            present, value = _at(entry, path)
+            assert row[column] == (JSON_TYPE[type(value)] if present else None), (row["pool_index"], column)
 
 
 def test_the_model_reads_cluster_payloads_only_through_the_shape() -> None:
