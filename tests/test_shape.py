@@ -5,6 +5,7 @@ cluster evidence only from there."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -170,15 +171,41 @@ def test_shaped_pools_hold_what_each_entry_holds(tmp_path: Path) -> None:
             assert row[column] == (JSON_TYPE[type(value)] if present else None), (row["pool_index"], column)
 
 
-def test_the_model_reads_cluster_payloads_only_through_the_shape() -> None:
-    """No model file parses the cluster evidence itself: cluster_payloads (queries/shape/clusters.sql) does."""
-    for path in sorted((queries_dir() / "model").glob("*.sql")):
-        assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), path.name
+# A query file that reads the cluster evidence itself: it selects the evidence kind 'cluster' (= or IN), or reads a
+# path only a cluster payload has (agentPoolProfiles and the fields a pool entry is read by; a Fleet's
+# autoUpgradeProfileStatus is not the cluster's autoUpgradeProfile).
+READS_CLUSTER_EVIDENCE = re.compile(
+    r"kind\s*=\s*'cluster'|kind\s+IN\s*\([^)]*'cluster'"
+    r"|'\$\.properties\.(agentPoolProfiles|currentKubernetesVersion|kubernetesVersion|autoUpgradeProfile[.'])"
+    r"|'\$\.(orchestratorVersion|currentOrchestratorVersion|nodeImageVersion)'",
+    re.IGNORECASE,
+)
+# Files outside queries/shape/ allowed to, each with why. None today: every reader goes through the shape.
+ALLOWED: dict[str, str] = {}
 
 
-def test_the_export_and_the_ledger_read_cluster_payloads_only_through_the_shape() -> None:
-    """The export's clusters and pools and the ledger's snapshots and override sightings read shaped_clusters, as
-    the model does: no export or history file parses the cluster payloads again."""
-    for folder in ("export", "history"):
-        for path in sorted((queries_dir() / folder).glob("*.sql")):
-            assert "kind = 'cluster'" not in path.read_text(encoding="utf-8"), f"{folder}/{path.name}"
+def test_only_the_shape_parses_cluster_evidence() -> None:
+    """No query file outside queries/shape/ reads the cluster evidence or its payloads itself: the model, the
+    export, the ledger, the period and the library read shaped_clusters and shaped_pools (docs/architecture.md)."""
+    root = queries_dir()
+    offenders = []
+    for path in sorted(root.rglob("*.sql")):
+        name = path.relative_to(root).as_posix()
+        if name.startswith("shape/") or name in ALLOWED:
+            continue
+        text = "\n".join(line.split("--", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
+        if match := READS_CLUSTER_EVIDENCE.search(text):
+            offenders.append(f"{name}: {match.group(0)}")
+    assert not offenders, offenders
+
+
+def test_the_check_sees_a_file_that_parses_cluster_payloads() -> None:
+    """The pattern above catches the ways the files read cluster evidence before the shape existed."""
+    for text in (
+        "FROM evidence e WHERE e.kind = 'cluster'",
+        "WHERE kind IN ('maintenance', 'cluster')",
+        "unnest(TRY_CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[]))",
+        "pool->>'$.nodeImageVersion'",
+        "e.payload->>'$.properties.autoUpgradeProfile.upgradeChannel'",
+    ):
+        assert READS_CLUSTER_EVIDENCE.search(text), text
