@@ -4,7 +4,8 @@
 -- whose agentPoolProfiles is absent or not a list has no row here (its cluster says why: pools_type). An entry that
 -- is null or not an object keeps its row (pool_index 0-based, entry_type saying what it is) with every field NULL.
 -- Its readers: the model's node_pools (queries/model/20_node_pools.sql), the export's pools
--- (queries/export/pools.sql) and the ledger's snapshots (queries/history/fold_scan.sql).
+-- (queries/export/pools.sql), the ledger's snapshots (queries/history/fold_scan.sql) and the period's inventory
+-- (queries/period/10_inventory.sql).
 CREATE OR REPLACE TEMP MACRO shaped_pools(scan_ids) AS TABLE
 WITH entries AS (
     SELECT
