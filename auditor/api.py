@@ -455,6 +455,12 @@ class Store:
             self._con = open_db(self.path, read_only=self.read_only, create=self.create)
         return self._con
 
+    def _shaped_connection(self) -> duckdb.DuckDBPyConnection:
+        """The connection with queries/shape/ loaded: the library queries read the cluster evidence through it."""
+        con = self._connection()
+        sql.run_all(con, sql.files("shape"))
+        return con
+
     # ------------------------------------------------------------------------------------------ scans
 
     @_store_errors
@@ -527,7 +533,7 @@ class Store:
             line = row.note
             if row.status in ("forbidden", "not_listed") and not row.graph_clusters:
                 earlier = sql.run(
-                    self._connection(),
+                    self._shaped_connection(),
                     "library/earlier_clusters.sql",
                     subscription_id=row.subscription_id,
                     before=record.started_at.replace(tzinfo=None),
@@ -555,7 +561,7 @@ class Store:
     @_store_errors
     def completeness(self, scan: Scan) -> Completeness:
         """Whether the scan is complete and holds a cluster."""
-        clusters, errors = sql.run(self._connection(), "library/completeness.sql", scan_id=scan.scan_id).one()
+        clusters, errors = sql.run(self._shaped_connection(), "library/completeness.sql", scan_id=scan.scan_id).one()
         return Completeness(scan.scan_id, scan.status, int(clusters), {e["call"]: int(e["errors"]) for e in errors})
 
     # ---------------------------------------------------------------------------------------- findings

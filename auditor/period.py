@@ -323,6 +323,7 @@ def build_period(
         register_functions(cursor)
         # The model's SQL macros (minor_num, patch_num, ...): the period's queries parse versions the same way.
         sql.run(cursor, "model/00_macros.sql")
+        sql.run_all(cursor, sql.files("shape"))  # the inventory reads the payloads as shaped_clusters/_pools parse them
         period_scans = [
             {
                 "idx": i,

@@ -200,7 +200,7 @@ FLOOR_POOLS = (
 
 def model_paths() -> tuple[dict[str, list[str]], list[str]]:
     """The JSON paths the model's SQL reads (queries/shape/ and queries/model/), per evidence kind (every path of a
-    file counts for every kind the file reads), and the paths of queries/model/20_node_pools.sql read on each pool."""
+    file counts for every kind the file reads), and the paths of queries/shape/pools.sql read on each pool."""
     per_kind: dict[str, set[str]] = {}
     for path in sorted([*(queries_dir() / "shape").glob("*.sql"), *(queries_dir() / "model").glob("*.sql")]):
         text = path.read_text(encoding="utf-8")
@@ -217,7 +217,7 @@ def model_paths() -> tuple[dict[str, list[str]], list[str]]:
             }
         for kind in kinds:
             per_kind.setdefault(kind, set()).update(paths)
-    pool_text = (queries_dir() / "model" / "20_node_pools.sql").read_text(encoding="utf-8")
+    pool_text = (queries_dir() / "shape" / "pools.sql").read_text(encoding="utf-8")
     pool_paths = sorted(set(re.findall(r"'(\$\.[^']*)'", pool_text)))
     return {k: sorted(v) for k, v in per_kind.items()}, pool_paths
 

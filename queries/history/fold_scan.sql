@@ -11,8 +11,20 @@ CREATE OR REPLACE TEMP TABLE fold_clusters AS SELECT * FROM shaped_clusters([$sc
 
 -- 1. Snapshots (the columns of upgrade_snapshots): what scan diffs compare and what pool indexes are mapped with. A
 -- pool's version is what runs (currentOrchestratorVersion), else what was asked for; a missing mode is User, as in
--- the model.
+-- the model. The pools are read as queries/shape/pools.sql parses them, in their order in agentPoolProfiles (an
+-- index of a resource change points into it); a cluster whose agentPoolProfiles is not a list has none.
 CREATE OR REPLACE TEMP TABLE fold_scan_snapshots AS
+WITH pools AS (
+    SELECT
+        scan_id,
+        seq,
+        list({'name': name_text,
+              'mode': coalesce(mode_text, 'User'),
+              'version': coalesce(current_orchestrator_version_text, orchestrator_version_text),
+              'image': node_image_text} ORDER BY pool_index) AS pools
+    FROM shaped_pools([$scan_id])
+    GROUP BY scan_id, seq
+)
 SELECT
     c.scan_id,
     lower(c.cluster_id) AS cluster_id,
@@ -20,12 +32,8 @@ SELECT
     c.name_text AS name,
     CASE WHEN c.tags_type = 'OBJECT' THEN c.tags_json ELSE '{}'::JSON END AS tags,
     coalesce(c.current_version_text, c.requested_version_text) AS control_plane_version,
-    coalesce(list_transform(TRY_CAST(c.pools_json AS JSON[]),
-                            lambda p: {'name': p->>'$.name',
-                                       'mode': coalesce(p->>'$.mode', 'User'),
-                                       'version': coalesce(p->>'$.currentOrchestratorVersion', p->>'$.orchestratorVersion'),
-                                       'image': p->>'$.nodeImageVersion'}),
-             []) AS pools
+    coalesce(p.pools, []) AS pools
 FROM fold_clusters c
 JOIN fold_scan s USING (scan_id)
+LEFT JOIN pools p USING (scan_id, seq)
 QUALIFY row_number() OVER (PARTITION BY lower(c.cluster_id) ORDER BY c.seq) = 1;

@@ -6,54 +6,15 @@
 -- The pool type, upgrade strategy and the rest of both strategies' upgrade settings are kept raw (as text) for
 -- queries/model/82_pool_rollout.sql, which applies their service defaults.
 CREATE OR REPLACE TEMP TABLE node_pools AS
-WITH arrays AS (
-    SELECT cluster_id, CAST(pools_json AS JSON[]) AS pools FROM cluster_payloads WHERE pools_type = 'ARRAY'
-),
-entries AS (
-    SELECT cluster_id, unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index FROM arrays
-),
-typed AS (
-    -- Each entry is parsed once: json_type / json_extract_string with a list of paths give the values in order.
-    SELECT
-        cluster_id,
-        pool_index,
-        json_type(pool) AS entry_type,
-        json_type(pool, ['$.name', '$.upgradeSettings', '$.upgradeSettingsBlueGreen']) AS t,
-        json_extract_string(pool, [
-            '$.name',                               -- 1
-            '$.count',                              -- 2
-            '$.mode',                               -- 3
-            '$.osType',                             -- 4
-            '$.osSKU',                              -- 5
-            '$.orchestratorVersion',                -- 6
-            '$.currentOrchestratorVersion',         -- 7
-            '$.nodeImageVersion',                   -- 8
-            '$.provisioningState',                  -- 9
-            '$.powerState.code',                    -- 10
-            '$.upgradeSettings.maxSurge',           -- 11
-            '$.upgradeSettings.maxUnavailable',     -- 12
-            '$.type',                               -- 13
-            '$.upgradeStrategy',                    -- 14
-            '$.upgradeSettings.drainTimeoutInMinutes',          -- 15
-            '$.upgradeSettings.nodeSoakDurationInMinutes',      -- 16
-            '$.upgradeSettings.undrainableNodeBehavior',        -- 17
-            '$.upgradeSettingsBlueGreen.drainBatchSize',        -- 18
-            '$.upgradeSettingsBlueGreen.drainTimeoutInMinutes', -- 19
-            '$.upgradeSettingsBlueGreen.batchSoakDurationInMinutes', -- 20
-            '$.upgradeSettingsBlueGreen.finalSoakDurationInMinutes'  -- 21
-        ]) AS v,
-        (SELECT CAST(started_at AS DATE) FROM scans WHERE scan_id = $scan_id) AS as_of
-    FROM entries
-),
-shaped AS (
+WITH shaped AS (
+    -- Each entry as queries/shape/pools.sql parses it (once, with the scan's payloads).
     SELECT
         *,
-        t[2] AS settings_type,
-        t[3] AS bluegreen_type,
-        CASE WHEN entry_type = 'OBJECT' AND t[1] = 'VARCHAR' THEN nullif(trim(v[1]), '') END AS named,
-        CASE WHEN entry_type = 'OBJECT' THEN v[8] END AS image,
-        coalesce(trim(v[7]), trim(v[6])) AS running
-    FROM typed
+        CASE WHEN entry_type = 'OBJECT' AND name_type = 'VARCHAR' THEN nullif(trim(name_text), '') END AS named,
+        CASE WHEN entry_type = 'OBJECT' THEN node_image_text END AS image,
+        coalesce(trim(current_orchestrator_version_text), trim(orchestrator_version_text)) AS running,
+        (SELECT CAST(started_at AS DATE) FROM scans WHERE scan_id = $scan_id) AS as_of
+    FROM shaped_pools([$scan_id])
 ),
 -- A fleet runs a few dozen distinct node images: each is parsed once (a Python function), then joined.
 images AS (
@@ -83,13 +44,13 @@ SELECT
     coalesce(named, 'agentPoolProfiles[' || pool_index || ']') AS pool_name,
     named IS NOT NULL                                 AS named,
     problem                                           AS pool_problem,
-    TRY_CAST(v[2] AS INTEGER)                         AS node_count,
+    TRY_CAST(count_text AS INTEGER)                   AS node_count,
     -- Modes: System, User, Gateway (ENUMS.md); absent means User.
-    coalesce(v[3], 'User')                            AS mode,
-    coalesce(v[4], 'Linux')                           AS os_type,
-    v[5]                                              AS os_sku,
-    trim(v[6])                                        AS orchestrator_version,
-    trim(v[7])                                        AS current_orchestrator_version,
+    coalesce(mode_text, 'User')                       AS mode,
+    coalesce(os_type_text, 'Linux')                   AS os_type,
+    os_sku_text                                       AS os_sku,
+    trim(orchestrator_version_text)                   AS orchestrator_version,
+    trim(current_orchestrator_version_text)           AS current_orchestrator_version,
     CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?')
          THEN regexp_extract(running, '^(\d+\.\d+)', 1) END AS current_minor,
     CASE WHEN regexp_full_match(coalesce(running, ''), '\d+\.\d+(\.\d+)?') THEN minor_num(running) END
@@ -101,24 +62,24 @@ SELECT
         'node image ' || image || ' is dated ' || CAST(released AS VARCHAR) || ', after the scan ('
         || CAST(as_of AS VARCHAR) || '): its version cannot be trusted'
     END                                               AS image_problem,
-    CASE WHEN entry_type = 'OBJECT' THEN v[9] END     AS provisioning_state,
-    v[10]                                             AS power_state,
-    CASE WHEN settings_type = 'OBJECT' THEN v[11] END AS max_surge,
-    CASE WHEN settings_type = 'OBJECT' THEN v[12] END AS max_unavailable,
+    CASE WHEN entry_type = 'OBJECT' THEN state_text END AS provisioning_state,
+    power_text                                        AS power_state,
+    CASE WHEN settings_type = 'OBJECT' THEN max_surge_text END AS max_surge,
+    CASE WHEN settings_type = 'OBJECT' THEN max_unavailable_text END AS max_unavailable,
     coalesce(settings_type = 'OBJECT', false)         AS has_upgrade_settings,
-    CASE WHEN entry_type = 'OBJECT' THEN v[13] END    AS pool_type,
-    CASE WHEN entry_type = 'OBJECT' THEN v[14] END    AS upgrade_strategy,
-    CASE WHEN settings_type = 'OBJECT' THEN v[15] END AS drain_timeout,
-    CASE WHEN settings_type = 'OBJECT' THEN v[16] END AS node_soak,
-    CASE WHEN settings_type = 'OBJECT' THEN v[17] END AS undrainable_node_behavior,
+    CASE WHEN entry_type = 'OBJECT' THEN pool_type_text END AS pool_type,
+    CASE WHEN entry_type = 'OBJECT' THEN upgrade_strategy_text END AS upgrade_strategy,
+    CASE WHEN settings_type = 'OBJECT' THEN drain_timeout_text END AS drain_timeout,
+    CASE WHEN settings_type = 'OBJECT' THEN node_soak_text END AS node_soak,
+    CASE WHEN settings_type = 'OBJECT' THEN undrainable_node_behavior_text END AS undrainable_node_behavior,
     coalesce(bluegreen_type = 'OBJECT', false)        AS has_bluegreen_settings,
     -- upgradeSettingsBlueGreen of the wrong type: only the blue-green judgement (AKS-UPG-01) needs it.
     CASE WHEN entry_type = 'OBJECT' AND bluegreen_type NOT IN ('OBJECT', 'NULL') THEN
         'upgradeSettingsBlueGreen of pool ''' || coalesce(named, 'agentPoolProfiles[' || pool_index || ']') || ''' is '
         || json_kind(bluegreen_type) || ', not an object'
     END                                               AS bluegreen_problem,
-    CASE WHEN bluegreen_type = 'OBJECT' THEN v[18] END AS bg_drain_batch,
-    CASE WHEN bluegreen_type = 'OBJECT' THEN v[19] END AS bg_drain_timeout,
-    CASE WHEN bluegreen_type = 'OBJECT' THEN v[20] END AS bg_batch_soak,
-    CASE WHEN bluegreen_type = 'OBJECT' THEN v[21] END AS bg_final_soak
+    CASE WHEN bluegreen_type = 'OBJECT' THEN bg_drain_batch_text END AS bg_drain_batch,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN bg_drain_timeout_text END AS bg_drain_timeout,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN bg_batch_soak_text END AS bg_batch_soak,
+    CASE WHEN bluegreen_type = 'OBJECT' THEN bg_final_soak_text END AS bg_final_soak
 FROM judged;

@@ -3,25 +3,25 @@
 -- the scans of one scope up to the end of the period, oldest first; the earlier ones are history, read only to
 -- date when something began. Parameter: $ring_tag, the tag whose value names a cluster's environment.
 
--- Every cluster of every scan, with its environment (the ring tag's value, '(none)' without it).
+-- Every cluster of every scan, with its environment (the ring tag's value, '(none)' without it). The payloads are
+-- read as queries/shape/clusters.sql parses them (the model's shape).
 CREATE OR REPLACE TEMP TABLE period_clusters AS
 WITH shaped AS (
     SELECT
         s.idx,
-        lower(e.scope)                                              AS cluster_key,
-        e.scope                                                     AS cluster_id,
-        coalesce(e.payload->>'$.name', '')                          AS name,
-        lower(coalesce(e.payload->>'$.subscriptionId', ''))         AS subscription_id,
-        coalesce(e.payload->>'$.resourceGroup', '')                 AS resource_group,
-        lower(coalesce(e.payload->>'$.location', ''))               AS location,
+        lower(c.cluster_id)                                         AS cluster_key,
+        c.cluster_id,
+        coalesce(c.name_text, '')                                   AS name,
+        lower(coalesce(c.subscription_text, ''))                    AS subscription_id,
+        coalesce(c.group_text, '')                                  AS resource_group,
+        lower(coalesce(c.location_text, ''))                        AS location,
         -- Tags as sorted lower-cased 'name<US>value' strings (Azure tag names are case-insensitive).
         list_sort(coalesce(list_transform(
-            map_entries(TRY_CAST(coalesce(e.payload->'$.tags', '{}'::JSON) AS MAP(VARCHAR, VARCHAR))),
+            map_entries(TRY_CAST(coalesce(c.tags_json, '{}'::JSON) AS MAP(VARCHAR, VARCHAR))),
             lambda t: lower(t.key) || chr(31) || lower(coalesce(t.value, ''))), []))  AS tag_pairs,
-        e.payload->>'$.properties.currentKubernetesVersion'         AS version
-    FROM evidence e
+        c.current_version_text                                      AS version
+    FROM shaped_clusters((SELECT list(scan_id) FROM period_scans)) c
     JOIN period_scans s USING (scan_id)
-    WHERE e.kind = 'cluster'
 )
 SELECT
     *,
@@ -32,24 +32,19 @@ SELECT
     patch_num(version)  AS patch_num
 FROM shaped;
 
--- Every agent pool of every scan, with its node image parsed (family, release date).
+-- Every named agent pool of every scan, with its node image parsed (family, release date). The pools are read as
+-- queries/shape/pools.sql parses them: only a list of pools has any.
 CREATE OR REPLACE TEMP TABLE period_pools AS
-WITH pools AS (
-    SELECT s.idx, lower(e.scope) AS cluster_key,
-           unnest(coalesce(TRY_CAST(e.payload->'$.properties.agentPoolProfiles' AS JSON[]), [])) AS pool
-    FROM evidence e
-    JOIN period_scans s USING (scan_id)
-    WHERE e.kind = 'cluster'
-)
 SELECT
-    idx,
-    cluster_key,
-    pool->>'$.name'                                   AS pool_name,
-    pool->>'$.nodeImageVersion'                       AS image_version,
-    node_image_family(pool->>'$.nodeImageVersion')    AS image_family,
-    node_image_date(pool->>'$.nodeImageVersion')      AS image_date
-FROM pools
-WHERE pool->>'$.name' IS NOT NULL;
+    s.idx,
+    lower(p.cluster_id)                               AS cluster_key,
+    p.name_text                                       AS pool_name,
+    p.node_image_text                                 AS image_version,
+    node_image_family(p.node_image_text)              AS image_family,
+    node_image_date(p.node_image_text)                AS image_date
+FROM shaped_pools((SELECT list(scan_id) FROM period_scans)) p
+JOIN period_scans s USING (scan_id)
+WHERE p.name_text IS NOT NULL;
 
 -- The newest node image of each region and image family in each scan (agent-pool upgrade profiles), newest by
 -- the release date in the version, then by text, as queries/model/50_latest_images.sql.

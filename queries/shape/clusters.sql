@@ -2,8 +2,11 @@
 -- as named columns (the raw text, and the JSON type where a reader must tell a wrong type from an absent value).
 -- Its readers: queries/model/08_cluster_payloads.sql keeps one scan's rows as a table that the model's files read,
 -- instead of each file parsing the payloads again; the export (queries/export/clusters.sql, pools.sql) reads the
--- scans of one partition; the ledger's fold (queries/history/fold.sql) keeps the scan it folds as fold_clusters. json_type / json_extract_string / json_extract with a list of paths parse a
--- payload once and give the values in the order of the paths.
+-- scans of one partition; the ledger's fold (queries/history/fold_scan.sql) keeps the scan it folds as fold_clusters;
+-- the period's inventory (queries/period/10_inventory.sql) and the library (queries/library/completeness.sql,
+-- earlier_clusters.sql) read it too. Its pools are unnested and parsed by queries/shape/pools.sql (shaped_pools).
+-- json_type / json_extract_string / json_extract with a list of paths parse a payload once and give the values in
+-- the order of the paths.
 CREATE OR REPLACE TEMP MACRO shaped_clusters(scan_ids) AS TABLE
 WITH parsed AS (
     SELECT

@@ -1,0 +1,92 @@
+-- Each entry of agentPoolProfiles of the given scans' cluster payloads parsed once (the payloads as
+-- queries/shape/clusters.sql parses them): every field a reader of the pools uses, as named columns (the raw text,
+-- and the JSON type where a reader must tell a wrong type from an absent value). Only a list is unnested: a payload
+-- whose agentPoolProfiles is absent or not a list has no row here (its cluster says why: pools_type). An entry that
+-- is null or not an object keeps its row (pool_index 0-based, entry_type saying what it is) with every field NULL.
+-- Its readers: the model's node_pools (queries/model/20_node_pools.sql), the export's pools
+-- (queries/export/pools.sql), the ledger's snapshots (queries/history/fold_scan.sql) and the period's inventory
+-- (queries/period/10_inventory.sql).
+CREATE OR REPLACE TEMP MACRO shaped_pools(scan_ids) AS TABLE
+WITH entries AS (
+    SELECT
+        scan_id,
+        seq,
+        cluster_id,
+        unnest(pools) AS pool,
+        generate_subscripts(pools, 1) - 1 AS pool_index
+    FROM (
+        SELECT scan_id, seq, cluster_id, CAST(pools_json AS JSON[]) AS pools
+        FROM shaped_clusters(scan_ids)
+        WHERE pools_type = 'ARRAY'
+    )
+),
+parsed AS (
+    SELECT
+        scan_id,
+        seq,
+        cluster_id,
+        pool_index,
+        json_type(pool) AS entry_type,
+        json_type(pool, [
+            '$.name',                                               -- 1
+            '$.upgradeSettings',                                    -- 2
+            '$.upgradeSettingsBlueGreen'                            -- 3
+        ]) AS t,
+        json_extract_string(pool, [
+            '$.name',                                               -- 1
+            '$.count',                                              -- 2
+            '$.mode',                                               -- 3
+            '$.osType',                                             -- 4
+            '$.osSKU',                                              -- 5
+            '$.orchestratorVersion',                                -- 6
+            '$.currentOrchestratorVersion',                         -- 7
+            '$.nodeImageVersion',                                   -- 8
+            '$.provisioningState',                                  -- 9
+            '$.powerState.code',                                    -- 10
+            '$.upgradeSettings.maxSurge',                           -- 11
+            '$.upgradeSettings.maxUnavailable',                     -- 12
+            '$.type',                                               -- 13
+            '$.upgradeStrategy',                                    -- 14
+            '$.upgradeSettings.drainTimeoutInMinutes',              -- 15
+            '$.upgradeSettings.nodeSoakDurationInMinutes',          -- 16
+            '$.upgradeSettings.undrainableNodeBehavior',            -- 17
+            '$.upgradeSettingsBlueGreen.drainBatchSize',            -- 18
+            '$.upgradeSettingsBlueGreen.drainTimeoutInMinutes',     -- 19
+            '$.upgradeSettingsBlueGreen.batchSoakDurationInMinutes', -- 20
+            '$.upgradeSettingsBlueGreen.finalSoakDurationInMinutes', -- 21
+            '$.vmSize'                                              -- 22
+        ]) AS v
+    FROM entries
+)
+SELECT
+    scan_id,
+    seq,
+    cluster_id,
+    pool_index,
+    entry_type,
+    t[1]                    AS name_type,
+    t[2]                    AS settings_type,
+    t[3]                    AS bluegreen_type,
+    v[1]                    AS name_text,
+    v[2]                    AS count_text,
+    v[3]                    AS mode_text,
+    v[4]                    AS os_type_text,
+    v[5]                    AS os_sku_text,
+    v[22]                   AS vm_size_text,
+    v[6]                    AS orchestrator_version_text,
+    v[7]                    AS current_orchestrator_version_text,
+    v[8]                    AS node_image_text,
+    v[9]                    AS state_text,
+    v[10]                   AS power_text,
+    v[11]                   AS max_surge_text,
+    v[12]                   AS max_unavailable_text,
+    v[13]                   AS pool_type_text,
+    v[14]                   AS upgrade_strategy_text,
+    v[15]                   AS drain_timeout_text,
+    v[16]                   AS node_soak_text,
+    v[17]                   AS undrainable_node_behavior_text,
+    v[18]                   AS bg_drain_batch_text,
+    v[19]                   AS bg_drain_timeout_text,
+    v[20]                   AS bg_batch_soak_text,
+    v[21]                   AS bg_final_soak_text
+FROM parsed;
