@@ -154,3 +154,32 @@ def test_the_findings_read_after_the_drift_are_the_scans(tmp_path: Path) -> None
     assert findings_digest(canonical_records(findings)) == data.findings_sha256
     assert data.failing_clusters == len({f.resource_id for f in findings if f.status == "fail" and f.cluster})
     assert data.totals == {s: sum(1 for f in findings if f.status == s) for s in data.totals}
+
+
+def test_a_scan_with_non_ascii_names_is_aggregated_in_python_to_the_same_rows(tmp_path: Path) -> None:
+    """Names DuckDB and Python lower-case alike (é): the Python path of build_report gives the SQL path's rows."""
+    from tests.test_report_layout import _fleet as layout_fleet
+
+    fleet = layout_fleet(True)
+    for n, entry in enumerate(fleet[:6]):
+        renamed = entry["name"] + "-é" * (n % 2)
+        entry["id"] = entry["id"].replace(entry["name"], renamed)
+        entry["name"] = renamed
+    db = tmp_path / "a.duckdb"
+    scan_id = store_scan(db, fleet)
+    policy = load_policy(None, known_controls=control_ids())
+    con = open_db(db)
+    try:
+        with build_report(con, scan_id, policy) as data:
+            cursor = data.evaluation._cursor
+            assert sql.run(cursor, "report/findings_ascii.sql").scalar() > 0  # the Python path
+            scan: Any = data.scan
+            names = dict(sql.run(cursor, "report/subscription_names.sql").rows)
+            assert data.subscriptions == _subscriptions_sql(cursor, names, scan)
+            assert data.top_clusters == _top_clusters_sql(cursor) and data.top_clusters
+            counts = _control_counts(cursor)
+            for section in data.sections:
+                assert section.counts == {s: counts.get((section.control.id, s), (0, 0, 0))[0] for s in section.counts}
+            assert data.failing_clusters == sql.run(cursor, "report/failing_clusters.sql").scalar()
+    finally:
+        con.close()
