@@ -592,14 +592,15 @@ class Store:
         """Render the chosen formats of one scan's report into out_dir, sign the PDF when a key is given, then write
         report-manifest.json and report.intoto.json (a DSSE envelope when signed) beside them."""
 
-        data = build_report(self._connection(), scan.scan_id, policy)
-        output_directory(out_dir)
-        paths = [RENDERERS[name](data, out_dir) for name in formats]
-        if sign_key is not None and "pdf" in formats:
-            reason = f"aks-upgrade-auditor report of scan {data.scan.scan_id}"
-            sign_pdf(paths[list(formats).index("pdf")], sign_key, reason=reason)
-        manifest = write_manifest(data, out_dir, paths)
-        return ReportOutcome(tuple(paths), manifest, write_attestation(data, manifest, sign_key))
+        # The report keeps the scan's model (its findings in DuckDB) until every renderer has read them.
+        with build_report(self._connection(), scan.scan_id, policy) as data:
+            output_directory(out_dir)
+            paths = [RENDERERS[name](data, out_dir) for name in formats]
+            if sign_key is not None and "pdf" in formats:
+                reason = f"aks-upgrade-auditor report of scan {data.scan.scan_id}"
+                sign_pdf(paths[list(formats).index("pdf")], sign_key, reason=reason)
+            manifest = write_manifest(data, out_dir, paths)
+            return ReportOutcome(tuple(paths), manifest, write_attestation(data, manifest, sign_key))
 
     @_store_errors
     def period_report(

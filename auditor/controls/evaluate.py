@@ -45,7 +45,7 @@ class Evaluation:
         first = 1
         while rows := sql.run(self.model.cursor, "evaluate/findings_in_order.sql", first=first, last=first + batch - 1):
             for row in rows:
-                yield _finding(row)
+                yield Finding.from_row(row)
             first += batch
 
     def worst_failing(self) -> str | None:
@@ -56,29 +56,6 @@ class Evaluation:
     def digest(self) -> str:
         """SHA-256 of the findings in canonical form (auditor.controls.finding.findings_digest)."""
         return findings_digest(self.findings())
-
-
-def _finding(row: tuple[Any, ...]) -> Finding:
-    (control_id, status, severity, resource_id, node_pool, message, title, cluster, subscription_id,
-     subscription_name, resource_group, location, tags, evidence, remediation, waiver) = row  # fmt: skip
-    return Finding(
-        control_id,
-        status,
-        severity,
-        resource_id,
-        node_pool,
-        message,
-        title,
-        cluster,
-        subscription_id,
-        subscription_name,
-        resource_group,
-        location,
-        json.loads(tags),
-        evidence,
-        remediation,
-        json.loads(waiver) if waiver is not None else None,
-    )
 
 
 def evaluate(model: Model, controls: tuple[Control, ...] | None = None) -> Evaluation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +32,31 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any], load: Callable[[str], Any] = json.loads) -> Finding:
+        """A finding from a query row holding its fields in field order, tags and waiver as JSON text (`load` parses
+        them: a caller reading many rows may pass one that parses each distinct text once)."""
+        (control_id, status, severity, resource_id, node_pool, message, title, cluster, subscription_id,
+         subscription_name, resource_group, location, tags, evidence, remediation, waiver) = row  # fmt: skip
+        return cls(
+            control_id,
+            status,
+            severity,
+            resource_id,
+            node_pool,
+            message,
+            title,
+            cluster,
+            subscription_id,
+            subscription_name,
+            resource_group,
+            location,
+            load(tags),
+            evidence,
+            remediation,
+            load(waiver) if waiver is not None else None,
+        )
 
 
 def findings_digest(findings: Iterable[Finding]) -> str:

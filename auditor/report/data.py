@@ -276,26 +276,7 @@ class _TextCache:
 
     def finding(self, row: tuple[Any, ...]) -> Finding:
         """A row of a report finding query (Finding's fields in field order, tags and waiver as JSON text)."""
-        (control_id, status, severity, resource_id, node_pool, message, title, cluster, subscription_id,
-         subscription_name, resource_group, location, tags, evidence, remediation, waiver) = row  # fmt: skip
-        return Finding(
-            control_id,
-            status,
-            severity,
-            resource_id,
-            node_pool,
-            message,
-            title,
-            cluster,
-            subscription_id,
-            subscription_name,
-            resource_group,
-            location,
-            self.load(tags),
-            evidence,
-            remediation,
-            self.load(waiver) if waiver is not None else None,
-        )
+        return Finding.from_row(row, self.load)
 
 
 def read_findings(cursor: duckdb.DuckDBPyConnection) -> list[Finding]:
