@@ -4,10 +4,9 @@
 -- entry that is null or not an object keeps its row (pool_index 0-based, entry_type saying what it is) with every
 -- field NULL.
 -- shaped_pool_entries(pools_json): the entries of one cluster's list (shaped_clusters' pools_json), for a reader that
--- holds the shaped clusters already (the model's node_pools reads cluster_payloads with it: no second parse of the
--- payloads). shaped_pools(scan_ids): every pool of the given scans' clusters, for the export's pools
--- (queries/export/pools.sql), the ledger's snapshots (queries/history/fold_scan.sql) and the period's inventory
--- (queries/period/10_inventory.sql).
+-- holds the shaped clusters already (the model's node_pools reads cluster_payloads with it, the ledger's snapshots
+-- fold_clusters: no second parse of the payloads). shaped_pools(scan_ids): every pool of the given scans' clusters,
+-- for the export's pools (queries/export/pools.sql) and the period's inventory (queries/period/10_inventory.sql).
 CREATE OR REPLACE TEMP MACRO shaped_pool_entries(pools_json) AS TABLE
 WITH entries AS (
     SELECT
