@@ -9,10 +9,9 @@
 -- for the export's pools (queries/export/pools.sql) and the period's inventory (queries/period/10_inventory.sql).
 CREATE OR REPLACE TEMP MACRO shaped_pool_entries(pools_json) AS TABLE
 WITH entries AS (
-    SELECT
-        unnest(CAST(pools_json AS JSON[])) AS pool,
-        generate_subscripts(CAST(pools_json AS JSON[]), 1) - 1 AS pool_index
-    WHERE json_type(pools_json) = 'ARRAY'
+    -- The list parsed once; TRY_CAST gives NULL (no entry) for anything but a list.
+    SELECT unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index
+    FROM (SELECT TRY_CAST(pools_json AS JSON[]) AS pools)
 ),
 parsed AS (
     SELECT
