@@ -11,8 +11,9 @@ CREATE OR REPLACE TEMP TABLE fold_clusters AS SELECT * FROM shaped_clusters([$sc
 
 -- 1. Snapshots (the columns of upgrade_snapshots): what scan diffs compare and what pool indexes are mapped with. A
 -- pool's version is what runs (currentOrchestratorVersion), else what was asked for; a missing mode is User, as in
--- the model. The pools are read as queries/shape/pools.sql parses them, in their order in agentPoolProfiles (an
--- index of a resource change points into it); a cluster whose agentPoolProfiles is not a list has none.
+-- the model. The pools are read as queries/shape/pools.sql parses them (from fold_clusters: no second parse of the
+-- payloads), in their order in agentPoolProfiles (an index of a resource change points into it); a cluster whose
+-- agentPoolProfiles is not a list has none.
 CREATE OR REPLACE TEMP TABLE fold_scan_snapshots AS
 WITH pools AS (
     SELECT
@@ -22,7 +23,7 @@ WITH pools AS (
               'mode': coalesce(mode_text, 'User'),
               'version': coalesce(current_orchestrator_version_text, orchestrator_version_text),
               'image': node_image_text} ORDER BY pool_index) AS pools
-    FROM shaped_pools([$scan_id])
+    FROM (SELECT c.scan_id, c.seq, p.* FROM fold_clusters c, shaped_pool_entries(c.pools_json) p)
     GROUP BY scan_id, seq
 )
 SELECT

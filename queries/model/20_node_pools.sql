@@ -7,14 +7,15 @@
 -- queries/model/82_pool_rollout.sql, which applies their service defaults.
 CREATE OR REPLACE TEMP TABLE node_pools AS
 WITH shaped AS (
-    -- Each entry as queries/shape/pools.sql parses it (once, with the scan's payloads).
+    -- Each entry as queries/shape/pools.sql parses it, from the scan's shaped payloads (cluster_payloads): the
+    -- payloads are not parsed a second time.
     SELECT
         *,
         CASE WHEN entry_type = 'OBJECT' AND name_type = 'VARCHAR' THEN nullif(trim(name_text), '') END AS named,
         CASE WHEN entry_type = 'OBJECT' THEN node_image_text END AS image,
         coalesce(trim(current_orchestrator_version_text), trim(orchestrator_version_text)) AS running,
         (SELECT CAST(started_at AS DATE) FROM scans WHERE scan_id = $scan_id) AS as_of
-    FROM shaped_pools([$scan_id])
+    FROM (SELECT c.cluster_id, p.* FROM cluster_payloads c, shaped_pool_entries(c.pools_json) p)
 ),
 -- A fleet runs a few dozen distinct node images: each is parsed once (a Python function), then joined.
 images AS (

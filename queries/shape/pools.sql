@@ -1,30 +1,20 @@
--- Each entry of agentPoolProfiles of the given scans' cluster payloads parsed once (the payloads as
--- queries/shape/clusters.sql parses them): every field a reader of the pools uses, as named columns (the raw text,
--- and the JSON type where a reader must tell a wrong type from an absent value). Only a list is unnested: a payload
--- whose agentPoolProfiles is absent or not a list has no row here (its cluster says why: pools_type). An entry that
--- is null or not an object keeps its row (pool_index 0-based, entry_type saying what it is) with every field NULL.
--- Its readers: the model's node_pools (queries/model/20_node_pools.sql), the export's pools
--- (queries/export/pools.sql), the ledger's snapshots (queries/history/fold_scan.sql) and the period's inventory
--- (queries/period/10_inventory.sql).
-CREATE OR REPLACE TEMP MACRO shaped_pools(scan_ids) AS TABLE
+-- Each entry of agentPoolProfiles parsed once: every field a reader of the pools uses, as named columns (the raw
+-- text, and the JSON type where a reader must tell a wrong type from an absent value). Only a list is unnested: a
+-- payload whose agentPoolProfiles is absent or not a list has no row here (its cluster says why: pools_type). An
+-- entry that is null or not an object keeps its row (pool_index 0-based, entry_type saying what it is) with every
+-- field NULL.
+-- shaped_pool_entries(pools_json): the entries of one cluster's list (shaped_clusters' pools_json), for a reader that
+-- holds the shaped clusters already (the model's node_pools reads cluster_payloads with it, the ledger's snapshots
+-- fold_clusters: no second parse of the payloads). shaped_pools(scan_ids): every pool of the given scans' clusters,
+-- for the export's pools (queries/export/pools.sql) and the period's inventory (queries/period/10_inventory.sql).
+CREATE OR REPLACE TEMP MACRO shaped_pool_entries(pools_json) AS TABLE
 WITH entries AS (
-    SELECT
-        scan_id,
-        seq,
-        cluster_id,
-        unnest(pools) AS pool,
-        generate_subscripts(pools, 1) - 1 AS pool_index
-    FROM (
-        SELECT scan_id, seq, cluster_id, CAST(pools_json AS JSON[]) AS pools
-        FROM shaped_clusters(scan_ids)
-        WHERE pools_type = 'ARRAY'
-    )
+    -- The list parsed once; TRY_CAST gives NULL (no entry) for anything but a list.
+    SELECT unnest(pools) AS pool, generate_subscripts(pools, 1) - 1 AS pool_index
+    FROM (SELECT TRY_CAST(pools_json AS JSON[]) AS pools)
 ),
 parsed AS (
     SELECT
-        scan_id,
-        seq,
-        cluster_id,
         pool_index,
         json_type(pool) AS entry_type,
         json_type(pool, [
@@ -59,9 +49,6 @@ parsed AS (
     FROM entries
 )
 SELECT
-    scan_id,
-    seq,
-    cluster_id,
     pool_index,
     entry_type,
     t[1]                    AS name_type,
@@ -90,3 +77,7 @@ SELECT
     v[20]                   AS bg_batch_soak_text,
     v[21]                   AS bg_final_soak_text
 FROM parsed;
+
+CREATE OR REPLACE TEMP MACRO shaped_pools(scan_ids) AS TABLE
+SELECT c.scan_id, c.seq, c.cluster_id, p.*
+FROM shaped_clusters(scan_ids) c, shaped_pool_entries(c.pools_json) p;
