@@ -486,3 +486,11 @@ def test_a_signed_period_report_verifies(store: dict[str, Any], tmp_path: Path) 
     )
     assert checked.exit_code == 0, checked.output
     assert "signed by Fabrikam Audit Signer" in checked.output and "period figures" in checked.output
+
+
+def test_the_period_report_lists_every_query_file_its_figures_read() -> None:
+    from auditor.report.period import _query_files
+
+    names = {entry["name"] for entry in _query_files()}
+    # Its own queries and the payload shape its inventory reads: a change to either changes the figures.
+    assert {"period/10_inventory.sql", "shape/clusters.sql", "shape/pools.sql"} <= names

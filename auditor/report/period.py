@@ -59,10 +59,12 @@ LATENCY_COLUMNS = (
 
 
 def _query_files() -> list[dict[str, str]]:
+    """The query files the period's figures come from (its own and the payload shape its inventory reads)."""
     root = queries_dir()
     return [
         {"name": str(p.relative_to(root)), "sha256": sha256_hex(p.read_bytes())}
-        for p in sorted((root / "period").glob("*.sql"))
+        for folder in ("period", "shape")
+        for p in sorted((root / folder).glob("*.sql"))
     ]
 
 
