@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor import sql
 from auditor.integrity import seal_pdf, sha256_hex
 from auditor.paths import queries_dir, templates_dir
 from auditor.period import LONGEST_PER_CONTROL, Period, Table
@@ -62,9 +63,8 @@ def _query_files() -> list[dict[str, str]]:
     """The query files the period's figures come from (its own and the payload shape its inventory reads)."""
     root = queries_dir()
     return [
-        {"name": str(p.relative_to(root)), "sha256": sha256_hex(p.read_bytes())}
-        for folder in ("period", "shape")
-        for p in sorted((root / folder).glob("*.sql"))
+        {"name": name, "sha256": sha256_hex((root / name).read_bytes())}
+        for name in [*sql.files("period"), *sql.files("shape")]
     ]
 
 

@@ -1,5 +1,7 @@
 -- The fold's working tables and view (fold_scan.sql, fold.sql, fold_overrides.sql, fold_into_*_snapshots.sql),
 -- dropped once the scans are folded.
+DROP VIEW IF EXISTS temp.fold_new_events;
+DROP VIEW IF EXISTS temp.fold_new_overrides;
 DROP TABLE IF EXISTS temp.fold_scan;
 DROP TABLE IF EXISTS temp.fold_clusters;
 DROP TABLE IF EXISTS temp.fold_changes;

@@ -449,3 +449,14 @@ SELECT * FROM (
     UNION ALL BY NAME SELECT * FROM fold_fg
 )
 QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY evidence_ref) = 1;
+
+-- The candidates as the target's new rows would hold them (first and last seen in this scan, seen once); the
+-- target's fold_into_*.sql inserts those whose key it does not hold yet.
+CREATE OR REPLACE TEMP VIEW fold_new_events AS
+SELECT
+    c.*,
+    s.scan_id AS first_seen_scan_id,
+    s.started_at AS first_seen_at,
+    s.scan_id AS last_seen_scan_id,
+    1 AS seen_count
+FROM fold_candidates c, fold_scan s;

@@ -5,24 +5,10 @@ UPDATE as_of_events SET last_seen_scan_id = $scan_id, seen_count = seen_count + 
 WHERE event_key IN (SELECT event_key FROM fold_candidates);
 
 INSERT INTO as_of_events BY NAME
-SELECT
-    c.*,
-    s.scan_id AS first_seen_scan_id,
-    s.started_at AS first_seen_at,
-    s.scan_id AS last_seen_scan_id,
-    1 AS seen_count
-FROM fold_candidates c, fold_scan s
-WHERE c.event_key NOT IN (SELECT event_key FROM as_of_events);
+SELECT * FROM fold_new_events WHERE event_key NOT IN (SELECT event_key FROM as_of_events);
 
 UPDATE as_of_overrides SET last_seen_scan_id = $scan_id, seen_count = seen_count + 1
 WHERE override_key IN (SELECT override_key FROM fold_override_candidates);
 
 INSERT INTO as_of_overrides BY NAME
-SELECT
-    c.*,
-    s.scan_id AS first_seen_scan_id,
-    s.started_at AS first_seen_at,
-    s.scan_id AS last_seen_scan_id,
-    1 AS seen_count
-FROM fold_override_candidates c, fold_scan s
-WHERE c.override_key NOT IN (SELECT override_key FROM as_of_overrides);
+SELECT * FROM fold_new_overrides WHERE override_key NOT IN (SELECT override_key FROM as_of_overrides);

@@ -57,3 +57,13 @@ changes AS (
 )
 SELECT * FROM (SELECT * FROM sightings UNION ALL BY NAME SELECT * FROM changes)
 QUALIFY row_number() OVER (PARTITION BY override_key ORDER BY evidence_ref) = 1;
+
+-- The candidates as the target's new rows would hold them (as fold.sql's fold_new_events).
+CREATE OR REPLACE TEMP VIEW fold_new_overrides AS
+SELECT
+    c.*,
+    s.scan_id AS first_seen_scan_id,
+    s.started_at AS first_seen_at,
+    s.scan_id AS last_seen_scan_id,
+    1 AS seen_count
+FROM fold_override_candidates c, fold_scan s;
