@@ -17,7 +17,9 @@ Prints `evaluate/floor` (target <= 2.0) and the time of each phase as the Model 
 from __future__ import annotations
 
 import argparse
+import atexit
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -252,6 +254,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="auditor-bench-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)  # the fleet database is only this run's
     db = args.db or workdir / "bench.duckdb"
     policy_path = workdir / "policy.toml"
     policy_path.write_text(POLICY, encoding="utf-8")

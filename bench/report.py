@@ -14,9 +14,11 @@ scan (build_report, which evaluates and then aggregates), each best of --repeats
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -416,7 +418,11 @@ def main() -> None:
     if args.child:
         _child(args)
         return
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="auditor-bench-"))
+    if args.workdir:
+        work = Path(args.workdir)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="auditor-bench-"))
+        atexit.register(shutil.rmtree, work, ignore_errors=True)  # a directory given with --workdir is kept
     work.mkdir(parents=True, exist_ok=True)
     db = work / "bench.duckdb"
     db.unlink(missing_ok=True)

@@ -10,6 +10,8 @@ a few are globs. Every stage should grow linearly with waivers + findings. Not a
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import sys
 import tempfile
 import time
@@ -51,6 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="auditor-bench-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)  # the fleet database is only this run's
     db = workdir / "bench.duckdb"
     fleet = build_fleet(args.clusters, 3, 11)
     scan_id = store_scan(
