@@ -500,7 +500,8 @@ def main() -> None:
             f"{result['render_s']} s = {result['total_s']} s; peak RSS {result['peak_rss_mb']} MB; "
             f"{result['bytes'] / 1e6:.1f} MB{extra}"
         )
-    print(f"outputs in {work / 'out'}")
+    if args.workdir:  # otherwise the directory is removed when the benchmark ends
+        print(f"outputs in {work / 'out'}")
 
 
 if __name__ == "__main__":
