@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -575,22 +575,8 @@ def _subscriptions(findings: list[Finding], names: dict[str, str], scan: Scan) -
         clusters_per_sub[sid].add(finding.resource_id)
         if finding.status == "fail":
             failing_clusters[sid].add(finding.resource_id)
-    in_scope = set(names) | set(per_sub) | {s.lower() for s in scan.scope.get("subscriptions", []) or []}
-    rows = []
-    for sid in in_scope:
-        counts = {s: per_sub[sid].get(s, 0) for s in STATUSES}
-        rows.append(
-            {
-                "subscription_id": sid,
-                "name": names.get(sid, ""),
-                "clusters": len(clusters_per_sub[sid]),
-                "failing_clusters": len(failing_clusters[sid]),
-                "score": score(counts),
-                **counts,
-            }
-        )
-    rows.sort(key=lambda r: (str(r["name"] or r["subscription_id"]).lower(), str(r["subscription_id"])))
-    return rows
+    clusters = {sid: (len(ids), len(failing_clusters[sid])) for sid, ids in clusters_per_sub.items()}
+    return _subscription_rows(per_sub, clusters, names, scan)
 
 
 def _subscriptions_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str], scan: Scan) -> list[dict[str, Any]]:
@@ -603,10 +589,21 @@ def _subscriptions_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str], sc
         clusters[sid] = (n, failing)
         if name:
             names.setdefault(sid, name)
+    return _subscription_rows(per_sub, clusters, names, scan)
+
+
+def _subscription_rows(
+    per_sub: Mapping[str, Mapping[str, int]],
+    clusters: Mapping[str, tuple[int, int]],
+    names: dict[str, str],
+    scan: Scan,
+) -> list[dict[str, Any]]:
+    """The rows of the per-subscription table from the counts per status and the (clusters, failing clusters) per
+    subscription, for every subscription in scope, by name."""
     in_scope = set(names) | set(per_sub) | {s.lower() for s in scan.scope.get("subscriptions", []) or []}
     rows = []
     for sid in in_scope:
-        counts = {s: per_sub[sid].get(s, 0) for s in STATUSES}
+        counts = {s: per_sub.get(sid, {}).get(s, 0) for s in STATUSES}
         n, failing = clusters.get(sid, (0, 0))
         rows.append(
             {
