@@ -13,6 +13,11 @@ CREATE OR REPLACE TEMP MACRO _tstatus(fail, unknown, present, i) AS
     CASE WHEN _tbit(fail, i) THEN 'fail' WHEN _tbit(unknown, i) THEN 'unknown'
          WHEN _tbit(present, i) THEN NULL ELSE 'absent' END;
 
+-- The masks group the cache by key_id, a dense integer: a perfect hash table (an array indexed by key_id) groups
+-- it about twice as fast as a hash table. DuckDB uses one only up to 2^12 groups by default; this cursor allows
+-- 2^20 (key ids up to about a million, a few tens of MB per thread; above it DuckDB falls back to hashing).
+SET perfect_ht_threshold = 20;
+
 CREATE OR REPLACE TEMP TABLE _tsel AS
 SELECT s.idx::INTEGER AS idx, s.scan_id::VARCHAR AS scan_id, s.partial::BOOLEAN AS partial
 FROM (SELECT unnest($scans) AS s);

@@ -7,3 +7,4 @@ DROP TABLE IF EXISTS _tcount;
 DROP TABLE IF EXISTS _tmask;
 DROP TABLE IF EXISTS _tnew;
 DROP TABLE IF EXISTS _tgone;
+RESET perfect_ht_threshold;
