@@ -14,15 +14,17 @@ changes AS (
     FROM _tmask m, bounds b
 ),
 changed AS (
-    SELECT c.*, unnest([i FOR i IN range(b.scans) IF _tbit(c.starts | c.stops, i)]) AS idx
-    FROM changes c, bounds b
+    -- One row per scan where a finding starts or stops failing (a bit is never both): its bits found among the
+    -- scans' positions by a join, not a list per finding.
+    SELECT c.k, c.m_fail, c.m_unknown, c.m_present, p.i::INTEGER AS idx, _tbit(c.starts, p.i) AS started
+    FROM changes c JOIN range(62) p(i) ON ((c.starts | c.stops) >> p.i) & 1 = 1
     WHERE c.starts | c.stops <> 0
 )
-SELECT c.idx::INTEGER AS idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx - 1) AS other, 'new_findings' AS list
-FROM changed c WHERE _tbit(c.starts, c.idx)
+SELECT c.idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx - 1) AS other, 'new_findings' AS list
+FROM changed c WHERE c.started
 UNION ALL
 SELECT c.idx, c.k, _tstatus(c.m_fail, c.m_unknown, c.m_present, c.idx),
        CASE WHEN _tbit(c.m_unknown, c.idx) OR (NOT _tbit(c.m_present, c.idx) AND n.partial) THEN 'unverified_findings'
             ELSE 'resolved_findings' END
 FROM changed c JOIN _tsel n ON n.idx = c.idx
-WHERE _tbit(c.stops, c.idx);
+WHERE NOT c.started;
