@@ -19,7 +19,8 @@ CREATE OR REPLACE TEMP MACRO _tstatus(fail, unknown, present, i) AS
 SET perfect_ht_threshold = 20;
 
 CREATE OR REPLACE TEMP TABLE _tsel AS
-SELECT s.idx::INTEGER AS idx, s.scan_id::VARCHAR AS scan_id, s.partial::BOOLEAN AS partial
+SELECT s.idx::INTEGER AS idx, s.scan_id::VARCHAR AS scan_id, s.partial::BOOLEAN AS partial,
+       1::BIGINT << s.idx::INTEGER AS bit  -- the scan's bit, shifted once here rather than per finding
 FROM (SELECT unnest($scans) AS s);
 
 CREATE OR REPLACE TEMP TABLE _tcount AS
@@ -30,9 +31,9 @@ GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE _tmask AS
 SELECT f.key_id AS k,
-       bit_or(CASE WHEN f.status = 'fail' THEN 1::BIGINT << t.idx END) AS m_fail,
-       coalesce(bit_or(CASE WHEN f.status = 'unknown' THEN 1::BIGINT << t.idx END), 0) AS m_unknown,
-       bit_or(1::BIGINT << t.idx) AS m_present,
+       bit_or(t.bit) FILTER (WHERE f.status = 'fail') AS m_fail,
+       coalesce(bit_or(t.bit) FILTER (WHERE f.status = 'unknown'), 0) AS m_unknown,
+       bit_or(t.bit) AS m_present,
        count(*) AS n
 FROM findings f JOIN _tsel t USING (scan_id)
 WHERE f.evaluator = $evaluator
