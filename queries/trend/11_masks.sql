@@ -3,10 +3,8 @@
 -- (_tmask: bit idx set when the finding failed, was unknown, was present in scan idx; `n` counts its rows, more
 -- than its bits when it appears twice in one scan, which sends the trend to the general form). $scans: list of
 -- {idx, scan_id, partial}.
--- Bit i of a mask; a mask shifted left by s within the scans' bits (never past bit 62); a finding's status in
--- scan i from its masks ('absent' when it is not in that scan).
+-- Bit i of a mask; a finding's status in scan i from its masks ('absent' when it is not in that scan).
 CREATE OR REPLACE TEMP MACRO _tbit(mask, i) AS ((mask >> i) & 1) = 1;
-CREATE OR REPLACE TEMP MACRO _tshl(x, s, all_bits) AS (x & (all_bits >> s)) << s;
 -- A finding's status in scan i as far as its masks tell: fail, unknown, absent, or NULL for another status
 -- (42_other_status.sql reads which, for the lists only).
 CREATE OR REPLACE TEMP MACRO _tstatus(fail, unknown, present, i) AS
