@@ -269,10 +269,17 @@ def _entries(
     ):
         counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     stats = {row[0]: row[1:] for row in sql.run(con, "trend/30_stats.sql", evaluator=key)}
-    sql.run(con, "trend/41_new_resolved.sql" if masks else "trend/40_new_resolved.sql", offset=offset)
-    if masks and details:
-        sql.run(con, "trend/42_other_status.sql", evaluator=key)
-    sizes: dict[tuple[int, str], int] = {(idx, name): n for idx, name, n in sql.run(con, "trend/45_sizes.sql")}
+    if not masks:
+        sql.run(con, "trend/40_new_resolved.sql", offset=offset)
+        sizes_rows = sql.run(con, "trend/45_sizes.sql")
+    elif details:
+        sql.run(con, "trend/41_new_resolved.sql")
+        sql.run(con, "trend/42_other_status.sql", evaluator=key, offset=offset)
+        sizes_rows = sql.run(con, "trend/45_sizes.sql")
+    else:  # only the counts: the view of the changes counted, never materialised
+        sql.run(con, "trend/41_new_resolved.sql")
+        sizes_rows = sql.run(con, "trend/46_change_sizes.sql", offset=offset)
+    sizes: dict[tuple[int, str], int] = {(idx, name): n for idx, name, n in sizes_rows}
     texts: dict[tuple[int, str], str] = {}
     if details:
         texts = {(idx, name): text for idx, name, text in sql.run(con, "trend/50_lists.sql")}

@@ -1,7 +1,8 @@
 """The trend's two forms give the same rows: the bit masks of at most 62 scans (queries/trend/11_masks.sql,
-21_counts, 41_new_resolved and 42_other_status, 61_runs, 71_open_failures) and the general one (10_select, 20_counts,
-40_new_resolved, 60_runs, 70_open_failures), over random histories: every status, findings absent from complete
-and partial scans, unknown between failures, runs open at the newest scan, and a baseline offset."""
+21_counts, 41_new_resolved, 42_other_status and 46_change_sizes, 61_runs, 71_open_failures) and the general one
+(10_select, 20_counts, 40_new_resolved, 60_runs, 70_open_failures), over random histories: every status, findings
+absent from complete and partial scans, unknown between failures, runs open at the newest scan, and a baseline
+offset."""
 
 from __future__ import annotations
 
@@ -64,9 +65,13 @@ def _form(con: duckdb.DuckDBPyConnection, selected: list[dict[str, Any]], offset
     else:
         sql.run(con, "trend/10_select.sql", scans=selected, evaluator=EVALUATOR)
     counts = sorted(sql.run(con, "trend/21_counts.sql" if masks else "trend/20_counts.sql", offset=offset).rows)
-    sql.run(con, "trend/41_new_resolved.sql" if masks else "trend/40_new_resolved.sql", offset=offset)
     if masks:
-        sql.run(con, "trend/42_other_status.sql", evaluator=EVALUATOR)
+        sql.run(con, "trend/41_new_resolved.sql")
+        unlisted_sizes = sorted(sql.run(con, "trend/46_change_sizes.sql", offset=offset).rows)
+        sql.run(con, "trend/42_other_status.sql", evaluator=EVALUATOR, offset=offset)
+        assert unlisted_sizes == sorted(sql.run(con, "trend/45_sizes.sql").rows)  # the counts without the lists
+    else:
+        sql.run(con, "trend/40_new_resolved.sql", offset=offset)
     new = sorted(con.execute("SELECT idx, k, other, list FROM _tnew").fetchall())
     sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
     runs = sorted(

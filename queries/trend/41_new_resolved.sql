@@ -1,16 +1,17 @@
--- 40_new_resolved.sql over the masks of 11_masks.sql: the same rows of _tnew. Scan idx of a finding: new when it
--- fails there and did not fail in scan idx - 1 (idx >= max($offset, 1)); resolved or unverified when it failed in
--- scan idx - 1 and does not in scan idx (idx >= $offset). `other` is its status in the other scan, or 'absent';
--- NULL for a status the masks do not hold (42_other_status.sql fills it in when the lists are built).
-CREATE OR REPLACE TEMP TABLE _tnew AS
+-- 40_new_resolved.sql over the masks of 11_masks.sql, as a view (_tchanges) of the rows 40 puts in _tnew from any
+-- scan on: its readers keep those from scan $offset on (45_sizes.sql through 42_other_status.sql with the lists,
+-- 46_change_sizes.sql without: then nothing is materialised). Scan idx of a finding: new when it fails there and
+-- did not fail in scan idx - 1 (idx >= 1); resolved or unverified when it failed in scan idx - 1 and does not in
+-- scan idx. `other` is its status in the other scan, or 'absent'; NULL for a status the masks do not hold
+-- (42_other_status.sql fills it in when the lists are built).
+CREATE OR REPLACE TEMP VIEW _tchanges AS
 WITH bounds AS (SELECT count(*)::INTEGER AS scans FROM _tsel),
 changes AS (
     -- Per finding: the scans where it starts failing, and those where it stops.
     SELECT m.*,
            m.m_fail & ~((m.m_fail & ((1::BIGINT << (b.scans - 1)) - 1)) << 1)
-               & ~((1::BIGINT << greatest($offset, 1)) - 1) AS starts,
-           ((m.m_fail & ((1::BIGINT << (b.scans - 1)) - 1)) << 1) & ~m.m_fail
-               & ~((1::BIGINT << greatest($offset, 0)) - 1) AS stops
+               & ~(1::BIGINT) AS starts,
+           ((m.m_fail & ((1::BIGINT << (b.scans - 1)) - 1)) << 1) & ~m.m_fail AS stops
     FROM _tmask m, bounds b
 ),
 changed AS (
