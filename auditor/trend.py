@@ -6,9 +6,11 @@ failures have lasted, and the time to remediate (docs/trend.md). It reads the fi
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import operator
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -268,10 +270,17 @@ def _entries(
     ):
         counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     stats = {row[0]: row[1:] for row in sql.run(con, "trend/30_stats.sql", evaluator=key)}
-    sql.run(con, "trend/41_new_resolved.sql" if masks else "trend/40_new_resolved.sql", offset=offset)
-    if masks and details:
-        sql.run(con, "trend/42_other_status.sql", evaluator=key)
-    sizes: dict[tuple[int, str], int] = {(idx, name): n for idx, name, n in sql.run(con, "trend/45_sizes.sql")}
+    if not masks:
+        sql.run(con, "trend/40_new_resolved.sql", offset=offset)
+        sizes_rows = sql.run(con, "trend/45_sizes.sql")
+    elif details:
+        sql.run(con, "trend/41_new_resolved.sql")
+        sql.run(con, "trend/42_other_status.sql", evaluator=key, offset=offset)
+        sizes_rows = sql.run(con, "trend/45_sizes.sql")
+    else:  # only the counts: the view of the changes counted, never materialised
+        sql.run(con, "trend/41_new_resolved.sql")
+        sizes_rows = sql.run(con, "trend/46_change_sizes.sql", offset=offset)
+    sizes: dict[tuple[int, str], int] = {(idx, name): n for idx, name, n in sizes_rows}
     texts: dict[tuple[int, str], str] = {}
     if details:
         texts = {(idx, name): text for idx, name, text in sql.run(con, "trend/50_lists.sql")}
@@ -303,13 +312,14 @@ def _runs(
     last = len(scans) - 1
     severity = {c.id: c.severity for c in load_catalog()}
     sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
-    # Per scan, once: when it started, and its age at the newest scan (thousands of failures share a few scans).
-    since = [iso_utc(s.started_at) for s in scans]
+    # Per scan, once: its id, when it started, its age at the newest scan, whether it is the first (thousands of
+    # failures share a few scans).
     age = [_days(scans[last].started_at, s.started_at) for s in scans]
-    open_failures: list[dict[str, Any]] = []
-    for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in sql.run(
-        con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last
-    ):
+    since = [(s.scan_id, iso_utc(s.started_at), age[i], i == 0) for i, s in enumerate(scans)]
+    rows = sql.run(con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last).rows
+    open_failures = []
+    for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in rows:
+        since_scan_id, since_at, days, since_first_scan = since[first_idx]
         open_failures.append(
             {
                 "control_id": control_id,
@@ -319,31 +329,43 @@ def _runs(
                 "node_pool": pool,
                 "resource_group": group,
                 "subscription_id": subscription_id,
-                "since_scan_id": scans[first_idx].scan_id,
-                "since": since[first_idx],
+                "since_scan_id": since_scan_id,
+                "since": since_at,
                 "scans": count,
-                "days": age[first_idx],
-                "since_first_scan": first_idx == 0,
+                "days": days,
+                "since_first_scan": since_first_scan,
             }
         )
-    open_failures.sort(key=lambda f: (-f["days"], f["control_id"], f["resource_id"].lower(), f["node_pool"] or ""))
+    # The query returns them by first failing scan, control, lower-case resource id and pool: this order already,
+    # unless two scans are the same age to a tenth of a day or a resource id is not ASCII (DuckDB's lower() and
+    # Python's can differ there). Only then are they sorted here (a sort key per failure costs tens of ms).
+    distinct_ages = all(a > b for a, b in itertools.pairwise(age))
+    if not (distinct_ages and all(map(str.isascii, map(operator.itemgetter(1), rows)))):
+        open_failures.sort(key=_open_failure_order)
     fixed: dict[str, list[float]] = defaultdict(list)
     starts = [s.started_at for s in scans]
+    between: dict[tuple[int, int], float] = {}  # days from a first failing scan to the fixing scan, per pair once
     # Each (control, first failing scan, scan it passed in) once, with its number of runs: the same days as one row
     # per run (a mean by fsum and a median do not depend on the order).
     for control_id, first_idx, ended_at, runs in sql.run(con, "trend/80_fixed.sql"):
-        fixed[control_id].extend([_days(starts[ended_at], starts[first_idx])] * runs)
+        days = between.get((first_idx, ended_at))
+        if days is None:
+            days = between[(first_idx, ended_at)] = _days(starts[ended_at], starts[first_idx])
+        fixed[control_id].extend([days] * runs)
     removed = int(sql.run(con, "trend/85_removed.sql").scalar())
     return open_failures, _remediation(open_failures, fixed, removed)
+
+
+def _open_failure_order(failure: dict[str, Any]) -> tuple[float, str, str, str]:
+    """Oldest first, then by control, resource (ignoring case) and pool."""
+    return (-failure["days"], failure["control_id"], failure["resource_id"].lower(), failure["node_pool"] or "")
 
 
 def _remediation(
     open_failures: list[dict[str, Any]], fixed: dict[str, list[float]], removed: int = 0
 ) -> dict[str, Any]:
-    every = [d for days in fixed.values() for d in days]
-    open_by_control: dict[str, int] = defaultdict(int)
-    for failure in open_failures:
-        open_by_control[failure["control_id"]] += 1
+    every = list(itertools.chain.from_iterable(fixed.values()))
+    open_by_control = Counter(map(operator.itemgetter("control_id"), open_failures))
     by_control = {}
     for control in load_catalog():
         days = fixed.get(control.id, [])

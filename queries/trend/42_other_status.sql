@@ -1,6 +1,9 @@
--- The statuses 41_new_resolved.sql left NULL (pass, warn, waived, not applicable): read from the cache for those
--- findings only, in the scan the list compares with (the previous one for a new finding, else its own). One scan
--- of the cache probing a hash of the few findings wanted.
+-- The rows of _tchanges (41_new_resolved.sql) from scan $offset on, in _tnew as 40_new_resolved.sql has them, with
+-- the statuses 41 left NULL (pass, warn, waived, not applicable) read from the cache for those findings only, in the
+-- scan the list compares with (the previous one for a new finding, else its own). One scan of the cache probing a
+-- hash of the few findings wanted.
+CREATE OR REPLACE TEMP TABLE _tnew AS SELECT * FROM _tchanges WHERE idx >= $offset;
+
 CREATE OR REPLACE TEMP TABLE _tnew AS
 WITH wanted AS (
     SELECT n.idx, n.k, n.list, t.scan_id
