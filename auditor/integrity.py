@@ -123,13 +123,12 @@ def eval_findings_digest(cursor: Any) -> str | None:
     sql.run(cursor, "report/digest_setup.sql", parts=parts)
     digest = hashlib.sha256(b"[")
     separator = b""
-    first = 1
     try:
-        while batch := sql.run(cursor, "report/findings_json.sql", first=first, last=first + _BATCH - 1).rows:
+        # One query, read in batches: fifty queries of a batch each ran one thread at a time and cost a third more.
+        for batch in sql.batches(cursor, "report/findings_json.sql", size=_BATCH):
             texts = [text if text is not None else _canonical_record(record).encode() for text, record in batch]
             digest.update(separator + b",".join(texts))
             separator = b","
-            first += _BATCH
     finally:
         sql.run(cursor, "report/digest_drop.sql")
     digest.update(b"]")
