@@ -113,30 +113,6 @@ def test_aggregates_in_duckdb_are_pythons(seed: int) -> None:
     assert from_sql.all() == ordered
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_top_clusters_by_ord_are_pythons_where_each_cluster_has_one_set_of_names(seed: int) -> None:
-    # As evaluate() leaves them: one subscription name, resource group and cluster per resource (case variants of an
-    # id included), so the first finding in `ord` is the report's first and the query does not ask again.
-    names: dict[str, Finding] = {}
-    findings = []
-    for f in _fleet(seed):
-        first = names.setdefault(f.resource_id.lower(), f)
-        findings.append(
-            replace(
-                f,
-                subscription_name=first.subscription_name,
-                resource_group=first.resource_group,
-                cluster=first.cluster,
-            )
-        )
-    con = _table(findings)
-    serious = ["high", "critical"]
-    rows = sql.run(con, "report/top_clusters.sql", serious=serious, limit=10, exact=False).rows
-    assert rows and not rows[0][6]
-    assert rows == sql.run(con, "report/top_clusters.sql", serious=serious, limit=10, exact=True).rows
-    assert _top_clusters_sql(con) == _top_clusters(_report_order(findings))
-
-
 def test_ties_rank_by_name_then_id() -> None:
     base = _fleet(4)[0]
     same = [

@@ -702,9 +702,7 @@ def _top_clusters_sql(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """_top_clusters, aggregated and ranked in DuckDB (for ASCII names and resource ids, where its lower() is
     Python's)."""
     serious = [s.value for s in Severity if s.rank >= Severity.HIGH.rank]
-    ranked = sql.run(con, "report/top_clusters.sql", serious=serious, limit=TOP_CLUSTERS, exact=False).rows
-    if ranked and ranked[0][6]:  # a cluster whose findings differ in names: its first in the report's order
-        ranked = sql.run(con, "report/top_clusters.sql", serious=serious, limit=TOP_CLUSTERS, exact=True).rows
+    ranked = sql.run(con, "report/top_clusters.sql", serious=serious, limit=TOP_CLUSTERS).rows
     names = {s.rank: s.value for s in Severity}
     return [
         {
@@ -717,7 +715,7 @@ def _top_clusters_sql(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             "controls": list(controls),
             "worst": names[max(Severity(s).rank for s in severities)],
         }
-        for _, controls, serious_controls, failing, severities, first, _ in ranked
+        for _, controls, serious_controls, failing, severities, first in ranked
     ]
 
 
