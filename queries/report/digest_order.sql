@@ -1,7 +1,9 @@
 -- What could make `ord` differ from the order the Python digest sorts in (control, lower-case resource id, pool;
 -- ties kept in the report's order): each non-ASCII resource id with DuckDB's lower case of it (Python's may differ
 -- there; ASCII case folding is the same in both), and a 'ties' row for each lower-case resource id whose findings
--- differ in subscription name, resource group or cluster (the report's order could then break a tie otherwise).
+-- differ in subscription name, resource group or cluster (the report's order could then break a tie otherwise);
+-- and a 'gaps' row when `ord` does not number the findings from 1 without a gap, as queries/report/findings_json.sql
+-- expects.
 -- Broader than a tie needs (the same control and pool): grouped by resource id first, ten thousand rows rather
 -- than every finding, it is several times cheaper, and a scan's context is one per resource id anyway.
 -- A column holds one value in a group when it is NULL throughout or set throughout with min = max.
@@ -26,4 +28,8 @@ SELECT 'ties', NULL, NULL
 FROM per_id
 GROUP BY lower(resource_id)
 HAVING bool_or(varies) OR count(DISTINCT (subscription_name, resource_group, cluster)) > 1
+UNION ALL
+SELECT 'gaps', NULL, NULL
+FROM eval_findings
+HAVING min(ord) <> 1 OR max(ord) <> count(*) OR count(DISTINCT ord) <> count(*)
 ORDER BY ALL;

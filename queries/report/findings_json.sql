@@ -1,14 +1,17 @@
 -- The findings of eval_findings in `ord` order, each as the text of its canonical JSON record
--- (integrity.findings_digest: keys sorted, compact, non-ASCII kept): the keys in order, each value by to_json, which
--- encodes strings as Python's json does, except the control characters it writes as \u001A (upper-case hex) where
--- Python writes \u001a: a row whose text holds '\u00' at all (a plain substring test, cheaper than a pattern), or
--- without tags, comes back as `record` (its fields) for Python to encode, and `text` is NULL. `text` comes as UTF-8
--- bytes, to be hashed as they are. Tags and waivers come canonical from digest_parts
--- (queries/report/digest_setup.sql), spliced in as text. One to_json per value rather than one of a struct: the
--- struct's JSON would parse the spliced texts again, and costs a fifth more.
+-- (integrity.findings_digest: keys sorted, compact, non-ASCII kept) after the separator of the JSON array ('' for
+-- the first, `ord` 1, ',' for the others, so that the records can be hashed one by one as they come, without joining
+-- them): the keys in order, each value by to_json, which encodes strings as Python's json does, except the control
+-- characters it writes as \u001A (upper-case hex) where Python writes \u001a: a row whose text holds '\u00' at all
+-- (a plain substring test, cheaper than a pattern), or without tags, also comes back as `record` (its fields) for
+-- Python to encode, and `text` is its separator alone. `text` comes as UTF-8 bytes, to be hashed as they are. Tags
+-- and waivers come canonical from digest_parts (queries/report/digest_setup.sql), spliced in as text. One to_json
+-- per value rather than one of a struct: the struct's JSON would parse the spliced texts again, and costs a fifth
+-- more.
 WITH encoded AS (
     SELECT
         f.ord,
+        CASE WHEN f.ord = 1 THEN '' ELSE ',' END AS separator,
         concat(
             '{"cluster":', coalesce(to_json(f.cluster), 'null'),
             ',"control_id":', coalesce(to_json(f.control_id), 'null'),
@@ -34,7 +37,7 @@ WITH encoded AS (
     LEFT JOIN digest_parts w ON w.kind = 'waiver' AND w.raw = f.waiver
 )
 SELECT
-    CASE WHEN NOT suspect THEN encode(text) END AS text,
+    encode(CASE WHEN suspect THEN separator ELSE separator || text END) AS text,
     CASE WHEN suspect THEN {
         'control_id': control_id, 'status': status, 'severity': severity, 'resource_id': resource_id,
         'node_pool': node_pool, 'message': message, 'title': title, 'cluster': cluster,
