@@ -135,8 +135,10 @@ def eval_findings_digest(cursor: Any) -> str | None:
     return digest.hexdigest()
 
 
-def _canonical_record(record: dict[str, Any]) -> str:
-    """One finding's canonical JSON from its table row (tags and waiver are JSON texts there, parsed in a Finding)."""
+def _canonical_record(text: str) -> str:
+    """One finding's canonical JSON from its table row as JSON text (tags and waiver are JSON texts in the row,
+    parsed in a Finding)."""
+    record = json.loads(text)
     waiver = json.loads(record["waiver"]) if record["waiver"] is not None else None
     return _CANONICAL_JSON.encode({**record, "tags": json.loads(record["tags"]), "waiver": waiver})
 
