@@ -13,6 +13,7 @@ import pytest
 
 from auditor import sql
 from auditor.controls import load_catalog
+from auditor.controls.catalog import STATUSES
 from auditor.controls.evaluate import remediation_templates
 from auditor.controls.remediation import compile_template, fill
 
@@ -84,9 +85,15 @@ def test_every_template_fills_in_sql_as_fill_does_with_hostile_values() -> None:
         )
         # What queries/evaluate/findings.sql leaves for finish.sql (which drops it): the rows, as a view.
         con.execute("CREATE TEMP VIEW eval_rows AS SELECT * FROM given_rows")
-        for table in ("eval_controls", "eval_context"):
-            con.execute(f"CREATE TEMP TABLE {table} AS SELECT 1 AS x")
-        sql.run(con, "evaluate/finish.sql", templates=remediation_templates((control,)), waivers=[])
+        con.execute("CREATE TEMP TABLE eval_controls AS SELECT $id AS control_id", {"id": control.id})
+        con.execute("CREATE TEMP TABLE eval_context AS SELECT 1 AS x")
+        sql.run(
+            con,
+            "evaluate/finish.sql",
+            templates=remediation_templates((control,)),
+            waivers=[],
+            statuses=list(STATUSES),
+        )
         got = dict(con.execute("SELECT CAST(evidence AS INTEGER), remediation FROM eval_findings").fetchall())
         for rid, (_, group, cluster, pool, target) in enumerate(rows):
             expected = control.remediation_for(group or "", cluster or "", pool, target)

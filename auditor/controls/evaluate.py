@@ -93,7 +93,13 @@ def evaluate(model: Model, controls: tuple[Control, ...] | None = None) -> Evalu
         controls=[{"control_id": c.id, "severity": c.severity, "title": c.title} for c in catalog],
     )
     waivers = _waivers(cursor, model.policy, model.as_of)
-    sql.run(cursor, "evaluate/finish.sql", templates=remediation_templates(catalog), waivers=waivers)
+    sql.run(
+        cursor,
+        "evaluate/finish.sql",
+        templates=remediation_templates(catalog),
+        waivers=waivers,
+        statuses=list(STATUSES),
+    )
     phases["findings"] = time.perf_counter() - started
     return Evaluation(model, phases)
 

@@ -22,33 +22,43 @@ windows AS (
     FROM items
     WHERE json_type(m) = 'OBJECT' AND json_type(m, '$.properties.maintenanceWindow') = 'OBJECT'
 ),
+parts AS (
+    -- Each window's JSON parsed twice (types, values) rather than once per field.
+    SELECT
+        cluster_id, name, config_key, w,
+        json_type(w, ['$.schedule', '$.schedule.daily', '$.schedule.weekly', '$.schedule.absoluteMonthly',
+                      '$.schedule.relativeMonthly', '$.notAllowedDates']) AS t,
+        json_extract_string(w, ['$.utcOffset', '$.startDate', '$.schedule.daily.intervalDays',
+                                '$.schedule.weekly.intervalWeeks', '$.schedule.absoluteMonthly.intervalMonths',
+                                '$.schedule.relativeMonthly.intervalMonths', '$.schedule.absoluteMonthly.dayOfMonth',
+                                '$.schedule.relativeMonthly.weekIndex', '$.schedule.relativeMonthly.dayOfWeek',
+                                '$.schedule.weekly.dayOfWeek']) AS v
+    FROM windows
+),
 fields AS (
     SELECT
         cluster_id, name, config_key, w,
-        w->>'$.utcOffset'                              AS offset_raw,
-        w->>'$.startDate'                              AS start_date_raw,
-        TRY_CAST(w->>'$.startDate' AS DATE)            AS start_date,
-        json_type(w, '$.schedule')                     AS schedule_type,
-        CASE WHEN json_type(w, '$.schedule.daily') = 'OBJECT' THEN 1 ELSE 0 END
-            + CASE WHEN json_type(w, '$.schedule.weekly') = 'OBJECT' THEN 1 ELSE 0 END
-            + CASE WHEN json_type(w, '$.schedule.absoluteMonthly') = 'OBJECT' THEN 1 ELSE 0 END
-            + CASE WHEN json_type(w, '$.schedule.relativeMonthly') = 'OBJECT' THEN 1 ELSE 0 END AS kinds,
+        v[1]                                           AS offset_raw,
+        v[2]                                           AS start_date_raw,
+        TRY_CAST(v[2] AS DATE)                         AS start_date,
+        t[1]                                           AS schedule_type,
+        CASE WHEN t[2] = 'OBJECT' THEN 1 ELSE 0 END
+            + CASE WHEN t[3] = 'OBJECT' THEN 1 ELSE 0 END
+            + CASE WHEN t[4] = 'OBJECT' THEN 1 ELSE 0 END
+            + CASE WHEN t[5] = 'OBJECT' THEN 1 ELSE 0 END AS kinds,
         CASE
-            WHEN json_type(w, '$.schedule.daily') = 'OBJECT' THEN 'daily'
-            WHEN json_type(w, '$.schedule.weekly') = 'OBJECT' THEN 'weekly'
-            WHEN json_type(w, '$.schedule.absoluteMonthly') = 'OBJECT' THEN 'absoluteMonthly'
-            WHEN json_type(w, '$.schedule.relativeMonthly') = 'OBJECT' THEN 'relativeMonthly'
+            WHEN t[2] = 'OBJECT' THEN 'daily'
+            WHEN t[3] = 'OBJECT' THEN 'weekly'
+            WHEN t[4] = 'OBJECT' THEN 'absoluteMonthly'
+            WHEN t[5] = 'OBJECT' THEN 'relativeMonthly'
         END                                            AS schedule_kind,
-        coalesce(w->>'$.schedule.daily.intervalDays', w->>'$.schedule.weekly.intervalWeeks',
-                 w->>'$.schedule.absoluteMonthly.intervalMonths', w->>'$.schedule.relativeMonthly.intervalMonths')
-                                                       AS interval_raw,
-        TRY_CAST(w->>'$.schedule.absoluteMonthly.dayOfMonth' AS INTEGER) AS day_of_month,
-        lower(w->>'$.schedule.relativeMonthly.weekIndex') AS week_index,
+        coalesce(v[3], v[4], v[5], v[6])               AS interval_raw,
+        TRY_CAST(v[7] AS INTEGER)                      AS day_of_month,
+        lower(v[8])                                    AS week_index,
         list_position(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'],
-                      lower(coalesce(w->>'$.schedule.relativeMonthly.dayOfWeek', w->>'$.schedule.weekly.dayOfWeek'))) - 1
-                                                       AS weekday,
-        json_type(w, '$.notAllowedDates')              AS freezes_type
-    FROM windows
+                      lower(coalesce(v[9], v[10]))) - 1 AS weekday,
+        t[6]                                           AS freezes_type
+    FROM parts
 ),
 parsed AS (
     SELECT
