@@ -114,7 +114,7 @@ def eval_findings_digest(cursor: Any) -> str | None:
     json (control characters) are encoded in Python; tags and waivers, JSON texts in the table, are parsed and
     encoded once per distinct text, as the Finding objects hold them parsed."""
     for kind, resource_id, lowered in sql.run(cursor, "report/digest_order.sql"):
-        if kind == "ties" or resource_id.lower() != lowered:
+        if kind != "id" or resource_id.lower() != lowered:
             return None
     parts = [
         {"kind": kind, "raw": text, "canonical": _CANONICAL_JSON.encode(json.loads(text))}
@@ -122,22 +122,23 @@ def eval_findings_digest(cursor: Any) -> str | None:
     ]
     sql.run(cursor, "report/digest_setup.sql", parts=parts)
     digest = hashlib.sha256(b"[")
-    separator = b""
-    first = 1
+    update = digest.update
     try:
-        while batch := sql.run(cursor, "report/findings_json.sql", first=first, last=first + _BATCH - 1).rows:
-            texts = [text if text is not None else _canonical_record(record).encode() for text, record in batch]
-            digest.update(separator + b",".join(texts))
-            separator = b","
-            first += _BATCH
+        # One query, read in batches: fifty queries of a batch each ran one thread at a time and cost a third more.
+        # Each text carries its separator, so each is hashed as it comes: joining them first cost more than hashing.
+        for batch in sql.batches(cursor, "report/findings_json.sql", size=_BATCH):
+            for text, record in batch:
+                update(text if record is None else text + _canonical_record(record).encode())
     finally:
         sql.run(cursor, "report/digest_drop.sql")
-    digest.update(b"]")
+    update(b"]")
     return digest.hexdigest()
 
 
-def _canonical_record(record: dict[str, Any]) -> str:
-    """One finding's canonical JSON from its table row (tags and waiver are JSON texts there, parsed in a Finding)."""
+def _canonical_record(text: str) -> str:
+    """One finding's canonical JSON from its table row as JSON text (tags and waiver are JSON texts in the row,
+    parsed in a Finding)."""
+    record = json.loads(text)
     waiver = json.loads(record["waiver"]) if record["waiver"] is not None else None
     return _CANONICAL_JSON.encode({**record, "tags": json.loads(record["tags"]), "waiver": waiver})
 

@@ -162,3 +162,16 @@ def test_evaluated_scan_same_digest(demo_store: object) -> None:
             assert eval_findings_digest(model.cursor) == _python(findings) == evaluation.digest()
     finally:
         con.close()
+
+
+def test_ord_not_numbered_from_one_declines() -> None:
+    # Each JSON text carries its separator by `ord` (none for 1): another numbering would misplace them.
+    con = _table(PLAIN)
+    con.execute("UPDATE eval_findings SET ord = ord + 1")
+    assert eval_findings_digest(con) is None
+
+
+def test_no_findings_same_digest() -> None:
+    con = _table(PLAIN)
+    con.execute("DELETE FROM eval_findings")
+    assert eval_findings_digest(con) == _python([])

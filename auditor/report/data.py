@@ -377,14 +377,13 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
         top_clusters = _top_clusters(everything)
         failing_resources = _failing_resources(everything)
     else:
-        counts = _control_counts(con)
+        counts, failing_resources = _control_counts(con)
         sections = [
-            ControlSection(control, {s: counts.get((control.id, s), (0, 0, 0))[0] for s in STATUSES}, findings)
+            ControlSection(control, {s: counts.get((control.id, s), 0) for s in STATUSES}, findings)
             for control in catalog
         ]
         subscriptions = _subscriptions_sql(con, sub_names, scan)
         top_clusters = _top_clusters_sql(con)
-        failing_resources = {c: (n, subs) for (c, status), (_, n, subs) in counts.items() if status == "fail"}
     as_of_rows = sql.run(con, "report/as_of.sql").rows
     as_of: date | None = as_of_rows[0][0] if as_of_rows else None
     error_rows = sql.run(con, "report/errors.sql")
@@ -543,10 +542,18 @@ def _sections(catalog: tuple[Control, ...], findings: list[Finding], source: Rep
     return [ControlSection(c, {s: counts[c.id].get(s, 0) for s in STATUSES}, source) for c in catalog]
 
 
-def _control_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, int, int]]:
-    """Per control and status: the findings, their distinct resources and subscriptions (in DuckDB)."""
-    return {(control, status): (n, resources, subs) for control, status, n, resources, subs in
-            sql.run(con, "report/control_counts.sql")}  # fmt: skip
+def _control_counts(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[tuple[str, str], int], dict[str, tuple[int, int]]]:
+    """Per control and status the findings; per control the distinct resources and subscriptions of its failing
+    findings, as _failing_resources counts them (in DuckDB)."""
+    counts: dict[tuple[str, str], int] = {}
+    failing: dict[str, tuple[int, int]] = {}
+    for control, status, n, resources, subscriptions in sql.run(con, "report/control_counts.sql"):
+        counts[control, status] = n
+        if status == "fail":
+            failing[control] = (resources, subscriptions)
+    return counts, failing
 
 
 def _failing_resources(findings: list[Finding]) -> dict[str, tuple[int, int]]:
@@ -584,11 +591,11 @@ def _subscriptions_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str], sc
     per_sub: dict[str, dict[str, int]] = defaultdict(dict)
     for sid, status, n in sql.run(con, "report/subscription_counts.sql"):
         per_sub[sid][status] = n
-    clusters: dict[str, tuple[int, int]] = {}
-    for sid, n, failing, name in sql.run(con, "report/subscription_clusters.sql"):
-        clusters[sid] = (n, failing)
-        if name:
-            names.setdefault(sid, name)
+    clusters = {sid: (n, failing) for sid, n, failing in sql.run(con, "report/subscription_clusters.sql")}
+    # A name from the findings only where the scan has none: the report's order is costly to find, and rarely asked.
+    unnamed = sorted(sid for sid in per_sub if sid not in names)
+    if unnamed:
+        names.update(sql.run(con, "report/subscription_first_names.sql", subscriptions=unnamed).rows)
     return _subscription_rows(per_sub, clusters, names, scan)
 
 
@@ -692,11 +699,10 @@ def _top_clusters(findings: list[Finding]) -> list[dict[str, Any]]:
 
 
 def _top_clusters_sql(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """_top_clusters, aggregated in DuckDB (for ASCII names and resource ids, where its lower() is Python's) and
-    ranked here."""
+    """_top_clusters, aggregated and ranked in DuckDB (for ASCII names and resource ids, where its lower() is
+    Python's)."""
     serious = [s.value for s in Severity if s.rank >= Severity.HIGH.rank]
-    rows = sql.run(con, "report/top_clusters.sql", serious=serious).rows
-    ranked = sorted(rows, key=lambda r: (-len(r[1]), -r[2], -r[3], r[5]["cluster"].lower(), r[0]))[:TOP_CLUSTERS]
+    ranked = sql.run(con, "report/top_clusters.sql", serious=serious, limit=TOP_CLUSTERS).rows
     names = {s.rank: s.value for s in Severity}
     return [
         {
