@@ -64,7 +64,10 @@ def _form(con: duckdb.DuckDBPyConnection, selected: list[dict[str, Any]], offset
         assert sql.run(con, "trend/11_masks.sql", scans=selected, evaluator=EVALUATOR).scalar() == 0
     else:
         sql.run(con, "trend/10_select.sql", scans=selected, evaluator=EVALUATOR)
-    counts = sorted(sql.run(con, "trend/21_counts.sql" if masks else "trend/20_counts.sql", offset=offset).rows)
+    if masks:
+        counts = sorted(sql.run(con, "trend/21_counts.sql", offset=offset, scans=selected, evaluator=EVALUATOR).rows)
+    else:
+        counts = sorted(sql.run(con, "trend/20_counts.sql", offset=offset).rows)
     if masks:
         sql.run(con, "trend/41_new_resolved.sql")
         unlisted_sizes = sorted(sql.run(con, "trend/46_change_sizes.sql", offset=offset).rows)
