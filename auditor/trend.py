@@ -236,7 +236,9 @@ def build_trend(
     # the changes are worked out on the first (DuckDB runs both at once; the runs' queries are mostly serial).
     cursor = con.cursor()
     counts_cursor = con.cursor()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trend-counts")
+    # A second thread builds the open failures (Python) while the first cursor's later queries run (DuckDB, which
+    # lets go of the GIL while it works).
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="trend")
     offset = 1 if baseline else 0
     counts: Future[list[tuple[Any, ...]]] | None = None
     try:
@@ -246,8 +248,10 @@ def build_trend(
         else:
             counts = Future()
             counts.set_result(_counts(cursor, "trend/20_counts.sql", offset))
-        open_failures, remediation = _runs(cursor, computed, masks)
+        listed, fixed, removed = _runs(cursor, computed, masks, pool)
         entries = _entries(cursor, key, computed, offset, details, masks, counts)
+        open_failures = listed.result()
+        remediation = _remediation(open_failures, fixed, removed)
     finally:
         if counts is not None and not counts.done():
             counts_cursor.interrupt()  # an error on the first cursor: the counts are not wanted
@@ -341,17 +345,36 @@ def _entries(
 
 
 def _runs(
-    con: duckdb.DuckDBPyConnection, scans: list[Scan], masks: bool
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Open failures of the newest scan with their streak, and remediation times of the runs that ended."""
+    con: duckdb.DuckDBPyConnection, scans: list[Scan], masks: bool, pool: ThreadPoolExecutor
+) -> tuple[Future[list[dict[str, Any]]], dict[str, list[float]], int]:
+    """Open failures of the newest scan with their streak (built on `pool`), and the days to remediate of the runs
+    that ended in a pass, per control, and how many ended with their resource gone."""
+    last = len(scans) - 1
+    sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
+    rows = sql.run(con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last).rows
+    listed = pool.submit(_open_failures, rows, scans)
+    fixed: dict[str, list[float]] = defaultdict(list)
+    starts = [s.started_at for s in scans]
+    between: dict[tuple[int, int], float] = {}  # days from a first failing scan to the fixing scan, per pair once
+    # Each (control, first failing scan, scan it passed in) once, with its number of runs: the same days as one row
+    # per run (a mean by fsum and a median do not depend on the order).
+    for control_id, first_idx, ended_at, runs in sql.run(con, "trend/80_fixed.sql"):
+        days = between.get((first_idx, ended_at))
+        if days is None:
+            days = between[(first_idx, ended_at)] = _days(starts[ended_at], starts[first_idx])
+        fixed[control_id].extend([days] * runs)
+    removed = int(sql.run(con, "trend/85_removed.sql").scalar())
+    return listed, fixed, removed
+
+
+def _open_failures(rows: list[tuple[Any, ...]], scans: list[Scan]) -> list[dict[str, Any]]:
+    """The rows of 70/71_open_failures.sql as the trend lists them, oldest first."""
     last = len(scans) - 1
     severity = {c.id: c.severity for c in load_catalog()}
-    sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
     # Per scan, once: its id, when it started, its age at the newest scan, whether it is the first (thousands of
     # failures share a few scans).
     age = [_days(scans[last].started_at, s.started_at) for s in scans]
     since = [(s.scan_id, iso_utc(s.started_at), age[i], i == 0) for i, s in enumerate(scans)]
-    rows = sql.run(con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last).rows
     open_failures = []
     for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in rows:
         since_scan_id, since_at, days, since_first_scan = since[first_idx]
@@ -377,18 +400,7 @@ def _runs(
     distinct_ages = all(a > b for a, b in itertools.pairwise(age))
     if not (distinct_ages and all(map(str.isascii, map(operator.itemgetter(1), rows)))):
         open_failures.sort(key=_open_failure_order)
-    fixed: dict[str, list[float]] = defaultdict(list)
-    starts = [s.started_at for s in scans]
-    between: dict[tuple[int, int], float] = {}  # days from a first failing scan to the fixing scan, per pair once
-    # Each (control, first failing scan, scan it passed in) once, with its number of runs: the same days as one row
-    # per run (a mean by fsum and a median do not depend on the order).
-    for control_id, first_idx, ended_at, runs in sql.run(con, "trend/80_fixed.sql"):
-        days = between.get((first_idx, ended_at))
-        if days is None:
-            days = between[(first_idx, ended_at)] = _days(starts[ended_at], starts[first_idx])
-        fixed[control_id].extend([days] * runs)
-    removed = int(sql.run(con, "trend/85_removed.sql").scalar())
-    return open_failures, _remediation(open_failures, fixed, removed)
+    return open_failures
 
 
 def _open_failure_order(failure: dict[str, Any]) -> tuple[float, str, str, str]:

@@ -7,6 +7,7 @@ offset."""
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,7 +119,10 @@ def test_open_failures_come_in_the_trend_order(unicode: bool, same_day: bool) ->
         status = "partial" if s["partial"] else "complete"
         scans.append(Scan(s["scan_id"], at, at, status, "t", "AzureCloud", "e", {}, {}, ""))
     masks = trend._select(con, EVALUATOR, scans)
-    open_failures, remediation = trend._runs(con, scans, masks)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed, fixed, removed = trend._runs(con, scans, masks, pool)
+        open_failures = listed.result()
+    remediation = trend._remediation(open_failures, fixed, removed)
     assert len(open_failures) > 20 and remediation["open"] == len(open_failures)
     assert open_failures == sorted(open_failures, key=trend._open_failure_order)
     assert len({f["days"] for f in open_failures}) > 1
