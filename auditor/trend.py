@@ -12,6 +12,7 @@ import operator
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -230,13 +231,32 @@ def build_trend(
     baseline_id = baseline.scan_id if baseline else None
     if not window:
         return Trend([], [], _remediation([], {}), policy, key, since, baseline_id, chosen, others)
-    # The working tables live on a cursor of their own: nothing the caller has on con is touched.
+    # The working tables live on a cursor of their own: nothing the caller has on con is touched. In the mask form
+    # the counts per scan, control and status read the cache on a second cursor, in a thread, while the runs and
+    # the changes are worked out on the first (DuckDB runs both at once; the runs' queries are mostly serial).
     cursor = con.cursor()
+    counts_cursor = con.cursor()
+    # A second thread builds the open failures (Python) while the first cursor's later queries run (DuckDB, which
+    # lets go of the GIL while it works).
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="trend")
+    offset = 1 if baseline else 0
+    counts: Future[list[tuple[Any, ...]]] | None = None
     try:
         masks = _select(cursor, key, computed)
-        entries = _entries(cursor, key, computed, 1 if baseline else 0, details, masks)
-        open_failures, remediation = _runs(cursor, computed, masks)
+        if masks:
+            counts = pool.submit(_counts, counts_cursor, "trend/21_counts.sql", offset, _selected(computed), key)
+        else:
+            counts = Future()
+            counts.set_result(_counts(cursor, "trend/20_counts.sql", offset))
+        listed, fixed, removed = _runs(cursor, computed, masks, pool)
+        entries = _entries(cursor, key, computed, offset, details, masks, counts)
+        open_failures = listed.result()
+        remediation = _remediation(open_failures, fixed, removed)
     finally:
+        if counts is not None and not counts.done():
+            counts_cursor.interrupt()  # an error on the first cursor: the counts are not wanted
+        pool.shutdown(wait=True)
+        counts_cursor.close()
         sql.run(cursor, "trend/99_drop.sql")
         cursor.close()
     return Trend(entries, open_failures, remediation, policy, key, since, baseline_id, chosen, others)
@@ -248,27 +268,44 @@ def build_trend(
 MASK_SCANS = 62
 
 
+def _selected(scans: list[Scan]) -> list[dict[str, Any]]:
+    """The scans as the queries take them ($scans): index, id, whether partial."""
+    return [{"idx": i, "scan_id": s.scan_id, "partial": s.status != "complete"} for i, s in enumerate(scans)]
+
+
 def _select(con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan]) -> bool:
-    """Temp tables of the scans (_tsel) and their cached findings; whether in the mask form (11_masks.sql: counts
-    _tcount, masks _tmask) or else the general one (10_select.sql: _tobs, _tkeys, _tf)."""
-    selected = [{"idx": i, "scan_id": s.scan_id, "partial": s.status != "complete"} for i, s in enumerate(scans)]
+    """Temp tables of the scans (_tsel) and their cached findings; whether in the mask form (11_masks.sql: masks
+    _tmask) or else the general one (10_select.sql: _tobs, _tkeys, _tf)."""
+    selected = _selected(scans)
     if len(scans) <= MASK_SCANS and sql.run(con, "trend/11_masks.sql", scans=selected, evaluator=key).scalar() == 0:
         return True
     sql.run(con, "trend/10_select.sql", scans=selected, evaluator=key)
     return False
 
 
+def _counts(
+    con: duckdb.DuckDBPyConnection, name: str, offset: int, scans: list[dict[str, Any]] | None = None, key: str = ""
+) -> list[tuple[Any, ...]]:
+    """Findings per scan index, control and status from `offset` on: 21_counts.sql from the cache (the mask form,
+    given the scans and the evaluator key), 20_counts.sql from the general form's _tobs."""
+    if scans is None:
+        return sql.run(con, name, offset=offset).rows
+    return sql.run(con, name, offset=offset, scans=scans, evaluator=key).rows
+
+
 def _entries(
-    con: duckdb.DuckDBPyConnection, key: str, scans: list[Scan], offset: int, details: bool, masks: bool
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    scans: list[Scan],
+    offset: int,
+    details: bool,
+    masks: bool,
+    counted: Future[list[tuple[Any, ...]]],
 ) -> list[TrendEntry]:
     catalog_ids = [c.id for c in load_catalog()]
     counts: dict[int, dict[str, dict[str, int]]] = defaultdict(
         lambda: {cid: {s: 0 for s in STATUSES} for cid in catalog_ids}
     )
-    for idx, control_id, status, n in sql.run(
-        con, "trend/21_counts.sql" if masks else "trend/20_counts.sql", offset=offset
-    ):
-        counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     stats = {row[0]: row[1:] for row in sql.run(con, "trend/30_stats.sql", evaluator=key)}
     if not masks:
         sql.run(con, "trend/40_new_resolved.sql", offset=offset)
@@ -284,6 +321,8 @@ def _entries(
     texts: dict[tuple[int, str], str] = {}
     if details:
         texts = {(idx, name): text for idx, name, text in sql.run(con, "trend/50_lists.sql")}
+    for idx, control_id, status, n in counted.result():
+        counts[idx].setdefault(control_id, {s: 0 for s in STATUSES})[status] = n
     entries = []
     for idx in range(offset, len(scans)):
         subscriptions, clusters, pools, versions, median, p90 = stats[idx]
@@ -306,17 +345,36 @@ def _entries(
 
 
 def _runs(
-    con: duckdb.DuckDBPyConnection, scans: list[Scan], masks: bool
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Open failures of the newest scan with their streak, and remediation times of the runs that ended."""
+    con: duckdb.DuckDBPyConnection, scans: list[Scan], masks: bool, pool: ThreadPoolExecutor
+) -> tuple[Future[list[dict[str, Any]]], dict[str, list[float]], int]:
+    """Open failures of the newest scan with their streak (built on `pool`), and the days to remediate of the runs
+    that ended in a pass, per control, and how many ended with their resource gone."""
+    last = len(scans) - 1
+    sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
+    rows = sql.run(con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last).rows
+    listed = pool.submit(_open_failures, rows, scans)
+    fixed: dict[str, list[float]] = defaultdict(list)
+    starts = [s.started_at for s in scans]
+    between: dict[tuple[int, int], float] = {}  # days from a first failing scan to the fixing scan, per pair once
+    # Each (control, first failing scan, scan it passed in) once, with its number of runs: the same days as one row
+    # per run (a mean by fsum and a median do not depend on the order).
+    for control_id, first_idx, ended_at, runs in sql.run(con, "trend/80_fixed.sql"):
+        days = between.get((first_idx, ended_at))
+        if days is None:
+            days = between[(first_idx, ended_at)] = _days(starts[ended_at], starts[first_idx])
+        fixed[control_id].extend([days] * runs)
+    removed = int(sql.run(con, "trend/85_removed.sql").scalar())
+    return listed, fixed, removed
+
+
+def _open_failures(rows: list[tuple[Any, ...]], scans: list[Scan]) -> list[dict[str, Any]]:
+    """The rows of 70/71_open_failures.sql as the trend lists them, oldest first."""
     last = len(scans) - 1
     severity = {c.id: c.severity for c in load_catalog()}
-    sql.run(con, "trend/61_runs.sql" if masks else "trend/60_runs.sql")
     # Per scan, once: its id, when it started, its age at the newest scan, whether it is the first (thousands of
     # failures share a few scans).
     age = [_days(scans[last].started_at, s.started_at) for s in scans]
     since = [(s.scan_id, iso_utc(s.started_at), age[i], i == 0) for i, s in enumerate(scans)]
-    rows = sql.run(con, "trend/71_open_failures.sql" if masks else "trend/70_open_failures.sql", last=last).rows
     open_failures = []
     for control_id, resource_id, pool, cluster, group, subscription_id, first_idx, count in rows:
         since_scan_id, since_at, days, since_first_scan = since[first_idx]
@@ -342,18 +400,7 @@ def _runs(
     distinct_ages = all(a > b for a, b in itertools.pairwise(age))
     if not (distinct_ages and all(map(str.isascii, map(operator.itemgetter(1), rows)))):
         open_failures.sort(key=_open_failure_order)
-    fixed: dict[str, list[float]] = defaultdict(list)
-    starts = [s.started_at for s in scans]
-    between: dict[tuple[int, int], float] = {}  # days from a first failing scan to the fixing scan, per pair once
-    # Each (control, first failing scan, scan it passed in) once, with its number of runs: the same days as one row
-    # per run (a mean by fsum and a median do not depend on the order).
-    for control_id, first_idx, ended_at, runs in sql.run(con, "trend/80_fixed.sql"):
-        days = between.get((first_idx, ended_at))
-        if days is None:
-            days = between[(first_idx, ended_at)] = _days(starts[ended_at], starts[first_idx])
-        fixed[control_id].extend([days] * runs)
-    removed = int(sql.run(con, "trend/85_removed.sql").scalar())
-    return open_failures, _remediation(open_failures, fixed, removed)
+    return open_failures
 
 
 def _open_failure_order(failure: dict[str, Any]) -> tuple[float, str, str, str]:

@@ -1,8 +1,8 @@
--- The form of 10_select.sql for at most 62 scans (a bit per scan in a BIGINT): the scans (_tsel), the findings
--- per scan, control and status (_tcount), and for each finding that failed in any scan its bit masks over the scans
--- (_tmask: bit idx set when the finding failed, was unknown, was present in scan idx; `n` counts its rows, more
--- than its bits when it appears twice in one scan, which sends the trend to the general form). $scans: list of
--- {idx, scan_id, partial}.
+-- The form of 10_select.sql for at most 62 scans (a bit per scan in a BIGINT): the scans (_tsel), and for each
+-- finding that failed in any scan its bit masks over the scans (_tmask: bit idx set when the finding failed, was
+-- unknown, was present in scan idx; `n` counts its rows, more than its bits when it appears twice in one scan, which
+-- sends the trend to the general form). The counts per scan, control and status are 21_counts.sql's. $scans: list
+-- of {idx, scan_id, partial}.
 -- Bit i of a mask; a finding's status in scan i from its masks ('absent' when it is not in that scan).
 CREATE OR REPLACE TEMP MACRO _tbit(mask, i) AS ((mask >> i) & 1) = 1;
 -- A finding's status in scan i as far as its masks tell: fail, unknown, absent, or NULL for another status
@@ -20,12 +20,6 @@ CREATE OR REPLACE TEMP TABLE _tsel AS
 SELECT s.idx::INTEGER AS idx, s.scan_id::VARCHAR AS scan_id, s.partial::BOOLEAN AS partial,
        1::BIGINT << s.idx::INTEGER AS bit  -- the scan's bit, shifted once here rather than per finding
 FROM (SELECT unnest($scans) AS s);
-
-CREATE OR REPLACE TEMP TABLE _tcount AS
-SELECT t.idx, f.control_id, f.status, count(*) AS n
-FROM findings f JOIN _tsel t USING (scan_id)
-WHERE f.evaluator = $evaluator
-GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE _tmask AS
 SELECT f.key_id AS k,
