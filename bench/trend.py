@@ -94,6 +94,17 @@ def evidence_of(fleet: dict[str, Any]) -> list[EvidenceRow]:
     return rows
 
 
+def scope_of(fleet: dict[str, Any]) -> dict[str, Any]:
+    """The scope a tenant-wide scan of this fleet records (auditor/collect/scan.py): its tenants and subscriptions."""
+    return {
+        "kind": "tenant",
+        "tenants": sorted({str(s["tenantId"]).lower() for s in fleet["subscriptions"] if s.get("tenantId")}),
+        "subscriptions": sorted(str(s["subscriptionId"]).lower() for s in fleet["subscriptions"]),
+        "management_groups": [],
+        "requested_subscriptions": [],
+    }
+
+
 def build(db: Path, clusters: int, scans: int, subscriptions: int, regions: int) -> None:
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
@@ -119,7 +130,7 @@ def build(db: Path, clusters: int, scans: int, subscriptions: int, regions: int)
                 tool_version="bench",
                 cloud="AzureCloud",
                 endpoint="bench://evolved-fleet",
-                scope={},
+                scope=scope_of(fleet),
                 stats={"calls": {}},
                 evidence=evidence,
             )
