@@ -44,8 +44,9 @@ def test_findings_trend_and_report_run_while_a_scan_collects(tmp_path: Path) -> 
     db = tmp_path / "store.duckdb"
     first = store_scan(db, [cluster("prod")])
     fleet = generate_fleet(clusters=24, subscriptions=2, seed=3, as_of=AS_OF)
-    # 120 ms per call and one call at a time: the scan collects for several seconds.
-    with EmulatorServer(fleet, latency_ms=120, resource_graph_quota=None, rp_burst=None) as server:
+    # 250 ms per call and one call at a time: the scan collects for about ten seconds, longer than four CLI processes
+    # take to start and read on a loaded 2-core machine (at 120 ms the scan sometimes finished first there).
+    with EmulatorServer(fleet, latency_ms=250, resource_graph_quota=None, rp_burst=None) as server:
         scan = _auditor(
             "scan", "--db", str(db), "--endpoint", server.endpoint, "--ca-bundle", str(server.ca_file),
             "--concurrency", "1", "-q",
