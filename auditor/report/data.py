@@ -252,11 +252,18 @@ def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
 _BATCH = 8192
 
 
-def report_order(cursor: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[Finding]:
+def plain_names(cursor: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every name and resource id the report lower-cases is ASCII: DuckDB's lower() is then Python's."""
+    return not sql.run(cursor, "report/findings_ascii.sql").scalar()
+
+
+def report_order(
+    cursor: duckdb.DuckDBPyConnection, findings: list[Finding], plain: bool | None = None
+) -> list[Finding]:
     """The evaluation's findings (in canonical order, as read_findings gives them) in the report's order: _sort_key,
-    ties kept in canonical order. Ordered by DuckDB when the names it lower-cases are ASCII (case folding then
-    agrees with Python's), else by Python."""
-    if sql.run(cursor, "report/findings_ascii.sql").scalar():
+    ties kept in canonical order. Ordered by DuckDB when the names it lower-cases are ASCII (plain_names, asked
+    unless given: case folding then agrees with Python's), else by Python."""
+    if not (plain_names(cursor) if plain is None else plain):
         return sorted(findings, key=_sort_key)
     return [findings[position] for (position,) in sql.run(cursor, "report/findings_order.sql")]
 
@@ -299,6 +306,13 @@ class ReportFindings:
         self._model = model
         self._all = findings
         self._attention: dict[str, list[Finding]] | None = None
+        self._plain: bool | None = None
+
+    def plain(self) -> bool:
+        """plain_names of the evaluation, asked once: the aggregates and the report's order both depend on it."""
+        if self._plain is None:
+            self._plain = plain_names(self._cursor)
+        return self._plain
 
     @property
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -309,7 +323,7 @@ class ReportFindings:
     def all(self) -> list[Finding]:
         """Every finding in the report's order (control, subscription, group, cluster, pool)."""
         if self._all is None:
-            self._all = report_order(self._cursor, read_findings(self._cursor))
+            self._all = report_order(self._cursor, read_findings(self._cursor), self.plain())
         return self._all
 
     def canonical(self) -> Iterator[dict[str, Any]]:
@@ -369,7 +383,7 @@ def _build_report(model: Model, scan: Scan, policy: Policy) -> ReportData:
     findings = ReportFindings(model)
     catalog = load_catalog()
     sub_names: dict[str, str] = dict(sql.run(con, "report/subscription_names.sql").rows)
-    if sql.run(con, "report/findings_ascii.sql").scalar():
+    if not findings.plain():
         # DuckDB's lower() might not be Python's on these names: the aggregates over the Finding objects.
         everything = findings.all()
         sections = _sections(catalog, everything, findings)
